@@ -1,0 +1,1 @@
+"""Prelabel: AI pre-labeling for image annotation projects."""

@@ -1,0 +1,148 @@
+"""The domain's records: organizations, projects, datasets, tasks, labels, runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from prelabel.domain.label_config import LabelEntry
+from prelabel.domain.mapping import DEFAULT_THRESHOLD, LabelMapping
+from prelabel.domain.plans import Plan
+
+
+class LabelingState(StrEnum):
+    BACKLOG = "BACKLOG"
+    WAITING = "WAITING"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    SKIPPED = "SKIPPED"
+
+
+class PrelabelState(StrEnum):
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "RUNNING"
+    STOPPING = "STOPPING"
+    STOPPED = "STOPPED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+    @property
+    def is_active(self) -> bool:
+        return self in (RunStatus.RUNNING, RunStatus.STOPPING)
+
+
+AI_PRE_LABEL = "AI_PRE_LABEL"
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    org_id: str
+    name: str
+    plan: Plan
+    monthly_limit: int
+    remaining: int
+    period: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRef:
+    """Every project-level access goes through this pair, so the org is never optional."""
+
+    org_id: str
+    project_id: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.org_id}#{self.project_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    ref: ProjectRef
+    name: str
+    label_config: tuple[LabelEntry, ...]
+    mapping: LabelMapping = field(default_factory=lambda: LabelMapping(()))
+    default_threshold: float = DEFAULT_THRESHOLD
+    active_run_id: str | None = None
+    created_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    project: ProjectRef
+    dataset_id: str
+    bucket: str
+    prefix: str
+    task_count: int
+    connected_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    def as_list(self) -> list[float]:
+        return [self.x1, self.y1, self.x2, self.y2]
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    label_id: str
+    entry_id: str
+    entry_name: str
+    box: Box
+    detector_class: str
+    score: float
+    model_name: str
+    model_version: str
+    source: str = AI_PRE_LABEL
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    project: ProjectRef
+    task_id: str
+    dataset_id: str
+    bucket: str
+    image_key: str
+    state: LabelingState = LabelingState.BACKLOG
+    prelabel_state: PrelabelState | None = None
+    prelabel_reason: str | None = None
+    labels: tuple[Label, ...] = ()
+    image_width: int | None = None
+    image_height: int | None = None
+    created_at: str = ""
+
+    @property
+    def prelabeled(self) -> bool:
+        return self.prelabel_state is PrelabelState.DONE
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounters:
+    total: int = 0
+    labeled: int = 0
+    failed: int = 0
+    skipped_quota: int = 0
+
+    @property
+    def left(self) -> int:
+        return max(0, self.total - self.labeled - self.failed - self.skipped_quota)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    project: ProjectRef
+    run_id: str
+    status: RunStatus
+    counters: RunCounters
+    started_at: str
+    finished_at: str | None = None
+    message: str | None = None

@@ -1,0 +1,103 @@
+"""The label mapping: detector class -> bbox entry of the project's label configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prelabel.domain.detector_classes import resolve_class
+from prelabel.domain.errors import InvalidInput
+from prelabel.domain.label_config import Geometry, LabelEntry, bbox_entries
+
+DEFAULT_THRESHOLD = 0.5
+MAX_MAPPING_ROWS = 80  # one row per detector class at most
+
+
+@dataclass(frozen=True, slots=True)
+class MappingRowInput:
+    """A row as a caller wrote it: the class by id or name, the entry by id."""
+
+    detector_class: str | int
+    entry_id: str
+    min_confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MappingRow:
+    class_id: int
+    class_name: str
+    entry_id: str
+    min_confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LabelMapping:
+    rows: tuple[MappingRow, ...]
+
+    def row_for(self, class_id: int) -> MappingRow | None:
+        for row in self.rows:
+            if row.class_id == class_id:
+                return row
+        return None
+
+    def threshold_for(self, row: MappingRow, default_threshold: float) -> float:
+        return default_threshold if row.min_confidence is None else row.min_confidence
+
+
+def check_threshold(value: float, field: str) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise InvalidInput(f"{field}: {value} is outside [0, 1]", field=field)
+    return value
+
+
+def require_bbox_entry(label_config: Sequence[LabelEntry]) -> None:
+    if not bbox_entries(label_config):
+        raise InvalidInput(
+            "this project's label configuration has no bbox entry, so pre-labeling cannot be "
+            "configured; add a bbox entry first",
+            field="label_config",
+        )
+
+
+def build_mapping(
+    rows: Sequence[MappingRowInput], label_config: Sequence[LabelEntry]
+) -> LabelMapping:
+    """Validate every row against the rules of the spec; the first bad row is named."""
+    require_bbox_entry(label_config)
+    if len(rows) > MAX_MAPPING_ROWS:
+        raise InvalidInput(
+            f"rows: {len(rows)} rows given; at most {MAX_MAPPING_ROWS} are allowed", field="rows"
+        )
+    entries = {e.id: e for e in label_config}
+    first_row_of_class: dict[int, int] = {}
+    built: list[MappingRow] = []
+    for i, row in enumerate(rows):
+        try:
+            cls = resolve_class(row.detector_class)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"rows[{i}].detector_class: {exc.message}", field=f"rows[{i}].detector_class"
+            ) from exc
+        entry = entries.get(row.entry_id)
+        if entry is None:
+            raise InvalidInput(
+                f"rows[{i}].entry_id: no label-configuration entry has id {row.entry_id!r}",
+                field=f"rows[{i}].entry_id",
+            )
+        if entry.geometry is not Geometry.BBOX:
+            raise InvalidInput(
+                f"rows[{i}].entry_id: entry {entry.id!r} ({entry.name}) is a "
+                f"{entry.geometry.value}; only bbox entries can be targets",
+                field=f"rows[{i}].entry_id",
+            )
+        if cls.id in first_row_of_class:
+            raise InvalidInput(
+                f"rows[{i}].detector_class: {cls.name!r} is already mapped in "
+                f"rows[{first_row_of_class[cls.id]}]; one class maps to at most one entry",
+                field=f"rows[{i}].detector_class",
+            )
+        first_row_of_class[cls.id] = i
+        if row.min_confidence is not None:
+            check_threshold(row.min_confidence, f"rows[{i}].min_confidence")
+        built.append(MappingRow(cls.id, cls.name, entry.id, row.min_confidence))
+    return LabelMapping(tuple(built))

@@ -1,0 +1,52 @@
+"""One validated settings object per function, read once at cold start from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    organizations_table: str = "prelabel-organizations"
+    projects_table: str = "prelabel-projects"
+    datasets_table: str = "prelabel-datasets"
+    tasks_table: str = "prelabel-tasks"
+    runs_table: str = "prelabel-runs"
+    data_bucket: str = "prelabel-data"
+    dataset_buckets: tuple[str, ...] = ()
+    region: str = "us-east-1"
+    dynamodb_endpoint: str | None = None
+    org_claim: str = "custom:org_id"
+    plan_limits: dict[Plan, int] = Field(default_factory=lambda: dict(DEFAULT_MONTHLY_LIMITS))
+
+    @property
+    def readable_dataset_buckets(self) -> tuple[str, ...]:
+        return self.dataset_buckets or (self.data_bucket,)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        limits = dict(DEFAULT_MONTHLY_LIMITS)
+        for plan in Plan:
+            raw = env.get(f"PLAN_LIMIT_{plan.value}")
+            if raw is not None:
+                limits[plan] = int(raw)
+        defaults = cls()
+        buckets = tuple(b.strip() for b in env.get("DATASET_BUCKETS", "").split(",") if b.strip())
+        return cls(
+            organizations_table=env.get("ORGANIZATIONS_TABLE", defaults.organizations_table),
+            projects_table=env.get("PROJECTS_TABLE", defaults.projects_table),
+            datasets_table=env.get("DATASETS_TABLE", defaults.datasets_table),
+            tasks_table=env.get("TASKS_TABLE", defaults.tasks_table),
+            runs_table=env.get("RUNS_TABLE", defaults.runs_table),
+            data_bucket=env.get("DATA_BUCKET", defaults.data_bucket),
+            dataset_buckets=buckets,
+            region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", defaults.region)),
+            dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
+            org_claim=env.get("ORG_CLAIM", defaults.org_claim),
+            plan_limits=limits,
+        )
