@@ -1,0 +1,21 @@
+"""Detector backends, one per model family named in the descriptor."""
+
+from __future__ import annotations
+
+from prelabel_detector.backends.base import Backend
+from prelabel_detector.descriptor import Descriptor, DescriptorError
+
+__all__ = ["Backend", "load_backend"]
+
+
+def load_backend(descriptor: Descriptor, threads: int | None = None) -> Backend:
+    missing = descriptor.missing_weights()
+    if missing:
+        raise DescriptorError(f"weights not found: {', '.join(map(str, missing))}")
+    if descriptor.family == "ssd-tf":
+        from prelabel_detector.backends.ssd_tf import SsdTfBackend
+
+        return SsdTfBackend(descriptor, threads)
+    from prelabel_detector.backends.yolox_onnx import YoloxOnnxBackend
+
+    return YoloxOnnxBackend(descriptor, threads)
