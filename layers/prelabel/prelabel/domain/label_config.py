@@ -38,7 +38,8 @@ def validate_label_config(entries: Sequence[LabelEntry]) -> tuple[LabelEntry, ..
     for i, entry in enumerate(entries):
         if entry.id in seen:
             raise InvalidInput(
-                f"label_config[{i}].id: {entry.id!r} is already used by label_config[{seen[entry.id]}]",
+                f"label_config[{i}].id: {entry.id!r} is already used by "
+                f"label_config[{seen[entry.id]}]",
                 field=f"label_config[{i}].id",
             )
         seen[entry.id] = i

@@ -18,13 +18,15 @@ class ProjectRepository(ABC):
         """NotFound if absent or owned by another organization."""
 
     @abstractmethod
-    def list(self, org_id: str) -> list[Project]: ...
+    def list_projects(self, org_id: str) -> list[Project]: ...
 
     @abstractmethod
     def save_label_config(self, ref: ProjectRef, entries: tuple[LabelEntry, ...]) -> None: ...
 
     @abstractmethod
-    def save_mapping(self, ref: ProjectRef, mapping: LabelMapping, default_threshold: float) -> None:
+    def save_mapping(
+        self, ref: ProjectRef, mapping: LabelMapping, default_threshold: float
+    ) -> None:
         """Conflict if a run became active meanwhile (checked in the same write)."""
 
 
@@ -36,7 +38,7 @@ class DatasetRepository(ABC):
     def get(self, ref: ProjectRef, dataset_id: str) -> Dataset: ...
 
     @abstractmethod
-    def list(self, ref: ProjectRef) -> list[Dataset]: ...
+    def list_datasets(self, ref: ProjectRef) -> list[Dataset]: ...
 
     @abstractmethod
     def remove(self, ref: ProjectRef, dataset_id: str) -> None: ...

@@ -35,7 +35,7 @@ class DatasetService:
                 f"bucket: {bucket!r} is not a dataset bucket this deployment may read",
                 field="bucket",
             )
-        for existing in self._datasets.list(ref):
+        for existing in self._datasets.list_datasets(ref):
             if (existing.bucket, existing.prefix) == (bucket, prefix):
                 raise Conflict(
                     f"s3://{bucket}/{prefix} is already connected as dataset {existing.dataset_id}"
@@ -84,8 +84,15 @@ class DatasetService:
         created = now_iso()
         self._tasks.add_many(
             [
-                Task(ref, new_id("t"), dataset_id, bucket, key, LabelingState.BACKLOG,
-                     created_at=created)
+                Task(
+                    ref,
+                    new_id("t"),
+                    dataset_id,
+                    bucket,
+                    key,
+                    LabelingState.BACKLOG,
+                    created_at=created,
+                )
                 for key in keys
             ]
         )

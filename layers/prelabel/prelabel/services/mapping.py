@@ -19,7 +19,9 @@ def replace_mapping(
     """All rows are checked before anything is written; a bad row leaves the old mapping."""
     project = projects.get(ref)
     if project.active_run_id:
-        raise Conflict("the mapping cannot change while a pre-labeling run is active; stop it first")
+        raise Conflict(
+            "the mapping cannot change while a pre-labeling run is active; stop it first"
+        )
     mapping = build_mapping(rows, project.label_config)
     threshold = project.default_threshold
     if default_threshold is not None:

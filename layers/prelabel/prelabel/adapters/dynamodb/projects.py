@@ -1,0 +1,167 @@
+"""Projects and datasets on DynamoDB."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+
+from prelabel.adapters.dynamodb.errors import storage_errors
+from prelabel.adapters.dynamodb.models import (
+    DatasetModel,
+    LabelEntryAttr,
+    MappingRowAttr,
+    ProjectModel,
+)
+from prelabel.domain.entities import Dataset, Project, ProjectRef
+from prelabel.domain.errors import Conflict, NotFound
+from prelabel.domain.label_config import Geometry, LabelEntry
+from prelabel.domain.mapping import LabelMapping, MappingRow
+from prelabel.ports.projects import DatasetRepository, ProjectRepository
+
+
+def _entries_to_items(entries: tuple[LabelEntry, ...]) -> list[LabelEntryAttr]:
+    return [LabelEntryAttr(id=e.id, name=e.name, geometry=e.geometry.value) for e in entries]
+
+
+def _mapping_to_items(mapping: LabelMapping) -> list[MappingRowAttr]:
+    return [
+        MappingRowAttr(
+            class_id=r.class_id,
+            class_name=r.class_name,
+            entry_id=r.entry_id,
+            min_confidence=r.min_confidence,
+        )
+        for r in mapping.rows
+    ]
+
+
+def _project_to_domain(item: ProjectModel) -> Project:
+    return Project(
+        ref=ProjectRef(item.org_id, item.project_id),
+        name=item.name,
+        label_config=tuple(
+            LabelEntry(e.id, e.name, Geometry(e.geometry)) for e in item.label_config or []
+        ),
+        mapping=LabelMapping(
+            tuple(
+                MappingRow(
+                    int(r.class_id),
+                    r.class_name,
+                    r.entry_id,
+                    None if r.min_confidence is None else float(r.min_confidence),
+                )
+                for r in item.mapping or []
+            )
+        ),
+        default_threshold=float(item.default_threshold),
+        active_run_id=item.active_run_id,
+        created_at=item.created_at,
+    )
+
+
+def _not_found(ref: ProjectRef) -> NotFound:
+    # Same words whether the project is absent or another organization's: nothing leaks.
+    return NotFound(f"project {ref.project_id!r} not found")
+
+
+class DynamoProjectRepository(ProjectRepository):
+    def create(self, project: Project) -> None:
+        item = ProjectModel(
+            project.ref.org_id,
+            project.ref.project_id,
+            name=project.name,
+            label_config=_entries_to_items(project.label_config),
+            mapping=_mapping_to_items(project.mapping),
+            default_threshold=project.default_threshold,
+            created_at=project.created_at,
+        )
+        try:
+            with storage_errors("create project"):
+                item.save(condition=ProjectModel.project_id.does_not_exist())
+        except PutError as exc:
+            raise Conflict(f"project {project.ref.project_id!r} exists") from exc
+
+    def get(self, ref: ProjectRef) -> Project:
+        try:
+            with storage_errors("read project"):
+                item = ProjectModel.get(ref.org_id, ref.project_id, consistent_read=True)
+        except DoesNotExist as exc:
+            raise _not_found(ref) from exc
+        return _project_to_domain(item)
+
+    def list_projects(self, org_id: str) -> list[Project]:
+        with storage_errors("list projects"):
+            return [_project_to_domain(i) for i in ProjectModel.query(org_id)]
+
+    def save_label_config(self, ref: ProjectRef, entries: tuple[LabelEntry, ...]) -> None:
+        try:
+            with storage_errors("save label configuration"):
+                ProjectModel(ref.org_id, ref.project_id).update(
+                    actions=[ProjectModel.label_config.set(_entries_to_items(entries))],
+                    condition=ProjectModel.project_id.exists()
+                    & ProjectModel.active_run_id.does_not_exist(),
+                )
+        except UpdateError as exc:
+            self.get(ref)
+            raise Conflict("the label configuration cannot change while a run is active") from exc
+
+    def save_mapping(
+        self, ref: ProjectRef, mapping: LabelMapping, default_threshold: float
+    ) -> None:
+        try:
+            with storage_errors("save mapping"):
+                ProjectModel(ref.org_id, ref.project_id).update(
+                    actions=[
+                        ProjectModel.mapping.set(_mapping_to_items(mapping)),
+                        ProjectModel.default_threshold.set(default_threshold),
+                    ],
+                    condition=ProjectModel.project_id.exists()
+                    & ProjectModel.active_run_id.does_not_exist(),
+                )
+        except UpdateError as exc:
+            self.get(ref)
+            raise Conflict("the mapping cannot change while a pre-labeling run is active") from exc
+
+
+def _dataset_to_domain(item: DatasetModel) -> Dataset:
+    org_id, project_id = item.project_key.split("#", 1)
+    return Dataset(
+        ProjectRef(org_id, project_id),
+        item.dataset_id,
+        item.bucket,
+        item.prefix,
+        int(item.task_count),
+        item.connected_at,
+    )
+
+
+class DynamoDatasetRepository(DatasetRepository):
+    def add(self, dataset: Dataset) -> None:
+        with storage_errors("save dataset"):
+            DatasetModel(
+                dataset.project.key,
+                dataset.dataset_id,
+                bucket=dataset.bucket,
+                prefix=dataset.prefix,
+                task_count=dataset.task_count,
+                connected_at=dataset.connected_at,
+            ).save()
+
+    def get(self, ref: ProjectRef, dataset_id: str) -> Dataset:
+        try:
+            with storage_errors("read dataset"):
+                return _dataset_to_domain(
+                    DatasetModel.get(ref.key, dataset_id, consistent_read=True)
+                )
+        except DoesNotExist as exc:
+            raise NotFound(f"dataset {dataset_id!r} not found") from exc
+
+    def list_datasets(self, ref: ProjectRef) -> list[Dataset]:
+        with storage_errors("list datasets"):
+            return [_dataset_to_domain(i) for i in DatasetModel.query(ref.key)]
+
+    def remove(self, ref: ProjectRef, dataset_id: str) -> None:
+        try:
+            with storage_errors("remove dataset"):
+                DatasetModel(ref.key, dataset_id).delete(condition=DatasetModel.dataset_id.exists())
+        except DeleteError as exc:
+            raise NotFound(f"dataset {dataset_id!r} not found") from exc

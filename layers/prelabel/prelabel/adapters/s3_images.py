@@ -1,0 +1,42 @@
+"""Listing dataset images in S3."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from prelabel.domain.errors import InvalidInput, StorageError
+from prelabel.ports.projects import ImageLister
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+
+class S3ImageLister(ImageLister):
+    def __init__(self, client: S3Client) -> None:
+        self._s3 = client
+
+    def list_images(self, bucket: str, prefix: str, limit: int) -> list[str]:
+        keys: list[str] = []
+        try:
+            pages = self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    key = obj["Key"]
+                    if key.lower().endswith(IMAGE_SUFFIXES) and obj.get("Size", 0) > 0:
+                        keys.append(key)
+                        if len(keys) > limit:
+                            return keys
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchBucket", "AccessDenied", "403", "404"):
+                raise InvalidInput(
+                    f"bucket: s3://{bucket} cannot be listed ({code})", field="bucket"
+                ) from exc
+            raise StorageError(f"listing s3://{bucket}/{prefix} failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"listing s3://{bucket}/{prefix} failed: {exc}") from exc
+        return keys

@@ -1,0 +1,62 @@
+"""The HTTP API: one Powertools resolver, routers per resource, one error mapping."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from prelabel.api.auth import org_of
+from prelabel.api.deps import ports
+from prelabel.api.errors import domain_error_response, error_response, validation_error_response
+from prelabel.api.routes import assistant, datasets, projects, tasks
+from prelabel.domain.errors import DomainError
+
+MAX_BODY_BYTES = 64 * 1024
+
+logger = Logger(service="prelabel-api")
+app = APIGatewayHttpResolver(enable_validation=True)
+for module in (projects, datasets, tasks, assistant):
+    app.include_router(module.router)
+
+
+@app.exception_handler(DomainError)
+def _domain_error(exc: DomainError) -> Response[str]:
+    return domain_error_response(exc)
+
+
+@app.exception_handler(RequestValidationError)
+def _validation_error(exc: RequestValidationError) -> Response[str]:
+    return validation_error_response(exc.errors())
+
+
+def _gate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Checks that run before any route: the size cap, then the caller's identity."""
+    event = app.current_event
+    body = event.get("body") or ""
+    if len(body) > MAX_BODY_BYTES:
+        return error_response(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            f"body: {len(body)} bytes; at most {MAX_BODY_BYTES} are accepted",
+            "body",
+        )
+    try:
+        org_id = org_of(event, ports().settings.org_claim)
+    except DomainError as exc:
+        return domain_error_response(exc)
+    app.append_context(org_id=org_id)
+    logger.append_keys(org_id=org_id)
+    return next_middleware(app)
+
+
+app.use(middlewares=[_gate])
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,76 @@
+"""The one place that maps domain errors (and request validation errors) to HTTP responses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from prelabel.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    StorageError,
+    Unauthenticated,
+)
+
+STATUS_OF: dict[type[DomainError], HTTPStatus] = {
+    InvalidInput: HTTPStatus.BAD_REQUEST,
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
+    NotAllowed: HTTPStatus.FORBIDDEN,
+    NotFound: HTTPStatus.NOT_FOUND,
+    Conflict: HTTPStatus.CONFLICT,
+    StorageError: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+
+def error_response(
+    status: HTTPStatus, message: str, field: str | None = None, **extra: Any
+) -> Response[str]:
+    body: dict[str, Any] = {"code": status.phrase.upper().replace(" ", "_"), "message": message}
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"error": body}),
+    )
+
+
+def domain_error_response(exc: DomainError) -> Response[str]:
+    status = next(
+        (s for kind, s in STATUS_OF.items() if isinstance(exc, kind)),
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
+    field = exc.field if isinstance(exc, InvalidInput) else None
+    return error_response(status, exc.message, field)
+
+
+def _field_path(loc: Sequence[Any]) -> str:
+    # Powertools prefixes the location with "body"/"query"/"path"; keep the useful part.
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
+    return path or str(loc[0] if loc else "body")
+
+
+def validation_error_response(errors: Sequence[dict[str, Any]]) -> Response[str]:
+    """Name the field and the value, as for domain errors: `rows[0].min_confidence: ...`."""
+    messages = []
+    first_field = None
+    for err in errors[:10]:
+        field = _field_path(err.get("loc", ()))
+        first_field = first_field or field
+        value = err.get("input")
+        shown = "" if value is None or isinstance(value, dict | list) else f" (got {value!r})"
+        messages.append(f"{field}: {err.get('msg', 'invalid')}{shown}")
+    return error_response(
+        HTTPStatus.UNPROCESSABLE_ENTITY, "; ".join(messages) or "invalid request", first_field
+    )

@@ -1,0 +1,195 @@
+"""Request and response bodies of the HTTP API (pydantic: validated, size-limited, strict)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from prelabel.domain.entities import LabelingState, RunStatus
+from prelabel.domain.label_config import MAX_LABEL_ENTRIES, Geometry
+from prelabel.domain.mapping import MAX_MAPPING_ROWS
+from prelabel.domain.plans import Plan
+from prelabel.services.tasks import MAX_TASK_IDS_PER_MOVE
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Threshold = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LabelEntryIn(Strict):
+    id: Id
+    name: Name
+    geometry: Geometry
+
+
+class ProjectCreate(Strict):
+    name: Name
+    label_config: Annotated[list[LabelEntryIn], Field(max_length=MAX_LABEL_ENTRIES)]
+
+
+class LabelConfigReplace(Strict):
+    label_config: Annotated[list[LabelEntryIn], Field(max_length=MAX_LABEL_ENTRIES)]
+
+
+class DatasetConnect(Strict):
+    bucket: Annotated[
+        str, StringConstraints(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]+$")
+    ]
+    prefix: Annotated[str, StringConstraints(max_length=1024)] = ""
+
+
+class TaskMove(Strict):
+    from_state: Annotated[LabelingState, Field(alias="from")]
+    to_state: Annotated[LabelingState, Field(alias="to")]
+    task_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_TASK_IDS_PER_MOVE)] | None = (
+        None
+    )
+    all: bool = False
+
+
+class MappingRowIn(Strict):
+    detector_class: (
+        Annotated[str, StringConstraints(max_length=64)]
+        | Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+    )
+    entry_id: Id
+    min_confidence: Threshold | None = None
+
+
+class MappingReplace(Strict):
+    rows: Annotated[list[MappingRowIn], Field(max_length=MAX_MAPPING_ROWS)]
+    default_threshold: Threshold | None = None
+
+
+# Responses
+
+
+class LabelEntryOut(BaseModel):
+    id: str
+    name: str
+    geometry: Geometry
+
+
+class MappingRowOut(BaseModel):
+    detector_class: str
+    class_id: int
+    entry_id: str
+    entry_name: str
+    min_confidence: float | None
+    effective_threshold: float
+
+
+class MappingOut(BaseModel):
+    rows: list[MappingRowOut]
+    default_threshold: float
+    bbox_entries: list[LabelEntryOut]
+
+
+class ProjectOut(BaseModel):
+    project_id: str
+    name: str
+    label_config: list[LabelEntryOut]
+    default_threshold: float
+    mapping_rows: int
+    active_run_id: str | None
+    created_at: str
+
+
+class DatasetOut(BaseModel):
+    dataset_id: str
+    bucket: str
+    prefix: str
+    task_count: int
+    connected_at: str
+
+
+class LabelOut(BaseModel):
+    label_id: str
+    entry_id: str
+    entry_name: str
+    box: list[float]
+    detector_class: str
+    score: float
+    model_name: str
+    model_version: str
+    source: str
+
+
+class TaskOut(BaseModel):
+    task_id: str
+    dataset_id: str
+    image_key: str
+    state: LabelingState
+    prelabeled: bool
+    prelabel_state: str | None
+    prelabel_reason: str | None
+    label_count: int
+
+
+class TaskDetailOut(TaskOut):
+    bucket: str
+    image_width: int | None
+    image_height: int | None
+    labels: list[LabelOut]
+
+
+class TaskPageOut(BaseModel):
+    tasks: list[TaskOut]
+    cursor: str | None
+
+
+class MovedOut(BaseModel):
+    moved: int
+    task_ids: list[str]
+
+
+class DisconnectedOut(BaseModel):
+    dataset_id: str
+    tasks_removed: int
+
+
+class DetectorClassOut(BaseModel):
+    id: int
+    name: str
+
+
+class LimitOut(BaseModel):
+    plan: Plan
+    monthly_limit: int
+    remaining: int
+    period: str
+
+
+class RunProgressOut(BaseModel):
+    run_id: str
+    status: RunStatus
+    total: int
+    labeled: int
+    failed: int
+    skipped_quota: int
+    left: int
+    percent: float
+    started_at: str
+    finished_at: str | None
+    message: str | None
+
+
+class AssistantOut(BaseModel):
+    project_id: str
+    mapping: MappingOut
+    limit: LimitOut
+    eligible_tasks: int
+    can_start: bool
+    start_blockers: list[str]
+    run: RunProgressOut | None
+
+
+class ErrorOut(BaseModel):
+    code: str
+    message: str
+    field: str | None = None

@@ -1,0 +1,41 @@
+"""The monthly schedule's handler: restore every organization's limit for the current period."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from prelabel.domain.period import period_of
+from prelabel.services.organizations import reset_monthly_limits
+from prelabel.settings import Settings
+from prelabel.wiring import dynamo_ports
+
+logger = Logger(service="prelabel-reset-quota")
+_ports = dynamo_ports(Settings.from_env(os.environ))
+
+
+def _period(event: dict[str, Any]) -> str:
+    # Scheduler and EventBridge pass the firing time; a manual invoke may omit it.
+    raw = event.get("time")
+    moment = datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else datetime.now(UTC)
+    return period_of(moment)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    report = reset_monthly_limits(
+        _ports.orgs, _ports.ledger, _ports.settings.plan_limits, _period(event)
+    )
+    logger.info(
+        "monthly limits reset",
+        extra={
+            "period": report.period,
+            "reset": len(report.reset),
+            "already": len(report.already_reset),
+        },
+    )
+    return {"period": report.period, "reset": report.reset, "already_reset": report.already_reset}
