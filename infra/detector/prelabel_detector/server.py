@@ -26,6 +26,7 @@ RUNTIME_ROUTE = re.compile(r"^/endpoints/([^/]+)/invocations$")
 DEFAULT_ENDPOINT = "prelabel-detector"
 # SageMaker Runtime reports a failing container as ModelError with HTTP 424 (Failed Dependency).
 MODEL_ERROR_STATUS = 424
+DRAIN_LIMIT = 4 * MAX_BODY_BYTES
 
 
 class DetectorServer(ThreadingHTTPServer):
@@ -142,7 +143,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return None
         if length > MAX_BODY_BYTES:
-            # Not reading an oversized body means the connection cannot be reused.
+            # Draining a moderately oversized body lets the client read the answer instead of
+            # seeing a reset; beyond that the connection is simply closed.
+            if length <= DRAIN_LIMIT:
+                self.rfile.read(length)
             self._send_error(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 "ValidationError",
