@@ -7,8 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prelabel.api.auth import org_of
@@ -35,9 +35,8 @@ def _validation_error(exc: RequestValidationError) -> Response[str]:
     return validation_error_response(exc.errors())
 
 
-def _gate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """Checks that run before any route: the size cap, then the caller's identity."""
-    event = app.current_event
+def _refusal(event: dict[str, Any]) -> Response[str] | None:
+    """Checks that run before routing and body validation: the size cap, then the identity."""
     body = event.get("body") or ""
     if len(body) > MAX_BODY_BYTES:
         return error_response(
@@ -46,17 +45,27 @@ def _gate(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Respo
             "body",
         )
     try:
-        org_id = org_of(event, ports().settings.org_claim)
+        org_id = org_of(APIGatewayProxyEventV2(event), ports().settings.org_claim)
     except DomainError as exc:
         return domain_error_response(exc)
     app.append_context(org_id=org_id)
     logger.append_keys(org_id=org_id)
-    return next_middleware(app)
+    return None
 
 
-app.use(middlewares=[_gate])
+def _as_proxy_result(response: Response[str]) -> dict[str, Any]:
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": response.content_type or "application/json"},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    app.clear_context()
+    refusal = _refusal(event)
+    if refusal is not None:
+        return _as_proxy_result(refusal)
     return app.resolve(event, context)

@@ -55,10 +55,12 @@ def domain_error_response(exc: DomainError) -> Response[str]:
 def _field_path(loc: Sequence[Any]) -> str:
     # Powertools prefixes the location with "body"/"query"/"path"; keep the useful part.
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    if not any(not p.isdigit() for p in parts):
+        return str(loc[0]) if loc else "body"
     path = ""
     for part in parts:
         path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
-    return path or str(loc[0] if loc else "body")
+    return path
 
 
 def validation_error_response(errors: Sequence[dict[str, Any]]) -> Response[str]:

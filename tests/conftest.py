@@ -1,0 +1,75 @@
+"""Shared fixtures: the local AWS (DynamoDB Local, moto server) and tables made from template.yaml."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from prelabel.settings import Settings
+from prelabel_local import dynamodb_local
+from prelabel_local.template_resources import create_tables, load_template
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Local endpoints take any credentials; never let a test reach a real account.
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_SESSION_TOKEN="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+)
+os.environ.pop("AWS_PROFILE", None)
+
+TABLE_SETTINGS = {
+    "OrganizationsTable": "organizations_table",
+    "ProjectsTable": "projects_table",
+    "DatasetsTable": "datasets_table",
+    "TasksTable": "tasks_table",
+    "RunsTable": "runs_table",
+}
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, object]:
+    return load_template(ROOT / "template.yaml")
+
+
+@pytest.fixture(scope="session")
+def ddb_endpoint() -> Iterator[str]:
+    server = dynamodb_local.start(ROOT)
+    yield server.endpoint
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    port = dynamodb_local.free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture
+def settings(ddb_endpoint: str, moto_endpoint: str, template: dict[str, object]) -> Settings:
+    """Fresh tables for each test (DynamoDB Local in memory), made as template.yaml defines them."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {logical: f"{logical}-{suffix}" for logical in TABLE_SETTINGS}
+    client = boto3.client("dynamodb", endpoint_url=ddb_endpoint)
+    create_tables(client, template, names)
+    bucket = f"data-{suffix}"
+    boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=bucket)
+    return Settings(
+        **{TABLE_SETTINGS[logical]: name for logical, name in names.items()},
+        data_bucket=bucket,
+        dynamodb_endpoint=ddb_endpoint,
+    )

@@ -1,0 +1,313 @@
+"""The HTTP API end to end through the real handler, DynamoDB Local and moto's S3."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from prelabel.domain.plans import Plan
+from prelabel.wiring import Ports
+from tests.integration.core.api_client import call
+
+LABEL_CONFIG = [
+    {"id": "veh", "name": "Vehicle", "geometry": "bbox"},
+    {"id": "per", "name": "Person", "geometry": "bbox"},
+    {"id": "road", "name": "Road", "geometry": "polygon"},
+]
+
+
+def _put_images(bucket: str, prefix: str, n: int) -> None:
+    s3 = boto3.client("s3")
+    for i in range(n):
+        s3.put_object(Bucket=bucket, Key=f"{prefix}img{i:03d}.jpg", Body=b"\xff\xd8fake")
+    s3.put_object(Bucket=bucket, Key=f"{prefix}notes.txt", Body=b"not an image")
+
+
+@pytest.fixture
+def project(ports: Ports, make_org) -> str:
+    make_org("acme")
+    reply = call("POST", "/projects", "acme", {"name": "Streets", "label_config": LABEL_CONFIG})
+    assert reply.status == 201, reply.body
+    return str(reply.body["project_id"])
+
+
+def test_connect_move_list_and_reconnect(ports: Ports, project: str) -> None:
+    # Given 12 images (and one text file) under a prefix of the data bucket
+    bucket = ports.settings.data_bucket
+    _put_images(bucket, "street/", 12)
+    # When the dataset is connected
+    ds = call(
+        "POST", f"/projects/{project}/datasets", "acme", {"bucket": bucket, "prefix": "street/"}
+    )
+    # Then 12 BACKLOG tasks exist (the text file is not a task)
+    assert ds.status == 201, ds.body
+    assert ds.body["task_count"] == 12
+    page = call(
+        "GET", f"/projects/{project}/tasks", "acme", query={"state": "BACKLOG", "limit": "200"}
+    )
+    assert len(page.body["tasks"]) == 12
+    ids = [t["task_id"] for t in page.body["tasks"]]
+    # When 5 are moved to WAITING by id
+    moved = call(
+        "POST",
+        f"/projects/{project}/tasks/move",
+        "acme",
+        {"from": "BACKLOG", "to": "WAITING", "task_ids": ids[:5]},
+    )
+    # Then 5 are WAITING and the assistant view counts them as eligible
+    assert moved.status == 200 and moved.body["moved"] == 5
+    waiting = call("GET", f"/projects/{project}/tasks", "acme", query={"state": "WAITING"})
+    assert sorted(t["task_id"] for t in waiting.body["tasks"]) == sorted(ids[:5])
+    view = call("GET", f"/projects/{project}/assistant", "acme")
+    assert view.body["eligible_tasks"] == 5
+    # When all BACKLOG tasks are moved, then 12 are WAITING
+    call(
+        "POST",
+        f"/projects/{project}/tasks/move",
+        "acme",
+        {"from": "BACKLOG", "to": "WAITING", "all": True},
+    )
+    assert call("GET", f"/projects/{project}/assistant", "acme").body["eligible_tasks"] == 12
+    # When reconnected, the tasks are fresh (BACKLOG again, new ids)
+    again = call("POST", f"/projects/{project}/datasets/{ds.body['dataset_id']}/reconnect", "acme")
+    assert again.status == 200 and again.body["task_count"] == 12
+    fresh = call("GET", f"/projects/{project}/tasks", "acme", query={"limit": "200"}).body["tasks"]
+    assert {t["state"] for t in fresh} == {"BACKLOG"}
+    assert not {t["task_id"] for t in fresh} & set(ids)
+    # When disconnected, no task is left
+    gone = call("DELETE", f"/projects/{project}/datasets/{ds.body['dataset_id']}", "acme")
+    assert gone.body["tasks_removed"] == 12
+    assert call("GET", f"/projects/{project}/tasks", "acme").body["tasks"] == []
+
+
+def test_task_pages_follow_the_cursor(ports: Ports, project: str) -> None:
+    # Given 7 tasks
+    _put_images(ports.settings.data_bucket, "p/", 7)
+    call(
+        "POST",
+        f"/projects/{project}/datasets",
+        "acme",
+        {"bucket": ports.settings.data_bucket, "prefix": "p/"},
+    )
+    # When reading pages of 3
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        query = {"limit": "3"} | ({"cursor": cursor} if cursor else {})
+        page = call("GET", f"/projects/{project}/tasks", "acme", query=query).body
+        seen += [t["task_id"] for t in page["tasks"]]
+        cursor = page["cursor"]
+        if not cursor:
+            break
+    # Then every task is seen exactly once
+    assert len(seen) == 7 == len(set(seen))
+    # And a forged cursor is a 400 naming the field
+    bad = call("GET", f"/projects/{project}/tasks", "acme", query={"cursor": "bm90LWEtY3Vyc29y"})
+    assert bad.status == 400 and "cursor" in bad.message
+
+
+def test_mapping_replace_and_assistant_view(ports: Ports, project: str) -> None:
+    # Given a project with Vehicle/Person boxes
+    # When the mapping car, truck -> Vehicle (truck at 0.7) and person -> Person is saved
+    reply = call(
+        "PUT",
+        f"/projects/{project}/mapping",
+        "acme",
+        {
+            "rows": [
+                {"detector_class": "car", "entry_id": "veh"},
+                {"detector_class": "truck", "entry_id": "veh", "min_confidence": 0.7},
+                {"detector_class": 0, "entry_id": "per"},
+            ],
+            "default_threshold": 0.4,
+        },
+    )
+    # Then it reads back with names and effective thresholds
+    assert reply.status == 200, reply.body
+    rows = {
+        r["detector_class"]: r
+        for r in call("GET", f"/projects/{project}/mapping", "acme").body["rows"]
+    }
+    assert rows["car"]["effective_threshold"] == 0.4
+    assert rows["truck"]["effective_threshold"] == 0.7
+    assert rows["person"]["entry_name"] == "Person"
+    # And the assistant view says start is possible except for the lack of tasks
+    view = call("GET", f"/projects/{project}/assistant", "acme").body
+    assert view["can_start"] is True
+    assert view["limit"]["remaining"] == 10_000
+    assert view["run"] is None
+    assert call("GET", "/limit", "acme").body["remaining"] == 10_000
+    classes = call("GET", "/detector-classes", "acme").body
+    assert len(classes) == 80 and classes[2] == {"id": 2, "name": "car"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        (
+            {"rows": [{"detector_class": "spaceship", "entry_id": "veh"}]},
+            400,
+            "rows[0].detector_class",
+        ),
+        ({"rows": [{"detector_class": 99, "entry_id": "veh"}]}, 400, "99"),
+        ({"rows": [{"detector_class": "car", "entry_id": "ghost"}]}, 400, "'ghost'"),
+        ({"rows": [{"detector_class": "car", "entry_id": "road"}]}, 400, "polygon"),
+        (
+            {
+                "rows": [
+                    {"detector_class": "car", "entry_id": "veh"},
+                    {"detector_class": "car", "entry_id": "per"},
+                ]
+            },
+            400,
+            "already mapped",
+        ),
+        (
+            {"rows": [{"detector_class": "car", "entry_id": "veh", "min_confidence": 1.2}]},
+            422,
+            "rows[0].min_confidence",
+        ),
+        ({"rows": [], "default_threshold": -0.5}, 422, "default_threshold"),
+        ({"rows": [], "colour": "red"}, 422, "colour"),
+        (None, 422, "body"),
+    ],
+)
+def test_bad_mapping_is_refused_and_nothing_is_saved(
+    ports: Ports, project: str, body: object, status: int, words: str
+) -> None:
+    # Given a saved mapping car -> Vehicle
+    call(
+        "PUT",
+        f"/projects/{project}/mapping",
+        "acme",
+        {"rows": [{"detector_class": "car", "entry_id": "veh"}]},
+    )
+    # When a bad mapping is sent
+    reply = call("PUT", f"/projects/{project}/mapping", "acme", body)
+    # Then it is refused with a message naming the field/value and the old mapping stands
+    assert reply.status == status, reply.body
+    assert words in reply.message, reply.message
+    rows = call("GET", f"/projects/{project}/mapping", "acme").body["rows"]
+    assert [r["detector_class"] for r in rows] == ["car"]
+
+
+def test_project_without_bbox_entries_cannot_configure_prelabeling(ports: Ports, make_org) -> None:
+    # Given a project whose only entry is a polygon
+    make_org("poly")
+    pid = call(
+        "POST",
+        "/projects",
+        "poly",
+        {"name": "Roads", "label_config": [{"id": "road", "name": "Road", "geometry": "polygon"}]},
+    ).body["project_id"]
+    # When any mapping is saved
+    reply = call("PUT", f"/projects/{pid}/mapping", "poly", {"rows": []})
+    # Then the API says there is no bbox entry
+    assert reply.status == 400
+    assert "no bbox entry" in reply.message
+
+
+@pytest.mark.parametrize(
+    ("request_args", "status", "words"),
+    [
+        (
+            ("POST", "/projects/{p}/datasets", {"bucket": "{b}", "prefix": "nothing-here/"}),
+            400,
+            "nothing-here/",
+        ),
+        (
+            ("POST", "/projects/{p}/datasets", {"bucket": "someone-elses-bucket", "prefix": ""}),
+            400,
+            "someone-elses-bucket",
+        ),
+        (
+            (
+                "POST",
+                "/projects/{p}/tasks/move",
+                {"from": "BACKLOG", "to": "WAITING", "task_ids": ["t_nope"]},
+            ),
+            404,
+            "t_nope",
+        ),
+        (
+            ("POST", "/projects/{p}/tasks/move", {"from": "BACKLOG", "to": "DONE", "all": True}),
+            422,
+            "DONE",
+        ),
+        (
+            ("POST", "/projects/{p}/tasks/move", {"from": "BACKLOG", "to": "WAITING"}),
+            400,
+            "task_ids",
+        ),
+        (("POST", "/projects", {"name": "", "label_config": []}), 422, "name"),
+        (
+            (
+                "POST",
+                "/projects",
+                {"name": "x", "label_config": [{"id": "a", "name": "A", "geometry": "blob"}]},
+            ),
+            422,
+            "blob",
+        ),
+        (
+            (
+                "POST",
+                "/projects",
+                {
+                    "name": "x",
+                    "label_config": [
+                        {"id": "a", "name": "A", "geometry": "bbox"},
+                        {"id": "a", "name": "B", "geometry": "bbox"},
+                    ],
+                },
+            ),
+            400,
+            "'a'",
+        ),
+    ],
+)
+def test_bad_input_gets_a_4xx_naming_field_and_value(
+    ports: Ports, project: str, request_args: tuple, status: int, words: str
+) -> None:
+    # Given a project; When a request with bad input is sent
+    method, path, body = request_args
+    if isinstance(body, dict) and body.get("bucket") == "{b}":
+        body = {**body, "bucket": ports.settings.data_bucket}
+    reply = call(method, path.replace("{p}", project), "acme", body)
+    # Then the status and message say what is wrong
+    assert reply.status == status, reply.body
+    assert words in (reply.message if status >= 400 else "")
+
+
+def test_oversized_empty_and_unauthenticated_requests(ports: Ports, project: str) -> None:
+    # Given a project
+    # When the body is over the cap
+    big = call("PUT", f"/projects/{project}/mapping", "acme", raw_body="x" * (65 * 1024))
+    # Then 413 names the size
+    assert big.status == 413 and "66560 bytes" in big.message
+    # When the body is not JSON
+    garbled = call("PUT", f"/projects/{project}/mapping", "acme", raw_body="{nope")
+    assert garbled.status in (400, 422)
+    # When there is no verified token, or it names no organization
+    assert call("GET", "/projects", None).status == 401
+    assert call("GET", f"/projects/{project}", "").status == 401
+
+
+def test_org_on_free_plan_sees_why_start_is_impossible(ports: Ports, make_org) -> None:
+    # Given an organization on FREE (limit 0)
+    make_org("cheap", Plan.FREE)
+    pid = call("POST", "/projects", "cheap", {"name": "P", "label_config": LABEL_CONFIG}).body[
+        "project_id"
+    ]
+    call(
+        "PUT",
+        f"/projects/{pid}/mapping",
+        "cheap",
+        {"rows": [{"detector_class": "car", "entry_id": "veh"}]},
+    )
+    # When reading the assistant view
+    view = call("GET", f"/projects/{pid}/assistant", "cheap").body
+    # Then start is impossible for the plan and the empty limit
+    assert view["can_start"] is False
+    assert any("TEAM_PRO" in r for r in view["start_blockers"])
+    assert any("0 remaining" in r for r in view["start_blockers"])

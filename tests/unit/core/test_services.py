@@ -1,0 +1,202 @@
+"""Domain services over in-memory ports: datasets, task moves, start rules, monthly reset."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from prelabel.domain.entities import LabelingState, PrelabelState, Run, RunCounters, RunStatus
+from prelabel.domain.errors import Conflict, InvalidInput, NotFound
+from prelabel.domain.label_config import Geometry, LabelEntry
+from prelabel.domain.mapping import MappingRowInput
+from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
+from prelabel.services.assistant import assistant_view
+from prelabel.services.datasets import DatasetService
+from prelabel.services.mapping import replace_mapping
+from prelabel.services.organizations import provision_organization, reset_monthly_limits
+from prelabel.services.projects import create_project, replace_label_config
+from prelabel.services.tasks import move_tasks
+from tests.unit.core.fakes import (
+    MemoryDatasets,
+    MemoryImages,
+    MemoryOrgs,
+    MemoryProjects,
+    MemoryRuns,
+    MemoryTasks,
+)
+
+CONFIG = [LabelEntry("veh", "Vehicle", Geometry.BBOX), LabelEntry("r", "Road", Geometry.POLYGON)]
+
+
+@pytest.fixture
+def world() -> dict[str, object]:
+    orgs, projects, datasets, tasks, runs = (
+        MemoryOrgs(),
+        MemoryProjects(),
+        MemoryDatasets(),
+        MemoryTasks(),
+        MemoryRuns(),
+    )
+    images = MemoryImages({("bkt", "cars/"): [f"cars/{i}.jpg" for i in range(5)]})
+    provision_organization(
+        orgs, DEFAULT_MONTHLY_LIMITS, org_id="o1", name="O", plan=Plan.TEAM_PRO, period="2026-11"
+    )
+    project = create_project(projects, "o1", "P", CONFIG)
+    svc = DatasetService(projects, datasets, tasks, images, {"bkt"})
+    return {
+        "orgs": orgs,
+        "projects": projects,
+        "tasks": tasks,
+        "runs": runs,
+        "svc": svc,
+        "ref": project.ref,
+    }
+
+
+def test_connect_creates_one_backlog_task_per_image_and_reconnect_makes_fresh_ones(
+    world: dict,
+) -> None:
+    # Given a project and a prefix holding five images
+    svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
+    # When the dataset is connected
+    ds = svc.connect(ref, "bkt", "cars/")
+    first_ids = set(tasks.ids_in_state(ref, LabelingState.BACKLOG))
+    # Then five BACKLOG tasks exist
+    assert ds.task_count == 5
+    assert len(first_ids) == 5
+    # When it is reconnected
+    svc.reconnect(ref, ds.dataset_id)
+    second_ids = set(tasks.ids_in_state(ref, LabelingState.BACKLOG))
+    # Then there are five new tasks and none of the old ones
+    assert len(second_ids) == 5
+    assert not first_ids & second_ids
+    # When it is disconnected, its tasks go
+    assert svc.disconnect(ref, ds.dataset_id) == 5
+    assert tasks.ids_in_state(ref, LabelingState.BACKLOG) == []
+
+
+@pytest.mark.parametrize(
+    ("bucket", "prefix", "field"),
+    [("other", "cars/", "bucket"), ("bkt", "empty/", "prefix")],
+)
+def test_connect_refuses_foreign_buckets_and_prefixes_without_images(
+    world: dict, bucket: str, prefix: str, field: str
+) -> None:
+    # Given a bucket this deployment may not read, or a prefix with no images
+    # When connecting it
+    with pytest.raises(InvalidInput) as err:
+        world["svc"].connect(world["ref"], bucket, prefix)
+    # Then the error names the field and value, and no task was created
+    assert err.value.field == field
+    assert (bucket if field == "bucket" else prefix) in err.value.message
+    assert world["tasks"].items == {}
+
+
+def test_moving_unknown_tasks_changes_nothing(world: dict) -> None:
+    # Given five BACKLOG tasks
+    svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
+    svc.connect(ref, "bkt", "cars/")
+    ids = tasks.ids_in_state(ref, LabelingState.BACKLOG)
+    # When moving two real ids and one unknown id to WAITING
+    with pytest.raises(NotFound) as err:
+        move_tasks(
+            world["projects"],
+            tasks,
+            ref,
+            source=LabelingState.BACKLOG,
+            target=LabelingState.WAITING,
+            task_ids=[*ids[:2], "t_missing"],
+        )
+    # Then the unknown id is named and nothing moved
+    assert "t_missing" in err.value.message
+    assert tasks.ids_in_state(ref, LabelingState.WAITING) == []
+
+
+def test_move_all_and_disallowed_transitions(world: dict) -> None:
+    # Given five BACKLOG tasks
+    svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
+    svc.connect(ref, "bkt", "cars/")
+    # When all are moved to WAITING
+    moved = move_tasks(
+        world["projects"],
+        tasks,
+        ref,
+        source=LabelingState.BACKLOG,
+        target=LabelingState.WAITING,
+        task_ids=None,
+    )
+    # Then all five are WAITING and eligible
+    assert len(moved) == 5
+    assert tasks.count_eligible(ref) == 5
+    # And moving WAITING -> COMPLETED is refused
+    with pytest.raises(InvalidInput, match="COMPLETED"):
+        move_tasks(
+            world["projects"],
+            tasks,
+            ref,
+            source=LabelingState.WAITING,
+            target=LabelingState.COMPLETED,
+            task_ids=None,
+        )
+
+
+def test_start_blockers_name_every_reason(world: dict) -> None:
+    # Given an org on TEAM with nothing remaining, a project with no mapping and an active run
+    orgs, ref, runs = world["orgs"], world["ref"], world["runs"]
+    orgs.items["o1"] = dataclasses.replace(orgs.items["o1"], plan=Plan.TEAM, remaining=0)
+    runs.items[(ref, "run_1")] = Run(ref, "run_1", RunStatus.RUNNING, RunCounters(), "now")
+    # When the assistant view is built
+    view = assistant_view(orgs, world["projects"], world["tasks"], runs, ref)
+    # Then start is impossible and each reason is listed
+    assert not view.can_start
+    text = " | ".join(view.blockers)
+    assert "TEAM_PRO" in text
+    assert "mapping has no rows" in text
+    assert "0 remaining" in text
+    assert "run_1" in text
+
+
+def test_mapping_and_label_config_guard_each_other(world: dict) -> None:
+    # Given a mapping car -> Vehicle
+    projects, ref = world["projects"], world["ref"]
+    replace_mapping(projects, ref, [MappingRowInput("car", "veh")], 0.4)
+    assert projects.get(ref).default_threshold == 0.4
+    # When the label configuration drops the Vehicle entry
+    with pytest.raises(InvalidInput, match="'veh'"):
+        replace_label_config(projects, ref, [LabelEntry("r", "Road", Geometry.POLYGON)])
+    # Then the mapping is unchanged; and while a run is active the mapping cannot change
+    projects.items[ref] = dataclasses.replace(projects.get(ref), active_run_id="run_1")
+    with pytest.raises(Conflict):
+        replace_mapping(projects, ref, [MappingRowInput("bus", "veh")], None)
+    assert [r.class_name for r in projects.get(ref).mapping.rows] == ["car"]
+
+
+def test_monthly_reset_restores_plan_amount_once_per_period(world: dict) -> None:
+    # Given an organization that spent part of November
+    orgs = world["orgs"]
+    orgs.charge("o1", 1234)
+    limits = {**DEFAULT_MONTHLY_LIMITS, Plan.TEAM_PRO: 5000}
+    # When the reset runs for November again, then twice for December
+    nov = reset_monthly_limits(orgs, orgs, limits, "2026-11")
+    dec1 = reset_monthly_limits(orgs, orgs, limits, "2026-12")
+    orgs.charge("o1", 10)
+    dec2 = reset_monthly_limits(orgs, orgs, limits, "2026-12")
+    # Then November is untouched, December restores 5000 once, and the second run is a no-op
+    assert nov.reset == [] and nov.already_reset == ["o1"]
+    assert dec1.reset == ["o1"]
+    assert dec2.reset == []
+    assert orgs.remaining("o1") == 4990
+
+
+def test_prelabel_state_is_reported_on_tasks(world: dict) -> None:
+    # Given a task marked DONE
+    svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
+    svc.connect(ref, "bkt", "cars/")
+    tid = tasks.ids_in_state(ref, LabelingState.BACKLOG)[0]
+    tasks.items[(ref, tid)] = dataclasses.replace(
+        tasks.get(ref, tid), prelabel_state=PrelabelState.DONE
+    )
+    # Then it shows as pre-labeled and the others do not
+    assert tasks.get(ref, tid).prelabeled
+    assert sum(t.prelabeled for t in tasks.items.values()) == 1
