@@ -50,6 +50,8 @@ class DetectorServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     # Keep-alive: boto3 and the worker reuse connections.
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes; with Nagle on, delayed ACKs stall each response.
+    disable_nagle_algorithm = True
     server: DetectorServer
 
     def log_message(self, format: str, *args: object) -> None:
