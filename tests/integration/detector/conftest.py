@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
+
 from prelabel_detector.descriptor import Descriptor, bundled
 from prelabel_detector.handler import LoadedModel, load_model
 from prelabel_detector.server import DetectorServer, serve_in_thread

@@ -8,6 +8,7 @@ import struct
 import zlib
 
 import pytest
+
 from prelabel_detector.codec import MAX_BATCH, decode_response, encode_batch
 from prelabel_detector.errors import (
     MalformedRequestError,

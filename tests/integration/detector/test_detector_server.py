@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+
 from prelabel_detector.codec import BATCH_CONTENT_TYPE, MAX_BATCH, decode_response, encode_batch
 from prelabel_detector.server import DetectorServer
 

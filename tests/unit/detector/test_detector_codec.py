@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from prelabel_detector.codec import (
     BATCH_CONTENT_TYPE,
     Detection,

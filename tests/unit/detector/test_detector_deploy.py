@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
+
 from prelabel_detector.artifact import build_artifact
 from prelabel_detector.deploy import EndpointPlan, delete_if_idle, deploy
 from prelabel_detector.descriptor import bundled

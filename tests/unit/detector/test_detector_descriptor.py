@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from prelabel_detector.coco import COCO80
 from prelabel_detector.descriptor import Descriptor, DescriptorError, bundled
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from prelabel_detector.coco import COCO80, COCO91_TO_80
 from prelabel_detector.images import ImageRejectedError, decode_image
 
