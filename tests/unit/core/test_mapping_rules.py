@@ -67,3 +67,14 @@ def test_a_project_without_bbox_entries_cannot_configure_prelabeling() -> None:
     # Then the error says there is no bbox entry
     assert "no bbox entry" in err.value.message
     assert err.value.field == "label_config"
+
+
+def test_detector_classes_use_coco_names_and_accept_voc_style_aliases() -> None:
+    # Given the published COCO-80 classes
+    from prelabel.domain.detector_classes import DETECTOR_CLASSES, resolve_class
+
+    # Then ids and canonical names follow COCO-80 order, and VOC-style names resolve to them
+    assert len(DETECTOR_CLASSES) == 80
+    assert (DETECTOR_CLASSES[3].name, DETECTOR_CLASSES[79].name) == ("motorcycle", "toothbrush")
+    assert resolve_class("motorbike").id == 3
+    assert resolve_class("TV").name == "tv"

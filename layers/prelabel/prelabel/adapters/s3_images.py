@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,8 +18,13 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 
 class S3ImageLister(ImageLister):
-    def __init__(self, client: S3Client) -> None:
-        self._s3 = client
+    def __init__(self, make_client: Callable[[], S3Client]) -> None:
+        # Created on first use: most API calls never list S3, and the client costs cold-start time.
+        self._make_client = make_client
+
+    @cached_property
+    def _s3(self) -> S3Client:
+        return self._make_client()
 
     def list_images(self, bucket: str, prefix: str, limit: int) -> list[str]:
         keys: list[str] = []

@@ -10,8 +10,8 @@ COCO_CLASS_NAMES: tuple[str, ...] = (
     "person",
     "bicycle",
     "car",
-    "motorbike",
-    "aeroplane",
+    "motorcycle",
+    "airplane",
     "bus",
     "train",
     "truck",
@@ -64,12 +64,12 @@ COCO_CLASS_NAMES: tuple[str, ...] = (
     "donut",
     "cake",
     "chair",
-    "sofa",
-    "pottedplant",
+    "couch",
+    "potted plant",
     "bed",
-    "diningtable",
+    "dining table",
     "toilet",
-    "tvmonitor",
+    "tv",
     "laptop",
     "mouse",
     "remote",
@@ -99,6 +99,15 @@ class DetectorClass:
 DETECTOR_CLASSES: tuple[DetectorClass, ...] = tuple(
     DetectorClass(id=i, name=n) for i, n in enumerate(COCO_CLASS_NAMES)
 )
+# Names other COCO-80 lists use (Pascal VOC style, as in some YOLO exports) for the same classes.
+ALIASES = {
+    "motorbike": "motorcycle",
+    "aeroplane": "airplane",
+    "sofa": "couch",
+    "pottedplant": "potted plant",
+    "diningtable": "dining table",
+    "tvmonitor": "tv",
+}
 _BY_NAME = {c.name: c for c in DETECTOR_CLASSES}
 
 
@@ -110,7 +119,8 @@ def resolve_class(ref: str | int) -> DetectorClass:
         if 0 <= ref < len(DETECTOR_CLASSES):
             return DETECTOR_CLASSES[ref]
         raise InvalidInput(f"unknown detector class id {ref} (valid: 0-79)", field="detector_class")
-    found = _BY_NAME.get(ref.strip().lower())
+    name = ref.strip().lower()
+    found = _BY_NAME.get(ALIASES.get(name, name))
     if found is None:
         raise InvalidInput(f"unknown detector class {ref!r}", field="detector_class")
     return found

@@ -1,0 +1,163 @@
+"""API latency: median in-process handler time of the AI-assistant view and of a mapping update
+against DynamoDB Local, and the API function's cold-start import time (python -X importtime).
+
+Run: .venv/bin/python benchmarks/api_latency.py [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+ROOT = Path(__file__).resolve().parents[1]
+IMPORT_TARGET_MS = 300.0
+
+os.environ.update(
+    AWS_ACCESS_KEY_ID="bench",
+    AWS_SECRET_ACCESS_KEY="bench",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+)
+
+
+def import_time_ms(module: str, cwd: Path, runs: int = 5) -> float:
+    """Cumulative import time of `module` in fresh interpreters (min of `runs`: least noise)."""
+    best = float("inf")
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stderr
+        for line in out.splitlines():
+            parts = line.split("|")
+            if len(parts) == 3 and parts[2].strip() == module and not parts[2].startswith("  "):
+                best = min(best, int(parts[1].strip()) / 1000)
+    return best
+
+
+def median_ms(fn, n: int) -> float:  # type: ignore[no-untyped-def]
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+
+    from prelabel.api import deps
+    from prelabel.domain.plans import Plan
+    from prelabel.services.organizations import provision_organization
+    from prelabel.settings import Settings
+    from prelabel.wiring import dynamo_ports
+    from prelabel_local import dynamodb_local
+    from prelabel_local.template_resources import create_tables, load_template
+    from prelabel_local.http_events import call_api as call
+
+    ddb = dynamodb_local.start(ROOT)
+    moto_port = dynamodb_local.free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    moto.start()
+    os.environ["AWS_ENDPOINT_URL_S3"] = f"http://127.0.0.1:{moto_port}"
+    try:
+        suffix = uuid.uuid4().hex[:6]
+        logical = [
+            "OrganizationsTable",
+            "ProjectsTable",
+            "DatasetsTable",
+            "TasksTable",
+            "RunsTable",
+        ]
+        names = {name: f"{name}-{suffix}" for name in logical}
+        create_tables(
+            boto3.client("dynamodb", endpoint_url=ddb.endpoint),
+            load_template(ROOT / "template.yaml"),
+            names,
+        )
+        settings = Settings(
+            organizations_table=names["OrganizationsTable"],
+            projects_table=names["ProjectsTable"],
+            datasets_table=names["DatasetsTable"],
+            tasks_table=names["TasksTable"],
+            runs_table=names["RunsTable"],
+            dynamodb_endpoint=ddb.endpoint,
+        )
+        ports = dynamo_ports(settings)
+        deps.use_ports(ports)
+        provision_organization(
+            ports.orgs,
+            settings.plan_limits,
+            org_id="bench",
+            name="B",
+            plan=Plan.TEAM_PRO,
+            period="2026-11",
+        )
+        config = [
+            {"id": "veh", "name": "Vehicle", "geometry": "bbox"},
+            {"id": "per", "name": "Person", "geometry": "bbox"},
+        ]
+        pid = call("POST", "/projects", "bench", {"name": "Bench", "label_config": config}).body[
+            "project_id"
+        ]
+        mapping = {
+            "rows": [
+                {"detector_class": c, "entry_id": "veh"}
+                for c in ("car", "truck", "bus", "motorcycle")
+            ]
+            + [{"detector_class": "person", "entry_id": "per", "min_confidence": 0.6}]
+        }
+        reply = call("PUT", f"/projects/{pid}/mapping", "bench", mapping)
+        assert reply.status == 200, reply.body
+        assert call("GET", f"/projects/{pid}/assistant", "bench").status == 200
+
+        view_ms = median_ms(
+            lambda: call("GET", f"/projects/{pid}/assistant", "bench"), args.requests
+        )
+        put_ms = median_ms(
+            lambda: call("PUT", f"/projects/{pid}/mapping", "bench", mapping), args.requests
+        )
+        baseline_ms = median_ms(lambda: ports.orgs.get("bench"), args.requests)
+    finally:
+        moto.stop()
+        ddb.stop()
+
+    api_import = import_time_ms("app", ROOT / "functions" / "api")
+    boto3_import = import_time_ms("boto3", ROOT)
+    print(f"requests per figure:                      {args.requests}")
+    print(f"baseline: one GetItem through pynamodb     {baseline_ms:7.2f} ms (median)")
+    print(
+        f"AI-assistant view (GET .../assistant)      {view_ms:7.2f} ms (median, "
+        f"{view_ms / baseline_ms:.1f}x one GetItem)"
+    )
+    print(
+        f"mapping update (PUT .../mapping)           {put_ms:7.2f} ms (median, "
+        f"{put_ms / baseline_ms:.1f}x one GetItem)"
+    )
+    print(
+        f"cold-start imports of functions/api/app.py {api_import:7.1f} ms "
+        f"(target < {IMPORT_TARGET_MS:.0f} ms: {'met' if api_import < IMPORT_TARGET_MS else 'NOT met'})"
+    )
+    print(
+        f"baseline: import boto3 alone               {boto3_import:7.1f} ms "
+        f"(api imports = {api_import / boto3_import:.2f}x boto3)"
+    )
+
+
+if __name__ == "__main__":
+    main()
