@@ -1,4 +1,4 @@
-"""API Gateway HTTP API (payload 2.0) events, as the gateway builds them after its JWT authorizer."""
+"""API Gateway HTTP API (payload 2.0) events, as the gateway sends them after its JWT check."""
 
 from __future__ import annotations
 
