@@ -21,7 +21,7 @@ from pathlib import Path
 import boto3
 import onnxruntime as ort
 
-from prelabel_detector.codec import encode_batch
+from prelabel.detector_wire import encode_batch
 from prelabel_detector.descriptor import Descriptor, bundled
 from prelabel_detector.handler import LoadedModel, input_fn, load_model, output_fn, predict_fn
 from prelabel_detector.server import DetectorServer, serve_in_thread
@@ -112,7 +112,7 @@ def server_overhead(seconds: float, images: list[bytes]) -> None:
 
     runtime = boto3.session.Session(
         aws_access_key_id="x",
-        aws_secret_access_key="x",  # noqa: S106 - the local server ignores credentials
+        aws_secret_access_key="x",
         region_name="us-east-1",
     ).client("sagemaker-runtime", endpoint_url=server.url)
 

@@ -1,7 +1,7 @@
-"""Prelabel's detector: the SageMaker model server, its local endpoint and its client codec.
+"""Prelabel's detector: the SageMaker model server, its local endpoint and its deployment.
 
-Importing the package stays cheap (no numpy/OpenCV/ONNX Runtime) so the pre-labeling worker can
-use `prelabel_detector.codec` inside a Lambda without the model-server dependencies.
+The wire format both sides speak is `prelabel.detector_wire`, in the Lambda layer; the model
+artifact carries a copy of that one module.
 """
 
 __version__ = "0.1.0"

@@ -7,9 +7,12 @@ import json
 import tarfile
 from pathlib import Path
 
+from prelabel import detector_wire
 from prelabel_detector.descriptor import DESCRIPTOR_NAME, Descriptor
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# The wire format is the Lambda layer's module; the container gets that same file.
+WIRE_MODULE = Path(detector_wire.__file__)
 # The inference toolkit imports code/inference.py; it only has to expose the four handlers.
 INFERENCE_PY = (
     '"""SageMaker entry point: the model server lives in the prelabel_detector package."""\n\n'
@@ -36,6 +39,8 @@ def build_artifact(descriptor_path: Path, out_path: Path, weights_dir: Path | No
             tar.add(path, arcname=path.name)
         _add_bytes(tar, "code/inference.py", INFERENCE_PY.encode())
         _add_bytes(tar, "code/requirements.txt", REQUIREMENTS.encode())
+        _add_bytes(tar, "code/prelabel/__init__.py", b"")
+        tar.add(WIRE_MODULE, arcname="code/prelabel/detector_wire.py")
         for source in sorted(PACKAGE_DIR.rglob("*")):
             if source.is_file() and source.suffix in (".py", ".json", ".typed"):
                 relative = source.relative_to(PACKAGE_DIR.parent)

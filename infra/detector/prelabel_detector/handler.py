@@ -9,16 +9,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from prelabel_detector.backends import Backend, load_backend
-from prelabel_detector.codec import (
+from prelabel.detector_wire import (
     JSON_CONTENT_TYPE,
     ImageResult,
+    NotAcceptableError,
     Options,
     decode_request,
     encode_response,
 )
+from prelabel_detector.backends import Backend, load_backend
 from prelabel_detector.descriptor import DESCRIPTOR_NAME, Descriptor
-from prelabel_detector.errors import NotAcceptableError
 from prelabel_detector.images import ImageRejectedError, Pixels, decode_image
 
 THREADS_ENV = "PRELABEL_DETECTOR_THREADS"

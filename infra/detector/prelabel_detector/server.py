@@ -16,10 +16,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from prelabel.detector_wire import JSON_CONTENT_TYPE, MAX_BODY_BYTES, RequestError
 from prelabel_detector import handler
-from prelabel_detector.codec import JSON_CONTENT_TYPE, MAX_BODY_BYTES
 from prelabel_detector.descriptor import DEFAULT_DESCRIPTOR, DESCRIPTOR_NAME, Descriptor, bundled
-from prelabel_detector.errors import RequestError
 
 LOG = logging.getLogger("prelabel_detector.server")
 RUNTIME_ROUTE = re.compile(r"^/endpoints/([^/]+)/invocations$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prelabel_detector.codec import Detection, encode_batch
+from prelabel.detector_wire import Detection, encode_batch
 from prelabel_detector.handler import LoadedModel, input_fn, predict_fn
 
 pytestmark = pytest.mark.integration

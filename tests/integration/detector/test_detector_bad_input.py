@@ -9,12 +9,14 @@ import zlib
 
 import pytest
 
-from prelabel_detector.codec import MAX_BATCH, decode_response, encode_batch
-from prelabel_detector.errors import (
+from prelabel.detector_wire import (
+    MAX_BATCH,
     MalformedRequestError,
     NotAcceptableError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
+    decode_response,
+    encode_batch,
 )
 from prelabel_detector.handler import LoadedModel, input_fn, output_fn, predict_fn
 

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from prelabel_detector.codec import BATCH_CONTENT_TYPE, MAX_BATCH, decode_response, encode_batch
+from prelabel.detector_wire import BATCH_CONTENT_TYPE, MAX_BATCH, decode_response, encode_batch
 from prelabel_detector.server import DetectorServer
 
 pytestmark = pytest.mark.integration

@@ -6,16 +6,16 @@ import json
 
 import pytest
 
-from prelabel_detector.codec import (
+from prelabel.detector_wire import (
     BATCH_CONTENT_TYPE,
     Detection,
     ImageResult,
+    ResponseFormatError,
     decode_request,
     decode_response,
     encode_batch,
     encode_response,
 )
-from prelabel_detector.errors import ResponseFormatError
 
 
 def test_batch_round_trips_images_and_options() -> None:

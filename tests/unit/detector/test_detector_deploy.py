@@ -56,6 +56,7 @@ def test_artifact_holds_descriptor_weights_and_code(artifact: Path) -> None:
         "code/inference.py",
         "code/requirements.txt",
         "code/prelabel_detector/handler.py",
+        "code/prelabel/detector_wire.py",
         "code/prelabel_detector/backends/ssd_tf.py",
     } <= names
     assert "model_fn" in inference

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from prelabel_detector.codec import Detection, Options
+from prelabel.detector_wire import Detection, Options
 from prelabel_detector.descriptor import Descriptor
 from prelabel_detector.images import Pixels
 

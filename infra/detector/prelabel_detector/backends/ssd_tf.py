@@ -8,9 +8,9 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from prelabel.detector_wire import Detection, Options
 from prelabel_detector.backends.base import Backend, to_detections
 from prelabel_detector.coco import COCO91_TO_80
-from prelabel_detector.codec import Detection, Options
 from prelabel_detector.descriptor import Descriptor
 from prelabel_detector.images import Pixels
 

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from prelabel.detector_wire import Detection, Options
 from prelabel_detector.backends.base import Backend, Floats, to_detections
-from prelabel_detector.codec import Detection, Options
 from prelabel_detector.descriptor import Descriptor
 from prelabel_detector.images import Pixels
 

@@ -1,7 +1,7 @@
-"""Wire format of the detector, shared by the model server and its callers.
+"""Wire format of the detector, shared by the model server and the pre-labeling worker.
 
-Pure Python on purpose: the pre-labeling worker imports it in a Lambda that has neither numpy
-nor OpenCV. See docs/detector.md for the contract.
+Pure Python on purpose: it lives in the Lambda layer (no numpy, no OpenCV), and the model
+artifact carries this one file beside the model server. See docs/detector.md for the contract.
 """
 
 from __future__ import annotations
@@ -14,12 +14,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prelabel_detector.errors import (
-    MalformedRequestError,
-    PayloadTooLargeError,
-    ResponseFormatError,
-    UnsupportedMediaTypeError,
-)
+
+# Request errors carry the HTTP status the container answers; per-image problems are not errors.
+class RequestError(Exception):
+    """The whole request is unusable; no image of it is looked at."""
+
+    status_code = 400
+
+
+class MalformedRequestError(RequestError):
+    status_code = 400
+
+
+class PayloadTooLargeError(RequestError):
+    status_code = 413
+
+
+class UnsupportedMediaTypeError(RequestError):
+    status_code = 415
+
+
+class NotAcceptableError(RequestError):
+    status_code = 406
+
+
+class ResponseFormatError(ValueError):
+    """A client got a body that is not the detector's response shape."""
+
 
 BATCH_CONTENT_TYPE = "application/x-prelabel-batch"
 JSON_CONTENT_TYPE = "application/json"
