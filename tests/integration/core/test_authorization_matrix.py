@@ -31,6 +31,7 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("GET", "/projects/{project_id}/mapping"): None,
     ("PUT", "/projects/{project_id}/mapping"): {"rows": []},
     ("GET", "/projects/{project_id}/assistant"): None,
+    ("GET", "/projects/{project_id}/export"): None,
 }
 ORG_LEVEL = {
     ("GET", "/projects"),

@@ -1,0 +1,35 @@
+"""Exporting a project's labels: read every task, page by page, then build the chosen format."""
+
+from __future__ import annotations
+
+from prelabel.domain.entities import ProjectRef, Task
+from prelabel.exports.bundle import ExportBundle, ExportFormat, build_export
+from prelabel.ports.projects import ProjectRepository
+from prelabel.ports.tasks import TaskFilter, TaskRepository
+
+EXPORT_PAGE_SIZE = 500
+
+
+def all_tasks(
+    tasks: TaskRepository, ref: ProjectRef, page_size: int = EXPORT_PAGE_SIZE
+) -> list[Task]:
+    out: list[Task] = []
+    cursor: str | None = None
+    while True:
+        page = tasks.list_tasks(ref, TaskFilter(), page_size, cursor)
+        out.extend(page.tasks)
+        cursor = page.cursor
+        if cursor is None:
+            return out
+
+
+def export_project(
+    projects: ProjectRepository,
+    tasks: TaskRepository,
+    ref: ProjectRef,
+    fmt: ExportFormat,
+    created_at: str,
+) -> ExportBundle:
+    """NotFound for another organization's project, before any task is read."""
+    project = projects.get(ref)
+    return build_export(project, all_tasks(tasks, ref), fmt, created_at)

@@ -1,0 +1,67 @@
+"""A small project with known labels, shared by the export tests."""
+
+from __future__ import annotations
+
+from prelabel.domain.entities import (
+    Box,
+    Label,
+    LabelingState,
+    PrelabelState,
+    Project,
+    ProjectRef,
+    Task,
+)
+from prelabel.domain.label_config import Geometry, LabelEntry
+
+REF = ProjectRef("org-1", "prj_1")
+CONFIG = (
+    LabelEntry("veh", "Vehicle", Geometry.BBOX),
+    LabelEntry("road", "Road", Geometry.POLYGON),
+    LabelEntry("per", "Person", Geometry.BBOX),
+)
+PROJECT = Project(REF, "Streets", CONFIG)
+
+
+def label(
+    entry_id: str, entry_name: str, box: tuple[float, float, float, float], score: float = 0.9
+) -> Label:
+    return Label(
+        label_id=f"lbl-{entry_id}-{box[0]:g}",
+        entry_id=entry_id,
+        entry_name=entry_name,
+        box=Box(*box),
+        detector_class="car" if entry_id == "veh" else "person",
+        score=score,
+        model_name="yolox-s",
+        model_version="0.4.4",
+    )
+
+
+def task(
+    task_id: str,
+    key: str,
+    labels: tuple[Label, ...] = (),
+    size: tuple[int, int] | None = (640, 480),
+    dataset_id: str = "ds1",
+) -> Task:
+    return Task(
+        project=REF,
+        task_id=task_id,
+        dataset_id=dataset_id,
+        bucket="data",
+        image_key=key,
+        state=LabelingState.WAITING,
+        prelabel_state=PrelabelState.DONE if size else None,
+        labels=labels,
+        image_width=size[0] if size else None,
+        image_height=size[1] if size else None,
+    )
+
+
+CAR = label("veh", "Vehicle", (64.0, 48.0, 192.0, 144.0), 0.91)
+PERSON = label("per", "Person", (10.5, 20.25, 30.75, 100.0), 0.55)
+TASKS = (
+    task("t1", "street/a.jpg", (CAR, PERSON)),
+    task("t2", "street/b.png", ()),
+    task("t3", "street/c.jpg", (), size=None),
+)
