@@ -10,13 +10,11 @@ from prelabel.ports.tasks import TaskFilter, TaskRepository
 EXPORT_PAGE_SIZE = 500
 
 
-def all_tasks(
-    tasks: TaskRepository, ref: ProjectRef, page_size: int = EXPORT_PAGE_SIZE
-) -> list[Task]:
+def all_tasks(tasks: TaskRepository, ref: ProjectRef, page_size: int | None = None) -> list[Task]:
     out: list[Task] = []
     cursor: str | None = None
     while True:
-        page = tasks.list_tasks(ref, TaskFilter(), page_size, cursor)
+        page = tasks.list_tasks(ref, TaskFilter(), page_size or EXPORT_PAGE_SIZE, cursor)
         out.extend(page.tasks)
         cursor = page.cursor
         if cursor is None:
