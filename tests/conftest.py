@@ -55,6 +55,8 @@ def moto_endpoint() -> Iterator[str]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
+    # moto's Step Functions interpreter calls Lambda and S3 back on this port.
+    os.environ["MOTO_PORT"] = str(port)
     yield endpoint
     server.stop()
 

@@ -23,6 +23,11 @@ class Settings(BaseModel):
     dynamodb_endpoint: str | None = None
     org_claim: str = "custom:org_id"
     plan_limits: dict[Plan, int] = Field(default_factory=lambda: dict(DEFAULT_MONTHLY_LIMITS))
+    state_machine_arn: str = ""
+    detector_endpoint: str = "prelabel-detector"
+    # 32 images per batch: 0.03 endpoint calls per image, 35 items per commit transaction (<100).
+    batch_size: int = Field(default=32, ge=1, le=90)
+    detector_input_size: int = Field(default=416, ge=64, le=2048)
 
     @property
     def readable_dataset_buckets(self) -> tuple[str, ...]:
@@ -49,4 +54,8 @@ class Settings(BaseModel):
             dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
             org_claim=env.get("ORG_CLAIM", defaults.org_claim),
             plan_limits=limits,
+            state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
+            detector_endpoint=env.get("DETECTOR_ENDPOINT_NAME", defaults.detector_endpoint),
+            batch_size=int(env.get("BATCH_SIZE", defaults.batch_size)),
+            detector_input_size=int(env.get("DETECTOR_INPUT_SIZE", defaults.detector_input_size)),
         )

@@ -5,31 +5,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, cast
+from typing import Any
+
+from pynamodb.connection import Connection
 
 from prelabel.adapters.dynamodb.models import bind_tables
 from prelabel.adapters.dynamodb.organizations import DynamoLedger, DynamoOrganizationRepository
 from prelabel.adapters.dynamodb.projects import DynamoDatasetRepository, DynamoProjectRepository
 from prelabel.adapters.dynamodb.tasks import DynamoRunRepository, DynamoTaskRepository
+from prelabel.adapters.dynamodb.workflow import DynamoClaimStore, DynamoRunStore
 from prelabel.adapters.s3_images import S3ImageLister
+from prelabel.adapters.s3_objects import S3ImageSource, S3ManifestStore
+from prelabel.adapters.sagemaker_detector import SageMakerDetector
+from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
 from prelabel.ports.organizations import Ledger, OrganizationRepository
 from prelabel.ports.projects import DatasetRepository, ImageLister, ProjectRepository
 from prelabel.ports.tasks import RunRepository, TaskRepository
 from prelabel.services.datasets import DatasetService
+from prelabel.services.labeling import LabelingDeps
+from prelabel.services.runs import RunDeps
 from prelabel.settings import Settings
 
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
+def client_factory(service: str, region: str) -> Callable[[], Any]:
+    """botocore, not boto3: boto3 and s3transfer add ~80 ms to every cold start for nothing here.
 
-def s3_client_factory(region: str) -> Callable[[], S3Client]:
-    """botocore, not boto3: boto3 and s3transfer add ~80 ms to every cold start for nothing here."""
+    Clients are made on first use, so a function pays only for the services it calls.
+    """
 
-    def make() -> S3Client:
+    def make() -> Any:
         import botocore.session
 
-        client = botocore.session.get_session().create_client("s3", region_name=region)
-        return cast("S3Client", client)
+        return botocore.session.get_session().create_client(service, region_name=region)
 
     return make
 
@@ -44,6 +51,50 @@ class Ports:
     tasks: TaskRepository
     runs: RunRepository
     images: ImageLister
+
+    @cached_property
+    def connection(self) -> Connection:
+        return Connection(region=self.settings.region, host=self.settings.dynamodb_endpoint)
+
+    @cached_property
+    def run_deps(self) -> RunDeps:
+        s = self.settings
+        return RunDeps(
+            orgs=self.orgs,
+            projects=self.projects,
+            tasks=self.tasks,
+            runs=self.runs,
+            run_store=DynamoRunStore(self.connection),
+            claims=self.claims,
+            orchestrator=StepFunctionsOrchestrator(
+                client_factory("stepfunctions", s.region), s.state_machine_arn
+            ),
+            batch_size=s.batch_size,
+        )
+
+    @cached_property
+    def claims(self) -> DynamoClaimStore:
+        return DynamoClaimStore(self.connection)
+
+    @cached_property
+    def manifests(self) -> S3ManifestStore:
+        return S3ManifestStore(
+            client_factory("s3", self.settings.region), self.settings.data_bucket
+        )
+
+    @cached_property
+    def labeling_deps(self) -> LabelingDeps:
+        s = self.settings
+        return LabelingDeps(
+            runs=self.runs,
+            ledger=self.ledger,
+            claims=self.claims,
+            images=S3ImageSource(client_factory("s3", s.region)),
+            detector=SageMakerDetector(
+                client_factory("sagemaker-runtime", s.region), s.detector_endpoint
+            ),
+            input_size=s.detector_input_size,
+        )
 
     @cached_property
     def dataset_service(self) -> DatasetService:
@@ -66,5 +117,5 @@ def dynamo_ports(settings: Settings) -> Ports:
         datasets=DynamoDatasetRepository(),
         tasks=DynamoTaskRepository(),
         runs=DynamoRunRepository(),
-        images=S3ImageLister(s3_client_factory(settings.region)),
+        images=S3ImageLister(client_factory("s3", settings.region)),
     )

@@ -31,6 +31,9 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("GET", "/projects/{project_id}/mapping"): None,
     ("PUT", "/projects/{project_id}/mapping"): {"rows": []},
     ("GET", "/projects/{project_id}/assistant"): None,
+    ("POST", "/projects/{project_id}/runs"): {"confirm": True},
+    ("POST", "/projects/{project_id}/runs/stop"): None,
+    ("GET", "/projects/{project_id}/runs/current"): None,
     ("GET", "/projects/{project_id}/export"): None,
 }
 ORG_LEVEL = {

@@ -193,3 +193,17 @@ class ErrorOut(BaseModel):
     code: str
     message: str
     field: str | None = None
+
+
+class StartRunIn(Strict):
+    confirm: bool = False
+
+
+class StartRunOut(BaseModel):
+    started: bool
+    already_active: bool
+    confirmation_required: bool
+    eligible: int
+    will_label: int
+    message: str
+    run: RunProgressOut | None

@@ -138,6 +138,16 @@ class RunCounters:
 
 
 @dataclass(frozen=True, slots=True)
+class RunSnapshot:
+    """The mapping as it was when the run started: later edits do not change a running run."""
+
+    mapping: LabelMapping
+    default_threshold: float
+    entry_names: dict[str, str]
+    batch_size: int
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
     project: ProjectRef
     run_id: str
@@ -146,3 +156,6 @@ class Run:
     started_at: str
     finished_at: str | None = None
     message: str | None = None
+    snapshot: RunSnapshot | None = None
+    execution_arn: str | None = None
+    quota_exhausted: bool = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -42,11 +43,22 @@ class MappingRowAttr(MapAttribute[str, Any]):
     min_confidence = NumberAttribute(null=True)
 
 
+class ProjectByIdIndex(GlobalSecondaryIndex["ProjectModel"]):
+    """A console start names only the project; this finds its organization."""
+
+    class Meta:
+        index_name = "by-id"
+        projection = KeysOnlyProjection()
+
+    project_id = UnicodeAttribute(hash_key=True)
+
+
 class ProjectModel(Model):
     class Meta:
         table_name = "prelabel-projects"
         billing_mode = "PAY_PER_REQUEST"
 
+    by_id = ProjectByIdIndex()
     org_id = UnicodeAttribute(hash_key=True)
     project_id = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
@@ -122,6 +134,7 @@ class TaskModel(Model):
     image_height = NumberAttribute(null=True)
     claim_run_id = UnicodeAttribute(null=True)
     claim_expires_at = NumberAttribute(null=True)
+    prelabel_run_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
 
     eligible = EligibleIndex()
@@ -143,6 +156,33 @@ class RunModel(Model):
     started_at = UnicodeAttribute()
     finished_at = UnicodeAttribute(null=True)
     message = UnicodeAttribute(null=True)
+    execution_arn = UnicodeAttribute(null=True)
+    quota_exhausted = BooleanAttribute(default=False)
+    # The mapping as it was at start: a run never sees later edits.
+    mapping = ListAttribute(of=MappingRowAttr, default=list)
+    default_threshold = NumberAttribute(default=0.5)
+    entry_names = MapAttribute[str, Any](default=dict)
+    batch_size = NumberAttribute(default=32)
+
+
+class BatchReceiptModel(Model):
+    """One per committed batch, written in the batch's transaction: a retried batch is a no-op.
+
+    Lives in the runs table under its own partition (`batch#<run id>`), away from run items.
+    """
+
+    class Meta:
+        table_name = "prelabel-runs"
+        billing_mode = "PAY_PER_REQUEST"
+
+    receipt_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
+    batch = UnicodeAttribute(range_key=True, attr_name="run_id")
+    labeled = NumberAttribute()
+    committed_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(run_id: str, batch_no: int) -> tuple[str, str]:
+        return f"batch#{run_id}", f"{batch_no:06d}"
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -151,6 +191,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     DatasetModel,
     TaskModel,
     RunModel,
+    BatchReceiptModel,
 )
 
 
@@ -162,6 +203,7 @@ def bind_tables(settings: Settings) -> None:
         DatasetModel: settings.datasets_table,
         TaskModel: settings.tasks_table,
         RunModel: settings.runs_table,
+        BatchReceiptModel: settings.runs_table,
     }
     for model, table in names.items():
         model.Meta.table_name = table

@@ -22,7 +22,21 @@ def _entries_to_items(entries: tuple[LabelEntry, ...]) -> list[LabelEntryAttr]:
     return [LabelEntryAttr(id=e.id, name=e.name, geometry=e.geometry.value) for e in entries]
 
 
-def _mapping_to_items(mapping: LabelMapping) -> list[MappingRowAttr]:
+def mapping_from_items(items: list[MappingRowAttr] | None) -> LabelMapping:
+    return LabelMapping(
+        tuple(
+            MappingRow(
+                int(r.class_id),
+                r.class_name,
+                r.entry_id,
+                None if r.min_confidence is None else float(r.min_confidence),
+            )
+            for r in items or []
+        )
+    )
+
+
+def mapping_to_items(mapping: LabelMapping) -> list[MappingRowAttr]:
     return [
         MappingRowAttr(
             class_id=r.class_id,
@@ -41,17 +55,7 @@ def _project_to_domain(item: ProjectModel) -> Project:
         label_config=tuple(
             LabelEntry(e.id, e.name, Geometry(e.geometry)) for e in item.label_config or []
         ),
-        mapping=LabelMapping(
-            tuple(
-                MappingRow(
-                    int(r.class_id),
-                    r.class_name,
-                    r.entry_id,
-                    None if r.min_confidence is None else float(r.min_confidence),
-                )
-                for r in item.mapping or []
-            )
-        ),
+        mapping=mapping_from_items(item.mapping),
         default_threshold=float(item.default_threshold),
         active_run_id=item.active_run_id,
         created_at=item.created_at,
@@ -70,7 +74,7 @@ class DynamoProjectRepository(ProjectRepository):
             project.ref.project_id,
             name=project.name,
             label_config=_entries_to_items(project.label_config),
-            mapping=_mapping_to_items(project.mapping),
+            mapping=mapping_to_items(project.mapping),
             default_threshold=project.default_threshold,
             created_at=project.created_at,
         )
@@ -111,7 +115,7 @@ class DynamoProjectRepository(ProjectRepository):
             with storage_errors("save mapping"):
                 ProjectModel(ref.org_id, ref.project_id).update(
                     actions=[
-                        ProjectModel.mapping.set(_mapping_to_items(mapping)),
+                        ProjectModel.mapping.set(mapping_to_items(mapping)),
                         ProjectModel.default_threshold.set(default_threshold),
                     ],
                     condition=ProjectModel.project_id.exists()

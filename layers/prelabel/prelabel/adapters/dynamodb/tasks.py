@@ -13,6 +13,7 @@ from pynamodb.expressions.condition import Condition
 
 from prelabel.adapters.dynamodb.errors import storage_errors
 from prelabel.adapters.dynamodb.models import LabelAttr, RunModel, TaskModel
+from prelabel.adapters.dynamodb.projects import mapping_from_items
 from prelabel.domain.entities import (
     Box,
     Label,
@@ -21,6 +22,7 @@ from prelabel.domain.entities import (
     ProjectRef,
     Run,
     RunCounters,
+    RunSnapshot,
     RunStatus,
     Task,
 )
@@ -218,6 +220,16 @@ def run_to_domain(item: RunModel) -> Run:
         started_at=item.started_at,
         finished_at=item.finished_at,
         message=item.message,
+        snapshot=RunSnapshot(
+            mapping=mapping_from_items(item.mapping),
+            default_threshold=float(item.default_threshold),
+            entry_names={str(k): str(v) for k, v in item.entry_names.as_dict().items()}
+            if item.entry_names
+            else {},
+            batch_size=int(item.batch_size),
+        ),
+        execution_arn=item.execution_arn,
+        quota_exhausted=bool(item.quota_exhausted),
     )
 
 

@@ -18,6 +18,7 @@ from prelabel.domain.detector_classes import DETECTOR_CLASSES
 from prelabel.domain.mapping import MappingRowInput
 from prelabel.services.assistant import assistant_view
 from prelabel.services.mapping import replace_mapping
+from prelabel.services.runs import current_run
 
 router = Router()
 
@@ -49,6 +50,6 @@ def put_mapping(project_id: str, body: MappingReplace) -> MappingOut:
 @router.get("/projects/<project_id>/assistant")
 def get_assistant(project_id: str) -> AssistantOut:
     p = ports()
-    return assistant_out(
-        assistant_view(p.orgs, p.projects, p.tasks, p.runs, project_ref(router, project_id))
-    )
+    ref = project_ref(router, project_id)
+    current_run(p.run_deps, ref)  # reconciles a run whose execution ended outside the API
+    return assistant_out(assistant_view(p.orgs, p.projects, p.tasks, p.runs, ref))

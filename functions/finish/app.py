@@ -1,0 +1,5 @@
+"""Last state and console-stop rule target: release claims, give the run its final status."""
+
+from prelabel.entrypoints.finish import handler
+
+__all__ = ["handler"]

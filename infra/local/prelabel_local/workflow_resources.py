@@ -1,0 +1,76 @@
+"""The state machine of template.yaml, created in moto with the template's own substitutions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from prelabel_local.lambdas import ACCOUNT, LambdaRunner, function_arn, load_handler
+
+# The only allowed difference from the deployed definition (moto runs no EXPRESS children).
+LOCAL_OVERRIDES = {"ChildExecutionType": "STANDARD"}
+
+
+def enable_step_functions_execution(moto_endpoint: str) -> None:
+    reply = requests.post(
+        f"{moto_endpoint}/moto-api/config",
+        json={"stepfunctions": {"execute_state_machine": True}},
+        timeout=10,
+    )
+    reply.raise_for_status()
+
+
+def state_machine_resource(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    for logical_id, resource in template["Resources"].items():
+        if resource.get("Type") == "AWS::Serverless::StateMachine":
+            return logical_id, resource["Properties"]
+    raise LookupError("template.yaml defines no AWS::Serverless::StateMachine")
+
+
+def workflow_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Logical id -> properties of each function the state machine's definition names."""
+    _, props = state_machine_resource(template)
+    names = {}
+    for value in props.get("DefinitionSubstitutions", {}).values():
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            logical = target[0] if isinstance(target, list) else str(target).split(".")[0]
+            names[logical] = template["Resources"][logical]["Properties"]
+    return names
+
+
+def local_definition(root: Path, template: dict[str, Any]) -> str:
+    _, props = state_machine_resource(template)
+    text: str = (root / str(props["DefinitionUri"])).read_text()
+    for key, value in props.get("DefinitionSubstitutions", {}).items():
+        if key in LOCAL_OVERRIDES:
+            local = LOCAL_OVERRIDES[key]
+        elif isinstance(value, dict) and "Fn::GetAtt" in value:
+            target = value["Fn::GetAtt"]
+            local = function_arn(target[0] if isinstance(target, list) else target.split(".")[0])
+        elif isinstance(value, str | int | float):
+            local = str(value)
+        else:
+            raise ValueError(f"no local value for substitution {key}: {value!r}")
+        text = text.replace("${" + key + "}", local)
+    json.loads(text)  # every placeholder filled: still valid JSON
+    return text
+
+
+def register_functions(root: Path, template: dict[str, Any], runner: LambdaRunner) -> None:
+    globals_fn = template.get("Globals", {}).get("Function", {})
+    for logical_id, props in workflow_functions(template).items():
+        handler = props.get("Handler", globals_fn.get("Handler", "app.handler"))
+        runner.register(logical_id, load_handler(root, props["CodeUri"], handler))
+
+
+def create_state_machine(sfn: Any, root: Path, template: dict[str, Any], name: str) -> str:
+    reply = sfn.create_state_machine(
+        name=name,
+        definition=local_definition(root, template),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/prelabel-local",
+    )
+    return str(reply["stateMachineArn"])

@@ -1,0 +1,62 @@
+"""Detections -> pre-labels, through the run's mapping snapshot. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from prelabel.detector_wire import Detection
+from prelabel.domain.entities import AI_PRE_LABEL, Box, Label, RunSnapshot
+
+
+def _clamp(value: float, upper: int) -> float:
+    return round(min(max(value, 0.0), float(upper)), 2)
+
+
+def labels_from_detections(
+    detections: Sequence[Detection],
+    snapshot: RunSnapshot,
+    *,
+    scale: tuple[float, float],
+    image_size: tuple[int, int],
+    model: tuple[str, str],
+    task_id: str,
+) -> tuple[Label, ...]:
+    """Keep detections of mapped classes at or above their threshold, in original pixels.
+
+    `scale` turns the pixels of the image sent to the detector into the pixels of the oriented
+    original; label ids derive from the task and position so a retried batch writes the same ids.
+    """
+    sx, sy = scale
+    width, height = image_size
+    labels: list[Label] = []
+    for det in detections:
+        row = snapshot.mapping.row_for(det.class_id)
+        if row is None or det.score < snapshot.mapping.threshold_for(
+            row, snapshot.default_threshold
+        ):
+            continue
+        x1, y1, x2, y2 = det.box
+        box = Box(
+            _clamp(x1 * sx, width),
+            _clamp(y1 * sy, height),
+            _clamp(x2 * sx, width),
+            _clamp(y2 * sy, height),
+        )
+        if box.x2 <= box.x1 or box.y2 <= box.y1:
+            continue
+        digest = hashlib.sha1(f"{task_id}:{len(labels)}".encode(), usedforsecurity=False)
+        labels.append(
+            Label(
+                label_id=f"lbl_{digest.hexdigest()[:16]}",
+                entry_id=row.entry_id,
+                entry_name=snapshot.entry_names.get(row.entry_id, row.entry_id),
+                box=box,
+                detector_class=row.class_name,
+                score=round(det.score, 4),
+                model_name=model[0],
+                model_version=model[1],
+                source=AI_PRE_LABEL,
+            )
+        )
+    return tuple(labels)

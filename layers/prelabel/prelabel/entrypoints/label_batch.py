@@ -1,0 +1,39 @@
+"""Distributed Map item processor: pre-label one batch of a run's manifest."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from prelabel.entrypoints.workflow_env import logger, metrics, ports
+from prelabel.services.labeling import label_batch
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    item = ports().manifests.read(str(event["bucket"]), str(event["key"]))
+    logger.set_correlation_id(item.run_id)
+    report = label_batch(ports().labeling_deps, item)
+    metrics.add_metric("ImagesLabeled", MetricUnit.Count, report.labeled)
+    metrics.add_metric("ImagesFailed", MetricUnit.Count, report.failed)
+    metrics.add_metric("ImagesSkippedQuota", MetricUnit.Count, report.skipped_quota)
+    metrics.add_metric("BatchSize", MetricUnit.Count, len(item.task_ids))
+    if report.images_sent:
+        metrics.add_metric("EndpointLatency", MetricUnit.Milliseconds, report.endpoint_ms)
+    logger.info(
+        "batch done",
+        extra={
+            "batch": item.batch_no,
+            "outcome": report.outcome,
+            "labeled": report.labeled,
+            "failed": report.failed,
+            "skipped_quota": report.skipped_quota,
+        },
+    )
+    result = asdict(report)
+    result.pop("failures")
+    return result
