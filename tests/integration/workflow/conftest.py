@@ -19,12 +19,9 @@ from prelabel.entrypoints import workflow_env
 from prelabel.services.organizations import provision_organization
 from prelabel.settings import Settings
 from prelabel.wiring import Ports, dynamo_ports
-from prelabel_detector.descriptor import Descriptor, bundled
-from prelabel_detector.handler import load_model
-from prelabel_detector.server import DetectorServer, serve_in_thread
-from prelabel_local.dynamodb_local import free_port
 from prelabel_local.http_events import call_api
 from prelabel_local.lambdas import LambdaRunner
+from prelabel_local.stack import function_env, start_detector
 from prelabel_local.workflow_resources import (
     create_state_machine,
     enable_step_functions_execution,
@@ -34,19 +31,13 @@ from prelabel_local.workflow_resources import (
 ROOT = Path(__file__).resolve().parents[3]
 YOLOX_DIR = ROOT.parent / "shared" / "models" / "yolox-nano"
 COCO_DIR = ROOT.parent / "shared" / "data" / "coco-val-sample"
-ENDPOINT = "prelabel-detector"
 
 
 @pytest.fixture(scope="session")
 def detector_url() -> Iterator[str]:
     # YOLOX-Nano is 4x faster on this CPU; the registry's SSD model serves when it is absent.
-    if (YOLOX_DIR / "yolox_nano.onnx").is_file():
-        model = load_model(Descriptor.load(bundled("yolox_nano.json"), YOLOX_DIR))
-    else:
-        model = load_model(Descriptor.load(bundled("ssd_mobilenet_v2_coco.json")))
-    server = DetectorServer(("127.0.0.1", free_port()), model, ENDPOINT)
-    serve_in_thread(server)
-    yield server.url
+    server = start_detector(YOLOX_DIR)
+    yield str(server.url)
     server.shutdown()
 
 
@@ -77,21 +68,23 @@ def stack(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Ports]:
     """Every function of the stack reads the same environment, as each Lambda would its own."""
-    env = {
-        "ORGANIZATIONS_TABLE": settings.organizations_table,
-        "PROJECTS_TABLE": settings.projects_table,
-        "DATASETS_TABLE": settings.datasets_table,
-        "TASKS_TABLE": settings.tasks_table,
-        "RUNS_TABLE": settings.runs_table,
-        "DATA_BUCKET": settings.data_bucket,
-        "AWS_ENDPOINT_URL_DYNAMODB": settings.dynamodb_endpoint or "",
-        "AWS_ENDPOINT_URL_SFN": moto_endpoint,
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": detector_url,
-        "STATE_MACHINE_ARN": state_machine_arn,
-        "BATCH_SIZE": "8",
-        "MAX_CONCURRENCY": "4",
-        "POWERTOOLS_METRICS_NAMESPACE": "PrelabelTest",
+    tables = {
+        "OrganizationsTable": settings.organizations_table,
+        "ProjectsTable": settings.projects_table,
+        "DatasetsTable": settings.datasets_table,
+        "TasksTable": settings.tasks_table,
+        "RunsTable": settings.runs_table,
     }
+    env = function_env(
+        tables,
+        bucket=settings.data_bucket,
+        dynamodb_endpoint=settings.dynamodb_endpoint or "",
+        moto_endpoint=moto_endpoint,
+        detector_url=detector_url,
+        state_machine_arn=state_machine_arn,
+        batch_size=8,
+        max_concurrency=4,
+    )
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     workflow_env.ports.cache_clear()
