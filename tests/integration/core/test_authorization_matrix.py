@@ -23,6 +23,7 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("POST", "/projects/{project_id}/datasets/{dataset_id}/reconnect"): None,
     ("GET", "/projects/{project_id}/tasks"): None,
     ("GET", "/projects/{project_id}/tasks/{task_id}"): None,
+    ("GET", "/projects/{project_id}/tasks/{task_id}/image"): None,
     ("POST", "/projects/{project_id}/tasks/move"): {
         "from": "BACKLOG",
         "to": "WAITING",

@@ -14,14 +14,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from prelabel.api.auth import org_of
 from prelabel.api.deps import ports
 from prelabel.api.errors import domain_error_response, error_response, validation_error_response
-from prelabel.api.routes import assistant, datasets, exports, projects, runs, tasks
+from prelabel.api.routes import assistant, datasets, exports, images, projects, runs, tasks
 from prelabel.domain.errors import DomainError
 
 MAX_BODY_BYTES = 64 * 1024
 
 logger = Logger(service="prelabel-api")
 app = APIGatewayHttpResolver(enable_validation=True)
-for module in (projects, datasets, tasks, assistant, exports, runs):
+for module in (projects, datasets, tasks, assistant, exports, runs, images):
     app.include_router(module.router)
 
 
