@@ -242,7 +242,9 @@ class DynamoRunRepository(RunRepository):
             raise NotFound(f"run {run_id!r} not found") from exc
 
     def latest(self, ref: ProjectRef) -> Run | None:
+        # Run ids are execution names, and a console start picks its own: order by start time.
         with storage_errors("read latest run"):
-            for item in RunModel.query(ref.key, scan_index_forward=False, limit=1):
-                return run_to_domain(item)
-        return None
+            items = list(RunModel.query(ref.key, attributes_to_get=["run_id", "started_at"]))
+        if not items:
+            return None
+        return self.get(ref, max(items, key=lambda i: i.started_at).run_id)
