@@ -78,7 +78,9 @@ def prepare_image(data: bytes, target: int, quality: int = 90) -> PreparedImage:
         img.save(out, "JPEG", quality=quality)
     except ImageRejected:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(f"image too large ({exc})") from exc
+    except UnidentifiedImageError as exc:
         raise ImageRejected(f"not a readable image ({type(exc).__name__})") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageRejected(f"corrupt or truncated image ({type(exc).__name__}: {exc})") from exc
