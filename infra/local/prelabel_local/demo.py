@@ -1,0 +1,518 @@
+"""The product's main job on this machine, end to end: `make demo`.
+
+    python -m prelabel_local.demo [--out out/] [--no-coco] [--limit N] [--port 0]
+
+1. Starts the embedded local stack (DynamoDB Local, moto with Step Functions running the real
+   ASL and Lambda handlers, the local detector endpoint) and the JWT-checking gateway.
+2. Provisions the TEAM_PRO organization `demo-org` (out of band, as an operator would: there is
+   no API for it) and signs a token for its demo user with the local key.
+3. Everything else goes over HTTP to the gateway with that Bearer token, as a user's client:
+   a project (Vehicle, Person, Animal boxes and a Road polygon), photos landing in the data
+   bucket and connected as a dataset, tasks moved to WAITING, the class mapping, the start of
+   pre-labeling (going ahead past an "only X of Y" answer), a progress bar while it runs, the
+   summary, and `out/`: one preview per task with its boxes drawn, the COCO, YOLO and VOC exports,
+   and `summary.json`.
+4. Stops everything, also on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+import boto3
+import requests
+
+from prelabel_local.demo_photos import Photo, demo_photos
+from prelabel_local.preview import write_preview
+
+ROOT = Path(__file__).resolve().parents[3]
+COCO_SAMPLE = ROOT.parent / "shared" / "data" / "coco-val-sample"
+ORG_ID = "demo-org"
+DATA_PREFIX = f"{ORG_ID}/photos/"
+
+LABEL_CONFIG = [
+    {"id": "vehicle", "name": "Vehicle", "geometry": "bbox"},
+    {"id": "person", "name": "Person", "geometry": "bbox"},
+    {"id": "animal", "name": "Animal", "geometry": "bbox"},
+    {"id": "road", "name": "Road", "geometry": "polygon"},
+]
+CLASS_MAP = {
+    "vehicle": ("car", "truck", "bus", "motorcycle"),
+    "person": ("person",),
+    "animal": (
+        "cat",
+        "dog",
+        "horse",
+        "sheep",
+        "cow",
+        "bird",
+        "bear",
+        "elephant",
+        "zebra",
+        "giraffe",
+    ),
+}
+DEFAULT_THRESHOLD = 0.5
+ACTIVE = ("RUNNING", "STOPPING")
+
+
+class DemoError(RuntimeError):
+    """A step of the demo that the API refused; the message carries the API's answer."""
+
+
+@dataclass
+class Api:
+    """The user's HTTP client: every call carries the Bearer token, errors become DemoError."""
+
+    base_url: str
+    token: str
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 201),
+    ) -> requests.Response:
+        response = self.session.request(
+            method,
+            self.base_url + path,
+            json=body,
+            params=params,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=60,
+        )
+        if response.status_code not in ok:
+            raise DemoError(f"{method} {path}: HTTP {response.status_code} {response.text[:300]}")
+        return response
+
+    def json(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
+        return self.call(method, path, body, **kwargs).json()
+
+
+# Out of band: the stack, the organization, the token
+
+
+def provision_demo_org(org_id: str, limit: int | None) -> None:
+    """What an operator does when a customer signs up: the organization on TEAM_PRO. `limit`
+    lowers its remaining AI assistance this month, to show the "only X of Y" confirmation."""
+    from prelabel.domain.plans import Plan
+    from prelabel.services.organizations import provision_organization
+    from prelabel.settings import Settings
+    from prelabel.wiring import dynamo_ports
+
+    ports = dynamo_ports(Settings.from_env(os.environ))
+    provision_organization(
+        ports.orgs,
+        ports.settings.plan_limits,
+        org_id=org_id,
+        name="Demo organization",
+        plan=Plan.TEAM_PRO,
+        period=datetime.now(UTC).strftime("%Y-%m"),
+    )
+    if limit is not None:
+        from prelabel.adapters.dynamodb.models import OrganizationModel
+
+        OrganizationModel(org_id).update(actions=[OrganizationModel.remaining.set(limit)])
+
+
+# Steps over HTTP
+
+
+def upload_photos(photos: list[Photo], bucket: str, prefix: str) -> None:
+    """The user's photos landing in their bucket (moto's S3 at AWS_ENDPOINT_URL_S3)."""
+    s3 = boto3.client("s3")
+    for photo in photos:
+        s3.put_object(
+            Bucket=bucket, Key=prefix + photo.name, Body=photo.body, ContentType="image/jpeg"
+        )
+
+
+def all_tasks(api: Api, project_id: str) -> list[dict[str, Any]]:
+    tasks: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "200"} | ({"cursor": cursor} if cursor else {})
+        page = api.json("GET", f"/projects/{project_id}/tasks", params=params)
+        tasks += page["tasks"]
+        cursor = page["cursor"]
+        if not cursor:
+            return tasks
+
+
+def mapping_body(threshold: float) -> dict[str, Any]:
+    rows = [
+        {"detector_class": cls, "entry_id": entry}
+        for entry, classes in CLASS_MAP.items()
+        for cls in classes
+    ]
+    return {"rows": rows, "default_threshold": threshold}
+
+
+def start_run(api: Api, project_id: str, say: Callable[[str], None]) -> dict[str, Any]:
+    path = f"/projects/{project_id}/runs"
+    reply: dict[str, Any] = api.json("POST", path, {"confirm": False})
+    if reply["confirmation_required"]:
+        say(f"  the service says: {reply['message']}; going ahead")
+        reply = api.json("POST", path, {"confirm": True})
+    if not (reply["started"] or reply["already_active"]):
+        raise DemoError(f"pre-labeling did not start: {reply['message']}")
+    return reply
+
+
+def progress_line(run: dict[str, Any], width: int = 30) -> str:
+    total = int(run["total"])
+    done = int(run["labeled"]) + int(run["failed"]) + int(run["skipped_quota"])
+    fraction = min(1.0, done / total) if total else 1.0
+    filled = round(fraction * width)
+    return (
+        f"[{'#' * filled}{'.' * (width - filled)}] {fraction * 100:3.0f}% {done}/{total}"
+        f"  {run['status']}"
+    )
+
+
+def watch_run(
+    api: Api, project_id: str, out: TextIO, timeout_s: float, poll_s: float = 0.25
+) -> dict[str, Any]:
+    """Poll the run's progress until it ends, drawing a one-line bar on a terminal (one line per
+    change elsewhere)."""
+    tty = out.isatty()
+    last = ""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        run: dict[str, Any] = api.json("GET", f"/projects/{project_id}/runs/current")
+        line = progress_line(run)
+        if line != last:
+            out.write(f"\r{line}" if tty else f"{line}\n")
+            out.flush()
+            last = line
+        if run["status"] not in ACTIVE:
+            if tty:
+                out.write("\n")
+            return run
+        if time.monotonic() > deadline:
+            raise DemoError(f"the run is still {run['status']} after {timeout_s:.0f}s")
+        time.sleep(poll_s)
+
+
+def _preview_names(tasks: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], str]]:
+    seen: set[str] = set()
+    for task in tasks:
+        key = str(task["image_key"])
+        stem = key[len(DATA_PREFIX) :] if key.startswith(DATA_PREFIX) else key.rsplit("/", 1)[-1]
+        name = stem.rsplit(".", 1)[0].replace("/", "_")
+        unique, n = name, 1
+        while unique in seen:
+            n += 1
+            unique = f"{name}_{n}"
+        seen.add(unique)
+        yield task, f"{unique}.jpg"
+
+
+def write_previews(
+    api: Api, project_id: str, tasks: list[dict[str, Any]], folder: Path
+) -> list[dict[str, Any]]:
+    """One preview per task: the photo from S3, the labels from the task's API detail."""
+    s3 = boto3.client("s3")
+    records: list[dict[str, Any]] = []
+    for task, name in _preview_names(tasks):
+        detail: dict[str, Any] = api.json("GET", f"/projects/{project_id}/tasks/{task['task_id']}")
+        body = s3.get_object(Bucket=detail["bucket"], Key=detail["image_key"])["Body"].read()
+        target = folder / name
+        try:
+            write_preview(body, detail["labels"], target)
+            preview: str | None = str(target)
+        except OSError:  # not an image at all: its task is FAILED, nothing to draw
+            preview = None
+        records.append(
+            {
+                "task_id": detail["task_id"],
+                "image_key": detail["image_key"],
+                "image_width": detail["image_width"],
+                "image_height": detail["image_height"],
+                "prelabel_state": detail["prelabel_state"],
+                "prelabel_reason": detail["prelabel_reason"],
+                "preview": preview,
+                "labels": detail["labels"],
+            }
+        )
+    return records
+
+
+def write_exports(api: Api, project_id: str, out: Path) -> dict[str, str]:
+    files: dict[str, str] = {}
+    coco = api.call("GET", f"/projects/{project_id}/export", params={"format": "coco"})
+    (out / "coco.json").write_bytes(coco.content)
+    files["coco"] = str(out / "coco.json")
+    for fmt in ("yolo", "voc"):
+        reply = api.call("GET", f"/projects/{project_id}/export", params={"format": fmt})
+        archive = out / f"{fmt}.zip"
+        archive.write_bytes(reply.content)
+        folder = out / fmt
+        with zipfile.ZipFile(io.BytesIO(reply.content)) as zipped:
+            zipped.extractall(folder)
+        files[fmt] = str(archive)
+        files[f"{fmt}_folder"] = str(folder)
+    return files
+
+
+def prepare_out(out: Path) -> None:
+    """Only what the demo writes is replaced; anything else a user keeps in out/ stays."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("previews", "yolo", "voc"):
+        shutil.rmtree(out / name, ignore_errors=True)
+    for name in ("coco.json", "yolo.zip", "voc.zip", "summary.json", "stack.log"):
+        (out / name).unlink(missing_ok=True)
+
+
+# The whole demo
+
+
+@dataclass
+class Options:
+    out: Path = Path("out")
+    coco_dir: Path | None = COCO_SAMPLE
+    coco_limit: int | None = None
+    limit: int | None = None
+    threshold: float = DEFAULT_THRESHOLD
+    port: int = 0
+    batch_size: int = 8
+    run_timeout_s: float = 240.0
+
+
+def run_demo(options: Options, stdout: TextIO | None = None) -> dict[str, Any]:
+    """The whole demo; returns what `summary.json` holds. Steps go to `stdout` (the console)
+    while everything the stack prints goes to `<out>/stack.log`."""
+    console = stdout or sys.stdout
+
+    def say(text: str) -> None:
+        print(text, file=console, flush=True)
+
+    started = time.monotonic()
+    out = options.out.resolve()
+    prepare_out(out)
+    log_path = out / "stack.log"
+    with (
+        log_path.open("w") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.redirect_stderr(log),
+    ):
+        # The functions' JSON logs and metrics, moto's and the gateway's messages go to the log;
+        # the console keeps the steps and the progress bar.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        say(f"Logs of the stack: {log_path}")
+        return _run(options, out, started, say, console)
+
+
+def _run(
+    options: Options,
+    out: Path,
+    started: float,
+    say: Callable[[str], None],
+    stdout: TextIO,
+) -> dict[str, Any]:
+    from prelabel_local.gateway import GatewayConfig, LocalGateway
+    from prelabel_local.jwt_keys import JwtVerifier, issue_token, load_or_create_key
+    from prelabel_local.stack import LocalStack
+
+    stack = LocalStack(batch_size=options.batch_size)
+    gateway: LocalGateway | None = None
+    api: Api | None = None
+    project_id: str | None = None
+    running = False
+    try:
+        say("Starting the local stack (DynamoDB Local, moto, Step Functions, detector) ...")
+        stack.start()
+        key = load_or_create_key()
+        static = ROOT / "web"
+        gateway = LocalGateway(
+            GatewayConfig(JwtVerifier.for_key(key), static_dir=static if static.is_dir() else None),
+            port=options.port,
+        ).start()
+        stack_s = time.monotonic() - started
+        say(f"  ready in {stack_s:.1f}s; API at {gateway.url}/api")
+
+        provision_demo_org(ORG_ID, options.limit)
+        token = issue_token(key, org_id=ORG_ID, sub="demo-user", ttl=3600)
+        api = Api(f"{gateway.url}/api", token)
+        say(f"Organization {ORG_ID} on TEAM_PRO; token for demo-user signed with the local key")
+
+        project = api.json(
+            "POST", "/projects", {"name": "Demo: street and animals", "label_config": LABEL_CONFIG}
+        )
+        project_id = str(project["project_id"])
+        say(f"Project {project_id}: Vehicle, Person, Animal (bbox), Road (polygon)")
+
+        photos = demo_photos(options.coco_dir, options.coco_limit)
+        bucket = stack.env["DATA_BUCKET"]
+        upload_photos(photos, bucket, DATA_PREFIX)
+        dataset = api.json(
+            "POST", f"/projects/{project_id}/datasets", {"bucket": bucket, "prefix": DATA_PREFIX}
+        )
+        say(
+            f"Dataset s3://{bucket}/{DATA_PREFIX}: {len(photos)} photos, "
+            f"{dataset['task_count']} tasks in BACKLOG"
+        )
+        moved = api.json(
+            "POST",
+            f"/projects/{project_id}/tasks/move",
+            {"from": "BACKLOG", "to": "WAITING", "all": True},
+        )
+        say(f"Moved {moved['moved']} tasks to WAITING")
+        mapping = api.json(
+            "PUT", f"/projects/{project_id}/mapping", mapping_body(options.threshold)
+        )
+        say(
+            f"Mapped {len(mapping['rows'])} detector classes "
+            f"(threshold {mapping['default_threshold']}):"
+        )
+        for entry, classes in CLASS_MAP.items():
+            say(f"  {', '.join(classes)} -> {entry.capitalize()}")
+
+        limit_before = api.json("GET", "/limit")
+        say(f"AI assistance left this month: {limit_before['remaining']}")
+        run_started = time.monotonic()
+        reply = start_run(api, project_id, say)
+        running = True
+        say(f"Pre-labeling {reply['will_label']} of {reply['eligible']} eligible images ...")
+        final = watch_run(api, project_id, stdout, options.run_timeout_s)
+        running = False
+        run_s = time.monotonic() - run_started
+        limit_after = api.json("GET", "/limit")
+
+        say(f"Run {final['status']} in {run_s:.1f}s")
+        if final.get("message"):
+            say(f"  {final['message']}")
+        say(f"  pre-labeled:        {final['labeled']}")
+        say(f"  failed:             {final['failed']}")
+        say(f"  skipped (no limit): {final['skipped_quota']}")
+        say(f"  remaining limit:    {limit_after['remaining']} of {limit_after['monthly_limit']}")
+
+        tasks = all_tasks(api, project_id)
+        records = write_previews(api, project_id, tasks, out / "previews")
+        exports = write_exports(api, project_id, out)
+        label_total = sum(len(r["labels"]) for r in records)
+        per_entry: dict[str, int] = {}
+        for record in records:
+            for label in record["labels"]:
+                per_entry[label["entry_name"]] = per_entry.get(label["entry_name"], 0) + 1
+        summary = {
+            "api": f"{gateway.url}/api",
+            "org_id": ORG_ID,
+            "project_id": project_id,
+            "run": final,
+            "limit_before": limit_before,
+            "limit_after": limit_after,
+            "labels": label_total,
+            "labels_per_entry": per_entry,
+            "tasks": records,
+            "exports": exports,
+            "timings_s": {
+                "stack_start": round(stack_s, 1),
+                "run": round(run_s, 1),
+                "total": round(time.monotonic() - started, 1),
+            },
+        }
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        entries = ", ".join(f"{n} {name}" for name, n in sorted(per_entry.items()))
+        say(f"  labels:             {label_total} ({entries or 'none'})")
+        say(f"Wrote {out}/")
+        say(f"  previews/      {len(records)} images with their boxes")
+        say("  coco.json      COCO (score and source on each annotation)")
+        say("  yolo.zip, yolo/   YOLO txt")
+        say("  voc.zip, voc/     Pascal VOC XML")
+        say("  summary.json   the run, the limit and every task's labels")
+        say("  stack.log      what the functions, moto and the gateway printed")
+        return summary
+    except KeyboardInterrupt:
+        if api is not None and project_id is not None and running:
+            say("\nInterrupted: stopping the run ...")
+            with contextlib.suppress(DemoError, requests.RequestException):
+                api.call("POST", f"/projects/{project_id}/runs/stop")
+        raise
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        stack.stop()
+        say(f"Local stack stopped ({time.monotonic() - started:.1f}s in all)")
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # a launcher's SIGTERM stops the demo as Ctrl-C does
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m prelabel_local.demo",
+        description="Pre-label real photos on the local stack and write previews and exports.",
+    )
+    parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (out/)")
+    parser.add_argument(
+        "--coco-dir",
+        type=Path,
+        default=COCO_SAMPLE,
+        help="more photos (*.jpg) added when the folder exists (default: %(default)s)",
+    )
+    parser.add_argument("--no-coco", action="store_true", help="only scikit-image's photos")
+    parser.add_argument("--coco-limit", type=int, default=None, help="at most N photos from it")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="the organization's remaining AI assistance"
+    )
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--port", type=int, default=0, help="gateway port (0: a free one)")
+    parser.add_argument("--batch-size", type=int, default=8, help="images per LabelBatch")
+    args = parser.parse_args(argv)
+    return Options(
+        out=args.out,
+        coco_dir=None if args.no_coco else args.coco_dir,
+        coco_limit=args.coco_limit,
+        limit=args.limit,
+        threshold=args.threshold,
+        port=args.port,
+        batch_size=args.batch_size,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    # Ctrl-C even when started with SIGINT ignored (a background job); SIGTERM the same way.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        summary = run_demo(options)
+    except KeyboardInterrupt:
+        print("Demo interrupted; everything stopped.", file=sys.stderr)
+        return 130
+    except DemoError as exc:
+        print(f"Demo failed: {exc} (see {options.out}/stack.log)", file=sys.stderr)
+        return 1
+    return 0 if summary["run"]["status"] == "COMPLETED" else 1
+
+
+if __name__ == "__main__":
+    code = main()
+    if code == 130:
+        # Everything is stopped; an inference interrupted mid-batch can leave a native thread
+        # behind whose C++ destructor aborts at interpreter exit. Leave without running those.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
