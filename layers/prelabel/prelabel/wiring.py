@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.connection import Connection
 
@@ -15,16 +15,17 @@ from prelabel.adapters.dynamodb.projects import DynamoDatasetRepository, DynamoP
 from prelabel.adapters.dynamodb.tasks import DynamoRunRepository, DynamoTaskRepository
 from prelabel.adapters.dynamodb.workflow import DynamoClaimStore, DynamoRunStore
 from prelabel.adapters.s3_images import S3ImageLister
-from prelabel.adapters.s3_objects import S3ImageSource, S3ManifestStore
-from prelabel.adapters.sagemaker_detector import SageMakerDetector
 from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
 from prelabel.ports.organizations import Ledger, OrganizationRepository
 from prelabel.ports.projects import DatasetRepository, ImageLister, ProjectRepository
 from prelabel.ports.tasks import RunRepository, TaskRepository
 from prelabel.services.datasets import DatasetService
-from prelabel.services.labeling import LabelingDeps
 from prelabel.services.runs import RunDeps
 from prelabel.settings import Settings
+
+if TYPE_CHECKING:
+    from prelabel.adapters.s3_objects import S3ManifestStore
+    from prelabel.services.labeling import LabelingDeps
 
 
 def client_factory(service: str, region: str) -> Callable[[], Any]:
@@ -78,12 +79,19 @@ class Ports:
 
     @cached_property
     def manifests(self) -> S3ManifestStore:
+        from prelabel.adapters.s3_objects import S3ManifestStore
+
         return S3ManifestStore(
             client_factory("s3", self.settings.region), self.settings.data_bucket
         )
 
     @cached_property
     def labeling_deps(self) -> LabelingDeps:
+        # Only the worker needs these (and Pillow): the API's cold start does not import them.
+        from prelabel.adapters.s3_objects import S3ImageSource
+        from prelabel.adapters.sagemaker_detector import SageMakerDetector
+        from prelabel.services.labeling import LabelingDeps
+
         s = self.settings
         return LabelingDeps(
             runs=self.runs,
