@@ -90,7 +90,7 @@ def label_batch(deps: LabelingDeps, item: BatchItem) -> BatchReport:
         except DetectorUnavailable:
             deps.claims.release(item.ref, [t.task_id for t in claimed], item.run_id)
             raise
-    _commit(deps, commit)
+    commit_batch(deps, commit)
     report.labeled = len(commit.done)
     report.failed = len(commit.failed)
     report.skipped_quota = commit.skipped_quota
@@ -136,7 +136,7 @@ def _detect_into(
         commit.done.append(DoneTask(task.task_id, labels, prepared.width, prepared.height))
 
 
-def _commit(deps: LabelingDeps, commit: BatchCommit) -> None:
+def commit_batch(deps: LabelingDeps, commit: BatchCommit) -> None:
     """One transaction; on a short limit keep what fits, on a lost lease drop that task."""
     for _ in range(MAX_COMMIT_ATTEMPTS):
         result = deps.claims.commit(commit)

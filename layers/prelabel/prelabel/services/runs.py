@@ -128,6 +128,12 @@ def final_status(run: Run, ending: Ending) -> tuple[RunStatus, str | None]:
         return RunStatus.STOPPED, f"stopped: {c.labeled} pre-labeled, {c.left} left for later"
     if ending is Ending.FAILED:
         return RunStatus.FAILED, f"the workflow failed: {c.labeled} pre-labeled, {c.left} left"
+    if c.left:
+        return (
+            RunStatus.COMPLETED,
+            f"{c.labeled} pre-labeled, {c.failed} failed, {c.left} not processed (the detector "
+            "kept failing for their batches); start again to retry them",
+        )
     if c.skipped_quota:
         return (
             RunStatus.COMPLETED,

@@ -227,7 +227,9 @@ class DynamoClaimStore(ClaimStore):
         item = batch.item
         ref = item.ref
         k = len(batch.done)
-        kinds: list[tuple[str, str]] = []
+        # pynamodb sends puts before updates: the receipt is item 0 of the transaction, then
+        # the updates in the order they are added. Cancellation reasons follow that order.
+        kinds: list[tuple[str, str]] = [("receipt", str(item.batch_no))]
         claimed_by_us = (TaskModel.claim_run_id == item.run_id) & (
             TaskModel.prelabel_state.does_not_exist()
         )
@@ -244,6 +246,11 @@ class DynamoClaimStore(ClaimStore):
                     connection=self._connection, client_request_token=_token(batch)
                 ) as tx,
             ):
+                key, batch_key = BatchReceiptModel.key(item.run_id, item.batch_no)
+                tx.save(
+                    BatchReceiptModel(key, batch_key, labeled=k, committed_at=now_iso()),
+                    condition=BatchReceiptModel.receipt_key.does_not_exist(),
+                )
                 if k:
                     tx.update(
                         OrganizationModel(item.org_id),
@@ -295,12 +302,6 @@ class DynamoClaimStore(ClaimStore):
                     counters.append(RunModel.quota_exhausted.set(True))
                 tx.update(RunModel(ref.key, item.run_id), actions=counters)
                 kinds.append(("run", item.run_id))
-                key, batch_key = BatchReceiptModel.key(item.run_id, item.batch_no)
-                tx.save(
-                    BatchReceiptModel(key, batch_key, labeled=k, committed_at=now_iso()),
-                    condition=BatchReceiptModel.receipt_key.does_not_exist(),
-                )
-                kinds.append(("receipt", batch_key))
         except TransactWriteError as exc:
             return self._explain(exc, kinds, item.org_id)
         return CommitResult(committed=True)
