@@ -13,19 +13,12 @@ from moto.server import ThreadedMotoServer
 
 from prelabel.settings import Settings
 from prelabel_local import dynamodb_local
+from prelabel_local.stack import local_credentials
 from prelabel_local.template_resources import create_tables, load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Local endpoints take any credentials; never let a test reach a real account.
-os.environ.update(
-    AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",
-    AWS_SESSION_TOKEN="testing",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_REGION="us-east-1",
-)
-os.environ.pop("AWS_PROFILE", None)
+local_credentials()
 
 TABLE_SETTINGS = {
     "OrganizationsTable": "organizations_table",
