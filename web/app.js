@@ -103,7 +103,9 @@
     box.hidden = !err;
   }
 
-  function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
+  function plural(n, word) {
+    return `${n} ${word}${n === 1 ? "" : /(x|s|ch|sh)$/.test(word) ? "es" : "s"}`;
+  }
 
   const PALETTE = ["#ff4d6d", "#2fbf71", "#ffb703", "#00b4d8", "#b15cff", "#ff7b00", "#4361ee"];
   function colorFor(key) {
@@ -241,13 +243,13 @@
       try {
         const { body } = await api("GET", `/projects/${projectId}/runs/current`);
         if (projectId !== state.projectId) return;
-        renderRun(body);
         ticks += 1;
         if (!ACTIVE.has(body.status)) {
           state.pollTimer = null;
-          await Promise.all([loadAssistant(false), loadTasks(false)]);
+          await showRun(body);
           return;
         }
+        renderRun(body);
         if (ticks % 3 === 0) loadTasks(false).catch(() => {});
       } catch (err) {
         $("run-error").textContent = err.message;
@@ -255,6 +257,17 @@
       state.pollTimer = setTimeout(tick, POLL_MS);
     };
     state.pollTimer = setTimeout(tick, POLL_MS);
+  }
+
+  async function showRun(run) {
+    if (ACTIVE.has(run.status)) {
+      renderRun(run);
+      startPolling();
+      return;
+    }
+    // A run's end is shown together with the limit and the task list it left behind.
+    await Promise.all([loadAssistant(false), loadTasks(false)]);
+    renderRun(run);
   }
 
   function stopPolling() {
@@ -279,8 +292,7 @@
       }
       $("confirm-box").hidden = true;
       if (body.already_active) $("run-message").textContent = "A run is already active for this project.";
-      if (body.run) renderRun(body.run);
-      startPolling();
+      if (body.run) await showRun(body.run); else startPolling();
     } catch (err) {
       $("run-error").textContent = err.message;
       await loadAssistant(false).catch(() => {});
@@ -291,8 +303,7 @@
     $("stop-button").disabled = true;
     try {
       const { body } = await api("POST", `/projects/${state.projectId}/runs/stop`);
-      renderRun(body);
-      startPolling();
+      await showRun(body);
     } catch (err) {
       $("run-error").textContent = err.message;
       renderButtons();

@@ -86,7 +86,7 @@ def gateway_url(stack: Ports, signing_key: SigningKey) -> Iterator[str]:
 def save_shot(page: Page, tmp_path: Path, name: str) -> Path:
     """A full-page screenshot under the test's output, copied to out/e2e-screenshots/."""
     path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=True, animations="disabled")
     SHOTS_DIR.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, SHOTS_DIR / path.name)
     return path

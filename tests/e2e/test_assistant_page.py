@@ -6,7 +6,9 @@ the task list, the preview canvas, stop and start again mid-run, and start refus
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -15,6 +17,7 @@ from prelabel.domain.entities import ProjectRef
 from prelabel.wiring import Ports
 from prelabel_local.http_events import call_api
 from prelabel_local.jwt_keys import SigningKey, issue_token
+from prelabel_local.lambdas import LambdaRunner
 from tests.e2e.conftest import save_shot
 from tests.integration.workflow.conftest import all_tasks, make_project
 
@@ -127,9 +130,19 @@ def test_stop_mid_run_then_start_again_labels_every_task_once(
     page: Page,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    lambda_runner: LambdaRunner,
 ) -> None:
-    # Given a mapped project with 40 WAITING photos, batches of 8, one batch at a time
+    # Given a mapped project with 40 WAITING photos, batches of 8, one batch at a time, each
+    # batch followed by a pause so that a stop lands mid-run on any machine
     monkeypatch.setenv("MAX_CONCURRENCY", "1")
+    label_batch = lambda_runner.handlers["LabelBatchFunction"]
+
+    def slow_label_batch(event: dict[str, Any], context: Any) -> Any:
+        result = label_batch(event, context)
+        time.sleep(1.5)
+        return result
+
+    monkeypatch.setitem(lambda_runner.handlers, "LabelBatchFunction", slow_label_batch)
     ref = make_project(stack, "org-stop", waiting=40)
     before = remaining(ref.org_id)
     open_page(page, gateway_url, signing_key, ref.org_id)
@@ -146,6 +159,8 @@ def test_stop_mid_run_then_start_again_labels_every_task_once(
     expect(page.locator(tid("run-summary"))).to_contain_text("Stopped:")
     first = call_api("GET", f"/projects/{ref.project_id}/runs/current", ref.org_id).body
     assert 0 < first["labeled"] < 40, first
+    # And the limit and the task list shown are those the stopped run left behind
+    expect(page.locator(tid("limit-remaining"))).to_contain_text(f"{before - first['labeled']} of")
     save_shot(page, tmp_path, "3-stopped")
     marked = page.locator(f'{tid("task-row")}[data-prelabeled="true"]')
     expect(marked).to_have_count(first["labeled"])
