@@ -176,7 +176,7 @@
       reasons.push("no WAITING task is left without pre-labels; move tasks to WAITING first");
     }
     const start = $("start-button");
-    start.disabled = active || !a || reasons.length > 0;
+    start.disabled = active || !a || reasons.length > 0 || !$("confirm-box").hidden;
     start.title = reasons.join(" ");
     const reason = $("start-reason");
     reason.textContent = !active && reasons.length ? `Cannot start: ${reasons.join("; ")}` : "";
