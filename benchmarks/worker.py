@@ -2,6 +2,9 @@
 
 Run: .venv/bin/python benchmarks/worker.py [--rounds 3] [--profile]
 
+(--profile: cProfile of one batch per child; the worker's pool threads are invisible to it,
+so the single-threaded `prepare` child shows where the preprocessing time goes.)
+
 For each size, 32 COCO photos are scaled and cropped to the size (plus a little sensor-like
 noise so the JPEGs are as dense as camera files), saved at quality 90, every 4th one stored
 sideways with EXIF orientation 6. Then, each in a fresh interpreter:
@@ -311,7 +314,7 @@ def main() -> None:
             mb = sum(p.stat().st_size for p in photos) / len(photos) / 1e6
             worker = run_child("worker", folder, args.rounds, args.profile)
             bare = run_child("baseline", folder, args.rounds, args.profile)
-            prep = run_child("prepare", folder, args.rounds, profile=False)
+            prep = run_child("prepare", folder, args.rounds, args.profile)
         w_min, b_min = min(worker["cpu_ms"]), min(bare["cpu_ms"])
         ratio = w_min / b_min
         w_med = statistics.median(worker["cpu_ms"])
