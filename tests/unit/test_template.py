@@ -165,7 +165,7 @@ def test_task_indexes_are_the_sparse_eligible_index_and_the_dataset_index(
     gsis = table_schema(props)["gsis"]
     # Then finding work and disconnecting a dataset are queries on these two indexes
     assert gsis == {
-        "eligible": ([("eligible_key", "HASH"), ("task_id", "RANGE")], "ALL"),
+        "eligible": ([("eligible_key", "HASH"), ("task_id", "RANGE")], "KEYS_ONLY"),
         "by-dataset": ([("dataset_key", "HASH"), ("task_id", "RANGE")], "KEYS_ONLY"),
     }
 

@@ -71,7 +71,9 @@ def prepare_image(data: bytes, target: int, quality: int = 90) -> PreparedImage:
         if img.format == "JPEG":
             img.draft("RGB", (target, target))
         img.load()
-        img = ImageOps.exif_transpose(img) or img
+        if orientation not in (1, None):
+            # exif_transpose copies the image even when there is nothing to turn.
+            img = ImageOps.exif_transpose(img) or img
         img = _to_rgb(img)
         img.thumbnail((target, target), Image.Resampling.BILINEAR, reducing_gap=None)
         out = io.BytesIO()

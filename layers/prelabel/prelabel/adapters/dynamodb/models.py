@@ -11,7 +11,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from prelabel.settings import Settings
@@ -83,11 +83,15 @@ class DatasetModel(Model):
 
 
 class EligibleIndex(GlobalSecondaryIndex["TaskModel"]):
-    """Sparse: only tasks WAITING with no pre-label state carry `eligible_key`."""
+    """Sparse: only tasks WAITING with no pre-label state carry `eligible_key`.
+
+    Keys only: finding work needs task ids, and claims (writes of non-key attributes) then cost
+    no index write.
+    """
 
     class Meta:
         index_name = "eligible"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     eligible_key = UnicodeAttribute(hash_key=True)
     task_id = UnicodeAttribute(range_key=True)
