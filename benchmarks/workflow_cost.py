@@ -492,6 +492,11 @@ def report(**kw: Any) -> None:
         settings.datasets_table: "datasets",
     }
     calls = sorted(counter.of("dynamodb"), key=lambda c: c.started)
+    eligible_projection = next(
+        gsi["Projection"]["ProjectionType"]
+        for gsi in kw["template"]["Resources"]["TasksTable"]["Properties"]["GlobalSecondaryIndexes"]
+        if gsi["IndexName"] == "eligible"
+    )
     before, key_names = kw["sizes_before"]
     after, _ = item_sizes(kw["ddb"], list(tables))
     writes = [(c, write_items(c, key_names)) for c in calls if c.operation in DDB_WRITES]
@@ -526,9 +531,10 @@ def report(**kw: Any) -> None:
             if table == "orgs" and item["kind"] in ("Update", "Put"):
                 org_writes += 1
                 org_items += 1
-            if table == "tasks":
-                # The sparse 'eligible' index projects ALL: every write to a task still in it
-                # (claim, release) or taking it out (commit removes eligible_key) writes it too.
+            if table == "tasks" and (eligible_projection == "ALL" or item["transactional"]):
+                # With ALL, every write to a task still in the sparse 'eligible' index (claim,
+                # release) or taking it out writes the index too; with KEYS_ONLY only the
+                # commit that removes eligible_key does (claims change no projected attribute).
                 gsi_wcu += 1
         if c.operation == "TransactWriteItems" and any(
             i["table"] == settings.tasks_table for i in items
@@ -546,7 +552,7 @@ def report(**kw: Any) -> None:
         print(f"  {op:<44} {n:>6}")
     for what, units in sorted(wcu_by.items()):
         print(f"  WCU {what:<38} {units:>6}")
-    print(f"  WCU eligible GSI (ALL projection)        {gsi_wcu:>6}  (1 per task write, est.)")
+    print(f"  WCU eligible GSI ({eligible_projection:<9} projection) {gsi_wcu:>6}  (estimated)")
     print(
         f"  WCU total {total_wcu} = {total_wcu / images:.2f} per image; read requests: "
         f"{dict(reads)}"
