@@ -76,5 +76,11 @@ def test_lost_lease_drops_only_that_task_and_a_repeat_is_a_no_op(stack: Ports) -
     assert tasks[ids[1]].claim_run_id == "run_other"
     assert stack.ledger.remaining("acme") == 98
     assert again.already_committed
+    # And the run counts the taken task as left, not as processed
     run = RunModel.get(ref.key, RUN)
-    assert (int(run.total), int(run.labeled)) == (2, 2)
+    assert (int(run.total), int(run.labeled), int(run.failed), int(run.skipped_quota)) == (
+        3,
+        2,
+        0,
+        0,
+    )

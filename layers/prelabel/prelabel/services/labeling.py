@@ -149,14 +149,12 @@ def commit_batch(deps: LabelingDeps, commit: BatchCommit) -> None:
             commit.released += [d.task_id for d in moved]
             commit.skipped_quota += len(moved)
         if result.lost_task_ids:
+            # The lease went to someone else (or a stop released it): not ours to label, charge
+            # or count; the run reports such tasks as left.
             lost = set(result.lost_task_ids)
-            before = len(commit.done) + len(commit.failed) + len(commit.released)
             commit.done = [d for d in commit.done if d.task_id not in lost]
             commit.failed = [f for f in commit.failed if f[0] not in lost]
             released_lost = [t for t in commit.released if t in lost]
             commit.released = [t for t in commit.released if t not in lost]
-            # A released task that was lost is no longer ours to count as skipped either.
             commit.skipped_quota -= len(released_lost)
-            after = len(commit.done) + len(commit.failed) + len(commit.released)
-            commit.withdrawn += before - after
     raise StorageError(f"batch {commit.item.batch_no} could not be committed")
