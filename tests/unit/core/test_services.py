@@ -147,7 +147,7 @@ def test_start_blockers_name_every_reason(world: dict) -> None:
     orgs.items["o1"] = dataclasses.replace(orgs.items["o1"], plan=Plan.TEAM, remaining=0)
     runs.items[(ref, "run_1")] = Run(ref, "run_1", RunStatus.RUNNING, RunCounters(), "now")
     # When the assistant view is built
-    view = assistant_view(orgs, world["projects"], world["tasks"], runs, ref)
+    view = assistant_view(orgs, world["projects"], world["tasks"], ref, runs.get(ref, "run_1"))
     # Then start is impossible and each reason is listed
     assert not view.can_start
     text = " | ".join(view.blockers)

@@ -34,6 +34,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "skipped_quota": report.skipped_quota,
         },
     )
-    result = asdict(report)
-    result.pop("failures")
-    return result
+    return asdict(report)

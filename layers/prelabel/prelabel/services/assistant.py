@@ -8,7 +8,7 @@ from prelabel.domain.entities import Organization, Project, ProjectRef, Run
 from prelabel.domain.start_rules import start_blockers
 from prelabel.ports.organizations import OrganizationRepository
 from prelabel.ports.projects import ProjectRepository
-from prelabel.ports.tasks import RunRepository, TaskRepository
+from prelabel.ports.tasks import TaskRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +28,11 @@ def assistant_view(
     orgs: OrganizationRepository,
     projects: ProjectRepository,
     tasks: TaskRepository,
-    runs: RunRepository,
     ref: ProjectRef,
+    run: Run | None,
 ) -> AssistantView:
+    """`run` is the project's active or last run, as the caller already read (and reconciled) it."""
     project = projects.get(ref)
     org = orgs.get(ref.org_id)
-    run = runs.get(ref, project.active_run_id) if project.active_run_id else runs.latest(ref)
     eligible = tasks.count_eligible(ref)
     return AssistantView(org, project, eligible, start_blockers(org, project, run), run)

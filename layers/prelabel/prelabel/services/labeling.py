@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prelabel.domain.entities import RunSnapshot, RunStatus
 from prelabel.domain.errors import StorageError
@@ -53,7 +53,6 @@ class BatchReport:
     withdrawn: int = 0
     images_sent: int = 0
     endpoint_ms: float = 0.0
-    failures: dict[str, str] = field(default_factory=dict)
 
 
 def _load(deps: LabelingDeps, task: TaskImage) -> PreparedImage | str:
@@ -95,7 +94,6 @@ def label_batch(deps: LabelingDeps, item: BatchItem) -> BatchReport:
     report.failed = len(commit.failed)
     report.skipped_quota = commit.skipped_quota
     report.withdrawn = commit.withdrawn
-    report.failures = dict(commit.failed)
     return report
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -27,7 +27,7 @@ from prelabel.adapters.dynamodb.models import (
     TaskModel,
 )
 from prelabel.adapters.dynamodb.projects import mapping_to_items
-from prelabel.adapters.dynamodb.tasks import run_to_domain
+from prelabel.adapters.dynamodb.tasks import DynamoRunRepository
 from prelabel.domain.entities import PrelabelState, ProjectRef, Run, RunStatus
 from prelabel.domain.errors import NotFound
 from prelabel.domain.ids import now_iso
@@ -81,9 +81,8 @@ class DynamoRunStore(RunStore):
 
     def find(self, ref: ProjectRef, run_id: str) -> Run | None:
         try:
-            with storage_errors("read run"):
-                return run_to_domain(RunModel.get(ref.key, run_id, consistent_read=True))
-        except DoesNotExist:
+            return DynamoRunRepository().get(ref, run_id)
+        except NotFound:
             return None
 
     def set_execution(self, ref: ProjectRef, run_id: str, execution_arn: str) -> None:

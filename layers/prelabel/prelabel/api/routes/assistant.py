@@ -51,5 +51,5 @@ def put_mapping(project_id: str, body: MappingReplace) -> MappingOut:
 def get_assistant(project_id: str) -> AssistantOut:
     p = ports()
     ref = project_ref(router, project_id)
-    current_run(p.run_deps, ref)  # reconciles a run whose execution ended outside the API
-    return assistant_out(assistant_view(p.orgs, p.projects, p.tasks, p.runs, ref))
+    run = current_run(p.run_deps, ref)  # reconciles a run whose execution ended elsewhere
+    return assistant_out(assistant_view(p.orgs, p.projects, p.tasks, ref, run))
