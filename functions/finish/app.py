@@ -1,4 +1,4 @@
-"""Last state and console-stop rule target: release claims, give the run its final status."""
+"""Last state and console-stop rule target: give the run its final status."""
 
 from prelabel.entrypoints.finish import handler
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from prelabel.wiring import Ports
+from prelabel.container import Container
 from prelabel_local.gateway import GatewayConfig, LocalGateway
 from prelabel_local.jwt_keys import JwtVerifier, SigningKey, generate_key
 from tests.integration.workflow.conftest import (
@@ -77,7 +77,7 @@ def signing_key() -> SigningKey:
 
 
 @pytest.fixture
-def gateway_url(stack: Ports, signing_key: SigningKey) -> Iterator[str]:
+def gateway_url(stack: Container, signing_key: SigningKey) -> Iterator[str]:
     server = LocalGateway(GatewayConfig(JwtVerifier.for_key(signing_key), WEB_DIR)).start()
     yield server.url
     server.stop()

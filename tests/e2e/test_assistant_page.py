@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from prelabel.container import Container
 from prelabel.domain.entities import ProjectRef
-from prelabel.wiring import Ports
 from prelabel_local.http_events import call_api
 from prelabel_local.jwt_keys import SigningKey, issue_token
 from prelabel_local.lambdas import LambdaRunner
@@ -49,7 +49,7 @@ def remaining(org: str) -> int:
 
 
 def test_map_start_progress_marker_and_preview(
-    stack: Ports, gateway_url: str, signing_key: SigningKey, page: Page, tmp_path: Path
+    stack: Container, gateway_url: str, signing_key: SigningKey, page: Page, tmp_path: Path
 ) -> None:
     # Given a TEAM_PRO project with 6 WAITING street photos and an empty mapping
     ref = make_project(stack, "org-ui", waiting=6)
@@ -124,7 +124,7 @@ def test_map_start_progress_marker_and_preview(
 
 
 def test_stop_mid_run_then_start_again_labels_every_task_once(
-    stack: Ports,
+    stack: Container,
     gateway_url: str,
     signing_key: SigningKey,
     page: Page,
@@ -185,7 +185,7 @@ def test_stop_mid_run_then_start_again_labels_every_task_once(
 
 
 def test_only_x_of_y_confirmation_then_start_disabled_at_zero_limit(
-    stack: Ports, gateway_url: str, signing_key: SigningKey, page: Page, tmp_path: Path
+    stack: Container, gateway_url: str, signing_key: SigningKey, page: Page, tmp_path: Path
 ) -> None:
     # Given a mapped project with 3 WAITING photos and 2 images of AI assistance left
     ref: ProjectRef = make_project(stack, "org-limit", waiting=3, limit=2)

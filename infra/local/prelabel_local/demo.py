@@ -30,7 +30,6 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -39,6 +38,7 @@ import boto3
 import requests
 
 from prelabel_local.demo_photos import Photo, demo_photos
+from prelabel_local.harness import all_tasks, seed_organization
 from prelabel_local.preview import write_preview
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -104,8 +104,10 @@ class Api:
             raise DemoError(f"{method} {path}: HTTP {response.status_code} {response.text[:300]}")
         return response
 
-    def json(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
-        return self.call(method, path, body, **kwargs).json()
+    def json(
+        self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None
+    ) -> Any:
+        return self.call(method, path, body, params=query).json()
 
 
 # Out of band: the stack, the organization, the token
@@ -114,24 +116,15 @@ class Api:
 def provision_demo_org(org_id: str, limit: int | None) -> None:
     """What an operator does when a customer signs up: the organization on TEAM_PRO. `limit`
     lowers its remaining AI assistance this month, to show the "only X of Y" confirmation."""
-    from prelabel.domain.plans import Plan
-    from prelabel.services.organizations import provision_organization
+    from prelabel.container import Container
     from prelabel.settings import Settings
-    from prelabel.wiring import dynamo_ports
 
-    ports = dynamo_ports(Settings.from_env(os.environ))
-    provision_organization(
-        ports.orgs,
-        ports.settings.plan_limits,
-        org_id=org_id,
+    seed_organization(
+        Container(Settings.from_env(os.environ)),
+        org_id,
         name="Demo organization",
-        plan=Plan.TEAM_PRO,
-        period=datetime.now(UTC).strftime("%Y-%m"),
+        remaining=limit,
     )
-    if limit is not None:
-        from prelabel.adapters.dynamodb.models import OrganizationModel
-
-        OrganizationModel(org_id).update(actions=[OrganizationModel.remaining.set(limit)])
 
 
 # Steps over HTTP
@@ -144,18 +137,6 @@ def upload_photos(photos: list[Photo], bucket: str, prefix: str) -> None:
         s3.put_object(
             Bucket=bucket, Key=prefix + photo.name, Body=photo.body, ContentType="image/jpeg"
         )
-
-
-def all_tasks(api: Api, project_id: str) -> list[dict[str, Any]]:
-    tasks: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        params = {"limit": "200"} | ({"cursor": cursor} if cursor else {})
-        page = api.json("GET", f"/projects/{project_id}/tasks", params=params)
-        tasks += page["tasks"]
-        cursor = page["cursor"]
-        if not cursor:
-            return tasks
 
 
 def mapping_body(threshold: float) -> dict[str, Any]:

@@ -70,3 +70,26 @@ def call_api(
     response = handler(http_api_event(method, path, claims, text, query), LAMBDA_CONTEXT)  # type: ignore[arg-type]
     payload = response.get("body") or ""
     return Reply(response["statusCode"], json.loads(payload) if payload else None)
+
+
+@dataclass
+class InProcessApi:
+    """The API as one user of `org` sees it, called in-process (tests, benchmarks): the same
+    `json` as the demo's HTTP client, so harness steps work over either."""
+
+    org: str
+
+    def call(
+        self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None
+    ) -> Reply:
+        return call_api(method, path, self.org, body, query)
+
+    def json(
+        self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None
+    ) -> Any:
+        from prelabel_local.harness import ApiError
+
+        reply = self.call(method, path, body, query)
+        if reply.status >= 400:
+            raise ApiError(method, path, reply.status, reply.body)
+        return reply.body

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 import threading
 import traceback
 import uuid
@@ -49,11 +52,22 @@ class LambdaRunner:
     def __init__(self) -> None:
         self.handlers: dict[str, Handler] = {}
         self.invocations: dict[str, int] = {}
+        # Function name -> "module:function" run in a child process per invocation.
+        self.isolated: dict[str, str] = {}
         self._lock = threading.Lock()
         self._original = LambdaBackend.invoke
 
     def register(self, name: str, handler: Handler) -> None:
         self.handlers[name] = handler
+
+    def isolate(self, name: str, target: str | None) -> None:
+        """Run `name`'s invocations each in a process of its own running `target`
+        ("module:function"), so that a handler can die the way a Lambda process dies;
+        None goes back to running in this process."""
+        if target is None:
+            self.isolated.pop(name, None)
+        else:
+            self.isolated[name] = target
 
     def install(self) -> None:
         runner = self
@@ -95,6 +109,8 @@ class LambdaRunner:
         if isinstance(event, str):
             # moto's Distributed Map hands S3 JSON items to Lambda as a JSON string of the item.
             event = json.loads(event)
+        if name in self.isolated:
+            return self._run_child(name, event, response_headers)
         try:
             result = self.handlers[name](event, context)
             payload = json.dumps(result).encode()
@@ -107,5 +123,34 @@ class LambdaRunner:
                     "stackTrace": traceback.format_exception(exc)[-5:],
                 }
             ).encode()
+        response_headers["Content-Length"] = str(len(payload))
+        return payload
+
+    def _run_child(self, name: str, event: Any, response_headers: dict[str, str]) -> bytes:
+        done = subprocess.run(
+            [sys.executable, "-m", "prelabel_local.lambda_process", self.isolated[name], name],
+            input=json.dumps(event),
+            capture_output=True,
+            text=True,
+            env=dict(os.environ),
+            timeout=300,
+            check=False,
+        )
+        lines = done.stdout.strip().splitlines()
+        if done.returncode == 0 and lines:
+            payload = lines[-1].encode()
+        else:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            if done.returncode == 1 and lines:
+                payload = lines[-1].encode()
+            else:
+                # How Lambda reports a process that died without answering.
+                payload = json.dumps(
+                    {
+                        "errorType": "Runtime.ExitError",
+                        "errorMessage": f"RequestId: local Error: Runtime exited with error: "
+                        f"exit status {done.returncode}",
+                    }
+                ).encode()
         response_headers["Content-Length"] = str(len(payload))
         return payload

@@ -66,6 +66,7 @@ def function_env(
         AWS_ENDPOINT_URL_DYNAMODB=dynamodb_endpoint,
         AWS_ENDPOINT_URL_S3=moto_endpoint,
         AWS_ENDPOINT_URL_SFN=moto_endpoint,
+        AWS_ENDPOINT_URL_LAMBDA=moto_endpoint,
         AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=detector_url,
         POWERTOOLS_METRICS_NAMESPACE="PrelabelLocal",
     )

@@ -74,3 +74,30 @@ def create_state_machine(sfn: Any, root: Path, template: dict[str, Any], name: s
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/prelabel-local",
     )
     return str(reply["stateMachineArn"])
+
+
+def stop_from_console(sfn: Any, lambda_client: Any, execution_arn: str) -> dict[str, Any]:
+    """What a stop in the AWS console sets off: StopExecution, then the EventBridge rule of
+    template.yaml delivering the ABORTED status change to the Finish function.
+
+    moto reports an execution ABORTED only once its in-flight Map iterations return, while AWS
+    does at once and fires the rule; so the local stack sends the rule's event itself.
+    """
+    sfn.stop_execution(executionArn=execution_arn, cause="stopped from the console")
+    execution = sfn.describe_execution(executionArn=execution_arn)
+    event = {
+        "version": "0",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "detail": {
+            "executionArn": execution_arn,
+            "name": execution["name"],
+            "status": "ABORTED",
+            "input": execution.get("input", "{}"),
+        },
+    }
+    reply = lambda_client.invoke(
+        FunctionName=function_arn("FinishFunction"), Payload=json.dumps(event)
+    )
+    result: dict[str, Any] = json.loads(reply["Payload"].read())
+    return result

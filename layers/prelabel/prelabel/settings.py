@@ -1,33 +1,69 @@
-"""One validated settings object per function, read once at cold start from the environment."""
+"""The one validated settings object every function reads, once, at cold start.
+
+Each field names the environment variable it comes from. Tables and the data bucket have no
+default: a function deployed without them fails at cold start naming the variable, instead of
+quietly using a table that is not this deployment's.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class ConfigurationError(RuntimeError):
+    """The function's environment is missing a variable or holds a bad value."""
 
-    organizations_table: str = "prelabel-organizations"
-    projects_table: str = "prelabel-projects"
-    datasets_table: str = "prelabel-datasets"
-    tasks_table: str = "prelabel-tasks"
-    runs_table: str = "prelabel-runs"
-    data_bucket: str = "prelabel-data"
-    dataset_buckets: tuple[str, ...] = ()
-    region: str = "us-east-1"
-    dynamodb_endpoint: str | None = None
-    org_claim: str = "custom:org_id"
-    plan_limits: dict[Plan, int] = Field(default_factory=lambda: dict(DEFAULT_MONTHLY_LIMITS))
-    state_machine_arn: str = ""
-    detector_endpoint: str = "prelabel-detector"
-    # 32 images per batch: 0.03 endpoint calls per image, 35 items per commit transaction (<100).
-    batch_size: int = Field(default=32, ge=1, le=90)
-    detector_input_size: int = Field(default=416, ge=64, le=2048)
+
+def _csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    organizations_table: str = Field(alias="ORGANIZATIONS_TABLE", min_length=1)
+    projects_table: str = Field(alias="PROJECTS_TABLE", min_length=1)
+    datasets_table: str = Field(alias="DATASETS_TABLE", min_length=1)
+    tasks_table: str = Field(alias="TASKS_TABLE", min_length=1)
+    runs_table: str = Field(alias="RUNS_TABLE", min_length=1)
+    data_bucket: str = Field(alias="DATA_BUCKET", min_length=1)
+    dataset_buckets: Annotated[tuple[str, ...], BeforeValidator(_csv)] = Field(
+        default=(), alias="DATASET_BUCKETS"
+    )
+    region: str = Field(default="us-east-1", alias="AWS_REGION")
+    dynamodb_endpoint: str | None = Field(default=None, alias="AWS_ENDPOINT_URL_DYNAMODB")
+    org_claim: str = Field(default="custom:org_id", alias="ORG_CLAIM")
+    plan_limit_free: int = Field(
+        default=DEFAULT_MONTHLY_LIMITS[Plan.FREE], alias="PLAN_LIMIT_FREE", ge=0
+    )
+    plan_limit_team: int = Field(
+        default=DEFAULT_MONTHLY_LIMITS[Plan.TEAM], alias="PLAN_LIMIT_TEAM", ge=0
+    )
+    plan_limit_team_pro: int = Field(
+        default=DEFAULT_MONTHLY_LIMITS[Plan.TEAM_PRO], alias="PLAN_LIMIT_TEAM_PRO", ge=0
+    )
+    # Only the functions that start or stop executions need it; they check it on first use.
+    state_machine_arn: str = Field(default="", alias="STATE_MACHINE_ARN")
+    detector_endpoint: str = Field(default="prelabel-detector", alias="DETECTOR_ENDPOINT_NAME")
+    # 32 images per batch: 0.03 endpoint calls per image, 36 items per commit transaction (<100).
+    batch_size: int = Field(default=32, alias="BATCH_SIZE", ge=1, le=90)
+    max_concurrency: int = Field(default=8, alias="MAX_CONCURRENCY", ge=1, le=10_000)
+    detector_input_size: int = Field(default=416, alias="DETECTOR_INPUT_SIZE", ge=64, le=2048)
+
+    @property
+    def plan_limits(self) -> dict[Plan, int]:
+        return {
+            Plan.FREE: self.plan_limit_free,
+            Plan.TEAM: self.plan_limit_team,
+            Plan.TEAM_PRO: self.plan_limit_team_pro,
+        }
 
     @property
     def readable_dataset_buckets(self) -> tuple[str, ...]:
@@ -35,27 +71,18 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        limits = dict(DEFAULT_MONTHLY_LIMITS)
-        for plan in Plan:
-            raw = env.get(f"PLAN_LIMIT_{plan.value}")
-            if raw is not None:
-                limits[plan] = int(raw)
-        defaults = cls()
-        buckets = tuple(b.strip() for b in env.get("DATASET_BUCKETS", "").split(",") if b.strip())
-        return cls(
-            organizations_table=env.get("ORGANIZATIONS_TABLE", defaults.organizations_table),
-            projects_table=env.get("PROJECTS_TABLE", defaults.projects_table),
-            datasets_table=env.get("DATASETS_TABLE", defaults.datasets_table),
-            tasks_table=env.get("TASKS_TABLE", defaults.tasks_table),
-            runs_table=env.get("RUNS_TABLE", defaults.runs_table),
-            data_bucket=env.get("DATA_BUCKET", defaults.data_bucket),
-            dataset_buckets=buckets,
-            region=env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", defaults.region)),
-            dynamodb_endpoint=env.get("AWS_ENDPOINT_URL_DYNAMODB") or None,
-            org_claim=env.get("ORG_CLAIM", defaults.org_claim),
-            plan_limits=limits,
-            state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
-            detector_endpoint=env.get("DETECTOR_ENDPOINT_NAME", defaults.detector_endpoint),
-            batch_size=int(env.get("BATCH_SIZE", defaults.batch_size)),
-            detector_input_size=int(env.get("DETECTOR_INPUT_SIZE", defaults.detector_input_size)),
-        )
+        values = dict(env)
+        if "AWS_REGION" not in values and "AWS_DEFAULT_REGION" in values:
+            values["AWS_REGION"] = values["AWS_DEFAULT_REGION"]
+        if not values.get("AWS_ENDPOINT_URL_DYNAMODB"):
+            values.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                name = str(err["loc"][0]) if err["loc"] else "?"
+                problems.append(f"{name}: {err['msg']}")
+            raise ConfigurationError(
+                "the function's environment is incomplete: " + "; ".join(problems)
+            ) from exc

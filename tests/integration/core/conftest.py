@@ -6,23 +6,22 @@ from collections.abc import Iterator
 
 import pytest
 
-from prelabel.api import deps
+from prelabel.container import Container, use_container
 from prelabel.domain.plans import Plan
 from prelabel.services.organizations import provision_organization
 from prelabel.settings import Settings
-from prelabel.wiring import Ports, dynamo_ports
 
 
 @pytest.fixture
-def ports(settings: Settings) -> Iterator[Ports]:
-    p = dynamo_ports(settings)
-    deps.use_ports(p)
-    yield p
-    deps.use_ports(None)
+def ports(settings: Settings) -> Iterator[Container]:
+    c = Container(settings)
+    use_container(c)
+    yield c
+    use_container(None)
 
 
 @pytest.fixture
-def make_org(ports: Ports):  # type: ignore[no-untyped-def]
+def make_org(ports: Container):  # type: ignore[no-untyped-def]
     def make(org_id: str, plan: Plan = Plan.TEAM_PRO, period: str = "2026-11") -> str:
         provision_organization(
             ports.orgs,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from prelabel.container import Container
 from prelabel.domain.plans import Plan
-from prelabel.wiring import Ports
 from tests.integration.core.api_client import call
 
 LABEL_CONFIG = [
@@ -24,14 +24,14 @@ def _put_images(bucket: str, prefix: str, n: int) -> None:
 
 
 @pytest.fixture
-def project(ports: Ports, make_org) -> str:
+def project(ports: Container, make_org) -> str:
     make_org("acme")
     reply = call("POST", "/projects", "acme", {"name": "Streets", "label_config": LABEL_CONFIG})
     assert reply.status == 201, reply.body
     return str(reply.body["project_id"])
 
 
-def test_connect_move_list_and_reconnect(ports: Ports, project: str) -> None:
+def test_connect_move_list_and_reconnect(ports: Container, project: str) -> None:
     # Given 12 images (and one text file) under a prefix of the data bucket
     bucket = ports.settings.data_bucket
     _put_images(bucket, "street/", 12)
@@ -80,7 +80,7 @@ def test_connect_move_list_and_reconnect(ports: Ports, project: str) -> None:
     assert call("GET", f"/projects/{project}/tasks", "acme").body["tasks"] == []
 
 
-def test_task_pages_follow_the_cursor(ports: Ports, project: str) -> None:
+def test_task_pages_follow_the_cursor(ports: Container, project: str) -> None:
     # Given 7 tasks
     _put_images(ports.settings.data_bucket, "p/", 7)
     call(
@@ -106,7 +106,7 @@ def test_task_pages_follow_the_cursor(ports: Ports, project: str) -> None:
     assert bad.status == 400 and "cursor" in bad.message
 
 
-def test_mapping_replace_and_assistant_view(ports: Ports, project: str) -> None:
+def test_mapping_replace_and_assistant_view(ports: Container, project: str) -> None:
     # Given a project with Vehicle/Person boxes
     # When the mapping car, truck -> Vehicle (truck at 0.7) and person -> Person is saved
     reply = call(
@@ -173,7 +173,7 @@ def test_mapping_replace_and_assistant_view(ports: Ports, project: str) -> None:
     ],
 )
 def test_bad_mapping_is_refused_and_nothing_is_saved(
-    ports: Ports, project: str, body: object, status: int, words: str
+    ports: Container, project: str, body: object, status: int, words: str
 ) -> None:
     # Given a saved mapping car -> Vehicle
     call(
@@ -191,7 +191,9 @@ def test_bad_mapping_is_refused_and_nothing_is_saved(
     assert [r["detector_class"] for r in rows] == ["car"]
 
 
-def test_project_without_bbox_entries_cannot_configure_prelabeling(ports: Ports, make_org) -> None:
+def test_project_without_bbox_entries_cannot_configure_prelabeling(
+    ports: Container, make_org
+) -> None:
     # Given a project whose only entry is a polygon
     make_org("poly")
     pid = call(
@@ -267,7 +269,7 @@ def test_project_without_bbox_entries_cannot_configure_prelabeling(ports: Ports,
     ],
 )
 def test_bad_input_gets_a_4xx_naming_field_and_value(
-    ports: Ports, project: str, request_args: tuple, status: int, words: str
+    ports: Container, project: str, request_args: tuple, status: int, words: str
 ) -> None:
     # Given a project; When a request with bad input is sent
     method, path, body = request_args
@@ -279,7 +281,7 @@ def test_bad_input_gets_a_4xx_naming_field_and_value(
     assert words in (reply.message if status >= 400 else "")
 
 
-def test_oversized_empty_and_unauthenticated_requests(ports: Ports, project: str) -> None:
+def test_oversized_empty_and_unauthenticated_requests(ports: Container, project: str) -> None:
     # Given a project
     # When the body is over the cap
     big = call("PUT", f"/projects/{project}/mapping", "acme", raw_body="x" * (65 * 1024))
@@ -293,7 +295,7 @@ def test_oversized_empty_and_unauthenticated_requests(ports: Ports, project: str
     assert call("GET", f"/projects/{project}", "").status == 401
 
 
-def test_org_on_free_plan_sees_why_start_is_impossible(ports: Ports, make_org) -> None:
+def test_org_on_free_plan_sees_why_start_is_impossible(ports: Container, make_org) -> None:
     # Given an organization on FREE (limit 0)
     make_org("cheap", Plan.FREE)
     pid = call("POST", "/projects", "cheap", {"name": "P", "label_config": LABEL_CONFIG}).body[

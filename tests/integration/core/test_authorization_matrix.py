@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from prelabel.api.app import app
-from prelabel.wiring import Ports
+from prelabel.container import Container
 from tests.integration.core.api_client import Reply, call
 
 CONFIG = [{"id": "veh", "name": "SecretVehicle", "geometry": "bbox"}]
@@ -50,7 +50,7 @@ def _registered_routes() -> set[tuple[str, str]]:
 
 
 @pytest.fixture
-def a_world(ports: Ports, make_org) -> dict[str, str]:
+def a_world(ports: Container, make_org) -> dict[str, str]:
     make_org("org-a")
     make_org("org-b")
     bucket = ports.settings.data_bucket
@@ -106,7 +106,7 @@ def test_matrix_covers_every_registered_route() -> None:
 
 @pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
 def test_other_org_gets_404_and_no_data(
-    a_world: dict[str, str], ports: Ports, method: str, path: str
+    a_world: dict[str, str], ports: Container, method: str, path: str
 ) -> None:
     # Given A's project, dataset, task and mapping
     body = MATRIX[(method, path)]

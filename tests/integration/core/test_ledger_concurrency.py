@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from prelabel.adapters.dynamodb.models import OrganizationModel
+from prelabel.container import Container
 from prelabel.domain.errors import InvalidInput
-from prelabel.wiring import Ports
 
 THREADS = 16
 ROUNDS = 20
@@ -28,7 +28,7 @@ def _set_remaining(org_id: str, value: int) -> None:
     OrganizationModel(org_id).update(actions=[OrganizationModel.remaining.set(value)])
 
 
-def test_charge_takes_what_is_left_and_never_goes_below_zero(ports: Ports, make_org) -> None:
+def test_charge_takes_what_is_left_and_never_goes_below_zero(ports: Container, make_org) -> None:
     # Given an organization with 7 units left
     org = make_org("acme")
     _set_remaining(org, 7)
@@ -44,7 +44,7 @@ def test_charge_takes_what_is_left_and_never_goes_below_zero(ports: Ports, make_
         ports.ledger.charge(org, -1)
 
 
-def _race(ports: Ports, org: str, round_no: int) -> list[int]:
+def _race(ports: Container, org: str, round_no: int) -> list[int]:
     """16 threads charge 1-5 units each until refused; returns every successful charge."""
     taken: list[int] = []
     lock = threading.Lock()
@@ -63,7 +63,7 @@ def _race(ports: Ports, org: str, round_no: int) -> list[int]:
     return taken
 
 
-def test_sixteen_threads_charge_exactly_the_limit(ports: Ports, make_org) -> None:
+def test_sixteen_threads_charge_exactly_the_limit(ports: Container, make_org) -> None:
     # Given an organization; each of the 20 rounds restores remaining to 1,000
     org = make_org("race")
     for round_no in range(ROUNDS):

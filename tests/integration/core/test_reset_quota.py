@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from prelabel.container import Container
 from prelabel.domain.plans import Plan
 from prelabel.settings import Settings
-from prelabel.wiring import Ports
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -35,7 +35,7 @@ CONTEXT = SimpleNamespace(
 
 
 def test_reset_runs_once_per_month_at_the_boundary(
-    ports: Ports, make_org, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ports: Container, make_org, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given two organizations in November that spent part of their limits
     make_org("pro", Plan.TEAM_PRO)

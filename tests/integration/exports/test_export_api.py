@@ -12,8 +12,8 @@ import pytest
 from pycocotools.coco import COCO
 
 from prelabel.adapters.dynamodb.models import LabelAttr, TaskModel
+from prelabel.container import Container
 from prelabel.services import exports as export_service
-from prelabel.wiring import Ports
 from prelabel_local import export as export_cli
 from tests.integration.core.api_client import call
 
@@ -67,7 +67,7 @@ def _write_task(project_key: str, task_id: str, key: str, size, labels) -> None:
 
 
 @pytest.fixture
-def project(ports: Ports, make_org) -> str:  # type: ignore[no-untyped-def]
+def project(ports: Container, make_org) -> str:  # type: ignore[no-untyped-def]
     make_org("acme")
     make_org("rival")
     reply = call("POST", "/projects", "acme", {"name": "Streets", "label_config": LABEL_CONFIG})

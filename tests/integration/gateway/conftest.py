@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from prelabel.wiring import Ports
+from prelabel.container import Container
 from prelabel_local.gateway import GatewayConfig, LocalGateway
 from prelabel_local.jwt_keys import JwtVerifier, SigningKey, generate_key
 from tests.integration.core.conftest import make_org, ports
@@ -32,7 +32,7 @@ def static_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def gateway(ports: Ports, signing_key: SigningKey, static_dir: Path) -> Iterator[str]:
+def gateway(ports: Container, signing_key: SigningKey, static_dir: Path) -> Iterator[str]:
     server = LocalGateway(GatewayConfig(JwtVerifier.for_key(signing_key), static_dir)).start()
     yield server.url
     server.stop()

@@ -4,7 +4,6 @@ handlers, DynamoDB Local, moto's S3 and the local detector endpoint with a real 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,14 +11,11 @@ from typing import Any
 import boto3
 import pytest
 
-from prelabel.api import deps
+from prelabel.container import Container, use_container
 from prelabel.domain.entities import ProjectRef
-from prelabel.domain.plans import Plan
-from prelabel.entrypoints import workflow_env
-from prelabel.services.organizations import provision_organization
 from prelabel.settings import Settings
-from prelabel.wiring import Ports, dynamo_ports
-from prelabel_local.http_events import call_api
+from prelabel_local import harness
+from prelabel_local.http_events import InProcessApi
 from prelabel_local.lambdas import LambdaRunner
 from prelabel_local.stack import function_env, start_detector
 from prelabel_local.workflow_resources import (
@@ -66,7 +62,7 @@ def stack(
     detector_url: str,
     moto_endpoint: str,
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Ports]:
+) -> Iterator[Container]:
     """Every function of the stack reads the same environment, as each Lambda would its own."""
     tables = {
         "OrganizationsTable": settings.organizations_table,
@@ -87,12 +83,19 @@ def stack(
     )
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    workflow_env.ports.cache_clear()
-    ports = dynamo_ports(Settings.from_env(os.environ))
-    deps.use_ports(ports)
-    yield ports
-    deps.use_ports(None)
-    workflow_env.ports.cache_clear()
+    # One container serves the API and the workflow's handlers, as each reads the same env.
+    container = Container(Settings.from_env(os.environ))
+    use_container(container)
+    yield container
+    use_container(None)
+
+
+def reconfigure(c: Container, **changes: Any) -> Container:
+    """A container whose settings differ in `changes` (e.g. max_concurrency), installed for the
+    API and the workflow's handlers alike, as a redeploy with other parameters would."""
+    changed = Container(c.settings.model_copy(update=changes))
+    use_container(changed)
+    return changed
 
 
 CONFIG = [
@@ -116,7 +119,7 @@ def photos() -> list[bytes]:
 
 
 def make_project(
-    ports: Ports,
+    c: Container,
     org: str,
     *,
     waiting: int,
@@ -125,78 +128,34 @@ def make_project(
     limit: int | None = None,
 ) -> ProjectRef:
     """An org on TEAM_PRO with a mapped project; corrupt files sort first (first batch)."""
-    provision_organization(
-        ports.orgs,
-        ports.settings.plan_limits,
-        org_id=org,
-        name=org,
-        plan=Plan.TEAM_PRO,
-        period="2026-11",
-    )
-    if limit is not None:
-        from prelabel.adapters.dynamodb.models import OrganizationModel
-
-        OrganizationModel(org).update(actions=[OrganizationModel.remaining.set(limit)])
-    pid = call_api("POST", "/projects", org, {"name": "Streets", "label_config": CONFIG}).body[
-        "project_id"
-    ]
-    s3 = boto3.client("s3")
-    bucket = ports.settings.data_bucket
+    harness.seed_organization(c, org, remaining=limit)
+    api = InProcessApi(org)
+    pid = harness.create_project(api, "Streets", CONFIG)
+    bucket = c.settings.data_bucket
     pics = photos()
-    for i in range(corrupt):
-        s3.put_object(Bucket=bucket, Key=f"{org}/w/a_corrupt_{i}.jpg", Body=b"not a jpeg at all")
-    for i in range(waiting - corrupt):
-        s3.put_object(Bucket=bucket, Key=f"{org}/w/img_{i:04d}.jpg", Body=pics[i % len(pics)])
-    for i in range(backlog):
-        s3.put_object(Bucket=bucket, Key=f"{org}/b/img_{i:04d}.jpg", Body=pics[i % len(pics)])
-    call_api("POST", f"/projects/{pid}/datasets", org, {"bucket": bucket, "prefix": f"{org}/w/"})
-    if backlog:
-        call_api(
-            "POST", f"/projects/{pid}/datasets", org, {"bucket": bucket, "prefix": f"{org}/b/"}
-        )
-    waiting_dataset = call_api("GET", f"/projects/{pid}/datasets", org).body[0]["dataset_id"]
-    ids = [
-        t["task_id"]
-        for t in call_api(
-            "GET",
-            f"/projects/{pid}/tasks",
-            org,
-            query={"dataset_id": waiting_dataset, "limit": "200"},
-        ).body["tasks"]
-    ]
-    moved = call_api(
-        "POST",
-        f"/projects/{pid}/tasks/move",
-        org,
-        {"from": "BACKLOG", "to": "WAITING", "task_ids": ids},
+    harness.put_objects(
+        bucket,
+        [(f"{org}/w/a_corrupt_{i}.jpg", b"not a jpeg at all") for i in range(corrupt)]
+        + [(f"{org}/w/img_{i:04d}.jpg", pics[i % len(pics)]) for i in range(waiting - corrupt)]
+        + [(f"{org}/b/img_{i:04d}.jpg", pics[i % len(pics)]) for i in range(backlog)],
     )
-    assert moved.body["moved"] == waiting
-    assert call_api("PUT", f"/projects/{pid}/mapping", org, MAPPING).status == 200
+    dataset = harness.connect_dataset(api, pid, bucket, f"{org}/w/")
+    if backlog:
+        harness.connect_dataset(api, pid, bucket, f"{org}/b/")
+    ids = [t["task_id"] for t in harness.all_tasks(api, pid, dataset_id=dataset["dataset_id"])]
+    assert harness.move_tasks(api, pid, ids) == waiting
+    api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
     return ProjectRef(org, pid)
 
 
 def wait_for_end(ref: ProjectRef, timeout: float = 240) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        reply = call_api("GET", f"/projects/{ref.project_id}/runs/current", ref.org_id)
-        if reply.body["status"] not in ("RUNNING", "STOPPING"):
-            return dict(reply.body)
-        time.sleep(0.5)
-    raise TimeoutError(f"run of {ref.project_id} still active after {timeout}s")
+    return harness.wait_for_run_end(InProcessApi(ref.org_id), ref.project_id, timeout)
 
 
 def all_tasks(ref: ProjectRef) -> list[dict[str, Any]]:
-    tasks: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = {"limit": "200"} | ({"cursor": cursor} if cursor else {})
-        page = call_api("GET", f"/projects/{ref.project_id}/tasks", ref.org_id, query=query).body
-        tasks += page["tasks"]
-        cursor = page["cursor"]
-        if not cursor:
-            return tasks
+    return harness.all_tasks(InProcessApi(ref.org_id), ref.project_id)
 
 
 @pytest.fixture
-def project_factory(stack: Ports) -> Callable[..., ProjectRef]:
+def project_factory(stack: Container) -> Callable[..., ProjectRef]:
     return lambda org, **kw: make_project(stack, org, **kw)

@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
-import boto3
-
-from prelabel.adapters.dynamodb.models import TaskModel
+from prelabel.container import Container
 from prelabel.domain.entities import ProjectRef
-from prelabel.wiring import Ports
-from prelabel_local.http_events import call_api
+from prelabel_local import harness
+from prelabel_local.http_events import InProcessApi, call_api
+from tests.integration.plant import plant_prelabel
 from tests.integration.workflow.conftest import all_tasks, make_project, wait_for_end
 
 
 def _mark_three_prelabeled(ref: ProjectRef, bucket: str) -> set[str]:
     """Three more WAITING tasks that an earlier run pre-labeled already."""
-    s3 = boto3.client("s3")
-    for i in range(3):
-        s3.put_object(Bucket=bucket, Key=f"{ref.org_id}/done/{i}.jpg", Body=b"old")
-    ds = call_api(
-        "POST",
-        f"/projects/{ref.project_id}/datasets",
-        ref.org_id,
-        {"bucket": bucket, "prefix": f"{ref.org_id}/done/"},
-    ).body["dataset_id"]
-    ids = set()
-    for item in TaskModel.query(ref.key, filter_condition=TaskModel.dataset_id == ds):
-        item.update(
-            actions=[
-                TaskModel.state.set("WAITING"),
-                TaskModel.prelabel_state.set("DONE"),
-                TaskModel.eligible_key.remove(),
-            ]
-        )
-        ids.add(item.task_id)
+    api = InProcessApi(ref.org_id)
+    harness.put_objects(bucket, [(f"{ref.org_id}/done/{i}.jpg", b"old") for i in range(3)])
+    ds = harness.connect_dataset(api, ref.project_id, bucket, f"{ref.org_id}/done/")
+    ids = {
+        t["task_id"] for t in harness.all_tasks(api, ref.project_id, dataset_id=ds["dataset_id"])
+    }
+    assert harness.move_tasks(api, ref.project_id, sorted(ids)) == 3
+    for task_id in ids:
+        plant_prelabel(ref, task_id)
     return ids
 
 
-def test_run_labels_exactly_the_limit_and_fails_corrupt_images(stack: Ports) -> None:
+def test_run_labels_exactly_the_limit_and_fails_corrupt_images(stack: Container) -> None:
     # Given 60 WAITING tasks (2 of them corrupt files), 10 BACKLOG, 3 pre-labeled, limit 50
     ref = make_project(stack, "acme", waiting=60, backlog=10, corrupt=2, limit=50)
     old = _mark_three_prelabeled(ref, stack.settings.data_bucket)
@@ -85,5 +74,6 @@ def test_run_labels_exactly_the_limit_and_fails_corrupt_images(stack: Ports) -> 
             x1, y1, x2, y2 = label["box"]
             assert 0 <= x1 < x2 <= detail["image_width"] and 0 <= y1 < y2 <= detail["image_height"]
     assert labelled > 50  # COCO street scenes: people and vehicles in most photos
-    # And no claim is left behind
-    assert not [i for i in TaskModel.query(ref.key) if i.claim_run_id]
+    # And the project's counters agree with the tasks
+    counts = call_api("GET", f"/projects/{ref.project_id}/assistant", "acme").body
+    assert counts["eligible_tasks"] == 8

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from prelabel.adapters.dynamodb.models import OrganizationModel
+from prelabel.container import Container
 from prelabel.domain.plans import Plan
-from prelabel.wiring import Ports
 from prelabel_local.http_events import call_api
 from tests.integration.workflow.conftest import make_project, wait_for_end
 
@@ -21,7 +21,7 @@ from tests.integration.workflow.conftest import make_project, wait_for_end
     ],
 )
 def test_start_is_refused_with_its_reason(
-    stack: Ports, setup: str, status: int, words: str
+    stack: Container, setup: str, status: int, words: str
 ) -> None:
     # Given a project that misses one condition of start
     ref = make_project(stack, "acme", waiting=3)
@@ -48,7 +48,7 @@ def test_start_is_refused_with_its_reason(
     assert view["can_start"] is (setup == "no_waiting")
 
 
-def test_second_start_answers_with_the_active_run(stack: Ports) -> None:
+def test_second_start_answers_with_the_active_run(stack: Container) -> None:
     # Given a running run
     ref = make_project(stack, "acme", waiting=16)
     first = call_api("POST", f"/projects/{ref.project_id}/runs", "acme", {})

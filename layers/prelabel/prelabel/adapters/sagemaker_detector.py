@@ -18,7 +18,7 @@ from prelabel.detector_wire import (
     decode_response,
     encode_batch,
 )
-from prelabel.ports.workflow import Detections, Detector, DetectorUnavailable
+from prelabel.ports.detector import Detections, Detector, DetectorUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from prelabel.domain.errors import StorageError
-from prelabel.ports.workflow import Orchestrator
+from prelabel.ports.orchestration import Orchestrator
+from prelabel.settings import ConfigurationError
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -23,6 +24,8 @@ class StepFunctionsOrchestrator(Orchestrator):
 
     @cached_property
     def _sfn(self) -> SFNClient:
+        if not self._arn:
+            raise ConfigurationError("STATE_MACHINE_ARN: this function starts or stops runs")
         return self._make_client()
 
     def start(self, run_id: str, payload: dict[str, str]) -> str:

@@ -12,9 +12,9 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prelabel.api.auth import org_of
-from prelabel.api.deps import ports
 from prelabel.api.errors import domain_error_response, error_response, validation_error_response
 from prelabel.api.routes import assistant, datasets, exports, images, projects, runs, tasks
+from prelabel.container import container
 from prelabel.domain.errors import DomainError
 
 MAX_BODY_BYTES = 64 * 1024
@@ -45,7 +45,7 @@ def _refusal(event: dict[str, Any]) -> Response[str] | None:
             "body",
         )
     try:
-        org_id = org_of(APIGatewayProxyEventV2(event), ports().settings.org_claim)
+        org_id = org_of(APIGatewayProxyEventV2(event), container().settings.org_claim)
     except DomainError as exc:
         return domain_error_response(exc)
     app.append_context(org_id=org_id)

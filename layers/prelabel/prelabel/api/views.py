@@ -17,6 +17,7 @@ from prelabel.api.schemas import (
 )
 from prelabel.domain.entities import Dataset, Organization, Project, Run, Task
 from prelabel.domain.label_config import LabelEntry, bbox_entries
+from prelabel.domain.run_rules import run_message
 from prelabel.services.assistant import AssistantView
 
 
@@ -121,7 +122,7 @@ def run_out(r: Run) -> RunProgressOut:
         percent=100.0 if c.total == 0 else round(100.0 * done / c.total, 1),
         started_at=r.started_at,
         finished_at=r.finished_at,
-        message=r.message,
+        message=run_message(r),
     )
 
 

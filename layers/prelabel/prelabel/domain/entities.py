@@ -126,6 +126,20 @@ class Task:
 
 
 @dataclass(frozen=True, slots=True)
+class ProjectCounts:
+    """Tasks per labeling state and per pre-label outcome; `eligible` = WAITING, no pre-label."""
+
+    by_state: dict[LabelingState, int] = field(default_factory=dict)
+    eligible: int = 0
+    prelabeled: int = 0
+    failed: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values())
+
+
+@dataclass(frozen=True, slots=True)
 class RunCounters:
     total: int = 0
     labeled: int = 0
@@ -155,7 +169,7 @@ class Run:
     counters: RunCounters
     started_at: str
     finished_at: str | None = None
-    message: str | None = None
-    snapshot: RunSnapshot | None = None
     execution_arn: str | None = None
     quota_exhausted: bool = False
+    # Why the run ended FAILED, when the workflow said (e.g. "the workflow did not start").
+    failure: str | None = None

@@ -37,3 +37,7 @@ class Unauthenticated(DomainError):
 
 class StorageError(DomainError):
     """A storage or service call failed; adapters raise it `from` the original error."""
+
+
+class Busy(StorageError):
+    """A concurrent write held one of the items: nothing was written, and trying again is safe."""

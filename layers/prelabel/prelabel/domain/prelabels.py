@@ -9,6 +9,13 @@ from prelabel.detector_wire import Detection
 from prelabel.domain.entities import AI_PRE_LABEL, Box, Label, RunSnapshot
 
 
+def label_id(task_id: str, index: int) -> str:
+    """Derived from the task and position: a retried batch writes the same ids, and storage
+    need not keep them."""
+    digest = hashlib.sha1(f"{task_id}:{index}".encode(), usedforsecurity=False)
+    return f"lbl_{digest.hexdigest()[:16]}"
+
+
 def _clamp(value: float, upper: int) -> float:
     return round(min(max(value, 0.0), float(upper)), 2)
 
@@ -45,10 +52,9 @@ def labels_from_detections(
         )
         if box.x2 <= box.x1 or box.y2 <= box.y1:
             continue
-        digest = hashlib.sha1(f"{task_id}:{len(labels)}".encode(), usedforsecurity=False)
         labels.append(
             Label(
-                label_id=f"lbl_{digest.hexdigest()[:16]}",
+                label_id=label_id(task_id, len(labels)),
                 entry_id=row.entry_id,
                 entry_name=snapshot.entry_names.get(row.entry_id, row.entry_id),
                 box=box,

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from prelabel.container import container
 from prelabel.domain.period import period_of
 from prelabel.services.organizations import reset_monthly_limits
-from prelabel.settings import Settings
-from prelabel.wiring import dynamo_ports
 
 logger = Logger(service="prelabel-reset-quota")
-_ports = dynamo_ports(Settings.from_env(os.environ))
 
 
 def _period(event: dict[str, Any]) -> str:
@@ -27,9 +24,8 @@ def _period(event: dict[str, Any]) -> str:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = reset_monthly_limits(
-        _ports.orgs, _ports.ledger, _ports.settings.plan_limits, _period(event)
-    )
+    c = container()
+    report = reset_monthly_limits(c.orgs, c.ledger, c.settings.plan_limits, _period(event))
     logger.info(
         "monthly limits reset",
         extra={

@@ -21,6 +21,10 @@ class ProjectRepository(ABC):
     def list_projects(self, org_id: str) -> list[Project]: ...
 
     @abstractmethod
+    def find_by_id(self, project_id: str) -> ProjectRef:
+        """The console starts runs with a project id only: find its organization. NotFound."""
+
+    @abstractmethod
     def save_label_config(self, ref: ProjectRef, entries: tuple[LabelEntry, ...]) -> None: ...
 
     @abstractmethod

@@ -1,12 +1,12 @@
-"""Ports for tasks and runs."""
+"""The port for tasks: one image of a project each, with its pre-label when it has one."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from prelabel.domain.entities import LabelingState, ProjectRef, Run, Task
+from prelabel.domain.entities import LabelingState, ProjectCounts, ProjectRef, Task
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +24,12 @@ class TaskPage:
 
 class TaskRepository(ABC):
     @abstractmethod
-    def add_many(self, tasks: Sequence[Task]) -> None: ...
+    def add_many(self, tasks: Sequence[Task]) -> None:
+        """Store new tasks and count them in the project's counters, in the same writes."""
 
     @abstractmethod
-    def get(self, ref: ProjectRef, task_id: str) -> Task: ...
+    def get(self, ref: ProjectRef, task_id: str) -> Task:
+        """The task with its pre-label; NotFound if absent."""
 
     @abstractmethod
     def list_tasks(
@@ -35,25 +37,26 @@ class TaskRepository(ABC):
     ) -> TaskPage: ...
 
     @abstractmethod
-    def delete_dataset_tasks(self, ref: ProjectRef, dataset_id: str) -> int: ...
+    def delete_dataset_tasks(self, ref: ProjectRef, dataset_id: str) -> int:
+        """Remove the dataset's tasks and their pre-labels; returns how many tasks went."""
 
     @abstractmethod
     def move(
         self, ref: ProjectRef, task_ids: Sequence[str], source: LabelingState, target: LabelingState
     ) -> list[str]:
-        """Move each task that is in `source`; returns the ids that moved."""
+        """Move each task that is in `source`; returns the ids that moved.
+
+        Moving out of WAITING is refused (Conflict) while a run is active: a run's tasks stay
+        as they were when it started.
+        """
 
     @abstractmethod
-    def ids_in_state(self, ref: ProjectRef, state: LabelingState) -> list[str]: ...
+    def ids_in_state(self, ref: ProjectRef, state: LabelingState) -> Iterator[str]: ...
 
     @abstractmethod
-    def count_eligible(self, ref: ProjectRef) -> int:
-        """Tasks WAITING with no pre-label state: a query of the sparse index."""
-
-
-class RunRepository(ABC):
-    @abstractmethod
-    def get(self, ref: ProjectRef, run_id: str) -> Run: ...
+    def counts(self, ref: ProjectRef) -> ProjectCounts:
+        """The project's counters, kept by the writes that change them: one read at any size."""
 
     @abstractmethod
-    def latest(self, ref: ProjectRef) -> Run | None: ...
+    def eligible_ids(self, ref: ProjectRef) -> Iterator[str]:
+        """Tasks WAITING without a pre-label, in task-id order."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prelabel.domain.entities import Organization, Project, ProjectRef, Run
+from prelabel.domain.entities import Organization, Project, ProjectCounts, ProjectRef, Run
 from prelabel.domain.start_rules import start_blockers
 from prelabel.ports.organizations import OrganizationRepository
 from prelabel.ports.projects import ProjectRepository
@@ -15,9 +15,13 @@ from prelabel.ports.tasks import TaskRepository
 class AssistantView:
     organization: Organization
     project: Project
-    eligible: int
+    counts: ProjectCounts
     blockers: list[str]
     run: Run | None
+
+    @property
+    def eligible(self) -> int:
+        return self.counts.eligible
 
     @property
     def can_start(self) -> bool:
@@ -34,5 +38,5 @@ def assistant_view(
     """`run` is the project's active or last run, as the caller already read (and reconciled) it."""
     project = projects.get(ref)
     org = orgs.get(ref.org_id)
-    eligible = tasks.count_eligible(ref)
-    return AssistantView(org, project, eligible, start_blockers(org, project, run), run)
+    counts = tasks.counts(ref)
+    return AssistantView(org, project, counts, start_blockers(org, project, run), run)

@@ -1,4 +1,12 @@
-"""The batch worker: claim, fetch, preprocess, detect, map, and commit charge + labels at once."""
+"""The batch worker: read, fetch, prepare, detect, map, and commit charge + pre-labels at once.
+
+Nothing is written before the commit, and the commit is one transaction that only a RUNNING
+run can make; so a stop, a crash or a retry never leaves half a batch behind.
+
+A batch that is retried after its worker died is prepared one image at a time, each noted in
+the crash log first: the next attempt then knows which image was in hand, and an image that
+takes the worker down twice ends FAILED instead of taking its batch-mates with it.
+"""
 
 from __future__ import annotations
 
@@ -8,38 +16,38 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from prelabel.domain.entities import RunSnapshot, RunStatus
-from prelabel.domain.errors import StorageError
+from prelabel.domain.errors import Busy, StorageError
 from prelabel.domain.prelabels import labels_from_detections
 from prelabel.imaging.preprocess import ImageRejected, PreparedImage, prepare_image
-from prelabel.ports.organizations import Ledger
-from prelabel.ports.tasks import RunRepository
-from prelabel.ports.workflow import (
+from prelabel.ports.detector import Detector
+from prelabel.ports.images import ImageSource, ImageUnavailable
+from prelabel.ports.labeling import (
     BatchCommit,
     BatchItem,
-    ClaimStore,
-    Detector,
-    DetectorUnavailable,
+    BatchStore,
+    CrashLog,
     DoneTask,
-    ImageSource,
-    ImageUnavailable,
+    FailedTask,
+    Suspect,
     TaskImage,
 )
+from prelabel.ports.organizations import Ledger
+from prelabel.ports.runs import RunRepository
 
 MAX_COMMIT_ATTEMPTS = 8
+# An image that was being decoded alone when the worker died this many times is the culprit.
+CRASHES_TO_FAIL = 2
+CRASH_REASON = (
+    "the worker stopped {n} times while decoding this image (out of memory or killed); "
+    "it is left out so the rest of its batch can be pre-labeled"
+)
 
 
-@dataclass
-class LabelingDeps:
-    runs: RunRepository
-    ledger: Ledger
-    claims: ClaimStore
-    images: ImageSource
-    detector: Detector
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
     input_size: int = 416
-    lease_s: int = 900
     max_image_bytes: int = 50 * 1024 * 1024
     fetch_threads: int = 8
-    clock: Callable[[], float] = time.time
 
 
 @dataclass
@@ -53,106 +61,156 @@ class BatchReport:
     withdrawn: int = 0
     images_sent: int = 0
     endpoint_ms: float = 0.0
+    isolated: bool = False
 
 
-def _load(deps: LabelingDeps, task: TaskImage) -> PreparedImage | str:
-    """The prepared image, or the reason the task fails (a string)."""
-    try:
-        data = deps.images.fetch(task.bucket, task.image_key, deps.max_image_bytes)
-        return prepare_image(data, deps.input_size)
-    except (ImageUnavailable, ImageRejected) as exc:
-        return str(exc)
+Prepared = PreparedImage | str  # the prepared image, or the reason its task fails
 
 
-def label_batch(deps: LabelingDeps, item: BatchItem) -> BatchReport:
-    if deps.claims.batch_committed(item.run_id, item.batch_no):
-        return BatchReport(item.run_id, item.batch_no, "already_committed")
-    run = deps.runs.get(item.ref, item.run_id)
-    if run.status is not RunStatus.RUNNING or run.snapshot is None:
-        # Stopping: leave the batch untouched; finishing releases nothing of it.
-        return BatchReport(item.run_id, item.batch_no, "run_not_running")
-    now = deps.clock()
-    candidates = deps.claims.eligible_images(item.ref, item.task_ids, item.run_id, now)
-    # Read the limit first so the GPU never sees images that could not be charged.
-    remaining = deps.ledger.remaining(item.org_id)
-    chargeable, over_quota = candidates[:remaining], candidates[remaining:]
-    claimed = deps.claims.claim(item.ref, chargeable, item.run_id, now, deps.lease_s)
-    commit = BatchCommit(
-        item,
-        skipped_quota=len(over_quota),
-        withdrawn=len(item.task_ids) - len(candidates) + len(chargeable) - len(claimed),
-    )
-    report = BatchReport(item.run_id, item.batch_no, "committed")
-    if claimed:
-        try:
-            _detect_into(deps, run.snapshot, claimed, commit, report)
-        except DetectorUnavailable:
-            deps.claims.release(item.ref, [t.task_id for t in claimed], item.run_id)
-            raise
-    commit_batch(deps, commit)
-    report.labeled = len(commit.done)
-    report.failed = len(commit.failed)
-    report.skipped_quota = commit.skipped_quota
-    report.withdrawn = commit.withdrawn
-    return report
+class BatchWorker:
+    def __init__(
+        self,
+        *,
+        runs: RunRepository,
+        ledger: Ledger,
+        batches: BatchStore,
+        crash_log: CrashLog,
+        images: ImageSource,
+        detector: Detector,
+        settings: WorkerSettings | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._runs = runs
+        self._ledger = ledger
+        self._batches = batches
+        self._crash_log = crash_log
+        self._images = images
+        self._detector = detector
+        self._settings = settings or WorkerSettings()
+        self._clock = clock
 
-
-def _detect_into(
-    deps: LabelingDeps,
-    snapshot: RunSnapshot,
-    claimed: Sequence[TaskImage],
-    commit: BatchCommit,
-    report: BatchReport,
-) -> None:
-    with ThreadPoolExecutor(max_workers=min(deps.fetch_threads, len(claimed))) as pool:
-        loaded = list(pool.map(lambda t: _load(deps, t), claimed))
-    ready: list[tuple[TaskImage, PreparedImage]] = []
-    for task, result in zip(claimed, loaded, strict=True):
-        if isinstance(result, str):
-            commit.failed.append((task.task_id, result))
-        else:
-            ready.append((task, result))
-    if not ready:
-        return
-    started = time.perf_counter()
-    detections = deps.detector.detect([prepared.payload for _, prepared in ready])
-    report.endpoint_ms = (time.perf_counter() - started) * 1000
-    report.images_sent = len(ready)
-    model = (detections.model_name, detections.model_version)
-    for (task, prepared), answer in zip(ready, detections.results, strict=True):
-        if answer.error is not None:
-            commit.failed.append((task.task_id, f"detector: {answer.error}"))
-            continue
-        labels = labels_from_detections(
-            answer.detections,
-            snapshot,
-            scale=prepared.scale,
-            image_size=(prepared.width, prepared.height),
-            model=model,
-            task_id=task.task_id,
+    def label_batch(self, item: BatchItem, attempt: int = 0) -> BatchReport:
+        """`attempt` counts the workflow's retries of this batch (0 the first time)."""
+        if self._batches.batch_committed(item.run_id, item.batch_no):
+            return BatchReport(item.run_id, item.batch_no, "already_committed")
+        run = self._runs.get(item.ref, item.run_id)
+        if run.status is not RunStatus.RUNNING:
+            return BatchReport(item.run_id, item.batch_no, "run_not_running")
+        snapshot = self._runs.snapshot(item.ref, item.run_id)
+        candidates = self._batches.batch_images(item.ref, item.task_ids)
+        # Read the limit first so the GPU never sees images that could not be charged.
+        remaining = max(self._ledger.remaining(item.org_id), 0)
+        chargeable = candidates[:remaining]
+        commit = BatchCommit(
+            item,
+            skipped_quota=len(candidates) - len(chargeable),
+            withdrawn=len(item.task_ids) - len(candidates),
         )
-        commit.done.append(DoneTask(task.task_id, labels, prepared.width, prepared.height))
+        report = BatchReport(item.run_id, item.batch_no, "committed", isolated=attempt > 0)
+        if chargeable:
+            if attempt > 0:
+                prepared = self._prepare_isolated(item, chargeable, commit)
+            else:
+                prepared = self._prepare_together(chargeable)
+            self._detect_into(snapshot, prepared, commit, report)
+        if not self.commit(commit):
+            return BatchReport(item.run_id, item.batch_no, "run_not_running")
+        report.labeled = len(commit.done)
+        report.failed = len(commit.failed)
+        report.skipped_quota = commit.skipped_quota
+        report.withdrawn = commit.withdrawn
+        return report
 
+    # --- preparing images -------------------------------------------------------------------
 
-def commit_batch(deps: LabelingDeps, commit: BatchCommit) -> None:
-    """One transaction; on a short limit keep what fits, on a lost lease drop that task."""
-    for _ in range(MAX_COMMIT_ATTEMPTS):
-        result = deps.claims.commit(commit)
-        if result.committed or result.already_committed:
+    def _load(self, task: TaskImage) -> Prepared:
+        try:
+            data = self._images.fetch(task.bucket, task.image_key, self._settings.max_image_bytes)
+            return prepare_image(data, self._settings.input_size)
+        except (ImageUnavailable, ImageRejected) as exc:
+            return str(exc)
+
+    def _prepare_together(self, tasks: Sequence[TaskImage]) -> list[tuple[TaskImage, Prepared]]:
+        threads = min(self._settings.fetch_threads, len(tasks))
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            return list(zip(tasks, pool.map(self._load, tasks), strict=True))
+
+    def _prepare_isolated(
+        self, item: BatchItem, tasks: Sequence[TaskImage], commit: BatchCommit
+    ) -> list[tuple[TaskImage, Prepared]]:
+        """One image at a time, each noted before it is decoded (a retried batch only)."""
+        suspect = self._crash_log.suspect(item.run_id, item.batch_no)
+        crashes = {suspect.task_id: suspect.crashes + 1} if suspect else {}
+        prepared: list[tuple[TaskImage, Prepared]] = []
+        for task in tasks:
+            n = crashes.get(task.task_id, 0)
+            if n >= CRASHES_TO_FAIL:
+                commit.failed.append(FailedTask(task.task_id, CRASH_REASON.format(n=n)))
+                continue
+            self._crash_log.note(item.run_id, item.batch_no, Suspect(task.task_id, n))
+            prepared.append((task, self._load(task)))
+        self._crash_log.clear(item.run_id, item.batch_no)
+        return prepared
+
+    # --- detecting ----------------------------------------------------------------------------
+
+    def _detect_into(
+        self,
+        snapshot: RunSnapshot,
+        prepared: Sequence[tuple[TaskImage, Prepared]],
+        commit: BatchCommit,
+        report: BatchReport,
+    ) -> None:
+        ready: list[tuple[TaskImage, PreparedImage]] = []
+        for task, result in prepared:
+            if isinstance(result, str):
+                commit.failed.append(FailedTask(task.task_id, result))
+            else:
+                ready.append((task, result))
+        if not ready:
             return
-        if result.quota_left is not None:
-            keep = max(result.quota_left, 0)
-            moved = commit.done[keep:]
-            commit.done = commit.done[:keep]
-            commit.released += [d.task_id for d in moved]
-            commit.skipped_quota += len(moved)
-        if result.lost_task_ids:
-            # The lease went to someone else (or a stop released it): not ours to label, charge
-            # or count; the run reports such tasks as left.
-            lost = set(result.lost_task_ids)
-            commit.done = [d for d in commit.done if d.task_id not in lost]
-            commit.failed = [f for f in commit.failed if f[0] not in lost]
-            released_lost = [t for t in commit.released if t in lost]
-            commit.released = [t for t in commit.released if t not in lost]
-            commit.skipped_quota -= len(released_lost)
-    raise StorageError(f"batch {commit.item.batch_no} could not be committed")
+        started = self._clock()
+        detections = self._detector.detect([image.payload for _, image in ready])
+        report.endpoint_ms = (self._clock() - started) * 1000
+        report.images_sent = len(ready)
+        model = (detections.model_name, detections.model_version)
+        commit.model = model
+        for (task, image), answer in zip(ready, detections.results, strict=True):
+            if answer.error is not None:
+                commit.failed.append(FailedTask(task.task_id, f"detector: {answer.error}"))
+                continue
+            labels = labels_from_detections(
+                answer.detections,
+                snapshot,
+                scale=image.scale,
+                image_size=(image.width, image.height),
+                model=model,
+                task_id=task.task_id,
+            )
+            commit.done.append(DoneTask(task.task_id, labels, image.width, image.height))
+
+    # --- committing ---------------------------------------------------------------------------
+
+    def commit(self, commit: BatchCommit) -> bool:
+        """One transaction; on a short limit keep what fits. False: the run no longer takes
+        work (stopped or finished), and nothing of the batch was written."""
+        for _ in range(MAX_COMMIT_ATTEMPTS):
+            try:
+                result = self._batches.commit(commit)
+            except Busy:
+                # A concurrent transaction on the limit or counters: the same commit again.
+                time.sleep(0.05)
+                continue
+            if result.committed or result.already_committed:
+                return True
+            if result.run_closed:
+                return False
+            if result.quota_left is not None:
+                keep = max(result.quota_left, 0)
+                # Not charged, not labeled: the tasks stay eligible for a later run.
+                commit.skipped_quota += len(commit.done[keep:])
+                commit.done = commit.done[:keep]
+            if result.taken_task_ids:
+                # Pre-labeled from elsewhere meanwhile: not ours to write, charge or count.
+                commit.withdrawn += commit.drop(set(result.taken_task_ids))
+        raise StorageError(f"batch {commit.item.batch_no} could not be committed")

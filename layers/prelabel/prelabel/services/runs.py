@@ -1,20 +1,22 @@
-"""Starting, stopping, finishing and reading pre-labeling runs."""
+"""Pre-labeling runs: start, prepare the batches, stop, finish, and read progress."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
+from itertools import islice
 
 from prelabel.domain.entities import Project, ProjectRef, Run, RunCounters, RunSnapshot, RunStatus
 from prelabel.domain.errors import Conflict, NotAllowed, StorageError
 from prelabel.domain.ids import new_id, now_iso
+from prelabel.domain.run_rules import FINAL_EXECUTION_STATES, Ending, final_status
 from prelabel.domain.start_rules import start_blockers
+from prelabel.ports.labeling import BatchItem
+from prelabel.ports.orchestration import ManifestStore, Orchestrator
 from prelabel.ports.organizations import OrganizationRepository
 from prelabel.ports.projects import ProjectRepository
-from prelabel.ports.tasks import RunRepository, TaskRepository
-from prelabel.ports.workflow import ClaimStore, Orchestrator, RunStore
-
-FINAL_EXECUTION_STATES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+from prelabel.ports.runs import RunRepository
+from prelabel.ports.tasks import TaskRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,16 +30,15 @@ class StartOutcome:
     message: str = ""
 
 
-@dataclass
-class RunDeps:
-    orgs: OrganizationRepository
-    projects: ProjectRepository
-    tasks: TaskRepository
-    runs: RunRepository
-    run_store: RunStore
-    claims: ClaimStore
-    orchestrator: Orchestrator
-    batch_size: int
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    run_id: str
+    org_id: str
+    project_id: str
+    manifest_bucket: str
+    manifest_prefix: str
+    total: int
+    batches: int
 
 
 def snapshot_of(project: Project, batch_size: int) -> RunSnapshot:
@@ -49,140 +50,172 @@ def snapshot_of(project: Project, batch_size: int) -> RunSnapshot:
     )
 
 
-def start_run(
-    deps: RunDeps,
-    ref: ProjectRef,
-    *,
-    confirm: bool,
-    run_id: str | None = None,
-    execution_arn: str | None = None,
-) -> StartOutcome:
-    """Create the run and launch its execution (or, from the console, adopt the running one)."""
-    project = deps.projects.get(ref)
-    if project.active_run_id:
-        active = deps.runs.get(ref, project.active_run_id)
-        return StartOutcome(active, started=False, already_active=True, message="already active")
-    org = deps.orgs.get(ref.org_id)
-    blockers = start_blockers(org, project, None)
-    if blockers:
-        raise NotAllowed("pre-labeling cannot start: " + "; ".join(blockers))
-    eligible = deps.tasks.count_eligible(ref)
-    if eligible == 0:
-        raise Conflict("no WAITING task is left without pre-labels; move tasks to WAITING first")
-    will_label = min(eligible, org.remaining)
-    if will_label < eligible and not confirm:
+class RunService:
+    def __init__(
+        self,
+        *,
+        orgs: OrganizationRepository,
+        projects: ProjectRepository,
+        tasks: TaskRepository,
+        runs: RunRepository,
+        orchestrator: Orchestrator,
+        manifests: ManifestStore,
+        batch_size: int,
+    ) -> None:
+        self._orgs = orgs
+        self._projects = projects
+        self._tasks = tasks
+        self._runs = runs
+        self._orchestrator = orchestrator
+        self._manifests = manifests
+        self._batch_size = batch_size
+
+    def start(
+        self,
+        ref: ProjectRef,
+        *,
+        confirm: bool,
+        run_id: str | None = None,
+        execution_arn: str | None = None,
+    ) -> StartOutcome:
+        """Create the run and launch its execution (or, from the console, adopt the running one)."""
+        project = self._projects.get(ref)
+        if project.active_run_id:
+            active = self._runs.get(ref, project.active_run_id)
+            return StartOutcome(
+                active, started=False, already_active=True, message="already active"
+            )
+        org = self._orgs.get(ref.org_id)
+        blockers = start_blockers(org, project, None)
+        if blockers:
+            raise NotAllowed("pre-labeling cannot start: " + "; ".join(blockers))
+        eligible = self._tasks.counts(ref).eligible
+        if eligible <= 0:
+            raise Conflict(
+                "no WAITING task is left without pre-labels; move tasks to WAITING first"
+            )
+        will_label = min(eligible, org.remaining)
+        if will_label < eligible and not confirm:
+            return StartOutcome(
+                None,
+                started=False,
+                confirmation_required=True,
+                eligible=eligible,
+                will_label=will_label,
+                message=f"only {will_label} of {eligible} images will be pre-labeled "
+                f"(AI-assistance limit: {org.remaining} left); confirm to go ahead",
+            )
+        run = Run(
+            project=ref,
+            run_id=run_id or new_id("run"),
+            status=RunStatus.RUNNING,
+            counters=RunCounters(total=eligible),
+            started_at=now_iso(),
+            execution_arn=execution_arn,
+        )
+        if not self._runs.create(run, snapshot_of(project, self._batch_size)):
+            # Someone else started first: report theirs.
+            return self.start(ref, confirm=confirm)
+        if execution_arn is None:
+            try:
+                arn = self._orchestrator.start(
+                    run.run_id,
+                    {"orgId": ref.org_id, "projectId": ref.project_id, "runId": run.run_id},
+                )
+            except StorageError:
+                self._runs.finish(ref, run.run_id, RunStatus.FAILED, "the workflow did not start")
+                raise
+            self._runs.set_execution(ref, run.run_id, arn)
         return StartOutcome(
-            None,
-            started=False,
-            confirmation_required=True,
+            self._runs.get(ref, run.run_id),
+            True,
             eligible=eligible,
             will_label=will_label,
-            message=f"only {will_label} of {eligible} images will be pre-labeled "
-            f"(AI-assistance limit: {org.remaining} left); confirm to go ahead",
+            message=f"pre-labeling {will_label} of {eligible} images",
         )
-    run = Run(
-        project=ref,
-        run_id=run_id or new_id("run"),
-        status=RunStatus.RUNNING,
-        counters=RunCounters(total=eligible),
-        started_at=now_iso(),
-        snapshot=snapshot_of(project, deps.batch_size),
-        execution_arn=execution_arn,
-    )
-    if not deps.run_store.create(run):
-        return start_run(deps, ref, confirm=confirm)  # someone else started first: report theirs
-    if execution_arn is None:
-        try:
-            arn = deps.orchestrator.start(
-                run.run_id, {"orgId": ref.org_id, "projectId": ref.project_id, "runId": run.run_id}
+
+    def prepare(
+        self, *, project_id: str, org_id: str | None, execution_name: str, execution_arn: str
+    ) -> Prepared:
+        """The state machine's first step: the execution's name is the run id, whether the API
+        or the console started it."""
+        ref = ProjectRef(org_id, project_id) if org_id else self._projects.find_by_id(project_id)
+        if self._runs.find(ref, execution_name) is None:
+            # Started from the console with {"projectId": ...}: the console user chose to go.
+            outcome = self.start(
+                ref, confirm=True, run_id=execution_name, execution_arn=execution_arn
             )
-        except StorageError:
-            deps.run_store.finish(ref, run.run_id, RunStatus.FAILED, "the workflow did not start")
-            raise
-        deps.run_store.set_execution(ref, run.run_id, arn)
-    message = f"pre-labeling {will_label} of {eligible} images"
-    return StartOutcome(
-        deps.runs.get(ref, run.run_id),
-        True,
-        eligible=eligible,
-        will_label=will_label,
-        message=message,
-    )
-
-
-class Ending(StrEnum):
-    """How the run's execution ended."""
-
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    ABORTED = "ABORTED"
-
-    @classmethod
-    def of_execution(cls, state: str) -> Ending:
-        return {"ABORTED": cls.ABORTED, "SUCCEEDED": cls.SUCCEEDED}.get(state, cls.FAILED)
-
-
-def final_status(run: Run, ending: Ending) -> tuple[RunStatus, str | None]:
-    c = run.counters
-    if run.status is RunStatus.STOPPING or ending is Ending.ABORTED:
-        return RunStatus.STOPPED, f"stopped: {c.labeled} pre-labeled, {c.left} left for later"
-    if ending is Ending.FAILED:
-        return RunStatus.FAILED, f"the workflow failed: {c.labeled} pre-labeled, {c.left} left"
-    if c.left:
-        return (
-            RunStatus.COMPLETED,
-            f"{c.labeled} pre-labeled, {c.failed} failed, {c.left} not processed (the detector "
-            "kept failing for their batches); start again to retry them",
+            if not outcome.started:
+                raise Conflict(f"project {project_id} already has an active run: {outcome.message}")
+        counted = _Counted(self._tasks.eligible_ids(ref))
+        bucket, prefix, batches = self._manifests.write(
+            execution_name, self._batches(ref, execution_name, counted)
         )
-    if c.skipped_quota:
-        return (
-            RunStatus.COMPLETED,
-            f"the AI-assistance limit ran out: {c.labeled} pre-labeled, "
-            f"{c.skipped_quota} not pre-labeled",
+        self._runs.set_total(ref, execution_name, counted.n)
+        return Prepared(
+            execution_name, ref.org_id, ref.project_id, bucket, prefix, counted.n, batches
         )
-    return RunStatus.COMPLETED, f"{c.labeled} images pre-labeled, {c.failed} failed"
 
+    def _batches(self, ref: ProjectRef, run_id: str, ids: Iterator[str]) -> Iterator[BatchItem]:
+        n = 0
+        while chunk := tuple(islice(ids, self._batch_size)):
+            yield BatchItem(ref.org_id, ref.project_id, run_id, n, chunk)
+            n += 1
 
-def finish_run(
-    deps: RunDeps, ref: ProjectRef, run_id: str, ending: Ending = Ending.SUCCEEDED
-) -> Run | None:
-    """Release the run's claims and give it its final status. Safe to call any number of times."""
-    run = deps.run_store.find(ref, run_id)
-    if run is None or not run.status.is_active:
+    def finish(self, ref: ProjectRef, run_id: str, ending: Ending = Ending.SUCCEEDED) -> Run | None:
+        """Give the run its final status. Safe to call any number of times."""
+        run = self._runs.find(ref, run_id)
+        if run is None or not run.status.is_active:
+            return run
+        failure = "the workflow failed" if ending is Ending.FAILED else None
+        self._runs.finish(ref, run_id, final_status(run, ending), failure)
+        return self._runs.get(ref, run_id)
+
+    def stop(self, ref: ProjectRef) -> Run:
+        """Final when it answers: the STOPPING write closes the run to commits, so the figures
+        returned are the run's last."""
+        project = self._projects.get(ref)
+        if not project.active_run_id:
+            latest = self._runs.latest(ref)
+            if latest is None:
+                raise Conflict("no pre-labeling run to stop")
+            return latest
+        run_id = project.active_run_id
+        self._runs.request_stop(ref, run_id)
+        run = self._runs.get(ref, run_id)
+        if run.execution_arn:
+            self._orchestrator.stop(run.execution_arn, "stopped by the user")
+        return self.finish(ref, run_id, Ending.ABORTED) or run
+
+    def current(self, ref: ProjectRef) -> Run | None:
+        """The active or last run; an active run whose execution has ended is finished here.
+
+        Stops from the console reach us through an EventBridge rule in AWS; reading progress
+        also reconciles, so a run is never shown RUNNING after its execution is gone.
+        """
+        project = self._projects.get(ref)
+        if not project.active_run_id:
+            return self._runs.latest(ref)
+        run = self._runs.get(ref, project.active_run_id)
+        if run.execution_arn:
+            state = self._orchestrator.status(run.execution_arn)
+            if state in FINAL_EXECUTION_STATES:
+                return self.finish(ref, run.run_id, Ending.of_execution(state))
         return run
-    deps.claims.release_all(ref, run_id)
-    status, message = final_status(deps.runs.get(ref, run_id), ending)
-    deps.run_store.finish(ref, run_id, status, message)
-    return deps.runs.get(ref, run_id)
+
+    def history(self, ref: ProjectRef, limit: int = 20) -> list[Run]:
+        self._projects.get(ref)
+        return self._runs.recent(ref, limit)
 
 
-def stop_run(deps: RunDeps, ref: ProjectRef) -> Run:
-    project = deps.projects.get(ref)
-    if not project.active_run_id:
-        latest = deps.runs.latest(ref)
-        if latest is None:
-            raise Conflict("no pre-labeling run to stop")
-        return latest
-    run_id = project.active_run_id
-    deps.run_store.request_stop(ref, run_id)
-    run = deps.runs.get(ref, run_id)
-    if run.execution_arn:
-        deps.orchestrator.stop(run.execution_arn, "stopped by the user")
-    return finish_run(deps, ref, run_id) or run
+class _Counted(Iterator[str]):
+    """Counts the ids as the manifest writer consumes them, so they are read once."""
 
+    def __init__(self, ids: Iterator[str]) -> None:
+        self._ids = ids
+        self.n = 0
 
-def current_run(deps: RunDeps, ref: ProjectRef) -> Run | None:
-    """The active or last run; an active run whose execution has ended is finished here.
-
-    Stops from the console reach us through an EventBridge rule in AWS; reading progress also
-    reconciles, so a run is never shown RUNNING after its execution is gone.
-    """
-    project = deps.projects.get(ref)
-    if not project.active_run_id:
-        return deps.runs.latest(ref)
-    run = deps.runs.get(ref, project.active_run_id)
-    if run.execution_arn:
-        state = deps.orchestrator.status(run.execution_arn)
-        if state in FINAL_EXECUTION_STATES:
-            return finish_run(deps, ref, run.run_id, Ending.of_execution(state))
-    return run
+    def __next__(self) -> str:
+        value = next(self._ids)
+        self.n += 1
+        return value

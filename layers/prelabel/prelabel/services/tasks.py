@@ -35,7 +35,7 @@ def move_tasks(
             field="to",
         )
     if task_ids is None:
-        return tasks.move(ref, tasks.ids_in_state(ref, source), source, target)
+        return tasks.move(ref, list(tasks.ids_in_state(ref, source)), source, target)
     if len(task_ids) > MAX_TASK_IDS_PER_MOVE:
         raise InvalidInput(
             f"task_ids: {len(task_ids)} ids given; at most {MAX_TASK_IDS_PER_MOVE}",

@@ -82,18 +82,15 @@ class DatasetModel(Model):
     connected_at = UnicodeAttribute()
 
 
-class EligibleIndex(GlobalSecondaryIndex["TaskModel"]):
-    """Sparse: only tasks WAITING with no pre-label state carry `eligible_key`.
-
-    Keys only: finding work needs task ids, and claims (writes of non-key attributes) then cost
-    no index write.
-    """
+class ByStateIndex(GlobalSecondaryIndex["TaskModel"]):
+    """`<project>#<STATE>`: a page of tasks in one state, and the WAITING tasks a run starts
+    from. Keys only: a page reads its tasks by key afterwards."""
 
     class Meta:
-        index_name = "eligible"
+        index_name = "by-state"
         projection = KeysOnlyProjection()
 
-    eligible_key = UnicodeAttribute(hash_key=True)
+    state_key = UnicodeAttribute(hash_key=True)
     task_id = UnicodeAttribute(range_key=True)
 
 
@@ -106,19 +103,9 @@ class ByDatasetIndex(GlobalSecondaryIndex["TaskModel"]):
     task_id = UnicodeAttribute(range_key=True)
 
 
-class LabelAttr(MapAttribute[str, Any]):
-    label_id = UnicodeAttribute()
-    entry_id = UnicodeAttribute()
-    entry_name = UnicodeAttribute()
-    box = ListAttribute(of=NumberAttribute)
-    detector_class = UnicodeAttribute()
-    score = NumberAttribute()
-    model_name = UnicodeAttribute()
-    model_version = UnicodeAttribute()
-    source = UnicodeAttribute()
-
-
 class TaskModel(Model):
+    """One image of a project. Pre-labeling never writes this item (see PrelabelModel)."""
+
     class Meta:
         table_name = "prelabel-tasks"
         billing_mode = "PAY_PER_REQUEST"
@@ -130,22 +117,60 @@ class TaskModel(Model):
     bucket = UnicodeAttribute()
     image_key = UnicodeAttribute()
     state = UnicodeAttribute()
-    eligible_key = UnicodeAttribute(null=True)
-    prelabel_state = UnicodeAttribute(null=True)
-    prelabel_reason = UnicodeAttribute(null=True)
-    labels = ListAttribute(of=LabelAttr, null=True)
-    image_width = NumberAttribute(null=True)
-    image_height = NumberAttribute(null=True)
-    claim_run_id = UnicodeAttribute(null=True)
-    claim_expires_at = NumberAttribute(null=True)
-    prelabel_run_id = UnicodeAttribute(null=True)
+    state_key = UnicodeAttribute()
     created_at = UnicodeAttribute()
 
-    eligible = EligibleIndex()
+    by_state = ByStateIndex()
     by_dataset = ByDatasetIndex()
 
 
+class PrelabelModel(Model):
+    """A task's pre-label, in its own item of the tasks table: `<project>#pl#DONE` or
+    `<project>#pl#FAILED`, sorted by task id.
+
+    Written once, in the batch's commit transaction; the task item is left as it is. So a
+    pre-labeled image costs one small transactional put and no index write, and each outcome's
+    partition is the list of the project's pre-labeled (or failed) tasks. Attribute names are
+    short because every byte over 1 KB doubles the write's cost.
+    """
+
+    class Meta:
+        table_name = "prelabel-tasks"
+        billing_mode = "PAY_PER_REQUEST"
+
+    outcome_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
+    task_id = UnicodeAttribute(range_key=True)
+    run_id = UnicodeAttribute(attr_name="r")
+    width = NumberAttribute(null=True, attr_name="w")
+    height = NumberAttribute(null=True, attr_name="h")
+    model = UnicodeAttribute(null=True, attr_name="m")
+    labels = UnicodeAttribute(null=True, attr_name="l")
+    reason = UnicodeAttribute(null=True, attr_name="why")
+
+
+class CountsModel(Model):
+    """The project's counters (`<project>#counts`), changed in the same transactions as the
+    tasks and pre-labels they count, so a view reads one item at any project size."""
+
+    class Meta:
+        table_name = "prelabel-tasks"
+        billing_mode = "PAY_PER_REQUEST"
+
+    counts_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
+    name = UnicodeAttribute(range_key=True, attr_name="task_id")
+    backlog = NumberAttribute(default=0)
+    waiting = NumberAttribute(default=0)
+    in_progress = NumberAttribute(default=0)
+    completed = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    eligible = NumberAttribute(default=0)
+    prelabeled = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+
+
 class RunModel(Model):
+    """A run's status and counters: small, because every batch's commit updates it."""
+
     class Meta:
         table_name = "prelabel-runs"
         billing_mode = "PAY_PER_REQUEST"
@@ -159,10 +184,21 @@ class RunModel(Model):
     skipped_quota = NumberAttribute(default=0)
     started_at = UnicodeAttribute()
     finished_at = UnicodeAttribute(null=True)
-    message = UnicodeAttribute(null=True)
     execution_arn = UnicodeAttribute(null=True)
     quota_exhausted = BooleanAttribute(default=False)
-    # The mapping as it was at start: a run never sees later edits.
+    failure = UnicodeAttribute(null=True)
+
+
+class RunSnapshotModel(Model):
+    """The mapping as it was at start (`snapshot#<project>`): a run never sees later edits.
+    Apart from RunModel so that the commits do not rewrite it."""
+
+    class Meta:
+        table_name = "prelabel-runs"
+        billing_mode = "PAY_PER_REQUEST"
+
+    snapshot_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
+    run_id = UnicodeAttribute(range_key=True)
     mapping = ListAttribute(of=MappingRowAttr, default=list)
     default_threshold = NumberAttribute(default=0.5)
     entry_names = MapAttribute[str, Any](default=dict)
@@ -189,28 +225,43 @@ class BatchReceiptModel(Model):
         return f"batch#{run_id}", f"{batch_no:06d}"
 
 
-ALL_MODELS: tuple[type[Model], ...] = (
-    OrganizationModel,
-    ProjectModel,
-    DatasetModel,
-    TaskModel,
-    RunModel,
-    BatchReceiptModel,
-)
+class CrashNoteModel(Model):
+    """The image a retried batch is decoding alone (`crash#<run id>`, batch number): if the
+    worker dies, the next attempt finds it here."""
+
+    class Meta:
+        table_name = "prelabel-runs"
+        billing_mode = "PAY_PER_REQUEST"
+
+    note_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
+    batch = UnicodeAttribute(range_key=True, attr_name="run_id")
+    task_id = UnicodeAttribute()
+    crashes = NumberAttribute()
+
+    @staticmethod
+    def key(run_id: str, batch_no: int) -> tuple[str, str]:
+        return f"crash#{run_id}", f"{batch_no:06d}"
+
+
+# Model -> the Settings field naming its table.
+TABLE_OF: dict[type[Model], str] = {
+    OrganizationModel: "organizations_table",
+    ProjectModel: "projects_table",
+    DatasetModel: "datasets_table",
+    TaskModel: "tasks_table",
+    PrelabelModel: "tasks_table",
+    CountsModel: "tasks_table",
+    RunModel: "runs_table",
+    RunSnapshotModel: "runs_table",
+    BatchReceiptModel: "runs_table",
+    CrashNoteModel: "runs_table",
+}
 
 
 def bind_tables(settings: Settings) -> None:
     """Point every model at this deployment's tables; called once per cold start."""
-    names = {
-        OrganizationModel: settings.organizations_table,
-        ProjectModel: settings.projects_table,
-        DatasetModel: settings.datasets_table,
-        TaskModel: settings.tasks_table,
-        RunModel: settings.runs_table,
-        BatchReceiptModel: settings.runs_table,
-    }
-    for model, table in names.items():
-        model.Meta.table_name = table
+    for model, field in TABLE_OF.items():
+        model.Meta.table_name = getattr(settings, field)
         model.Meta.region = settings.region
         model.Meta.host = settings.dynamodb_endpoint
         # pynamodb caches the connection per class; a new binding must not reuse the old one.

@@ -96,6 +96,12 @@ class DynamoProjectRepository(ProjectRepository):
         with storage_errors("list projects"):
             return [_project_to_domain(i) for i in ProjectModel.query(org_id)]
 
+    def find_by_id(self, project_id: str) -> ProjectRef:
+        with storage_errors("find project"):
+            for item in ProjectModel.by_id.query(project_id, limit=1):
+                return ProjectRef(item.org_id, item.project_id)
+        raise NotFound(f"project {project_id!r} not found")
+
     def save_label_config(self, ref: ProjectRef, entries: tuple[LabelEntry, ...]) -> None:
         try:
             with storage_errors("save label configuration"):

@@ -1,250 +1,378 @@
-"""Tasks and runs on DynamoDB."""
+"""Tasks on DynamoDB: task items, their pre-label items, the by-state index and the counters.
+
+Every write that changes what the counters count (new tasks, moves, deletions) changes the
+counters item in the same transaction, so the counters never drift from the items.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import Sequence
-from typing import Any, cast
+import heapq
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.expressions.condition import Condition
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist
 
+from prelabel.adapters.dynamodb.counts import counter_actions, counts_item, read_counts
+from prelabel.adapters.dynamodb.cursors import decode_cursor, encode_cursor
 from prelabel.adapters.dynamodb.errors import storage_errors
-from prelabel.adapters.dynamodb.models import LabelAttr, RunModel, TaskModel
-from prelabel.adapters.dynamodb.projects import mapping_from_items
+from prelabel.adapters.dynamodb.keys import (
+    STATE_COUNTER,
+    dataset_key,
+    outcome_key,
+    state_key,
+)
+from prelabel.adapters.dynamodb.label_codec import decode_labels, decode_model
+from prelabel.adapters.dynamodb.models import PrelabelModel, ProjectModel, TaskModel
+from prelabel.adapters.dynamodb.transact import Transaction
 from prelabel.domain.entities import (
-    Box,
-    Label,
     LabelingState,
     PrelabelState,
+    ProjectCounts,
     ProjectRef,
-    Run,
-    RunCounters,
-    RunSnapshot,
-    RunStatus,
     Task,
 )
-from prelabel.domain.errors import InvalidInput, NotFound
-from prelabel.ports.tasks import RunRepository, TaskFilter, TaskPage, TaskRepository
+from prelabel.domain.errors import Conflict, NotFound, StorageError
+from prelabel.ports.tasks import TaskFilter, TaskPage, TaskRepository
+
+# Items per transaction: a task write and its counters (and, for moves out of WAITING, the
+# project's no-active-run check) stay under DynamoDB's 100.
+TASKS_PER_TX = 90
+# Deleting a task also deletes its two possible pre-label items.
+DELETES_PER_TX = 30
+MAX_TX_ATTEMPTS = 6
 
 
-def dataset_key(ref: ProjectRef, dataset_id: str) -> str:
-    return f"{ref.key}#{dataset_id}"
-
-
-def eligible_key(ref: ProjectRef, state: LabelingState, prelabel_state: str | None) -> str | None:
-    """The sparse index holds a task only while it is WAITING and never pre-labeled."""
-    if state is LabelingState.WAITING and prelabel_state is None:
-        return ref.key
-    return None
-
-
-def _label_to_domain(item: LabelAttr) -> Label:
-    x1, y1, x2, y2 = (float(cast(float, v)) for v in item.box)
-    return Label(
-        label_id=item.label_id,
-        entry_id=item.entry_id,
-        entry_name=item.entry_name,
-        box=Box(x1, y1, x2, y2),
-        detector_class=item.detector_class,
-        score=float(item.score),
-        model_name=item.model_name,
-        model_version=item.model_version,
-        source=item.source,
-    )
-
-
-def task_to_domain(item: TaskModel) -> Task:
+def task_to_domain(item: TaskModel, prelabel: PrelabelModel | None) -> Task:
     org_id, project_id = item.project_key.split("#", 1)
+    ref = ProjectRef(org_id, project_id)
+    if prelabel is None:
+        return Task(
+            ref,
+            item.task_id,
+            item.dataset_id,
+            item.bucket,
+            item.image_key,
+            LabelingState(item.state),
+            created_at=item.created_at,
+        )
+    outcome = PrelabelState(prelabel.outcome_key.rsplit("#", 1)[-1])
     return Task(
-        project=ProjectRef(org_id, project_id),
+        project=ref,
         task_id=item.task_id,
         dataset_id=item.dataset_id,
         bucket=item.bucket,
         image_key=item.image_key,
         state=LabelingState(item.state),
-        prelabel_state=PrelabelState(item.prelabel_state) if item.prelabel_state else None,
-        prelabel_reason=item.prelabel_reason,
-        labels=tuple(_label_to_domain(lbl) for lbl in item.labels or []),
-        image_width=None if item.image_width is None else int(item.image_width),
-        image_height=None if item.image_height is None else int(item.image_height),
+        prelabel_state=outcome,
+        prelabel_reason=prelabel.reason,
+        labels=decode_labels(item.task_id, prelabel.labels, decode_model(prelabel.model)),
+        image_width=None if prelabel.width is None else int(prelabel.width),
+        image_height=None if prelabel.height is None else int(prelabel.height),
         created_at=item.created_at,
     )
 
 
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+def _prelabels_of(ref: ProjectRef, task_ids: Sequence[str]) -> dict[str, PrelabelModel]:
+    keys = [(outcome_key(ref, o), t) for t in task_ids for o in PrelabelState]
+    if not keys:
+        return {}
+    with storage_errors("read pre-labels"):
+        return {p.task_id: p for p in PrelabelModel.batch_get(keys, consistent_read=True)}
 
 
-def _decode_cursor(ref: ProjectRef, cursor: str) -> dict[str, Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        owner = key["project_key"]["S"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise InvalidInput(f"cursor: {cursor[:40]!r} is not a cursor", field="cursor") from exc
-    if owner != ref.key:
-        raise InvalidInput(f"cursor: {cursor[:40]!r} is not a cursor", field="cursor")
-    return dict(key)
+def _tasks_by_id(ref: ProjectRef, task_ids: Sequence[str]) -> dict[str, TaskModel]:
+    if not task_ids:
+        return {}
+    with storage_errors("read tasks"):
+        items = TaskModel.batch_get([(ref.key, t) for t in task_ids], consistent_read=True)
+        return {t.task_id: t for t in items}
 
 
-def _filter(flt: TaskFilter) -> Condition | None:
-    parts: list[Condition] = []
-    if flt.state is not None:
-        parts.append(TaskModel.state == flt.state.value)
-    if flt.prelabeled is True:
-        parts.append(TaskModel.prelabel_state == PrelabelState.DONE.value)
-    elif flt.prelabeled is False:
-        parts.append(
-            TaskModel.prelabel_state.does_not_exist()
-            | (TaskModel.prelabel_state != PrelabelState.DONE.value)
-        )
-    if flt.dataset_id is not None:
-        parts.append(TaskModel.dataset_id == flt.dataset_id)
-    if not parts:
-        return None
-    combined = parts[0]
-    for part in parts[1:]:
-        combined = combined & part
-    return combined
+def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _merge_without(source: Iterable[str], *excluded: Iterable[str]) -> Iterator[str]:
+    """Ids of `source` in none of `excluded`; every input sorted, one pass, constant memory."""
+    others = heapq.merge(*excluded)
+    current = next(others, None)
+    for task_id in source:
+        while current is not None and current < task_id:
+            current = next(others, None)
+        if current != task_id:
+            yield task_id
 
 
 class DynamoTaskRepository(TaskRepository):
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    # --- writes ---------------------------------------------------------------------------
+
     def add_many(self, tasks: Sequence[Task]) -> None:
-        with storage_errors("create tasks"), TaskModel.batch_write() as batch:
-            for t in tasks:
-                batch.save(
+        by_project: dict[ProjectRef, list[Task]] = {}
+        for task in tasks:
+            by_project.setdefault(task.project, []).append(task)
+        for ref, group in by_project.items():
+            for start in range(0, len(group), TASKS_PER_TX):
+                self._add_chunk(ref, group[start : start + TASKS_PER_TX])
+
+    def _add_chunk(self, ref: ProjectRef, chunk: list[Task]) -> None:
+        pending = list(chunk)
+        for _ in range(MAX_TX_ATTEMPTS):
+            deltas: Counter[str] = Counter(STATE_COUNTER[t.state] for t in pending)
+            deltas["eligible"] = sum(1 for t in pending if t.state is LabelingState.WAITING)
+            tx = Transaction(self._connection)
+            for t in pending:
+                tx.put(
+                    ("task", t.task_id),
                     TaskModel(
-                        t.project.key,
+                        ref.key,
                         t.task_id,
                         dataset_id=t.dataset_id,
-                        dataset_key=dataset_key(t.project, t.dataset_id),
+                        dataset_key=dataset_key(ref, t.dataset_id),
                         bucket=t.bucket,
                         image_key=t.image_key,
                         state=t.state.value,
-                        eligible_key=eligible_key(
-                            t.project, t.state, t.prelabel_state and t.prelabel_state.value
-                        ),
+                        state_key=state_key(ref, t.state),
                         created_at=t.created_at,
-                    )
+                    ),
+                    condition=TaskModel.task_id.does_not_exist(),
                 )
-
-    def get(self, ref: ProjectRef, task_id: str) -> Task:
-        try:
-            with storage_errors("read task"):
-                return task_to_domain(TaskModel.get(ref.key, task_id, consistent_read=True))
-        except DoesNotExist as exc:
-            raise NotFound(f"task {task_id!r} not found") from exc
-
-    def list_tasks(
-        self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None
-    ) -> TaskPage:
-        start = _decode_cursor(ref, cursor) if cursor else None
-        with storage_errors("list tasks"):
-            result = TaskModel.query(
-                ref.key,
-                filter_condition=_filter(flt),
-                limit=limit,
-                last_evaluated_key=start,
-            )
-            tasks = [task_to_domain(i) for i in result]
-            return TaskPage(tasks, _encode_cursor(result.last_evaluated_key))
-
-    def delete_dataset_tasks(self, ref: ProjectRef, dataset_id: str) -> int:
-        removed = 0
-        with storage_errors("delete dataset tasks"), TaskModel.batch_write() as batch:
-            for key in TaskModel.by_dataset.query(dataset_key(ref, dataset_id)):
-                batch.delete(TaskModel(ref.key, key.task_id))
-                removed += 1
-        return removed
+            tx.update(("counts", ""), counts_item(ref), counter_actions(deltas))
+            failed = tx.commit("create tasks")
+            if not failed:
+                return
+            # A task id that exists was written by an earlier attempt of the same import (ids
+            # are the caller's): it is counted already, so the rest go without it.
+            existing = {ident for kind, ident in failed if kind == "task"}
+            pending = [t for t in pending if t.task_id not in existing]
+            if not pending:
+                return
+        raise StorageError("create tasks: the transaction kept failing")
 
     def move(
         self, ref: ProjectRef, task_ids: Sequence[str], source: LabelingState, target: LabelingState
     ) -> list[str]:
         moved: list[str] = []
-        with storage_errors("read tasks"):
-            items = list(TaskModel.batch_get([(ref.key, tid) for tid in task_ids]))
-        for item in items:
-            new_key = eligible_key(ref, target, item.prelabel_state)
-            action = (
-                TaskModel.eligible_key.set(new_key) if new_key else TaskModel.eligible_key.remove()
-            )
-            # The pre-label state read above decides the index key, so it must not have changed.
-            unchanged = (
-                TaskModel.prelabel_state.does_not_exist()
-                if item.prelabel_state is None
-                else TaskModel.prelabel_state == item.prelabel_state
-            )
-            try:
-                with storage_errors("move task"):
-                    item.update(
-                        actions=[TaskModel.state.set(target.value), action],
-                        condition=(TaskModel.state == source.value) & unchanged,
-                    )
-                moved.append(item.task_id)
-            except UpdateError:
-                continue  # changed meanwhile: it is no longer in `source`, so it is not moved
+        for chunk in _chunks(list(dict.fromkeys(task_ids)), TASKS_PER_TX):
+            moved += self._move_chunk(ref, chunk, source, target)
         return moved
 
-    def ids_in_state(self, ref: ProjectRef, state: LabelingState) -> list[str]:
-        with storage_errors("list tasks"):
-            return [
-                i.task_id
-                for i in TaskModel.query(
-                    ref.key,
-                    filter_condition=TaskModel.state == state.value,
-                    attributes_to_get=["task_id"],
+    def _move_chunk(
+        self, ref: ProjectRef, chunk: list[str], source: LabelingState, target: LabelingState
+    ) -> list[str]:
+        for _ in range(MAX_TX_ATTEMPTS):
+            items = _tasks_by_id(ref, chunk)
+            pending = [t for t in chunk if t in items and items[t].state == source.value]
+            if not pending:
+                return []
+            unlabeled = len(pending) - len(_prelabels_of(ref, pending))
+            deltas = {STATE_COUNTER[source]: -len(pending), STATE_COUNTER[target]: len(pending)}
+            if LabelingState.WAITING in (source, target):
+                deltas["eligible"] = unlabeled if target is LabelingState.WAITING else -unlabeled
+            tx = Transaction(self._connection)
+            if source is LabelingState.WAITING:
+                # A run's tasks stay WAITING until it ends: checked in the same write.
+                tx.check(
+                    ("project", ""),
+                    ProjectModel,
+                    ref.org_id,
+                    ref.project_id,
+                    ProjectModel.active_run_id.does_not_exist(),
                 )
-            ]
+            for task_id in pending:
+                tx.update(
+                    ("task", task_id),
+                    TaskModel(ref.key, task_id),
+                    [
+                        TaskModel.state.set(target.value),
+                        TaskModel.state_key.set(state_key(ref, target)),
+                    ],
+                    condition=TaskModel.state == source.value,
+                )
+            tx.update(("counts", ""), counts_item(ref), counter_actions(deltas))
+            failed = tx.commit("move tasks")
+            if not failed:
+                return pending
+            if ("project", "") in failed:
+                raise Conflict(
+                    f"tasks cannot leave {source.value} while a pre-labeling run is active; "
+                    "stop the run first"
+                )
+            # A task changed meanwhile: read again and move what is still in `source`.
+        raise StorageError("move tasks: the transaction kept failing")
 
-    def count_eligible(self, ref: ProjectRef) -> int:
-        with storage_errors("count eligible tasks"):
-            return TaskModel.eligible.count(ref.key)
+    def delete_dataset_tasks(self, ref: ProjectRef, dataset_id: str) -> int:
+        removed = 0
+        while True:
+            with storage_errors("list dataset tasks"):
+                ids = [
+                    k.task_id
+                    for k in TaskModel.by_dataset.query(
+                        dataset_key(ref, dataset_id), limit=DELETES_PER_TX
+                    )
+                ]
+            if not ids:
+                return removed
+            removed += self._delete_chunk(ref, ids)
 
+    def _delete_chunk(self, ref: ProjectRef, chunk: list[str]) -> int:
+        for _ in range(MAX_TX_ATTEMPTS):
+            items = _tasks_by_id(ref, chunk)
+            prelabels = _prelabels_of(ref, list(items))
+            if not items:
+                # The index still lists them for a moment after their deletion.
+                return 0
+            deltas: Counter[str] = Counter()
+            tx = Transaction(self._connection)
+            for task_id, item in items.items():
+                state = LabelingState(item.state)
+                deltas[STATE_COUNTER[state]] -= 1
+                prelabel = prelabels.get(task_id)
+                if prelabel is None:
+                    deltas["eligible"] -= state is LabelingState.WAITING
+                else:
+                    outcome = prelabel.outcome_key.rsplit("#", 1)[-1]
+                    deltas["prelabeled" if outcome == PrelabelState.DONE else "failed"] -= 1
+                    tx.delete(("prelabel", task_id), prelabel)
+                tx.delete(("task", task_id), item, condition=TaskModel.state == item.state)
+            tx.update(("counts", ""), counts_item(ref), counter_actions(deltas))
+            if not tx.commit("delete dataset tasks"):
+                return len(items)
+        raise StorageError("delete dataset tasks: the transaction kept failing")
 
-def run_to_domain(item: RunModel) -> Run:
-    org_id, project_id = item.project_key.split("#", 1)
-    return Run(
-        project=ProjectRef(org_id, project_id),
-        run_id=item.run_id,
-        status=RunStatus(item.status),
-        counters=RunCounters(
-            total=int(item.total),
-            labeled=int(item.labeled),
-            failed=int(item.failed),
-            skipped_quota=int(item.skipped_quota),
-        ),
-        started_at=item.started_at,
-        finished_at=item.finished_at,
-        message=item.message,
-        snapshot=RunSnapshot(
-            mapping=mapping_from_items(item.mapping),
-            default_threshold=float(item.default_threshold),
-            entry_names={str(k): str(v) for k, v in item.entry_names.as_dict().items()}
-            if item.entry_names
-            else {},
-            batch_size=int(item.batch_size),
-        ),
-        execution_arn=item.execution_arn,
-        quota_exhausted=bool(item.quota_exhausted),
-    )
+    # --- reads ----------------------------------------------------------------------------
 
-
-class DynamoRunRepository(RunRepository):
-    def get(self, ref: ProjectRef, run_id: str) -> Run:
+    def get(self, ref: ProjectRef, task_id: str) -> Task:
         try:
-            with storage_errors("read run"):
-                return run_to_domain(RunModel.get(ref.key, run_id, consistent_read=True))
+            with storage_errors("read task"):
+                item = TaskModel.get(ref.key, task_id, consistent_read=True)
         except DoesNotExist as exc:
-            raise NotFound(f"run {run_id!r} not found") from exc
+            raise NotFound(f"task {task_id!r} not found") from exc
+        return task_to_domain(item, _prelabels_of(ref, [task_id]).get(task_id))
 
-    def latest(self, ref: ProjectRef) -> Run | None:
-        # Run ids are execution names, and a console start picks its own: order by start time.
-        with storage_errors("read latest run"):
-            items = list(RunModel.query(ref.key, attributes_to_get=["run_id", "started_at"]))
-        if not items:
-            return None
-        return self.get(ref, max(items, key=lambda i: i.started_at).run_id)
+    def counts(self, ref: ProjectRef) -> ProjectCounts:
+        return read_counts(ref)
+
+    def ids_in_state(self, ref: ProjectRef, state: LabelingState) -> Iterator[str]:
+        with storage_errors("list tasks by state"):
+            for key in TaskModel.by_state.query(state_key(ref, state)):
+                yield key.task_id
+
+    def _outcome_ids(self, ref: ProjectRef, outcome: PrelabelState) -> Iterator[str]:
+        with storage_errors("list pre-labels"):
+            for item in PrelabelModel.query(
+                outcome_key(ref, outcome), attributes_to_get=["task_id"]
+            ):
+                yield item.task_id
+
+    def eligible_ids(self, ref: ProjectRef) -> Iterator[str]:
+        # Tasks never carry their pre-label, so eligibility is WAITING minus pre-labeled: two
+        # sorted key streams merged, read once per run (a read unit covers ~40 such keys).
+        return _merge_without(
+            self.ids_in_state(ref, LabelingState.WAITING),
+            self._outcome_ids(ref, PrelabelState.DONE),
+            self._outcome_ids(ref, PrelabelState.FAILED),
+        )
+
+    def list_tasks(
+        self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None
+    ) -> TaskPage:
+        source = self._source(flt)
+        after = decode_cursor(cursor, source) if cursor else None
+        ids = self._source_ids(ref, flt, source, after, page_size=max(limit, 25))
+        tasks: list[Task] = []
+        last: str | None = None
+        for chunk in _chunks(ids, max(limit, 25)):
+            for task in self._joined(ref, chunk):
+                if _matches(task, flt):
+                    tasks.append(task)
+            last = chunk[-1]
+            if len(tasks) >= limit:
+                break
+        if len(tasks) > limit:
+            last = tasks[limit - 1].task_id
+            tasks = tasks[:limit]
+        more = last is not None and len(tasks) == limit and self._has_after(ref, flt, source, last)
+        return TaskPage(tasks, encode_cursor(source, last) if more and last else None)
+
+    @staticmethod
+    def _source(flt: TaskFilter) -> str:
+        """The narrowest stored list that holds the filter's tasks."""
+        if flt.prelabeled is True:
+            return "done"
+        if flt.dataset_id is not None:
+            return "dataset"
+        if flt.state is not None:
+            return "state"
+        return "all"
+
+    def _source_ids(
+        self, ref: ProjectRef, flt: TaskFilter, source: str, after: str | None, page_size: int
+    ) -> Iterator[str]:
+        start = {"task_id": {"S": after}} if after else None
+        with storage_errors("list tasks"):
+            if source == "done":
+                key = outcome_key(ref, PrelabelState.DONE)
+                start = start and {"project_key": {"S": key}, **start}
+                for p in PrelabelModel.query(
+                    key,
+                    attributes_to_get=["task_id"],
+                    last_evaluated_key=start,
+                    page_size=page_size,
+                ):
+                    yield p.task_id
+            elif source == "dataset":
+                assert flt.dataset_id is not None
+                key = dataset_key(ref, flt.dataset_id)
+                start = start and {
+                    "dataset_key": {"S": key},
+                    "project_key": {"S": ref.key},
+                    **start,
+                }
+                for k in TaskModel.by_dataset.query(
+                    key, last_evaluated_key=start, page_size=page_size
+                ):
+                    yield k.task_id
+            elif source == "state":
+                assert flt.state is not None
+                key = state_key(ref, flt.state)
+                start = start and {
+                    "state_key": {"S": key},
+                    "project_key": {"S": ref.key},
+                    **start,
+                }
+                for k in TaskModel.by_state.query(
+                    key, last_evaluated_key=start, page_size=page_size
+                ):
+                    yield k.task_id
+            else:
+                start = start and {"project_key": {"S": ref.key}, **start}
+                for t in TaskModel.query(
+                    ref.key,
+                    attributes_to_get=["task_id"],
+                    last_evaluated_key=start,
+                    page_size=page_size,
+                ):
+                    yield t.task_id
+
+    def _joined(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[Task]:
+        items = _tasks_by_id(ref, task_ids)
+        prelabels = _prelabels_of(ref, list(items))
+        return [task_to_domain(items[t], prelabels.get(t)) for t in task_ids if t in items]
+
+    def _has_after(self, ref: ProjectRef, flt: TaskFilter, source: str, last: str) -> bool:
+        return next(self._source_ids(ref, flt, source, last, page_size=1), None) is not None
+
+
+def _matches(task: Task, flt: TaskFilter) -> bool:
+    if flt.state is not None and task.state is not flt.state:
+        return False
+    if flt.prelabeled is not None and task.prelabeled is not flt.prelabeled:
+        return False
+    return flt.dataset_id is None or task.dataset_id == flt.dataset_id

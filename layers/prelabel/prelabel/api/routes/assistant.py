@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from prelabel.api.deps import ports
 from prelabel.api.routes.common import caller_org, project_ref
 from prelabel.api.schemas import (
     AssistantOut,
@@ -14,11 +13,11 @@ from prelabel.api.schemas import (
     MappingReplace,
 )
 from prelabel.api.views import assistant_out, limit_out, mapping_out
+from prelabel.container import container
 from prelabel.domain.detector_classes import DETECTOR_CLASSES
 from prelabel.domain.mapping import MappingRowInput
 from prelabel.services.assistant import assistant_view
 from prelabel.services.mapping import replace_mapping
-from prelabel.services.runs import current_run
 
 router = Router()
 
@@ -30,26 +29,26 @@ def get_detector_classes() -> list[DetectorClassOut]:
 
 @router.get("/limit")
 def get_limit() -> LimitOut:
-    return limit_out(ports().orgs.get(caller_org(router)))
+    return limit_out(container().orgs.get(caller_org(router)))
 
 
 @router.get("/projects/<project_id>/mapping")
 def get_mapping(project_id: str) -> MappingOut:
-    return mapping_out(ports().projects.get(project_ref(router, project_id)))
+    return mapping_out(container().projects.get(project_ref(router, project_id)))
 
 
 @router.put("/projects/<project_id>/mapping")
 def put_mapping(project_id: str, body: MappingReplace) -> MappingOut:
     rows = [MappingRowInput(r.detector_class, r.entry_id, r.min_confidence) for r in body.rows]
     project = replace_mapping(
-        ports().projects, project_ref(router, project_id), rows, body.default_threshold
+        container().projects, project_ref(router, project_id), rows, body.default_threshold
     )
     return mapping_out(project)
 
 
 @router.get("/projects/<project_id>/assistant")
 def get_assistant(project_id: str) -> AssistantOut:
-    p = ports()
+    p = container()
     ref = project_ref(router, project_id)
-    run = current_run(p.run_deps, ref)  # reconciles a run whose execution ended elsewhere
+    run = p.run_service.current(ref)  # reconciles a run whose execution ended elsewhere
     return assistant_out(assistant_view(p.orgs, p.projects, p.tasks, ref, run))

@@ -15,8 +15,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from prelabel.api.deps import ports
 from prelabel.api.routes.common import project_ref
+from prelabel.container import container
 from prelabel.exports.bundle import ExportFormat
 from prelabel.services.exports import export_project
 
@@ -47,8 +47,8 @@ def get_export(
     export_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.COCO,
 ) -> Response[str]:
     bundle = export_project(
-        ports().projects,
-        ports().tasks,
+        container().projects,
+        container().tasks,
         project_ref(router, project_id),
         export_format,
         datetime.now(UTC).isoformat(timespec="seconds"),

@@ -14,9 +14,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel
 
-from prelabel.api.deps import ports
 from prelabel.api.routes.common import project_ref
-from prelabel.wiring import client_factory
+from prelabel.container import client_factory, container
 
 router = Router()
 
@@ -42,7 +41,7 @@ def _s3(region: str) -> Any:
 )
 def get_task_image(project_id: str, task_id: str) -> TaskImageOut:
     ref = project_ref(router, project_id)
-    p = ports()
+    p = container()
     p.projects.get(ref)
     task = p.tasks.get(ref, task_id)
     url: str = _s3(p.settings.region).generate_presigned_url(

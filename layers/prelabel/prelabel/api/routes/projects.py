@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from prelabel.api.deps import ports
 from prelabel.api.routes.common import caller_org, project_ref
 from prelabel.api.schemas import LabelConfigReplace, LabelEntryIn, ProjectCreate, ProjectOut
 from prelabel.api.views import project_out
+from prelabel.container import container
 from prelabel.domain.label_config import LabelEntry
 from prelabel.services.projects import create_project, replace_label_config
 
@@ -20,25 +20,25 @@ def _entries(items: list[LabelEntryIn]) -> list[LabelEntry]:
 
 @router.get("/projects")
 def list_projects() -> list[ProjectOut]:
-    return [project_out(p) for p in ports().projects.list_projects(caller_org(router))]
+    return [project_out(p) for p in container().projects.list_projects(caller_org(router))]
 
 
 @router.post("/projects")
 def post_project(body: ProjectCreate) -> tuple[ProjectOut, int]:
     project = create_project(
-        ports().projects, caller_org(router), body.name, _entries(body.label_config)
+        container().projects, caller_org(router), body.name, _entries(body.label_config)
     )
     return project_out(project), 201
 
 
 @router.get("/projects/<project_id>")
 def get_project(project_id: str) -> ProjectOut:
-    return project_out(ports().projects.get(project_ref(router, project_id)))
+    return project_out(container().projects.get(project_ref(router, project_id)))
 
 
 @router.put("/projects/<project_id>/label-config")
 def put_label_config(project_id: str, body: LabelConfigReplace) -> ProjectOut:
     project = replace_label_config(
-        ports().projects, project_ref(router, project_id), _entries(body.label_config)
+        container().projects, project_ref(router, project_id), _entries(body.label_config)
     )
     return project_out(project)

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from prelabel.api.deps import ports
 from prelabel.api.routes.common import project_ref
 from prelabel.api.schemas import RunProgressOut, StartRunIn, StartRunOut
 from prelabel.api.views import run_out
+from prelabel.container import container
 from prelabel.domain.errors import NotFound
-from prelabel.services.runs import current_run, start_run, stop_run
 
 router = Router()
 
 
 @router.post("/projects/<project_id>/runs")
 def post_run(project_id: str, body: StartRunIn) -> tuple[StartRunOut, int]:
-    outcome = start_run(ports().run_deps, project_ref(router, project_id), confirm=body.confirm)
+    outcome = container().run_service.start(project_ref(router, project_id), confirm=body.confirm)
     reply = StartRunOut(
         started=outcome.started,
         already_active=outcome.already_active,
@@ -31,12 +30,12 @@ def post_run(project_id: str, body: StartRunIn) -> tuple[StartRunOut, int]:
 
 @router.post("/projects/<project_id>/runs/stop")
 def post_stop(project_id: str) -> RunProgressOut:
-    return run_out(stop_run(ports().run_deps, project_ref(router, project_id)))
+    return run_out(container().run_service.stop(project_ref(router, project_id)))
 
 
 @router.get("/projects/<project_id>/runs/current")
 def get_current_run(project_id: str) -> RunProgressOut:
-    run = current_run(ports().run_deps, project_ref(router, project_id))
+    run = container().run_service.current(project_ref(router, project_id))
     if run is None:
         raise NotFound("this project has no pre-labeling run yet")
     return run_out(run)

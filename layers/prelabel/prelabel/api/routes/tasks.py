@@ -7,10 +7,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from prelabel.api.deps import ports
 from prelabel.api.routes.common import project_ref
 from prelabel.api.schemas import MovedOut, TaskDetailOut, TaskMove, TaskPageOut
 from prelabel.api.views import task_detail_out, task_out
+from prelabel.container import container
 from prelabel.domain.entities import LabelingState
 from prelabel.domain.errors import InvalidInput
 from prelabel.ports.tasks import TaskFilter
@@ -29,16 +29,18 @@ def list_tasks(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> TaskPageOut:
     ref = project_ref(router, project_id)
-    ports().projects.get(ref)
-    page = ports().tasks.list_tasks(ref, TaskFilter(state, prelabeled, dataset_id), limit, cursor)
+    container().projects.get(ref)
+    page = container().tasks.list_tasks(
+        ref, TaskFilter(state, prelabeled, dataset_id), limit, cursor
+    )
     return TaskPageOut(tasks=[task_out(t) for t in page.tasks], cursor=page.cursor)
 
 
 @router.get("/projects/<project_id>/tasks/<task_id>")
 def get_task(project_id: str, task_id: str) -> TaskDetailOut:
     ref = project_ref(router, project_id)
-    ports().projects.get(ref)
-    return task_detail_out(ports().tasks.get(ref, task_id))
+    container().projects.get(ref)
+    return task_detail_out(container().tasks.get(ref, task_id))
 
 
 @router.post("/projects/<project_id>/tasks/move")
@@ -49,8 +51,8 @@ def post_move(project_id: str, body: TaskMove) -> MovedOut:
             field="task_ids",
         )
     moved = move_tasks(
-        ports().projects,
-        ports().tasks,
+        container().projects,
+        container().tasks,
         project_ref(router, project_id),
         source=body.from_state,
         target=body.to_state,

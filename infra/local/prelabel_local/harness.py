@@ -1,0 +1,159 @@
+"""What tests, the demo and the benchmarks do to a local stack, written once.
+
+- `seed_organization`: what an operator does for a new customer (out of band, no API).
+- `put_objects`: files landing in S3 (moto's S3 at AWS_ENDPOINT_URL_S3).
+- `ApiClient`: anything that calls the HTTP API as one user (in-process or over HTTP); and over
+  it `create_project`, `connect_dataset`, `move_tasks`, `all_tasks`, `start_run`.
+- `wait_until`: poll until a condition holds (never a fixed sleep).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+import boto3
+
+from prelabel.container import Container
+from prelabel.domain.plans import Plan
+from prelabel.services.organizations import provision_organization
+
+T = TypeVar("T")
+ACTIVE_RUN = ("RUNNING", "STOPPING")
+
+
+class ApiError(RuntimeError):
+    def __init__(self, method: str, path: str, status: int, body: Any) -> None:
+        super().__init__(f"{method} {path}: HTTP {status} {str(body)[:300]}")
+        self.status = status
+        self.body = body
+
+
+class ApiClient(Protocol):
+    def json(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+    ) -> Any:
+        """The decoded answer; ApiError on a status of 400 or more."""
+
+
+def seed_organization(
+    c: Container,
+    org_id: str,
+    *,
+    plan: Plan = Plan.TEAM_PRO,
+    remaining: int | None = None,
+    name: str | None = None,
+    period: str | None = None,
+) -> None:
+    """The organization on `plan`; `remaining` lowers this month's AI assistance left."""
+    provision_organization(
+        c.orgs,
+        c.settings.plan_limits,
+        org_id=org_id,
+        name=name or org_id,
+        plan=plan,
+        period=period or datetime.now(UTC).strftime("%Y-%m"),
+    )
+    if remaining is not None:
+        from prelabel.adapters.dynamodb.models import OrganizationModel
+
+        OrganizationModel(org_id).update(actions=[OrganizationModel.remaining.set(remaining)])
+
+
+def put_objects(bucket: str, objects: Iterable[tuple[str, bytes]]) -> int:
+    s3 = boto3.client("s3")
+    n = 0
+    for key, body in objects:
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        n += 1
+    return n
+
+
+def wait_until(
+    check: Callable[[], T | None],
+    *,
+    what: str,
+    timeout: float = 120.0,
+    interval: float = 0.2,
+) -> T:
+    """`check()`'s first value that is not None (or False); TimeoutError naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+def create_project(api: ApiClient, name: str, label_config: list[dict[str, Any]]) -> str:
+    project: dict[str, Any] = api.json(
+        "POST", "/projects", {"name": name, "label_config": label_config}
+    )
+    return str(project["project_id"])
+
+
+def connect_dataset(api: ApiClient, project_id: str, bucket: str, prefix: str) -> dict[str, Any]:
+    dataset: dict[str, Any] = api.json(
+        "POST", f"/projects/{project_id}/datasets", {"bucket": bucket, "prefix": prefix}
+    )
+    return dataset
+
+
+def move_tasks(
+    api: ApiClient,
+    project_id: str,
+    task_ids: list[str] | None = None,
+    *,
+    source: str = "BACKLOG",
+    target: str = "WAITING",
+) -> int:
+    body: dict[str, Any] = {"from": source, "to": target}
+    body |= {"task_ids": task_ids} if task_ids is not None else {"all": True}
+    moved = 0
+    # The API takes at most 1,000 ids a call.
+    for start in range(0, len(task_ids or [None]), 1000):
+        if task_ids is not None:
+            body["task_ids"] = task_ids[start : start + 1000]
+        moved += int(api.json("POST", f"/projects/{project_id}/tasks/move", body)["moved"])
+    return moved
+
+
+def iter_tasks(api: ApiClient, project_id: str, **query: str) -> Iterator[dict[str, Any]]:
+    cursor: str | None = None
+    while True:
+        params = {"limit": "200", **query} | ({"cursor": cursor} if cursor else {})
+        page = api.json("GET", f"/projects/{project_id}/tasks", query=params)
+        yield from page["tasks"]
+        cursor = page["cursor"]
+        if not cursor:
+            return
+
+
+def all_tasks(api: ApiClient, project_id: str, **query: str) -> list[dict[str, Any]]:
+    return list(iter_tasks(api, project_id, **query))
+
+
+def start_run(api: ApiClient, project_id: str, *, confirm: bool = True) -> dict[str, Any]:
+    reply: dict[str, Any] = api.json("POST", f"/projects/{project_id}/runs", {"confirm": confirm})
+    return reply
+
+
+def current_run(api: ApiClient, project_id: str) -> dict[str, Any]:
+    run: dict[str, Any] = api.json("GET", f"/projects/{project_id}/runs/current")
+    return run
+
+
+def wait_for_run_end(api: ApiClient, project_id: str, timeout: float = 240.0) -> dict[str, Any]:
+    def ended() -> dict[str, Any] | None:
+        run = current_run(api, project_id)
+        return None if run["status"] in ACTIVE_RUN else run
+
+    return wait_until(ended, what=f"the run of {project_id} to end", timeout=timeout, interval=0.3)

@@ -1,0 +1,195 @@
+"""A batch's tasks, its one commit, and the crash notes of retried batches, on DynamoDB.
+
+The commit is one TransactWriteItems (see BatchStore.commit): the batch's receipt (absent
+before), each task's pre-label item (absent before: once only), the run's counters (condition:
+the run is still RUNNING, so nothing lands after a stop), the organization's `remaining -= k`
+(condition `remaining >= k`) and the project's counters. Either all of it happens or none.
+
+What one pre-labeled image costs, in write units: its pre-label put (2, transactional, under
+1 KB), plus its share of the batch's four fixed items (receipt, run, limit, counters: 8 per
+batch). No index is written and no task item is touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.update import Action
+
+from prelabel.adapters.dynamodb.counts import counter_actions, counts_item
+from prelabel.adapters.dynamodb.errors import storage_errors
+from prelabel.adapters.dynamodb.keys import outcome_key
+from prelabel.adapters.dynamodb.label_codec import encode_labels, encode_model
+from prelabel.adapters.dynamodb.models import (
+    BatchReceiptModel,
+    CrashNoteModel,
+    OrganizationModel,
+    PrelabelModel,
+    RunModel,
+    TaskModel,
+)
+from prelabel.adapters.dynamodb.transact import Transaction
+from prelabel.domain.entities import LabelingState, PrelabelState, ProjectRef, RunStatus
+from prelabel.domain.ids import now_iso
+from prelabel.ports.labeling import (
+    BatchCommit,
+    BatchStore,
+    CommitResult,
+    CrashLog,
+    Suspect,
+    TaskImage,
+)
+
+REASON_MAX = 500
+
+
+class DynamoBatchStore(BatchStore):
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def batch_committed(self, run_id: str, batch_no: int) -> bool:
+        key, batch = BatchReceiptModel.key(run_id, batch_no)
+        try:
+            with storage_errors("read batch receipt"):
+                BatchReceiptModel.get(key, batch, consistent_read=True, attributes_to_get=["batch"])
+        except DoesNotExist:
+            return False
+        return True
+
+    def batch_images(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[TaskImage]:
+        if not task_ids:
+            return []
+        keys = [(outcome_key(ref, o), t) for t in task_ids for o in PrelabelState]
+        with storage_errors("read batch tasks"):
+            tasks = {
+                t.task_id: t
+                for t in TaskModel.batch_get([(ref.key, t) for t in task_ids], consistent_read=True)
+            }
+            labeled = {
+                p.task_id
+                for p in PrelabelModel.batch_get(
+                    keys, consistent_read=True, attributes_to_get=["project_key", "task_id"]
+                )
+            }
+        result = []
+        for task_id in task_ids:  # keep the manifest's order
+            t = tasks.get(task_id)
+            if t is None or t.state != LabelingState.WAITING.value or task_id in labeled:
+                continue
+            result.append(TaskImage(task_id, t.bucket, t.image_key))
+        return result
+
+    def commit(self, batch: BatchCommit) -> CommitResult:
+        item = batch.item
+        ref = item.ref
+        k = len(batch.done)
+        tx = Transaction(self._connection, token=_token(batch))
+        receipt_key, batch_key = BatchReceiptModel.key(item.run_id, item.batch_no)
+        tx.put(
+            ("receipt", ""),
+            BatchReceiptModel(receipt_key, batch_key, labeled=k, committed_at=now_iso()),
+            condition=BatchReceiptModel.receipt_key.does_not_exist(),
+        )
+        model = encode_model(*batch.model)
+        once = PrelabelModel.task_id.does_not_exist()
+        for done in batch.done:
+            tx.put(
+                ("task", done.task_id),
+                PrelabelModel(
+                    outcome_key(ref, PrelabelState.DONE),
+                    done.task_id,
+                    run_id=item.run_id,
+                    width=done.width,
+                    height=done.height,
+                    model=model,
+                    labels=encode_labels(done.labels),
+                ),
+                condition=once,
+            )
+        for failed in batch.failed:
+            tx.put(
+                ("task", failed.task_id),
+                PrelabelModel(
+                    outcome_key(ref, PrelabelState.FAILED),
+                    failed.task_id,
+                    run_id=item.run_id,
+                    reason=failed.reason[:REASON_MAX],
+                ),
+                condition=once,
+            )
+        run_actions: list[Action] = [
+            RunModel.labeled.add(k),
+            RunModel.failed.add(len(batch.failed)),
+            RunModel.skipped_quota.add(batch.skipped_quota),
+            RunModel.total.add(-batch.withdrawn),
+        ]
+        if batch.skipped_quota:
+            run_actions.append(RunModel.quota_exhausted.set(True))
+        tx.update(
+            ("run", ""),
+            RunModel(ref.key, item.run_id),
+            run_actions,
+            condition=RunModel.status == RunStatus.RUNNING.value,
+        )
+        if k:
+            tx.update(
+                ("quota", ""),
+                OrganizationModel(item.org_id),
+                [OrganizationModel.remaining.add(-k)],
+                condition=OrganizationModel.remaining >= k,
+            )
+        outcomes = k + len(batch.failed)
+        if outcomes:
+            deltas = {"prelabeled": k, "failed": len(batch.failed), "eligible": -outcomes}
+            tx.update(("counts", ""), counts_item(ref), counter_actions(deltas))
+        failed_tags = tx.commit("commit batch")
+        if not failed_tags:
+            return CommitResult(committed=True)
+        kinds = {kind for kind, _ in failed_tags}
+        if "receipt" in kinds:
+            return CommitResult(committed=False, already_committed=True)
+        if "run" in kinds:
+            return CommitResult(committed=False, run_closed=True)
+        quota_left = None
+        if "quota" in kinds:
+            with storage_errors("read remaining limit"):
+                quota_left = int(OrganizationModel.get(item.org_id, consistent_read=True).remaining)
+        taken = tuple(ident for kind, ident in failed_tags if kind == "task")
+        return CommitResult(committed=False, quota_left=quota_left, taken_task_ids=taken)
+
+
+def _token(batch: BatchCommit) -> str:
+    """Same content, same token: DynamoDB then applies a resent request only once."""
+    parts = [
+        batch.item.run_id,
+        str(batch.item.batch_no),
+        ",".join(d.task_id for d in batch.done),
+        ",".join(f.task_id for f in batch.failed),
+        str(batch.skipped_quota),
+        str(batch.withdrawn),
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:36]
+
+
+class DynamoCrashLog(CrashLog):
+    def suspect(self, run_id: str, batch_no: int) -> Suspect | None:
+        try:
+            with storage_errors("read crash note"):
+                note = CrashNoteModel.get(
+                    *CrashNoteModel.key(run_id, batch_no), consistent_read=True
+                )
+        except DoesNotExist:
+            return None
+        return Suspect(note.task_id, int(note.crashes))
+
+    def note(self, run_id: str, batch_no: int, suspect: Suspect) -> None:
+        key, batch = CrashNoteModel.key(run_id, batch_no)
+        with storage_errors("write crash note"):
+            CrashNoteModel(key, batch, task_id=suspect.task_id, crashes=suspect.crashes).save()
+
+    def clear(self, run_id: str, batch_no: int) -> None:
+        with storage_errors("clear crash note"):
+            CrashNoteModel(*CrashNoteModel.key(run_id, batch_no)).delete()

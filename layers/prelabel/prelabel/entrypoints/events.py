@@ -1,0 +1,88 @@
+"""The workflow's Lambda events and results, typed: what the ASL sends and what it selects.
+
+tests/unit/workflow/test_workflow_events.py checks every key the ASL's Parameters, ItemSelector
+and ResultSelector name against these models, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ExecutionInput(_Event):
+    """What an execution starts with: the API sends all three, a console start only projectId."""
+
+    projectId: str = Field(min_length=1, max_length=128)  # noqa: N815 - the ASL's JSON names
+    orgId: str | None = Field(default=None, max_length=128)  # noqa: N815
+    runId: str | None = Field(default=None, max_length=128)  # noqa: N815
+
+
+class PrepareEvent(_Event):
+    input: ExecutionInput
+    executionName: str = Field(min_length=1)  # noqa: N815
+    executionArn: str = Field(min_length=1)  # noqa: N815
+
+
+class PrepareResult(_Event):
+    """Prepare's answer; the ASL's ResultSelector picks from it."""
+
+    runId: str  # noqa: N815
+    orgId: str  # noqa: N815
+    projectId: str  # noqa: N815
+    manifestBucket: str  # noqa: N815
+    manifestPrefix: str  # noqa: N815
+    total: int
+    batches: int
+    maxConcurrency: int  # noqa: N815
+    toleratedFailurePercentage: int  # noqa: N815
+
+
+class LabelBatchEvent(_Event):
+    """One Distributed Map item: a manifest object, and how often this batch was retried."""
+
+    bucket: str = Field(min_length=1)
+    key: str = Field(min_length=1)
+    retryCount: int = Field(default=0, ge=0)  # noqa: N815
+
+
+class FinishEvent(_Event):
+    """The state machine's last step; `state.error` is present when a step failed."""
+
+    input: ExecutionInput
+    executionName: str = Field(min_length=1)  # noqa: N815
+    state: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.state.get("error"))
+
+
+class FinishResult(_Event):
+    runId: str  # noqa: N815
+    status: str
+
+
+class ExecutionStatusDetail(_Event):
+    name: str = Field(min_length=1)
+    status: str
+    input: ExecutionInput
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _decode(cls, value: Any) -> Any:
+        # EventBridge carries the execution's input as a JSON string.
+        return json.loads(value) if isinstance(value, str) else value
+
+
+class ExecutionStatusChange(_Event):
+    """EventBridge: Step Functions Execution Status Change (a stop from the console)."""
+
+    detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")
+    detail: ExecutionStatusDetail

@@ -1,0 +1,26 @@
+"""The port of the object detector behind the endpoint."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prelabel.detector_wire import ImageResult
+
+
+@dataclass(frozen=True, slots=True)
+class Detections:
+    model_name: str
+    model_version: str
+    results: list[ImageResult]
+
+
+class DetectorUnavailable(Exception):
+    """The endpoint failed after retries: the batch leaves its tasks untouched."""
+
+
+class Detector(ABC):
+    @abstractmethod
+    def detect(self, images: Sequence[bytes]) -> Detections:
+        """One result per image, in order; DetectorUnavailable when the endpoint keeps failing."""

@@ -1,0 +1,21 @@
+"""Ports for image objects: reading their bytes and handing out short-lived links to them."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+
+class ImageUnavailable(Exception):
+    """A per-image problem (missing, too large, unreadable): the task fails, the run goes on."""
+
+
+class ImageSource(ABC):
+    @abstractmethod
+    def fetch(self, bucket: str, key: str, max_bytes: int) -> bytes:
+        """The object's bytes; ImageUnavailable with a reason when it cannot be read."""
+
+
+class ImagePresigner(ABC):
+    @abstractmethod
+    def presign_get(self, bucket: str, key: str, expires_in: int) -> str:
+        """A URL that reads the object for `expires_in` seconds (SigV4)."""

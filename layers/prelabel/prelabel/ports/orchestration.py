@@ -1,0 +1,31 @@
+"""Ports of the workflow engine: executions, and the manifests their Distributed Maps read."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+
+from prelabel.ports.labeling import BatchItem
+
+
+class Orchestrator(ABC):
+    @abstractmethod
+    def start(self, run_id: str, payload: dict[str, str]) -> str:
+        """Start the state machine execution named `run_id`; returns its ARN."""
+
+    @abstractmethod
+    def stop(self, execution_arn: str, cause: str) -> None: ...
+
+    @abstractmethod
+    def status(self, execution_arn: str) -> str:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED."""
+
+
+class ManifestStore(ABC):
+    @abstractmethod
+    def write(self, run_id: str, items: Iterable[BatchItem]) -> tuple[str, str, int]:
+        """Store the run's batches; returns (bucket, prefix) the Distributed Map lists, and
+        how many batches were written."""
+
+    @abstractmethod
+    def read(self, bucket: str, key: str) -> BatchItem: ...
