@@ -35,19 +35,24 @@ def _clean_json(resource_json: Any, resources_map: Any) -> Any:
        attribute, moto raises "references undefined resource".
     """
     if isinstance(resource_json, list):
-        cleaned = []
-        for item in resource_json:
-            value = parsing.clean_json(item, resources_map)
-            if value is None and isinstance(item, dict):
-                continue
-            cleaned.append(value)
-        return cleaned
+        kept = [item for item in resource_json if not _is_no_value(item, resources_map)]
+        return [parsing.clean_json(item, resources_map) for item in kept]
     if isinstance(resource_json, dict) and "Fn::GetAtt" in resource_json:
         logical_id, attribute = resource_json["Fn::GetAtt"][:2]
         declared = resources_map._resource_json_map.get(logical_id)
         if declared and _ORIGINAL_CLASS_FROM_TYPE(declared["Type"]) is None:
             return f"not-emulated:{logical_id}.{attribute}"
     return _ORIGINAL_CLEAN_JSON(resource_json, resources_map)
+
+
+def _is_no_value(item: Any, resources_map: Any) -> bool:
+    if item == {"Ref": "AWS::NoValue"}:
+        return True
+    if isinstance(item, dict) and "Fn::If" in item:
+        condition, when_true, when_false = item["Fn::If"]
+        chosen = when_true if resources_map.lazy_condition_map[condition] else when_false
+        return _is_no_value(chosen, resources_map)
+    return False
 
 
 def _create_state_machine(

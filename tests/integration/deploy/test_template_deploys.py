@@ -299,3 +299,17 @@ def test_dataset_buckets_are_readable_only_when_listed(
         assert listings == {f"arn:aws:s3:::{data}", *(f"arn:*:s3:::{b}" for b in listed)}
     else:
         assert listings == set()
+
+
+def test_outputs_name_this_stacks_tables_bucket_and_topic(deployment: Deployment) -> None:
+    # Given the stack's outputs, which operators and the CLI read
+    outputs = deployment.outputs
+    # When they are compared with the deployed resources
+    # Then each names the resource of this stack it describes
+    table_outputs = {k for k in outputs if k.endswith("TableName")}
+    assert table_outputs, "expected the tables' names among the outputs"
+    for key in table_outputs:
+        assert outputs[key] == deployment.physical[key.removesuffix("Name")], key
+    assert outputs["DataBucketName"] == deployment.physical["DataBucket"]
+    assert outputs["WebBucketName"] == deployment.physical["WebBucket"]
+    assert outputs["AlarmTopicArn"] == deployment.physical["AlarmTopic"]
