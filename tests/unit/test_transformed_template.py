@@ -1,0 +1,311 @@
+"""The SAM-transformed template (what CloudFormation receives), for each parameter set.
+
+Checks what moto's CloudFormation does not create or ignores (tests/integration/deploy deploys
+the rest): the HTTP API and its JWT authorizer, the Cognito client, CloudFront, alarms, the
+reset's failure destination, state machine logging, layers and architecture, bucket logging;
+and each function's exact DynamoDB grants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from prelabel_local.sam_transform import PARAMETER_SETS, transformed_template
+
+FUNCTIONS = [
+    "ApiFunction",
+    "PrepareFunction",
+    "LabelBatchFunction",
+    "FinishFunction",
+    "ResetQuotaFunction",
+]
+
+# DynamoDB actions per function and table (or index), as the adapters in
+# layers/prelabel/prelabel/adapters/dynamodb call them: pynamodb get/save/update/delete are
+# Get/Put/Update/DeleteItem, query and count are Query, batch_get/batch_write are
+# BatchGet/BatchWriteItem, TransactWrite needs the Put/Update of each item it holds, and scan
+# (the monthly reset walking every organization) is Scan.
+DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
+    "ApiFunction": {
+        "OrganizationsTable": {"GetItem"},
+        "ProjectsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
+        "DatasetsTable": {"GetItem", "PutItem", "DeleteItem", "Query"},
+        "TasksTable": {"GetItem", "BatchGetItem", "BatchWriteItem", "UpdateItem", "Query"},
+        "TasksTable/index/eligible": {"Query"},
+        "TasksTable/index/by-dataset": {"Query"},
+        "RunsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
+    },
+    "PrepareFunction": {
+        "OrganizationsTable": {"GetItem"},
+        "ProjectsTable": {"GetItem", "UpdateItem"},
+        "ProjectsTable/index/by-id": {"Query"},
+        "TasksTable/index/eligible": {"Query"},
+        "RunsTable": {"GetItem", "PutItem", "UpdateItem"},
+    },
+    "LabelBatchFunction": {
+        "OrganizationsTable": {"GetItem", "UpdateItem"},
+        "TasksTable": {"BatchGetItem", "UpdateItem"},
+        "RunsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
+    },
+    "FinishFunction": {
+        "ProjectsTable": {"UpdateItem"},
+        "ProjectsTable/index/by-id": {"Query"},
+        "TasksTable": {"Query", "UpdateItem"},
+        "RunsTable": {"GetItem", "UpdateItem"},
+    },
+    "ResetQuotaFunction": {"OrganizationsTable": {"Scan", "UpdateItem"}},
+}
+
+LOG_DELIVERY_ACTIONS = {
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(PARAMETER_SETS))
+def parameters(request: pytest.FixtureRequest) -> dict[str, str]:
+    return PARAMETER_SETS[request.param]
+
+
+@pytest.fixture(scope="module")
+def transformed(parameters: dict[str, str]) -> dict[str, Any]:
+    template, _ = transformed_template(parameters)
+    return template
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def props(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    value: dict[str, Any] = template["Resources"][logical_id]["Properties"]
+    return value
+
+
+def role_statements(template: dict[str, Any], role: str) -> Iterator[dict[str, Any]]:
+    """Every statement of a role's inline policies, both branches of a conditional one."""
+    for policy in props(template, role).get("Policies", []):
+        branches = policy["Fn::If"][1:] if "Fn::If" in policy else [policy]
+        for branch in branches:
+            if branch != {"Ref": "AWS::NoValue"}:
+                yield from branch["PolicyDocument"]["Statement"]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def dynamodb_target(resource: Any) -> str:
+    """`GetAtt X.Arn` -> X, `Sub ${X.Arn}/index/i` -> X/index/i."""
+    if "Fn::GetAtt" in resource:
+        logical_id, attribute = resource["Fn::GetAtt"]
+        assert attribute == "Arn"
+        return str(logical_id)
+    text = resource["Fn::Sub"]
+    assert text.startswith("${") and ".Arn}" in text, text
+    return str(text[2:].replace(".Arn}", "", 1))
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_function_role_grants_exactly_the_dynamodb_calls_its_code_makes(
+    transformed: dict[str, Any], function: str
+) -> None:
+    # Given a function's role as CloudFormation receives it
+    grants: dict[str, set[str]] = {}
+    # When its DynamoDB actions are collected per table and index
+    for stmt in role_statements(transformed, f"{function}Role"):
+        actions = [a for a in as_list(stmt["Action"]) if a.startswith("dynamodb:")]
+        if not actions:
+            continue
+        assert stmt["Effect"] == "Allow"
+        for resource in as_list(stmt["Resource"]):
+            target = grants.setdefault(dynamodb_target(resource), set())
+            target.update(a.removeprefix("dynamodb:") for a in actions)
+    # Then they are exactly the operations its adapters call: no Scan outside the monthly
+    # reset, no DescribeTable, nothing on tables the function does not touch
+    assert grants == DYNAMODB_GRANTS[function]
+
+
+def test_http_api_requires_a_token_of_this_user_pool_on_every_route(
+    transformed: dict[str, Any],
+) -> None:
+    # Given the HTTP API's OpenAPI body as the transform wrote it
+    body = props(transformed, "HttpApi")["Body"]
+    schemes = body["components"]["securitySchemes"]
+    # When its authorizer and every route's security are read
+    jwt = schemes["CognitoJwt"]["x-amazon-apigateway-authorizer"]
+    routes = [op for path in body["paths"].values() for op in path.values()]
+    # Then the only authorizer checks JWTs of this pool for this client, and every route uses it
+    assert list(schemes) == ["CognitoJwt"]
+    assert jwt["type"] == "jwt"
+    assert jwt["identitySource"] == "$request.header.Authorization"
+    assert jwt["jwtConfiguration"] == {
+        "issuer": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"},
+        "audience": [{"Ref": "UserPoolClient"}],
+    }
+    assert routes
+    for op in routes:
+        assert op["security"] == [{"CognitoJwt": []}]
+        integration = op["x-amazon-apigateway-integration"]
+        assert integration["uri"]["Fn::Sub"].endswith("${ApiFunction.Arn}/invocations")
+
+
+def test_http_api_cors_takes_the_listed_origins_and_logs_every_request(
+    transformed: dict[str, Any], parameters: dict[str, str]
+) -> None:
+    # Given the API body and its default stage
+    cors = props(transformed, "HttpApi")["Body"]["x-amazon-apigateway-cors"]
+    (stage,) = resources(transformed, "AWS::ApiGatewayV2::Stage").values()
+    origins = parameters.get("AllowedOrigins", "http://localhost:3000")
+    # When the CORS origins and the stage's settings are read
+    settings = stage["Properties"]
+    # Then the origins are the parameter's list (not one comma-joined string), requests are
+    # throttled by the parameters, and access logs go to the API's log group
+    assert cors["allowOrigins"] == origins.split(",")
+    assert settings["DefaultRouteSettings"] == {
+        "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+        "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+    }
+    assert settings["AccessLogSettings"]["DestinationArn"] == {
+        "Fn::GetAtt": ["HttpApiAccessLogs", "Arn"]
+    }
+
+
+def test_web_client_cannot_write_the_organization_and_has_no_secret(
+    transformed: dict[str, Any],
+) -> None:
+    # Given the Cognito app client as CloudFormation receives it
+    client = props(transformed, "UserPoolClient")
+    # When its attribute permissions and flows are read
+    # Then it reads custom:org_id but cannot write it, is a public client with SRP sign-in only
+    assert client["UserPoolId"] == {"Ref": "UserPool"}
+    assert "custom:org_id" in client["ReadAttributes"]
+    assert "custom:org_id" not in client["WriteAttributes"]
+    assert client["GenerateSecret"] is False
+    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+
+
+def test_web_page_is_served_only_through_cloudfront_over_https(
+    transformed: dict[str, Any],
+) -> None:
+    # Given the distribution and the web bucket's policy
+    config = props(transformed, "WebDistribution")["DistributionConfig"]
+    policy = props(transformed, "WebBucketPolicy")["PolicyDocument"]["Statement"]
+    # When its origin, viewer protocol and the bucket's grants are read
+    (origin,) = config["Origins"]
+    (allow,) = [s for s in policy if s["Effect"] == "Allow"]
+    # Then the bucket is read through Origin Access Control by this distribution only, and
+    # viewers are redirected to HTTPS
+    assert origin["DomainName"] == {"Fn::GetAtt": ["WebBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["WebOriginAccessControl", "Id"]}
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    assert "${WebDistribution}" in allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+
+
+def test_every_alarm_notifies_the_alarm_topic(transformed: dict[str, Any]) -> None:
+    # Given every alarm and the optional e-mail subscription
+    alarms = resources(transformed, "AWS::CloudWatch::Alarm")
+    subscription = transformed["Resources"]["AlarmEmailSubscription"]
+    # When their actions and the subscription's condition are read
+    # Then each alarm watches a resource of this stack and notifies the topic, and the e-mail
+    # subscription exists only when an address is given
+    assert set(alarms) == {
+        "StateMachineFailedAlarm",
+        "ApiFunctionErrorsAlarm",
+        "Api5xxAlarm",
+        "ResetQuotaFunctionErrorsAlarm",
+        "ResetQuotaDlqDepthAlarm",
+    }
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        (dimension,) = alarm["Properties"]["Dimensions"]
+        watched = dimension["Value"].get("Ref") or dimension["Value"]["Fn::GetAtt"][0]
+        assert watched in transformed["Resources"], name
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"]["TopicArn"] == {"Ref": "AlarmTopic"}
+
+
+def test_failed_monthly_resets_land_in_the_queue(transformed: dict[str, Any]) -> None:
+    # Given the reset function's asynchronous invoke configuration and its role
+    (config,) = resources(transformed, "AWS::Lambda::EventInvokeConfig").values()
+    statements = list(role_statements(transformed, "ResetQuotaFunctionRole"))
+    # When the failure destination and the role's SQS grant are read
+    on_failure = config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    sends = [s for s in statements if s["Action"] == "sqs:SendMessage"]
+    # Then a reset that fails after Lambda's retries is sent to the DLQ, which the role may do
+    assert config["Properties"]["FunctionName"] == {"Ref": "ResetQuotaFunction"}
+    assert on_failure == {"Fn::GetAtt": ["ResetQuotaDlq", "Arn"]}
+    assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": ["ResetQuotaDlq", "Arn"]}]
+
+
+def test_state_machine_logs_errors_without_execution_data(transformed: dict[str, Any]) -> None:
+    # Given the state machine and its role
+    machine = props(transformed, "PrelabelStateMachine")
+    statements = list(role_statements(transformed, "PrelabelStateMachineRole"))
+    log_group = props(transformed, "PrelabelStateMachineLogs")
+    # When its logging, tracing and the role's log-delivery grant are read
+    logging = machine["LoggingConfiguration"]
+    delivery = [s for s in statements if set(as_list(s["Action"])) == LOG_DELIVERY_ACTIONS]
+    # Then failures are logged to its own log group, without inputs and outputs (they carry
+    # tenant ids), the role may set up the delivery, and executions are traced
+    assert logging["Level"] == "ERROR"
+    assert logging["IncludeExecutionData"] is False
+    assert logging["Destinations"] == [
+        {
+            "CloudWatchLogsLogGroup": {
+                "LogGroupArn": {"Fn::GetAtt": ["PrelabelStateMachineLogs", "Arn"]}
+            }
+        }
+    ]
+    assert len(delivery) == 1 and delivery[0]["Resource"] == "*"
+    assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_functions_run_arm64_with_the_layer_and_active_tracing(transformed: dict[str, Any]) -> None:
+    # Given every function and the layer
+    functions = resources(transformed, "AWS::Lambda::Function")
+    (layer_id,) = resources(transformed, "AWS::Lambda::LayerVersion")
+    # When runtime, architecture, layers and tracing are read
+    # Then each runs python3.12 on arm64 with the prelabel layer, traced by X-Ray
+    assert set(functions) == set(FUNCTIONS)
+    for name, fn in functions.items():
+        p = fn["Properties"]
+        assert p["Runtime"] == "python3.12", name
+        assert p["Architectures"] == ["arm64"], name
+        assert p["Layers"] == [{"Ref": layer_id}], name
+        assert p["TracingConfig"] == {"Mode": "Active"}, name
+
+
+def test_data_and_web_buckets_log_access_to_the_log_bucket(transformed: dict[str, Any]) -> None:
+    # Given the data and web buckets and the log bucket
+    data = props(transformed, "DataBucket")
+    web = props(transformed, "WebBucket")
+    logs = props(transformed, "AccessLogBucket")
+    # When their logging, encryption and versioning are read
+    # Then every object access of both lands in the log bucket under its own prefix; the log
+    # bucket is SSE-S3 (log delivery writes no KMS objects), versioned, and expires logs
+    assert data["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": "AccessLogBucket"},
+        "LogFilePrefix": "data/",
+    }
+    assert web["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": "AccessLogBucket"},
+        "LogFilePrefix": "web/",
+    }
+    encryption = logs["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption == [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+    assert logs["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = logs["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == {"Ref": "AccessLogRetentionDays"}
