@@ -67,4 +67,6 @@ def settings(ddb_endpoint: str, moto_endpoint: str, template: dict[str, object])
         **{TABLE_SETTINGS[logical]: name for logical, name in names.items()},
         data_bucket=bucket,
         dynamodb_endpoint=ddb_endpoint,
+        # No state machine in these tests; a run they start would fail to find it.
+        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:not-deployed",
     )

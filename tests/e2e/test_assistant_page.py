@@ -19,7 +19,7 @@ from prelabel_local.http_events import call_api
 from prelabel_local.jwt_keys import SigningKey, issue_token
 from prelabel_local.lambdas import LambdaRunner
 from tests.e2e.conftest import save_shot
-from tests.integration.workflow.conftest import all_tasks, make_project
+from tests.integration.workflow.conftest import all_tasks, make_project, reconfigure
 
 pytestmark = pytest.mark.e2e
 
@@ -134,7 +134,7 @@ def test_stop_mid_run_then_start_again_labels_every_task_once(
 ) -> None:
     # Given a mapped project with 40 WAITING photos, batches of 8, one batch at a time, each
     # batch followed by a pause so that a stop lands mid-run on any machine
-    monkeypatch.setenv("MAX_CONCURRENCY", "1")
+    stack = reconfigure(stack, max_concurrency=1)
     label_batch = lambda_runner.handlers["LabelBatchFunction"]
 
     def slow_label_batch(event: dict[str, Any], context: Any) -> Any:

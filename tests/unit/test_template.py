@@ -23,7 +23,7 @@ from prelabel.adapters.dynamodb.models import (
     TaskModel,
 )
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
-from prelabel.settings import Settings
+from prelabel.settings import FUNCTION_NEEDS, ConfigurationError, Settings
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
@@ -129,9 +129,20 @@ def resolve(value: Any, template: dict[str, Any]) -> str:
     return str(value)
 
 
+# Logical id in the template -> the function's key in FUNCTION_NEEDS.
+FUNCTION_KEYS = {
+    "ApiFunction": "api",
+    "PrepareFunction": "prepare",
+    "LabelBatchFunction": "label_batch",
+    "FinishFunction": "finish",
+    "ResetQuotaFunction": "reset_quota",
+}
+
+
 def deployed_settings(template: dict[str, Any], function: str) -> Settings:
+    """The function's settings as its code reads them, checked for what that code needs."""
     env = {k: resolve(v, template) for k, v in env_of(template, function).items()}
-    return Settings.from_env(env)
+    return Settings.from_env(env, FUNCTION_KEYS[function])
 
 
 def test_cfn_lint_reports_no_errors_or_warnings() -> None:
@@ -153,16 +164,17 @@ def test_table_layout_matches_its_pynamodb_model(template: dict[str, Any], logic
     assert deployed == expected
 
 
-def test_task_indexes_are_the_sparse_eligible_index_and_the_dataset_index(
+def test_task_indexes_are_the_state_index_and_the_dataset_index(
     template: dict[str, Any],
 ) -> None:
     # Given the tasks table
     props = template["Resources"]["TasksTable"]["Properties"]
     # When its indexes are read
     gsis = table_schema(props)["gsis"]
-    # Then finding work and disconnecting a dataset are queries on these two indexes
+    # Then pages by state, finding work and disconnecting a dataset are queries on these two
+    # keys-only indexes (pre-labeling writes neither: pre-labels are items of their own)
     assert gsis == {
-        "eligible": ([("eligible_key", "HASH"), ("task_id", "RANGE")], "KEYS_ONLY"),
+        "by-state": ([("state_key", "HASH"), ("task_id", "RANGE")], "KEYS_ONLY"),
         "by-dataset": ([("dataset_key", "HASH"), ("task_id", "RANGE")], "KEYS_ONLY"),
     }
 
@@ -363,3 +375,26 @@ def test_everything_runs_python312_on_one_architecture(template: dict[str, Any])
     for name, fn in resources_of(template, "AWS::Serverless::Function").items():
         assert "Runtime" not in fn["Properties"], f"{name} overrides the global runtime"
         assert "Architectures" not in fn["Properties"], f"{name} overrides the architecture"
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTION_KEYS))
+def test_each_function_gets_every_variable_its_code_needs(
+    template: dict[str, Any], function: str
+) -> None:
+    # Given a function's environment in the template
+    # When its settings are read the way its handler reads them at cold start
+    settings = deployed_settings(template, function)
+    # Then everything it needs is there (a missing one would raise, naming the variable)
+    for field in FUNCTION_NEEDS[FUNCTION_KEYS[function]]:
+        assert getattr(settings, field), field
+
+
+def test_a_missing_variable_fails_at_cold_start_naming_it(template: dict[str, Any]) -> None:
+    # Given the worker's environment without its tasks table
+    env = {k: resolve(v, template) for k, v in env_of(template, "LabelBatchFunction").items()}
+    del env["TASKS_TABLE"]
+    # When its settings are read
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env(env, "label_batch")
+    # Then the error names the variable
+    assert "TASKS_TABLE: Field required" in str(raised.value)

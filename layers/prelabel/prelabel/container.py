@@ -21,7 +21,7 @@ from prelabel.adapters.dynamodb.runs import DynamoRunRepository
 from prelabel.adapters.dynamodb.tasks import DynamoTaskRepository
 from prelabel.adapters.s3_images import S3ImageLister
 from prelabel.services.datasets import DatasetService
-from prelabel.settings import Settings
+from prelabel.settings import FUNCTION_NEEDS, Settings
 
 if TYPE_CHECKING:
     from prelabel.adapters.dynamodb.batches import DynamoBatchStore, DynamoCrashLog
@@ -125,7 +125,7 @@ class Container:
         from prelabel.adapters.s3_objects import S3ManifestStore
 
         return S3ManifestStore(
-            client_factory("s3", self.settings.region), self.settings.data_bucket
+            client_factory("s3", self.settings.region), self.settings.data_bucket or ""
         )
 
     @cached_property
@@ -180,11 +180,14 @@ class Container:
 _current: Container | None = None
 
 
-def container() -> Container:
-    """This function's container, built from the environment at first use."""
+def container(function: str | None = None) -> Container:
+    """This function's container, built from the environment at first use; `function` (a key
+    of FUNCTION_NEEDS) checks that the environment holds what that function reads."""
     global _current
     if _current is None:
         _current = Container(Settings.from_env(os.environ))
+    if function:
+        _current.settings.require(*FUNCTION_NEEDS[function])
     return _current
 
 

@@ -1,8 +1,9 @@
 """The one validated settings object every function reads, once, at cold start.
 
 Each field names the environment variable it comes from. Tables and the data bucket have no
-default: a function deployed without them fails at cold start naming the variable, instead of
-quietly using a table that is not this deployment's.
+default: each function names what it needs (FUNCTION_NEEDS), and one deployed without those
+fails at cold start naming the variables, instead of quietly using a table that is not this
+deployment's.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ def _csv(value: Any) -> Any:
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
-    organizations_table: str = Field(alias="ORGANIZATIONS_TABLE", min_length=1)
-    projects_table: str = Field(alias="PROJECTS_TABLE", min_length=1)
-    datasets_table: str = Field(alias="DATASETS_TABLE", min_length=1)
-    tasks_table: str = Field(alias="TASKS_TABLE", min_length=1)
-    runs_table: str = Field(alias="RUNS_TABLE", min_length=1)
-    data_bucket: str = Field(alias="DATA_BUCKET", min_length=1)
+    organizations_table: str | None = Field(default=None, alias="ORGANIZATIONS_TABLE", min_length=1)
+    projects_table: str | None = Field(default=None, alias="PROJECTS_TABLE", min_length=1)
+    datasets_table: str | None = Field(default=None, alias="DATASETS_TABLE", min_length=1)
+    tasks_table: str | None = Field(default=None, alias="TASKS_TABLE", min_length=1)
+    runs_table: str | None = Field(default=None, alias="RUNS_TABLE", min_length=1)
+    data_bucket: str | None = Field(default=None, alias="DATA_BUCKET", min_length=1)
     dataset_buckets: Annotated[tuple[str, ...], BeforeValidator(_csv)] = Field(
         default=(), alias="DATASET_BUCKETS"
     )
@@ -67,17 +68,28 @@ class Settings(BaseModel):
 
     @property
     def readable_dataset_buckets(self) -> tuple[str, ...]:
-        return self.dataset_buckets or (self.data_bucket,)
+        return self.dataset_buckets or ((self.data_bucket,) if self.data_bucket else ())
+
+    def require(self, *fields: str) -> Settings:
+        """ConfigurationError naming each variable that `fields` need and the environment lacks."""
+        missing = [type(self).model_fields[f].alias or f for f in fields if not getattr(self, f)]
+        if missing:
+            raise ConfigurationError(
+                "the function's environment is incomplete: "
+                + "; ".join(f"{name}: Field required" for name in missing)
+            )
+        return self
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
+    def from_env(cls, env: Mapping[str, str], function: str | None = None) -> Settings:
+        """The settings of `env`, checked for what `function` (a FUNCTION_NEEDS key) needs."""
         values = dict(env)
         if "AWS_REGION" not in values and "AWS_DEFAULT_REGION" in values:
             values["AWS_REGION"] = values["AWS_DEFAULT_REGION"]
         if not values.get("AWS_ENDPOINT_URL_DYNAMODB"):
             values.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
         try:
-            return cls.model_validate(values)
+            settings = cls.model_validate(values)
         except ValidationError as exc:
             problems = []
             for err in exc.errors():
@@ -86,3 +98,21 @@ class Settings(BaseModel):
             raise ConfigurationError(
                 "the function's environment is incomplete: " + "; ".join(problems)
             ) from exc
+        return settings.require(*FUNCTION_NEEDS.get(function or "", ()))
+
+
+_TABLES = ("organizations_table", "projects_table", "datasets_table", "tasks_table", "runs_table")
+# What each function's code reads (the template gives each function exactly these).
+FUNCTION_NEEDS: dict[str, tuple[str, ...]] = {
+    "api": (*_TABLES, "data_bucket", "state_machine_arn"),
+    "prepare": (
+        "organizations_table",
+        "projects_table",
+        "tasks_table",
+        "runs_table",
+        "data_bucket",
+    ),
+    "label_batch": ("organizations_table", "tasks_table", "runs_table"),
+    "finish": ("projects_table", "runs_table"),
+    "reset_quota": ("organizations_table",),
+}

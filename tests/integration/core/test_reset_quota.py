@@ -7,18 +7,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from prelabel.container import Container
+from prelabel.container import Container, use_container
 from prelabel.domain.plans import Plan
 from prelabel.settings import Settings
 
 
 def _env(settings: Settings) -> dict[str, str]:
+    # What the template gives the reset function: its one table and the plan limits.
     return {
-        "ORGANIZATIONS_TABLE": settings.organizations_table,
-        "PROJECTS_TABLE": settings.projects_table,
-        "DATASETS_TABLE": settings.datasets_table,
-        "TASKS_TABLE": settings.tasks_table,
-        "RUNS_TABLE": settings.runs_table,
+        "ORGANIZATIONS_TABLE": settings.organizations_table or "",
         "AWS_ENDPOINT_URL_DYNAMODB": settings.dynamodb_endpoint or "",
         "PLAN_LIMIT_FREE": "0",
         "PLAN_LIMIT_TEAM": "300",
@@ -44,9 +41,10 @@ def test_reset_runs_once_per_month_at_the_boundary(
     ports.ledger.charge("team", 999)
     for key, value in _env(settings).items():
         monkeypatch.setenv(key, value)
+    use_container(None)  # a cold start: the function reads its environment
     from functions.reset_quota import app as entry  # the deployed entry file itself
 
-    module = importlib.reload(importlib.import_module("prelabel.entrypoints.reset_quota"))
+    module = importlib.import_module("prelabel.entrypoints.reset_quota")
     assert entry.handler.__module__ == module.handler.__module__
     # When the schedule fires late on 30 November (same month), then twice on 1 December
     late_nov = module.handler({"time": "2026-11-30T23:59:59Z"}, CONTEXT)

@@ -42,7 +42,7 @@ EXPECTED_TABLES = {
     "TasksTable": Table(
         "tasks_table",
         ("project_key", "task_id"),
-        {"eligible": ("eligible_key", "task_id"), "by-dataset": ("dataset_key", "task_id")},
+        {"by-state": ("state_key", "task_id"), "by-dataset": ("dataset_key", "task_id")},
     ),
     "RunsTable": Table("runs_table", ("project_key", "run_id")),
 }

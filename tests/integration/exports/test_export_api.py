@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from pycocotools.coco import COCO
 
-from prelabel.adapters.dynamodb.models import LabelAttr, TaskModel
+from prelabel.adapters.dynamodb.models import TaskModel
 from prelabel.container import Container
+from prelabel.domain.entities import Box, Label, ProjectRef
 from prelabel.services import exports as export_service
 from prelabel_local import export as export_cli
 from tests.integration.core.api_client import call
+from tests.integration.plant import plant_prelabel
 
 LABEL_CONFIG = [
     {"id": "veh", "name": "Vehicle", "geometry": "bbox"},
@@ -45,25 +47,30 @@ def _write_task(project_key: str, task_id: str, key: str, size, labels) -> None:
         bucket="data",
         image_key=key,
         state="WAITING",
-        prelabel_state="DONE" if size else None,
-        labels=[
-            LabelAttr(
-                label_id=f"{task_id}-{i}",
-                entry_id=entry,
-                entry_name={"veh": "Vehicle", "per": "Person"}[entry],
-                box=box,
-                detector_class="car" if entry == "veh" else "person",
-                score=score,
-                model_name="yolox-s",
-                model_version="0.4.4",
-                source="AI_PRE_LABEL",
-            )
-            for i, (entry, box, score) in enumerate(labels)
-        ],
-        image_width=size[0] if size else None,
-        image_height=size[1] if size else None,
+        state_key=f"{project_key}#WAITING",
         created_at="2026-11-01T00:00:00Z",
     ).save()
+    if size:
+        org_id, project_id = project_key.split("#", 1)
+        plant_prelabel(
+            ProjectRef(org_id, project_id),
+            task_id,
+            [
+                Label(
+                    label_id=f"{task_id}-{i}",
+                    entry_id=entry,
+                    entry_name={"veh": "Vehicle", "per": "Person"}[entry],
+                    box=Box(*box),
+                    detector_class="car" if entry == "veh" else "person",
+                    score=score,
+                    model_name="yolox-s",
+                    model_version="0.4.4",
+                )
+                for i, (entry, box, score) in enumerate(labels)
+            ],
+            size=size,
+            model=("yolox-s", "0.4.4"),
+        )
 
 
 @pytest.fixture

@@ -17,13 +17,15 @@ from prelabel.services.mapping import replace_mapping
 from prelabel.services.organizations import provision_organization, reset_monthly_limits
 from prelabel.services.projects import create_project, replace_label_config
 from prelabel.services.tasks import move_tasks
-from tests.unit.core.fakes import (
+from tests.unit.fakes.outside import MemoryObjects
+from tests.unit.fakes.store import (
     MemoryDatasets,
-    MemoryImages,
+    MemoryDb,
     MemoryOrgs,
     MemoryProjects,
     MemoryRuns,
     MemoryTasks,
+    Prelabel,
 )
 
 CONFIG = [LabelEntry("veh", "Vehicle", Geometry.BBOX), LabelEntry("r", "Road", Geometry.POLYGON)]
@@ -31,14 +33,17 @@ CONFIG = [LabelEntry("veh", "Vehicle", Geometry.BBOX), LabelEntry("r", "Road", G
 
 @pytest.fixture
 def world() -> dict[str, object]:
+    db = MemoryDb()
     orgs, projects, datasets, tasks, runs = (
-        MemoryOrgs(),
-        MemoryProjects(),
-        MemoryDatasets(),
-        MemoryTasks(),
-        MemoryRuns(),
+        MemoryOrgs(db),
+        MemoryProjects(db),
+        MemoryDatasets(db),
+        MemoryTasks(db),
+        MemoryRuns(db),
     )
-    images = MemoryImages({("bkt", "cars/"): [f"cars/{i}.jpg" for i in range(5)]})
+    images = MemoryObjects()
+    for i in range(5):
+        images.put("bkt", f"cars/{i}.jpg", b"jpeg")
     provision_organization(
         orgs, DEFAULT_MONTHLY_LIMITS, org_id="o1", name="O", plan=Plan.TEAM_PRO, period="2026-11"
     )
@@ -51,6 +56,7 @@ def world() -> dict[str, object]:
         "runs": runs,
         "svc": svc,
         "ref": project.ref,
+        "db": db,
     }
 
 
@@ -62,6 +68,7 @@ def test_connect_creates_one_backlog_task_per_image_and_reconnect_makes_fresh_on
     # When the dataset is connected
     ds = svc.connect(ref, "bkt", "cars/")
     first_ids = set(tasks.ids_in_state(ref, LabelingState.BACKLOG))
+    assert tasks.counts(ref).by_state[LabelingState.BACKLOG] == 5
     # Then five BACKLOG tasks exist
     assert ds.task_count == 5
     assert len(first_ids) == 5
@@ -73,7 +80,8 @@ def test_connect_creates_one_backlog_task_per_image_and_reconnect_makes_fresh_on
     assert not first_ids & second_ids
     # When it is disconnected, its tasks go
     assert svc.disconnect(ref, ds.dataset_id) == 5
-    assert tasks.ids_in_state(ref, LabelingState.BACKLOG) == []
+    assert list(tasks.ids_in_state(ref, LabelingState.BACKLOG)) == []
+    assert tasks.counts(ref).total == 0
 
 
 @pytest.mark.parametrize(
@@ -90,14 +98,14 @@ def test_connect_refuses_foreign_buckets_and_prefixes_without_images(
     # Then the error names the field and value, and no task was created
     assert err.value.field == field
     assert (bucket if field == "bucket" else prefix) in err.value.message
-    assert world["tasks"].items == {}
+    assert world["db"].tasks == {}
 
 
 def test_moving_unknown_tasks_changes_nothing(world: dict) -> None:
     # Given five BACKLOG tasks
     svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
     svc.connect(ref, "bkt", "cars/")
-    ids = tasks.ids_in_state(ref, LabelingState.BACKLOG)
+    ids = list(tasks.ids_in_state(ref, LabelingState.BACKLOG))
     # When moving two real ids and one unknown id to WAITING
     with pytest.raises(NotFound) as err:
         move_tasks(
@@ -110,7 +118,7 @@ def test_moving_unknown_tasks_changes_nothing(world: dict) -> None:
         )
     # Then the unknown id is named and nothing moved
     assert "t_missing" in err.value.message
-    assert tasks.ids_in_state(ref, LabelingState.WAITING) == []
+    assert list(tasks.ids_in_state(ref, LabelingState.WAITING)) == []
 
 
 def test_move_all_and_disallowed_transitions(world: dict) -> None:
@@ -128,7 +136,7 @@ def test_move_all_and_disallowed_transitions(world: dict) -> None:
     )
     # Then all five are WAITING and eligible
     assert len(moved) == 5
-    assert tasks.count_eligible(ref) == 5
+    assert tasks.counts(ref).eligible == 5
     # And moving WAITING -> COMPLETED is refused
     with pytest.raises(InvalidInput, match="COMPLETED"):
         move_tasks(
@@ -144,8 +152,9 @@ def test_move_all_and_disallowed_transitions(world: dict) -> None:
 def test_start_blockers_name_every_reason(world: dict) -> None:
     # Given an org on TEAM with nothing remaining, a project with no mapping and an active run
     orgs, ref, runs = world["orgs"], world["ref"], world["runs"]
-    orgs.items["o1"] = dataclasses.replace(orgs.items["o1"], plan=Plan.TEAM, remaining=0)
-    runs.items[(ref, "run_1")] = Run(ref, "run_1", RunStatus.RUNNING, RunCounters(), "now")
+    db = world["db"]
+    db.orgs["o1"] = dataclasses.replace(db.orgs["o1"], plan=Plan.TEAM, remaining=0)
+    db.runs[(ref, "run_1")] = Run(ref, "run_1", RunStatus.RUNNING, RunCounters(), "now")
     # When the assistant view is built
     view = assistant_view(orgs, world["projects"], world["tasks"], ref, runs.get(ref, "run_1"))
     # Then start is impossible and each reason is listed
@@ -166,7 +175,7 @@ def test_mapping_and_label_config_guard_each_other(world: dict) -> None:
     with pytest.raises(InvalidInput, match="'veh'"):
         replace_label_config(projects, ref, [LabelEntry("r", "Road", Geometry.POLYGON)])
     # Then the mapping is unchanged; and while a run is active the mapping cannot change
-    projects.items[ref] = dataclasses.replace(projects.get(ref), active_run_id="run_1")
+    world["db"].projects[ref] = dataclasses.replace(projects.get(ref), active_run_id="run_1")
     with pytest.raises(Conflict):
         replace_mapping(projects, ref, [MappingRowInput("bus", "veh")], None)
     assert [r.class_name for r in projects.get(ref).mapping.rows] == ["car"]
@@ -193,10 +202,8 @@ def test_prelabel_state_is_reported_on_tasks(world: dict) -> None:
     # Given a task marked DONE
     svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
     svc.connect(ref, "bkt", "cars/")
-    tid = tasks.ids_in_state(ref, LabelingState.BACKLOG)[0]
-    tasks.items[(ref, tid)] = dataclasses.replace(
-        tasks.get(ref, tid), prelabel_state=PrelabelState.DONE
-    )
+    ids = list(tasks.ids_in_state(ref, LabelingState.BACKLOG))
+    world["db"].prelabels[(ref, ids[0])] = Prelabel(PrelabelState.DONE, "run_1")
     # Then it shows as pre-labeled and the others do not
-    assert tasks.get(ref, tid).prelabeled
-    assert sum(t.prelabeled for t in tasks.items.values()) == 1
+    assert tasks.get(ref, ids[0]).prelabeled
+    assert [tasks.get(ref, i).prelabeled for i in ids] == [True, False, False, False, False]

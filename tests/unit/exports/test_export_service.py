@@ -11,8 +11,8 @@ from prelabel.domain.errors import NotFound
 from prelabel.exports.bundle import ExportFormat
 from prelabel.exports.common import file_stems
 from prelabel.services.exports import all_tasks, export_project
-from tests.unit.core.fakes import MemoryProjects, MemoryTasks
 from tests.unit.exports.samples import CAR, PROJECT, REF, task
+from tests.unit.fakes.store import MemoryProjects, MemoryTasks
 
 
 def test_export_reads_every_page_of_tasks() -> None:

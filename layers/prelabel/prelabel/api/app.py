@@ -45,7 +45,7 @@ def _refusal(event: dict[str, Any]) -> Response[str] | None:
             "body",
         )
     try:
-        org_id = org_of(APIGatewayProxyEventV2(event), container().settings.org_claim)
+        org_id = org_of(APIGatewayProxyEventV2(event), container("api").settings.org_claim)
     except DomainError as exc:
         return domain_error_response(exc)
     app.append_context(org_id=org_id)

@@ -35,7 +35,7 @@ def _ending(event: ExecutionStatusChange | FinishEvent) -> tuple[ExecutionInput,
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     execution_input, run_id, ending = _ending(_EVENT.validate_python(event))
     logger.set_correlation_id(run_id)
-    c = container()
+    c = container("finish")
     org_id, project_id = execution_input.orgId, execution_input.projectId
     ref = ProjectRef(org_id, project_id) if org_id else c.projects.find_by_id(project_id)
     run = c.run_service.finish(ref, run_id, ending)

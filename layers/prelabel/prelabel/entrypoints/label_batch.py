@@ -20,7 +20,7 @@ metrics = Metrics(namespace="Prelabel", service="prelabel-workflow")
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed = LabelBatchEvent.model_validate(event)
-    c = container()
+    c = container("label_batch")
     item = c.manifests.read(parsed.bucket, parsed.key)
     logger.set_correlation_id(item.run_id)
     report = c.worker.label_batch(item, attempt=parsed.retryCount)

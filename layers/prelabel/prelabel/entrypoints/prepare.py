@@ -17,7 +17,7 @@ logger = Logger(service="prelabel-workflow")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed = PrepareEvent.model_validate(event)
     logger.set_correlation_id(parsed.executionName)
-    c = container()
+    c = container("prepare")
     prepared = c.run_service.prepare(
         project_id=parsed.input.projectId,
         org_id=parsed.input.orgId,

@@ -24,7 +24,7 @@ def _period(event: dict[str, Any]) -> str:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    c = container()
+    c = container("reset_quota")
     report = reset_monthly_limits(c.orgs, c.ledger, c.settings.plan_limits, _period(event))
     logger.info(
         "monthly limits reset",

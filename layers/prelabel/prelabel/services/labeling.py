@@ -148,7 +148,13 @@ class BatchWorker:
                 commit.failed.append(FailedTask(task.task_id, CRASH_REASON.format(n=n)))
                 continue
             self._crash_log.note(item.run_id, item.batch_no, Suspect(task.task_id, n))
-            prepared.append((task, self._load(task)))
+            try:
+                prepared.append((task, self._load(task)))
+            except Exception:
+                # An error the process survived is not the image's doing: only a death (no
+                # chance to run this) leaves the note for the next attempt.
+                self._crash_log.clear(item.run_id, item.batch_no)
+                raise
         self._crash_log.clear(item.run_id, item.batch_no)
         return prepared
 

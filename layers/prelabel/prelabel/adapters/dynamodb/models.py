@@ -261,7 +261,10 @@ TABLE_OF: dict[type[Model], str] = {
 def bind_tables(settings: Settings) -> None:
     """Point every model at this deployment's tables; called once per cold start."""
     for model, field in TABLE_OF.items():
-        model.Meta.table_name = getattr(settings, field)
+        # A function without this table in its environment never touches it; if it did, the
+        # error would name the missing variable.
+        alias = type(settings).model_fields[field].alias
+        model.Meta.table_name = getattr(settings, field) or f"unset-{alias}"
         model.Meta.region = settings.region
         model.Meta.host = settings.dynamodb_endpoint
         # pynamodb caches the connection per class; a new binding must not reuse the old one.

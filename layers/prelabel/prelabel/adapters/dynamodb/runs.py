@@ -100,7 +100,7 @@ class DynamoRunRepository(RunRepository):
     def recent(self, ref: ProjectRef, limit: int) -> list[Run]:
         with storage_errors("list runs"):
             runs = [run_to_domain(i) for i in RunModel.query(ref.key)]
-        runs.sort(key=lambda r: r.started_at, reverse=True)
+        runs.sort(key=lambda r: (r.started_at, r.run_id), reverse=True)
         return runs[:limit]
 
     def latest(self, ref: ProjectRef) -> Run | None:

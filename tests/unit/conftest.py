@@ -1,0 +1,23 @@
+"""The unit tier runs without the network: any socket connection is a test failure."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+class NetworkInUnitTest(RuntimeError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    def refuse(self: socket.socket, *args: Any, **kwargs: Any) -> None:
+        raise NetworkInUnitTest(f"unit tests must not open connections (tried {args!r})")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    yield

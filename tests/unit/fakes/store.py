@@ -1,0 +1,440 @@
+"""The repositories over one in-memory database, with DynamoDB's conditions kept.
+
+`MemoryDb` holds every item; each repository class is a view of it implementing one port. The
+batch commit takes the database's lock and checks every condition before it writes anything,
+as TransactWriteItems does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from prelabel.domain.entities import (
+    Dataset,
+    LabelingState,
+    Organization,
+    PrelabelState,
+    Project,
+    ProjectCounts,
+    ProjectRef,
+    Run,
+    RunCounters,
+    RunSnapshot,
+    RunStatus,
+    Task,
+)
+from prelabel.domain.errors import Conflict, NotFound
+from prelabel.domain.label_config import LabelEntry
+from prelabel.domain.mapping import LabelMapping
+from prelabel.ports.labeling import (
+    BatchCommit,
+    BatchStore,
+    CommitResult,
+    CrashLog,
+    Suspect,
+    TaskImage,
+)
+from prelabel.ports.organizations import Ledger, OrganizationRepository
+from prelabel.ports.projects import DatasetRepository, ProjectRepository
+from prelabel.ports.runs import RunRepository
+from prelabel.ports.tasks import TaskFilter, TaskPage, TaskRepository
+
+
+@dataclass
+class Prelabel:
+    outcome: PrelabelState
+    run_id: str
+    labels: tuple = ()  # type: ignore[type-arg]
+    width: int | None = None
+    height: int | None = None
+    reason: str | None = None
+
+
+@dataclass
+class MemoryDb:
+    orgs: dict[str, Organization] = field(default_factory=dict)
+    projects: dict[ProjectRef, Project] = field(default_factory=dict)
+    datasets: dict[tuple[ProjectRef, str], Dataset] = field(default_factory=dict)
+    tasks: dict[tuple[ProjectRef, str], Task] = field(default_factory=dict)
+    prelabels: dict[tuple[ProjectRef, str], Prelabel] = field(default_factory=dict)
+    counts: dict[ProjectRef, Counter[str]] = field(default_factory=dict)
+    runs: dict[tuple[ProjectRef, str], Run] = field(default_factory=dict)
+    snapshots: dict[tuple[ProjectRef, str], RunSnapshot] = field(default_factory=dict)
+    receipts: set[tuple[str, int]] = field(default_factory=set)
+    crash_notes: dict[tuple[str, int], Suspect] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    # Every commit attempt, in order: what the tests inspect.
+    commits: list[BatchCommit] = field(default_factory=list)
+
+    def counter(self, ref: ProjectRef) -> Counter[str]:
+        return self.counts.setdefault(ref, Counter())
+
+
+def _state_counter(state: LabelingState) -> str:
+    return state.value.lower()
+
+
+class MemoryOrgs(OrganizationRepository, Ledger):
+    def __init__(self, db: MemoryDb | None = None) -> None:
+        self.db = db or MemoryDb()
+
+    def create(self, org: Organization) -> None:
+        if org.org_id in self.db.orgs:
+            raise Conflict(f"organization {org.org_id!r} exists")
+        self.db.orgs[org.org_id] = org
+
+    def get(self, org_id: str) -> Organization:
+        if org_id not in self.db.orgs:
+            raise NotFound(f"organization {org_id!r} not found")
+        return self.db.orgs[org_id]
+
+    def iter_all(self) -> Iterator[Organization]:
+        yield from list(self.db.orgs.values())
+
+    def remaining(self, org_id: str) -> int:
+        return self.get(org_id).remaining
+
+    def set_remaining(self, org_id: str, remaining: int) -> None:
+        self.db.orgs[org_id] = dataclasses.replace(self.get(org_id), remaining=remaining)
+
+    def charge(self, org_id: str, units: int) -> int:
+        with self.db.lock:
+            org = self.get(org_id)
+            taken = min(units, org.remaining)
+            self.db.orgs[org_id] = dataclasses.replace(org, remaining=org.remaining - taken)
+            return taken
+
+    def reset(self, org_id: str, period: str, amount: int) -> bool:
+        org = self.get(org_id)
+        if org.period >= period:
+            return False
+        self.db.orgs[org_id] = dataclasses.replace(
+            org, remaining=amount, monthly_limit=amount, period=period
+        )
+        return True
+
+
+class MemoryProjects(ProjectRepository):
+    def __init__(self, db: MemoryDb | None = None) -> None:
+        self.db = db or MemoryDb()
+
+    def create(self, project: Project) -> None:
+        self.db.projects[project.ref] = project
+
+    def get(self, ref: ProjectRef) -> Project:
+        if ref not in self.db.projects:
+            raise NotFound(f"project {ref.project_id!r} not found")
+        return self.db.projects[ref]
+
+    def list_projects(self, org_id: str) -> list[Project]:
+        return [p for r, p in self.db.projects.items() if r.org_id == org_id]
+
+    def find_by_id(self, project_id: str) -> ProjectRef:
+        for ref in self.db.projects:
+            if ref.project_id == project_id:
+                return ref
+        raise NotFound(f"project {project_id!r} not found")
+
+    def save_label_config(self, ref: ProjectRef, entries: tuple[LabelEntry, ...]) -> None:
+        project = self.get(ref)
+        if project.active_run_id:
+            raise Conflict("the label configuration cannot change while a run is active")
+        self.db.projects[ref] = dataclasses.replace(project, label_config=entries)
+
+    def save_mapping(
+        self, ref: ProjectRef, mapping: LabelMapping, default_threshold: float
+    ) -> None:
+        project = self.get(ref)
+        if project.active_run_id:
+            raise Conflict("the mapping cannot change while a pre-labeling run is active")
+        self.db.projects[ref] = dataclasses.replace(
+            project, mapping=mapping, default_threshold=default_threshold
+        )
+
+
+class MemoryDatasets(DatasetRepository):
+    def __init__(self, db: MemoryDb | None = None) -> None:
+        self.db = db or MemoryDb()
+
+    def add(self, dataset: Dataset) -> None:
+        self.db.datasets[(dataset.project, dataset.dataset_id)] = dataset
+
+    def get(self, ref: ProjectRef, dataset_id: str) -> Dataset:
+        if (ref, dataset_id) not in self.db.datasets:
+            raise NotFound(f"dataset {dataset_id!r} not found")
+        return self.db.datasets[(ref, dataset_id)]
+
+    def list_datasets(self, ref: ProjectRef) -> list[Dataset]:
+        return [d for (r, _), d in self.db.datasets.items() if r == ref]
+
+    def remove(self, ref: ProjectRef, dataset_id: str) -> None:
+        if self.db.datasets.pop((ref, dataset_id), None) is None:
+            raise NotFound(f"dataset {dataset_id!r} not found")
+
+
+class MemoryTasks(TaskRepository):
+    def __init__(self, db: MemoryDb | None = None) -> None:
+        self.db = db or MemoryDb()
+
+    def _joined(self, task: Task) -> Task:
+        p = self.db.prelabels.get((task.project, task.task_id))
+        if p is None:
+            return task
+        return dataclasses.replace(
+            task,
+            prelabel_state=p.outcome,
+            prelabel_reason=p.reason,
+            labels=p.labels,
+            image_width=p.width,
+            image_height=p.height,
+        )
+
+    def _eligible(self, ref: ProjectRef, task: Task) -> bool:
+        return task.state is LabelingState.WAITING and (ref, task.task_id) not in self.db.prelabels
+
+    def add_many(self, tasks: Sequence[Task]) -> None:
+        with self.db.lock:
+            for t in tasks:
+                if (t.project, t.task_id) in self.db.tasks:
+                    continue  # the same import again: already counted
+                self.db.tasks[(t.project, t.task_id)] = t
+                c = self.db.counter(t.project)
+                c[_state_counter(t.state)] += 1
+                c["eligible"] += self._eligible(t.project, t)
+
+    def get(self, ref: ProjectRef, task_id: str) -> Task:
+        if (ref, task_id) not in self.db.tasks:
+            raise NotFound(f"task {task_id!r} not found")
+        return self._joined(self.db.tasks[(ref, task_id)])
+
+    def list_tasks(
+        self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None
+    ) -> TaskPage:
+        tasks = [
+            t
+            for t in (self._joined(t) for (r, _), t in sorted(self.db.tasks.items()) if r == ref)
+            if (flt.state is None or t.state is flt.state)
+            and (flt.prelabeled is None or t.prelabeled == flt.prelabeled)
+            and (flt.dataset_id is None or t.dataset_id == flt.dataset_id)
+        ]
+        start = int(cursor or 0)
+        end = start + limit
+        return TaskPage(tasks[start:end], str(end) if end < len(tasks) else None)
+
+    def delete_dataset_tasks(self, ref: ProjectRef, dataset_id: str) -> int:
+        with self.db.lock:
+            doomed = [
+                k for k, t in self.db.tasks.items() if k[0] == ref and t.dataset_id == dataset_id
+            ]
+            c = self.db.counter(ref)
+            for k in doomed:
+                task = self.db.tasks.pop(k)
+                c[_state_counter(task.state)] -= 1
+                p = self.db.prelabels.pop(k, None)
+                if p is None:
+                    c["eligible"] -= task.state is LabelingState.WAITING
+                else:
+                    c["prelabeled" if p.outcome is PrelabelState.DONE else "failed"] -= 1
+            return len(doomed)
+
+    def move(
+        self, ref: ProjectRef, task_ids: Sequence[str], source: LabelingState, target: LabelingState
+    ) -> list[str]:
+        with self.db.lock:
+            project = self.db.projects.get(ref)
+            if source is LabelingState.WAITING and project and project.active_run_id:
+                raise Conflict(f"tasks cannot leave {source.value} while a run is active")
+            moved = []
+            c = self.db.counter(ref)
+            for tid in dict.fromkeys(task_ids):
+                task = self.db.tasks.get((ref, tid))
+                if task is None or task.state is not source:
+                    continue
+                was = self._eligible(ref, task)
+                self.db.tasks[(ref, tid)] = moved_task = dataclasses.replace(task, state=target)
+                c[_state_counter(source)] -= 1
+                c[_state_counter(target)] += 1
+                c["eligible"] += int(self._eligible(ref, moved_task)) - int(was)
+                moved.append(tid)
+            return moved
+
+    def ids_in_state(self, ref: ProjectRef, state: LabelingState) -> Iterator[str]:
+        return iter(
+            sorted(
+                t.task_id for (r, _), t in self.db.tasks.items() if r == ref and t.state is state
+            )
+        )
+
+    def counts(self, ref: ProjectRef) -> ProjectCounts:
+        c = self.db.counter(ref)
+        return ProjectCounts(
+            by_state={s: c[_state_counter(s)] for s in LabelingState},
+            eligible=c["eligible"],
+            prelabeled=c["prelabeled"],
+            failed=c["failed"],
+        )
+
+    def eligible_ids(self, ref: ProjectRef) -> Iterator[str]:
+        return iter(
+            sorted(
+                t.task_id
+                for (r, _), t in self.db.tasks.items()
+                if r == ref and self._eligible(ref, t)
+            )
+        )
+
+
+class MemoryRuns(RunRepository):
+    def __init__(self, db: MemoryDb | None = None) -> None:
+        self.db = db or MemoryDb()
+
+    def create(self, run: Run, snapshot: RunSnapshot) -> bool:
+        with self.db.lock:
+            project = self.db.projects.get(run.project)
+            if (
+                project is None
+                or project.active_run_id
+                or (run.project, run.run_id) in self.db.runs
+            ):
+                return False
+            self.db.runs[(run.project, run.run_id)] = run
+            self.db.snapshots[(run.project, run.run_id)] = snapshot
+            self.db.projects[run.project] = dataclasses.replace(project, active_run_id=run.run_id)
+            return True
+
+    def get(self, ref: ProjectRef, run_id: str) -> Run:
+        if (ref, run_id) not in self.db.runs:
+            raise NotFound(f"run {run_id!r} not found")
+        return self.db.runs[(ref, run_id)]
+
+    def find(self, ref: ProjectRef, run_id: str) -> Run | None:
+        return self.db.runs.get((ref, run_id))
+
+    def recent(self, ref: ProjectRef, limit: int) -> list[Run]:
+        runs = [r for (p, _), r in self.db.runs.items() if p == ref]
+        return sorted(runs, key=lambda r: (r.started_at, r.run_id), reverse=True)[:limit]
+
+    def latest(self, ref: ProjectRef) -> Run | None:
+        newest = self.recent(ref, 1)
+        return newest[0] if newest else None
+
+    def snapshot(self, ref: ProjectRef, run_id: str) -> RunSnapshot:
+        if (ref, run_id) not in self.db.snapshots:
+            raise NotFound(f"run {run_id!r} has no mapping snapshot")
+        return self.db.snapshots[(ref, run_id)]
+
+    def _replace(self, ref: ProjectRef, run_id: str, **changes: object) -> None:
+        self.db.runs[(ref, run_id)] = dataclasses.replace(self.get(ref, run_id), **changes)  # type: ignore[arg-type]
+
+    def set_execution(self, ref: ProjectRef, run_id: str, execution_arn: str) -> None:
+        self._replace(ref, run_id, execution_arn=execution_arn)
+
+    def set_total(self, ref: ProjectRef, run_id: str, total: int) -> None:
+        with self.db.lock:
+            run = self.get(ref, run_id)
+            self._replace(ref, run_id, counters=dataclasses.replace(run.counters, total=total))
+
+    def request_stop(self, ref: ProjectRef, run_id: str) -> bool:
+        with self.db.lock:
+            if self.get(ref, run_id).status is not RunStatus.RUNNING:
+                return False
+            self._replace(ref, run_id, status=RunStatus.STOPPING)
+            return True
+
+    def finish(self, ref: ProjectRef, run_id: str, status: RunStatus, failure: str | None) -> bool:
+        with self.db.lock:
+            run = self.get(ref, run_id)
+            if not run.status.is_active:
+                return False
+            self._replace(
+                ref, run_id, status=status, finished_at="2026-11-29T12:00:00", failure=failure
+            )
+            project = self.db.projects[ref]
+            if project.active_run_id == run_id:
+                self.db.projects[ref] = dataclasses.replace(project, active_run_id=None)
+            return True
+
+
+class MemoryBatchStore(BatchStore):
+    def __init__(self, db: MemoryDb | None = None) -> None:
+        self.db = db or MemoryDb()
+
+    def batch_committed(self, run_id: str, batch_no: int) -> bool:
+        return (run_id, batch_no) in self.db.receipts
+
+    def batch_images(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[TaskImage]:
+        out = []
+        for tid in task_ids:
+            t = self.db.tasks.get((ref, tid))
+            if t and t.state is LabelingState.WAITING and (ref, tid) not in self.db.prelabels:
+                out.append(TaskImage(tid, t.bucket, t.image_key))
+        return out
+
+    def commit(self, batch: BatchCommit) -> CommitResult:
+        item = batch.item
+        ref = item.ref
+        with self.db.lock:
+            self.db.commits.append(dataclasses.replace(batch, done=list(batch.done)))
+            if (item.run_id, item.batch_no) in self.db.receipts:
+                return CommitResult(committed=False, already_committed=True)
+            run = self.db.runs.get((ref, item.run_id))
+            if run is None or run.status is not RunStatus.RUNNING:
+                return CommitResult(committed=False, run_closed=True)
+            k = len(batch.done)
+            org = self.db.orgs[item.org_id]
+            if k and org.remaining < k:
+                return CommitResult(committed=False, quota_left=org.remaining)
+            taken = tuple(
+                t
+                for t in [d.task_id for d in batch.done] + [f.task_id for f in batch.failed]
+                if (ref, t) in self.db.prelabels
+            )
+            if taken:
+                return CommitResult(committed=False, taken_task_ids=taken)
+            # Every condition holds: write it all.
+            self.db.receipts.add((item.run_id, item.batch_no))
+            for d in batch.done:
+                self.db.prelabels[(ref, d.task_id)] = Prelabel(
+                    PrelabelState.DONE, item.run_id, d.labels, d.width, d.height
+                )
+            for f in batch.failed:
+                self.db.prelabels[(ref, f.task_id)] = Prelabel(
+                    PrelabelState.FAILED, item.run_id, reason=f.reason
+                )
+            c = run.counters
+            self.db.runs[(ref, item.run_id)] = dataclasses.replace(
+                run,
+                counters=RunCounters(
+                    total=c.total - batch.withdrawn,
+                    labeled=c.labeled + k,
+                    failed=c.failed + len(batch.failed),
+                    skipped_quota=c.skipped_quota + batch.skipped_quota,
+                ),
+                quota_exhausted=run.quota_exhausted or batch.skipped_quota > 0,
+            )
+            self.db.orgs[item.org_id] = dataclasses.replace(org, remaining=org.remaining - k)
+            counts = self.db.counter(ref)
+            counts["prelabeled"] += k
+            counts["failed"] += len(batch.failed)
+            counts["eligible"] -= k + len(batch.failed)
+            return CommitResult(committed=True)
+
+
+class MemoryCrashLog(CrashLog):
+    def __init__(self, db: MemoryDb | None = None) -> None:
+        self.db = db or MemoryDb()
+        self.notes_written = 0
+
+    def suspect(self, run_id: str, batch_no: int) -> Suspect | None:
+        return self.db.crash_notes.get((run_id, batch_no))
+
+    def note(self, run_id: str, batch_no: int, suspect: Suspect) -> None:
+        self.notes_written += 1
+        self.db.crash_notes[(run_id, batch_no)] = suspect
+
+    def clear(self, run_id: str, batch_no: int) -> None:
+        self.db.crash_notes.pop((run_id, batch_no), None)

@@ -1,0 +1,137 @@
+"""One organization, one mapped project and its tasks over the fakes, with the real services."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from prelabel.detector_wire import Detection
+from prelabel.domain.entities import LabelingState, ProjectRef, Task
+from prelabel.domain.ids import now_iso
+from prelabel.domain.label_config import Geometry, LabelEntry
+from prelabel.domain.mapping import MappingRowInput
+from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
+from prelabel.ports.labeling import BatchItem
+from prelabel.services.labeling import BatchWorker, WorkerSettings
+from prelabel.services.mapping import replace_mapping
+from prelabel.services.organizations import provision_organization
+from prelabel.services.projects import create_project
+from prelabel.services.runs import RunService
+from tests.unit.fakes.outside import (
+    FakeOrchestrator,
+    MemoryManifests,
+    MemoryObjects,
+    ScriptedDetector,
+)
+from tests.unit.fakes.store import (
+    MemoryBatchStore,
+    MemoryCrashLog,
+    MemoryDatasets,
+    MemoryDb,
+    MemoryOrgs,
+    MemoryProjects,
+    MemoryRuns,
+    MemoryTasks,
+)
+
+ORG = "acme"
+BUCKET = "data"
+CONFIG = [
+    LabelEntry("veh", "Vehicle", Geometry.BBOX),
+    LabelEntry("per", "Person", Geometry.BBOX),
+    LabelEntry("road", "Road", Geometry.POLYGON),
+]
+# The scripted detector sees a car and a person in every image sent to it.
+CAR = Detection(2, "car", 0.9, (10.0, 10.0, 50.0, 40.0))
+PERSON = Detection(0, "person", 0.8, (60.0, 5.0, 90.0, 60.0))
+
+
+def jpeg(width: int = 128, height: int = 96) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 140, 160)).save(out, "JPEG")
+    return out.getvalue()
+
+
+@dataclass
+class World:
+    db: MemoryDb = field(default_factory=MemoryDb)
+    objects: MemoryObjects = field(default_factory=MemoryObjects)
+    detector: ScriptedDetector = field(
+        default_factory=lambda: ScriptedDetector(answer=lambda _: [CAR, PERSON])
+    )
+    orchestrator: FakeOrchestrator = field(default_factory=FakeOrchestrator)
+    manifests: MemoryManifests = field(default_factory=MemoryManifests)
+    batch_size: int = 4
+
+    def __post_init__(self) -> None:
+        self.orgs = MemoryOrgs(self.db)
+        self.projects = MemoryProjects(self.db)
+        self.datasets = MemoryDatasets(self.db)
+        self.tasks = MemoryTasks(self.db)
+        self.runs = MemoryRuns(self.db)
+        self.batches = MemoryBatchStore(self.db)
+        self.crash_log = MemoryCrashLog(self.db)
+        self.run_service = RunService(
+            orgs=self.orgs,
+            projects=self.projects,
+            tasks=self.tasks,
+            runs=self.runs,
+            orchestrator=self.orchestrator,
+            manifests=self.manifests,
+            batch_size=self.batch_size,
+        )
+        self.worker = BatchWorker(
+            runs=self.runs,
+            ledger=self.orgs,
+            batches=self.batches,
+            crash_log=self.crash_log,
+            images=self.objects,
+            detector=self.detector,
+            settings=WorkerSettings(input_size=64, fetch_threads=2),
+        )
+
+    def project(self, *, waiting: int, backlog: int = 0, limit: int = 1000) -> ProjectRef:
+        """A TEAM_PRO organization with `limit` left and a project mapping car and person."""
+        if ORG not in self.db.orgs:
+            provision_organization(
+                self.orgs,
+                DEFAULT_MONTHLY_LIMITS,
+                org_id=ORG,
+                name="Acme",
+                plan=Plan.TEAM_PRO,
+                period="2026-11",
+            )
+        self.orgs.set_remaining(ORG, limit)
+        ref = create_project(self.projects, ORG, "Streets", CONFIG).ref
+        replace_mapping(
+            self.projects,
+            ref,
+            [MappingRowInput("car", "veh", None), MappingRowInput("person", "per", None)],
+            0.5,
+        )
+        tasks = []
+        for i in range(waiting + backlog):
+            key = f"{ORG}/img_{i:04d}.jpg"
+            self.objects.put(BUCKET, key, jpeg())
+            state = LabelingState.WAITING if i < waiting else LabelingState.BACKLOG
+            tasks.append(Task(ref, f"t{i:04d}", "ds1", BUCKET, key, state, created_at=now_iso()))
+        self.tasks.add_many(tasks)
+        return ref
+
+    def batches_of(self, run_id: str) -> list[BatchItem]:
+        return self.manifests.items[run_id]
+
+    def run_all(self, run_id: str) -> None:
+        """What the Distributed Map does: every batch of the manifest through the worker."""
+        for item in self.batches_of(run_id):
+            self.worker.label_batch(item)
+
+    def prepare(self, ref: ProjectRef, run_id: str) -> None:
+        self.run_service.prepare(
+            project_id=ref.project_id,
+            org_id=ref.org_id,
+            execution_name=run_id,
+            execution_arn=f"arn:exec:{run_id}",
+        )
