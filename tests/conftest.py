@@ -14,19 +14,11 @@ from moto.server import ThreadedMotoServer
 from prelabel.settings import Settings
 from prelabel_local import dynamodb_local
 from prelabel_local.stack import local_credentials
-from prelabel_local.template_resources import create_tables, load_template
+from prelabel_local.template_resources import TABLE_SETTING, create_tables, load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 
 local_credentials()
-
-TABLE_SETTINGS = {
-    "OrganizationsTable": "organizations_table",
-    "ProjectsTable": "projects_table",
-    "DatasetsTable": "datasets_table",
-    "TasksTable": "tasks_table",
-    "RunsTable": "runs_table",
-}
 
 
 @pytest.fixture(scope="session")
@@ -58,13 +50,13 @@ def moto_endpoint() -> Iterator[str]:
 def settings(ddb_endpoint: str, moto_endpoint: str, template: dict[str, object]) -> Settings:
     """Fresh tables for each test (DynamoDB Local in memory), made as template.yaml defines them."""
     suffix = uuid.uuid4().hex[:8]
-    names = {logical: f"{logical}-{suffix}" for logical in TABLE_SETTINGS}
+    names = {logical: f"{logical}-{suffix}" for logical in TABLE_SETTING}
     client = boto3.client("dynamodb", endpoint_url=ddb_endpoint)
     create_tables(client, template, names)
     bucket = f"data-{suffix}"
     boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=bucket)
     return Settings(
-        **{TABLE_SETTINGS[logical]: name for logical, name in names.items()},
+        **{TABLE_SETTING[logical]: name for logical, name in names.items()},
         data_bucket=bucket,
         dynamodb_endpoint=ddb_endpoint,
         # No state machine in these tests; a run they start would fail to find it.

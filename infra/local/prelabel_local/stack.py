@@ -25,7 +25,12 @@ from moto.server import ThreadedMotoServer
 from prelabel.settings import Settings
 from prelabel_local import dynamodb_local
 from prelabel_local.lambdas import LambdaRunner
-from prelabel_local.template_resources import create_tables, load_template, table_definitions
+from prelabel_local.template_resources import (
+    create_tables,
+    load_template,
+    table_definitions,
+    table_env_var,
+)
 from prelabel_local.workflow_resources import (
     create_state_machine,
     enable_step_functions_execution,
@@ -34,14 +39,6 @@ from prelabel_local.workflow_resources import (
 
 ROOT = Path(__file__).resolve().parents[3]
 DETECTOR_ENDPOINT = "prelabel-detector"
-# Logical id in template.yaml -> the environment variable the functions read.
-TABLE_ENV = {
-    "OrganizationsTable": "ORGANIZATIONS_TABLE",
-    "ProjectsTable": "PROJECTS_TABLE",
-    "DatasetsTable": "DATASETS_TABLE",
-    "TasksTable": "TASKS_TABLE",
-    "RunsTable": "RUNS_TABLE",
-}
 
 
 def function_env(
@@ -56,7 +53,7 @@ def function_env(
     max_concurrency: int = 4,
 ) -> dict[str, str]:
     """The environment template.yaml gives the functions, with local endpoints added."""
-    env = {TABLE_ENV[logical]: name for logical, name in tables.items()}
+    env = {table_env_var(logical): name for logical, name in tables.items()}
     env.update(
         DATA_BUCKET=bucket,
         STATE_MACHINE_ARN=state_machine_arn,
@@ -107,6 +104,8 @@ class LocalStack:
     batch_size: int = 32
     max_concurrency: int = 4
     weights_dir: Path | None = None
+    # The Lambda runner the stack installs (benchmarks pass one that also times invocations).
+    runner: LambdaRunner = field(default_factory=LambdaRunner)
     env: dict[str, str] = field(default_factory=dict)
     _stoppers: list[Any] = field(default_factory=list)
 
@@ -127,10 +126,9 @@ class LocalStack:
         boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=self.bucket)
         detector = start_detector(self.weights_dir)
         self._stoppers.append(detector.shutdown)
-        runner = LambdaRunner()
-        register_functions(self.root, template, runner)
-        runner.install()
-        self._stoppers.append(runner.uninstall)
+        register_functions(self.root, template, self.runner)
+        self.runner.install()
+        self._stoppers.append(self.runner.uninstall)
         sfn = boto3.client("stepfunctions", endpoint_url=moto_endpoint)
         arn = create_state_machine(sfn, self.root, template, "prelabel-local")
         self.env = function_env(

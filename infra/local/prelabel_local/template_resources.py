@@ -7,6 +7,24 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
+# Logical id of each table in template.yaml -> the Settings field (and so the environment
+# variable, its alias) that names it.
+TABLE_SETTING = {
+    "OrganizationsTable": "organizations_table",
+    "ProjectsTable": "projects_table",
+    "DatasetsTable": "datasets_table",
+    "TasksTable": "tasks_table",
+    "RunsTable": "runs_table",
+}
+
+
+def table_env_var(logical_id: str) -> str:
+    from prelabel.settings import Settings
+
+    field = Settings.model_fields[TABLE_SETTING[logical_id]]
+    return str(field.alias)
+
+
 TABLE_KEYS = (
     "AttributeDefinitions",
     "KeySchema",

@@ -18,6 +18,7 @@ from prelabel_local import harness
 from prelabel_local.http_events import InProcessApi
 from prelabel_local.lambdas import LambdaRunner
 from prelabel_local.stack import function_env, start_detector
+from prelabel_local.template_resources import TABLE_SETTING
 from prelabel_local.workflow_resources import (
     create_state_machine,
     enable_step_functions_execution,
@@ -64,16 +65,10 @@ def stack(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Container]:
     """Every function of the stack reads the same environment, as each Lambda would its own."""
-    tables = {
-        "OrganizationsTable": settings.organizations_table,
-        "ProjectsTable": settings.projects_table,
-        "DatasetsTable": settings.datasets_table,
-        "TasksTable": settings.tasks_table,
-        "RunsTable": settings.runs_table,
-    }
+    tables = {logical: str(getattr(settings, field)) for logical, field in TABLE_SETTING.items()}
     env = function_env(
         tables,
-        bucket=settings.data_bucket,
+        bucket=str(settings.data_bucket),
         dynamodb_endpoint=settings.dynamodb_endpoint or "",
         moto_endpoint=moto_endpoint,
         detector_url=detector_url,
