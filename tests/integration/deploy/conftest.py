@@ -6,12 +6,14 @@ import io
 import json
 import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import moto
 import pytest
+import requests
 
 from prelabel_local.sam_transform import ARTIFACT_BUCKET, PARAMETER_SETS, transformed_template
 from tests.integration.deploy.moto_cfn_shims import MOTO_VERSION, moto_cloudformation_shims
@@ -41,8 +43,24 @@ class Deployment:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
 
 
+@pytest.fixture(scope="module")
+def plain_step_functions(moto_endpoint: str) -> Iterator[None]:
+    """moto serves Step Functions from its executing backend once the workflow tests switch it
+    on, while its CloudFormation creates state machines in the plain one: the deploy is read
+    back with execution off, then the switch goes back as it was."""
+    from moto.core.config import default_user_config  # the server runs in this process
+
+    url = f"{moto_endpoint}/moto-api/config"
+    before = dict(default_user_config["stepfunctions"])
+    requests.post(url, json={"stepfunctions": {"execute_state_machine": False}}, timeout=10)
+    yield
+    requests.post(url, json={"stepfunctions": before}, timeout=10)
+
+
 @pytest.fixture(scope="module", params=sorted(PARAMETER_SETS))
-def deployment(request: pytest.FixtureRequest, moto_endpoint: str) -> Deployment:
+def deployment(
+    request: pytest.FixtureRequest, moto_endpoint: str, plain_step_functions: None
+) -> Deployment:
     assert moto.__version__ == MOTO_VERSION, (
         f"moto is {moto.__version__}; moto_cfn_shims.py was written for {MOTO_VERSION}: check "
         "which shims it still needs (drop one, run the deploy test) and update MOTO_VERSION"
