@@ -71,6 +71,7 @@ def task_to_domain(item: TaskModel) -> Task:
         image_width=None if item.image_width is None else int(item.image_width),
         image_height=None if item.image_height is None else int(item.image_height),
         created_at=item.created_at,
+        prelabel_run_id=item.prelabel_run_id,
     )
 
 
