@@ -483,6 +483,9 @@ def _run(
         say("What the libraries read from the exports (export_check.json):")
         for line in format_results(export_check):
             say(line)
+        refused = [name for name, result in export_check.items() if "error" in result]
+        if refused:
+            raise DemoError(f"exports that did not open: {', '.join(refused)}")
         return summary
     except KeyboardInterrupt:
         if api is not None and project_id is not None and running:
