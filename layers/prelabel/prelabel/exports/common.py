@@ -41,8 +41,9 @@ class Tally:
 
 
 def exported_labels(task: Task, categories: Categories, tally: Tally) -> list[tuple[int, Label]]:
-    """Labels whose entry is still a bbox entry of the project; others have no category to go to
-    (the configuration changed after pre-labeling) and are counted as dropped."""
+    """Labels whose entry is still a bbox entry of the project, with their class index, counted
+    into `tally.annotations`; others have no category to go to (the configuration changed after
+    pre-labeling) and are counted into `tally.dropped_labels`."""
     out = []
     for label in task.labels:
         index = categories.index(label.entry_id)
