@@ -23,12 +23,13 @@ def plant_prelabel(
     size: tuple[int, int] = (640, 480),
     model: tuple[str, str] = ("planted", "0"),
     failed_reason: str | None = None,
+    run_id: str = "run_planted",
 ) -> None:
     outcome = PrelabelState.FAILED if failed_reason else PrelabelState.DONE
     PrelabelModel(
         outcome_key(ref, outcome),
         task_id,
-        run_id="run_planted",
+        run_id=run_id,
         width=None if failed_reason else size[0],
         height=None if failed_reason else size[1],
         model=None if failed_reason else encode_model(*model),

@@ -10,8 +10,9 @@
    a project (Vehicle, Person, Animal boxes and a Road polygon), photos landing in the data
    bucket and connected as a dataset, tasks moved to WAITING, the class mapping, the start of
    pre-labeling (going ahead past an "only X of Y" answer), a progress bar while it runs, the
-   summary, and `out/`: one preview per task with its boxes drawn, the COCO, YOLO and VOC exports,
-   and `summary.json`.
+   summary, and `out/`: one preview per task with its boxes drawn, every export (COCO, YOLO,
+   flat YOLO, Pascal VOC, Label Studio) unpacked with its images in place, `summary.json`, and
+   `export_check.json`: what pycocotools, supervision and label-studio-sdk read from them.
 4. Stops everything, also on Ctrl-C.
 """
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import logging
 import os
@@ -27,7 +27,6 @@ import shutil
 import signal
 import sys
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ import boto3
 import requests
 
 from prelabel_local.demo_photos import Photo, demo_photos
+from prelabel_local.export_check import format_results
 from prelabel_local.harness import all_tasks, seed_organization
 from prelabel_local.preview import write_preview
 
@@ -238,29 +238,63 @@ def write_previews(
     return records
 
 
+ARCHIVE_FORMATS = ("yolo", "yolo_flat", "voc", "labelstudio")
+
+
 def write_exports(api: Api, project_id: str, out: Path) -> dict[str, str]:
+    """Every format the API offers, as a user downloads them, unpacked and with the images from
+    S3 put where each layout wants them (each image fetched once), so each folder opens as it
+    is in its tools."""
+    from prelabel_local.export import (
+        coco_placements,
+        manifest_placements,
+        place_images,
+        s3_fetcher,
+        unpack,
+    )
+
+    fetch = s3_fetcher()
+    cache: dict[tuple[str, str], bytes] = {}
+
+    def cached(bucket: str, key: str) -> bytes:
+        if (bucket, key) not in cache:
+            cache[bucket, key] = fetch(bucket, key)
+        return cache[bucket, key]
+
     files: dict[str, str] = {}
     coco = api.call("GET", f"/projects/{project_id}/export", params={"format": "coco"})
     (out / "coco.json").write_bytes(coco.content)
+    place_images(out / "coco_images", coco_placements(out / "coco.json"), cached)
     files["coco"] = str(out / "coco.json")
-    for fmt in ("yolo", "voc"):
+    files["coco_images"] = str(out / "coco_images")
+    for fmt in ARCHIVE_FORMATS:
         reply = api.call("GET", f"/projects/{project_id}/export", params={"format": fmt})
         archive = out / f"{fmt}.zip"
         archive.write_bytes(reply.content)
         folder = out / fmt
-        with zipfile.ZipFile(io.BytesIO(reply.content)) as zipped:
-            zipped.extractall(folder)
+        unpack(reply.content, folder)
+        place_images(folder, manifest_placements(folder), cached)
         files[fmt] = str(archive)
         files[f"{fmt}_folder"] = str(folder)
     return files
 
 
+def check_exports(out: Path) -> dict[str, dict[str, Any]]:
+    """What pycocotools, supervision and label-studio-sdk read from the exports just written."""
+    from prelabel_local.export_check import check_exports as check
+
+    results = check(out)
+    (out / "export_check.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
 def prepare_out(out: Path) -> None:
     """Only what the demo writes is replaced; anything else a user keeps in out/ stays."""
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("previews", "yolo", "voc"):
+    for name in ("previews", "coco_images", *ARCHIVE_FORMATS):
         shutil.rmtree(out / name, ignore_errors=True)
-    for name in ("coco.json", "yolo.zip", "voc.zip", "summary.json", "stack.log"):
+    zips = tuple(f"{fmt}.zip" for fmt in ARCHIVE_FORMATS)
+    for name in ("coco.json", *zips, "export_check.json", "summary.json", "stack.log"):
         (out / name).unlink(missing_ok=True)
 
 
@@ -390,6 +424,7 @@ def _run(
         tasks = all_tasks(api, project_id)
         records = write_previews(api, project_id, tasks, out / "previews")
         exports = write_exports(api, project_id, out)
+        export_check = check_exports(out)
         label_total = sum(len(r["labels"]) for r in records)
         per_entry: dict[str, int] = {}
         for record in records:
@@ -406,6 +441,7 @@ def _run(
             "labels_per_entry": per_entry,
             "tasks": records,
             "exports": exports,
+            "export_check": export_check,
             "timings_s": {
                 "stack_start": round(stack_s, 1),
                 "run": round(run_s, 1),
@@ -417,11 +453,20 @@ def _run(
         say(f"  labels:             {label_total} ({entries or 'none'})")
         say(f"Wrote {out}/")
         say(f"  previews/      {len(records)} images with their boxes")
-        say("  coco.json      COCO (score and source on each annotation)")
-        say("  yolo.zip, yolo/   YOLO txt")
-        say("  voc.zip, voc/     Pascal VOC XML")
+        say("  coco.json, coco_images/   COCO (score and source on each annotation)")
+        say("  yolo.zip, yolo/           YOLO, Ultralytics layout (data.yaml)")
+        say("  yolo_flat.zip, yolo_flat/ YOLO in one folder")
+        say("  voc.zip, voc/             Pascal VOC (CVAT's Pascal VOC 1.1)")
+        say("  labelstudio.zip, labelstudio/  Label Studio tasks + labeling config")
+        say("  (images copied into each layout; see docs/exports.md)")
         say("  summary.json   the run, the limit and every task's labels")
         say("  stack.log      what the functions, moto and the gateway printed")
+        say("What the libraries read from the exports (export_check.json):")
+        for line in format_results(export_check):
+            say(line)
+        refused = [name for name, result in export_check.items() if "error" in result]
+        if refused:
+            raise DemoError(f"exports that did not open: {', '.join(refused)}")
         return summary
     except KeyboardInterrupt:
         if api is not None and project_id is not None and running:

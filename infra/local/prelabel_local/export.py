@@ -1,12 +1,15 @@
 """Export a project's labels through the API, in-process, as a user of one organization.
 
-    python -m prelabel_local.export --project prj_... --org demo-org --format coco --out out/
+    python -m prelabel_local.export --project prj_... --org demo-org --format voc --out out/ \
+        [--with-images]
 
 The call goes through the API function's handler with the organization in the verified claims,
 so the CLI sees exactly what that organization sees over HTTP and nothing of another one. The
 tables come from the same environment variables as the deployed function (the local stack's).
-COCO is written as `<project>-coco.json`; YOLO and VOC as `<project>-<format>.zip`, also
-unpacked next to it.
+COCO is written as `<project>-coco.json`; every other format as `<project>-<format>.zip`, also
+unpacked next to it. `--with-images` then copies each image from S3 to where the layout wants
+it, as the archive's manifest (or COCO's file names) says, so the folder opens as it is in
+supervision, CVAT or Ultralytics.
 
 `call_api` decodes every body as JSON, which a zip is not; `fetch_export` builds the same event
 with the same claims (`http_api_event`) and keeps the body as bytes.
@@ -20,14 +23,18 @@ import io
 import json
 import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from prelabel_local.http_events import LAMBDA_CONTEXT, http_api_event
 
-FORMATS = ("coco", "yolo", "voc")
+FORMATS = ("coco", "yolo", "yolo_flat", "voc", "labelstudio")
+MANIFEST = "prelabel_export.json"
+
+# (bucket, key) -> the image's bytes
+FetchImage = Callable[[str, str], bytes]
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,57 @@ def fetch_export(org: str, project_id: str, fmt: str) -> ExportReply:
     return ExportReply(response["statusCode"], _header(headers, "content-type"), content, filename)
 
 
-def write_export(reply: ExportReply, project_id: str, fmt: str, out: Path) -> list[Path]:
+def unpack(content: bytes, folder: Path) -> None:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        # extractall drops absolute and ".." parts of member names.
+        archive.extractall(folder)
+
+
+def s3_fetcher() -> FetchImage:
+    import boto3
+
+    s3 = boto3.client("s3")
+
+    def fetch(bucket: str, key: str) -> bytes:
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body
+
+    return fetch
+
+
+def _inside(folder: Path, relative: str) -> Path:
+    target = (folder / relative).resolve()
+    if not target.is_relative_to(folder.resolve()):
+        raise ValueError(f"{relative!r} would land outside {folder}")
+    return target
+
+
+def place_images(
+    folder: Path, placements: Iterable[tuple[str, str, str]], fetch: FetchImage
+) -> int:
+    """Each (relative path, bucket, key) copied from S3 to `folder`/path; returns how many."""
+    count = 0
+    for relative, bucket, key in placements:
+        target = _inside(folder, relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(fetch(bucket, key))
+        count += 1
+    return count
+
+
+def manifest_placements(folder: Path) -> list[tuple[str, str, str]]:
+    """Where an unpacked archive wants its images: the manifest's `image` of every file (Label
+    Studio's point at S3 instead and have none)."""
+    manifest = json.loads((folder / MANIFEST).read_text())
+    return [(f["image"], f["bucket"], f["image_key"]) for f in manifest["files"] if f["image"]]
+
+
+def coco_placements(coco_path: Path) -> list[tuple[str, str, str]]:
+    doc = json.loads(coco_path.read_text())
+    return [(i["file_name"], i["prelabel_bucket"], i["prelabel_image_key"]) for i in doc["images"]]
+
+
+def save_export(reply: ExportReply, project_id: str, fmt: str, out: Path) -> list[Path]:
     """Files written under `out`: the COCO document, or the zip and the folder it unpacks to."""
     out.mkdir(parents=True, exist_ok=True)
     # The name comes from our own API, but a path separator in it must not leave `out`.
@@ -75,9 +132,7 @@ def write_export(reply: ExportReply, project_id: str, fmt: str, out: Path) -> li
     if fmt == "coco":
         return [target]
     folder = out / Path(name).stem
-    with zipfile.ZipFile(io.BytesIO(reply.content)) as archive:
-        # extractall drops absolute and ".." parts of member names.
-        archive.extractall(folder)
+    unpack(reply.content, folder)
     return [target, folder]
 
 
@@ -90,13 +145,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--org", required=True, help="the organization the caller acts for")
     parser.add_argument("--format", choices=FORMATS, default="coco")
     parser.add_argument("--out", type=Path, default=Path("out"))
+    parser.add_argument(
+        "--with-images",
+        action="store_true",
+        help="copy the images from S3 into the layout (COCO: into <project>-coco-images/)",
+    )
     args = parser.parse_args(argv)
     reply = fetch_export(args.org, args.project, args.format)
     if reply.status != 200:
         print(f"export failed: HTTP {reply.status}: {reply.error_message()}", file=sys.stderr)
         return 1
-    for path in write_export(reply, args.project, args.format, args.out):
+    paths = save_export(reply, args.project, args.format, args.out)
+    for path in paths:
         print(path)
+    if args.with_images:
+        if args.format == "coco":
+            folder = paths[0].with_name(paths[0].stem + "-images")
+            placements = coco_placements(paths[0])
+        else:
+            folder = paths[1]
+            placements = manifest_placements(folder)
+        count = place_images(folder, placements, s3_fetcher())
+        print(f"{count} images under {folder}")
     return 0
 
 

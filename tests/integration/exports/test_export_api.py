@@ -1,4 +1,5 @@
-"""Exports through the API handler on DynamoDB Local, with pre-labeled tasks written directly."""
+"""Exports through the API handler on DynamoDB Local and moto S3, with pre-labeled tasks written
+directly; each export opened with the library its users load it with."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
+import boto3
 import pytest
+import supervision as sv
+from label_studio_sdk.label_interface.interface import LabelInterface
+from PIL import Image
 from pycocotools.coco import COCO
 
 from prelabel.adapters.dynamodb.models import TaskModel
@@ -38,13 +43,13 @@ TASKS = [
 ]
 
 
-def _write_task(project_key: str, task_id: str, key: str, size, labels) -> None:  # type: ignore[no-untyped-def]
+def _write_task(project_key: str, bucket: str, task_id: str, key: str, size, labels) -> None:  # type: ignore[no-untyped-def]
     TaskModel(
         project_key,
         task_id,
         dataset_id="ds1",
         dataset_key=f"{project_key}#ds1",
-        bucket="data",
+        bucket=bucket,
         image_key=key,
         state="WAITING",
         state_key=f"{project_key}#WAITING",
@@ -70,6 +75,7 @@ def _write_task(project_key: str, task_id: str, key: str, size, labels) -> None:
             ],
             size=size,
             model=("yolox-s", "0.4.4"),
+            run_id="run-1",
         )
 
 
@@ -79,8 +85,13 @@ def project(ports: Container, make_org) -> str:  # type: ignore[no-untyped-def]
     make_org("rival")
     reply = call("POST", "/projects", "acme", {"name": "Streets", "label_config": LABEL_CONFIG})
     pid = str(reply.body["project_id"])
+    bucket = ports.settings.data_bucket
+    s3 = boto3.client("s3")
     for task_id, key, size, labels in TASKS:
-        _write_task(f"acme#{pid}", task_id, key, size, labels)
+        _write_task(f"acme#{pid}", bucket, task_id, key, size, labels)
+        photo = io.BytesIO()
+        Image.new("RGB", size or (64, 48), (200, 80, 40)).save(photo, "JPEG")
+        s3.put_object(Bucket=bucket, Key=key, Body=photo.getvalue())
     return pid
 
 
@@ -108,15 +119,28 @@ def test_coco_export_through_the_api_loads_in_pycocotools(
     assert [len(coco.getAnnIds(imgIds=[i])) for i in (1, 2, 3, 4)] == [2, 1, 0, 0]
 
 
+def _yolo_boxes(data: bytes) -> int:
+    return len(data.decode().splitlines())
+
+
+def _voc_boxes(data: bytes) -> int:
+    return len(ET.fromstring(data).findall("object"))  # noqa: S314
+
+
 @pytest.mark.parametrize(
-    ("fmt", "folder", "ext", "parse"),
+    ("fmt", "files", "parse"),
     [
-        ("yolo", "labels", "txt", lambda b: len(b.decode().splitlines())),
-        ("voc", "Annotations", "xml", lambda b: len(ET.fromstring(b).findall("object"))),  # noqa: S314
+        (
+            "yolo",
+            ("labels/street/a.txt", "labels/street/b.txt", "labels/street/c.txt"),
+            _yolo_boxes,
+        ),
+        ("yolo_flat", ("labels/a.txt", "labels/b.txt", "labels/c.txt"), _yolo_boxes),
+        ("voc", ("Annotations/a.xml", "Annotations/b.xml", "Annotations/c.xml"), _voc_boxes),
     ],
 )
 def test_yolo_and_voc_exports_are_zips_with_one_file_per_image(
-    project: str, fmt: str, folder: str, ext: str, parse
+    project: str, fmt: str, files: tuple[str, ...], parse
 ) -> None:  # type: ignore[no-untyped-def]
     # Given the pre-labeled project; When acme exports it as YOLO or VOC through the handler
     reply = export_cli.fetch_export("acme", project, fmt)
@@ -126,21 +150,44 @@ def test_yolo_and_voc_exports_are_zips_with_one_file_per_image(
     assert reply.filename == f"{project}-{fmt}.zip"
     archive = zipfile.ZipFile(io.BytesIO(reply.content))
     # And each image of known size has a file whose boxes match the task's, the other is listed
-    counts = {n: parse(archive.read(n)) for n in archive.namelist() if n.startswith(f"{folder}/")}
-    assert counts == {
-        f"{folder}/street/a.{ext}": 2,
-        f"{folder}/street/b.{ext}": 1,
-        f"{folder}/street/c.{ext}": 0,
-    }
-    summary = json.loads(archive.read("prelabel_export.json"))
-    assert summary["skipped_task_ids"] == ["t4"]
+    folder = files[0].split("/")[0]
+    counts = {n: parse(archive.read(n)) for n in archive.namelist() if n.startswith(folder + "/")}
+    assert counts == dict(zip(files, (2, 1, 0), strict=True))
+    manifest = json.loads(archive.read("prelabel_export.json"))
+    assert manifest["skipped_task_ids"] == ["t4"]
+    assert [f["image_key"] for f in manifest["files"]] == [
+        "street/a.jpg",
+        "street/b.jpg",
+        "street/c.jpg",
+    ]
+
+
+def test_label_studio_export_validates_against_its_config(project: str) -> None:
+    # Given the pre-labeled project; When acme exports it for Label Studio
+    reply = export_cli.fetch_export("acme", project, "labelstudio")
+    assert reply.status == 200, reply.error_message()
+    archive = zipfile.ZipFile(io.BytesIO(reply.content))
+    interface = LabelInterface(archive.read("labeling_config.xml").decode())
+    tasks = json.loads(archive.read("tasks.json"))
+    # Then the config is valid and offers the bbox entries
+    interface.validate()
+    assert interface.get_control("label").labels == ["Vehicle", "Person"]
+    # And every task points at its S3 object; the pre-labeled ones carry the run and boxes
+    # that label-studio-sdk finds valid for the config
+    assert [t["data"]["image"].rsplit("/", 2)[-2:] for t in tasks] == [
+        ["street", k] for k in ("a.jpg", "b.jpg", "c.jpg", "d.jpg")
+    ]
+    predictions = [p for t in tasks for p in t.get("predictions", [])]
+    assert [len(p["result"]) for p in predictions] == [2, 1]
+    assert {p["prelabel_run_id"] for p in predictions} == {"run-1"}
+    assert [e for p in predictions for e in interface.validate_prediction(p, True)] == []
 
 
 def test_another_org_cannot_export_the_project(project: str) -> None:
     # Given acme's pre-labeled project; When rival asks for its export in any format
     replies = [export_cli.fetch_export("rival", project, f) for f in export_cli.FORMATS]
     # Then it does not exist for rival, and no label of acme's is in the answer
-    assert [r.status for r in replies] == [404, 404, 404]
+    assert [r.status for r in replies] == [404] * len(export_cli.FORMATS)
     assert all(b"Vehicle" not in r.content and b"street/" not in r.content for r in replies)
 
 
@@ -174,3 +221,35 @@ def test_cli_writes_coco_and_unpacked_yolo(
     assert rc == 1
     assert "HTTP 404" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_cli_with_images_gives_folders_supervision_opens_as_they_are(
+    project: str, tmp_path: Path
+) -> None:
+    # When the CLI exports VOC, flat YOLO and COCO with the images copied from S3
+    for fmt in ("voc", "yolo_flat", "coco"):
+        args = ["--project", project, "--org", "acme", "--format", fmt, "--out", str(tmp_path)]
+        assert export_cli.main([*args, "--with-images"]) == 0
+    voc, flat = tmp_path / f"{project}-voc", tmp_path / f"{project}-yolo_flat"
+    # Then supervision reads every image of known size with its boxes from each folder
+    datasets = {
+        "voc": sv.DetectionDataset.from_pascal_voc(
+            str(voc / "JPEGImages"), str(voc / "Annotations")
+        ),
+        "yolo_flat": sv.DetectionDataset.from_yolo(
+            str(flat / "images"), str(flat / "labels"), str(flat / "data.yaml")
+        ),
+        "coco": sv.DetectionDataset.from_coco(
+            str(tmp_path / f"{project}-coco-images"), str(tmp_path / f"{project}-coco.json")
+        ),
+    }
+    boxes = {
+        fmt: sorted(
+            (Path(p).name, len(ds.annotations[p])) for p in ds.image_paths if Path(p).exists()
+        )
+        for fmt, ds in datasets.items()
+    }
+    known = [("a.jpg", 2), ("b.jpg", 1), ("c.jpg", 0)]
+    assert boxes["voc"] == boxes["yolo_flat"] == known
+    # And the COCO images are in place too, the one not read yet included
+    assert boxes["coco"] == [*known, ("d.jpg", 0)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from prelabel.domain.entities import (
     Box,
     Label,
@@ -55,6 +57,7 @@ def task(
         labels=labels,
         image_width=size[0] if size else None,
         image_height=size[1] if size else None,
+        prelabel_run_id="run-1" if size else None,
     )
 
 
@@ -65,3 +68,34 @@ TASKS = (
     task("t2", "street/b.png", ()),
     task("t3", "street/c.jpg", (), size=None),
 )
+
+
+def _t(
+    task_id: str, key: str, size: tuple[int, int] | None, *labels: Label, ds: str = "ds1"
+) -> Task:
+    t = task(task_id, key, labels, size, dataset_id=ds)
+    return t if ds == "ds1" else replace(t, bucket="other-bucket")
+
+
+# Keys that clash once flattened or across datasets, a folder named "images", a PNG, spaces,
+# a box spilling over the edges, a label of an entry removed since, and an image not read yet.
+MIXED = (
+    _t("m1", "cam/1.jpg", (640, 480), CAR, PERSON),
+    _t(
+        "m2",
+        "cam/1.jpg",
+        (800, 600),
+        label("per", "Person", (400.0, 300.0, 799.5, 599.5), 0.8),
+        ds="ds2",
+    ),
+    _t("m3", "night/1.JPG", (320, 240), label("veh", "Vehicle", (-12.0, 200.0, 100.0, 260.0), 0.6)),
+    _t(
+        "m4",
+        "images/street/b.png",
+        (1024, 768),
+        label("veh", "Vehicle", (1.25, 2.5, 1000.75, 700.0)),
+    ),
+    _t("m5", "my photos/café 2.jpg", (333, 517), label("gone", "Gone", (1.0, 1.0, 9.0, 9.0))),
+    _t("m6", "late.jpg", None),
+)
+NAMES = {"veh": "Vehicle", "per": "Person"}

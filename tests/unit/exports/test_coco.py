@@ -1,4 +1,4 @@
-"""COCO export: exact content for known labels, and pycocotools loads it."""
+"""COCO export: exact content for known labels; pycocotools and supervision load it as it is."""
 
 from __future__ import annotations
 
@@ -7,27 +7,36 @@ from pathlib import Path
 
 from pycocotools.coco import COCO
 
-from prelabel.exports.bundle import ExportFormat, build_export
-from prelabel.exports.coco import coco_document
-from tests.unit.exports.samples import CAR, PROJECT, TASKS, label, task
+from prelabel.exports import ExportFormat
+from tests.unit.exports.readers import (
+    assert_same_boxes,
+    coco_dataset,
+    dataset_boxes,
+    export,
+    task_boxes,
+)
+from tests.unit.exports.samples import CAR, MIXED, NAMES, PROJECT, TASKS, label, task
 
 
 def test_known_labels_give_exact_coco_content() -> None:
     # Given a project with two bbox entries around a polygon, and three tasks (one not read yet)
-    # When the COCO document is built
-    doc = coco_document(PROJECT, TASKS, "2026-11-02T10:00:00+00:00")
+    # When the COCO document is written
+    data, summary = export(PROJECT, TASKS, ExportFormat.COCO)
+    doc = json.loads(data)
     # Then categories are the bbox entries only, 1-based, in configuration order
     assert doc["categories"] == [
         {"id": 1, "name": "Vehicle", "supercategory": "", "prelabel_entry_id": "veh"},
         {"id": 2, "name": "Person", "supercategory": "", "prelabel_entry_id": "per"},
     ]
-    # And every task is an image; the one not read yet has null size and no pre-label state
+    # And every task is an image named by its key; the one not read yet has null size
     assert [(i["id"], i["file_name"], i["width"], i["height"]) for i in doc["images"]] == [
         (1, "street/a.jpg", 640, 480),
         (2, "street/b.png", 640, 480),
         (3, "street/c.jpg", None, None),
     ]
     assert [i["prelabel_state"] for i in doc["images"]] == ["DONE", "DONE", None]
+    assert doc["images"][0]["prelabel_run_id"] == "run-1"
+    assert doc["images"][0]["prelabel_bucket"] == "data"
     # And boxes are [x, y, w, h] with area, iscrowd 0 and the pre-label's provenance
     assert doc["annotations"][0] == {
         "id": 1,
@@ -48,6 +57,9 @@ def test_known_labels_give_exact_coco_content() -> None:
     assert (person["category_id"], person["bbox"]) == (2, [10.5, 20.25, 20.25, 79.75])
     assert doc["info"]["date_created"] == "2026-11-02T10:00:00+00:00"
     assert doc["info"]["prelabel_dropped_labels"] == 0
+    # And the summary counts images and boxes
+    assert (summary.images, summary.annotations, summary.dropped_labels) == (3, 2, 0)
+    assert (summary.media_type, summary.filename) == ("application/json", "prj_1-coco.json")
 
 
 def test_labels_of_an_entry_no_longer_bbox_are_dropped_and_counted() -> None:
@@ -55,17 +67,26 @@ def test_labels_of_an_entry_no_longer_bbox_are_dropped_and_counted() -> None:
     stale = label("gone", "Gone", (1.0, 1.0, 5.0, 5.0))
     tasks = [task("t1", "a.jpg", (CAR, stale))]
     # When exported
-    doc = coco_document(PROJECT, tasks, "now")
+    data, summary = export(PROJECT, tasks, ExportFormat.COCO)
+    doc = json.loads(data)
     # Then only the label with a category is kept, and the drop is counted
     assert [a["detector_class"] for a in doc["annotations"]] == ["car"]
-    assert doc["info"]["prelabel_dropped_labels"] == 1
+    assert doc["info"]["prelabel_dropped_labels"] == summary.dropped_labels == 1
+
+
+def test_a_project_without_tasks_gives_a_valid_empty_document() -> None:
+    # Given no tasks; When exported as COCO
+    data, summary = export(PROJECT, [], ExportFormat.COCO)
+    # Then the document parses with empty images and annotations
+    doc = json.loads(data)
+    assert (doc["images"], doc["annotations"], summary.images) == ([], [], 0)
 
 
 def test_coco_export_loads_in_pycocotools(tmp_path: Path) -> None:
     # Given the COCO export of the sample project written to a file
-    bundle = build_export(PROJECT, TASKS, ExportFormat.COCO, "now")
+    data, _ = export(PROJECT, TASKS, ExportFormat.COCO)
     path = tmp_path / "annotations.json"
-    path.write_bytes(bundle.content())
+    path.write_bytes(data)
     # When pycocotools loads it
     coco = COCO(str(path))
     # Then it finds every image, category and box, with the boxes on the right images
@@ -77,7 +98,24 @@ def test_coco_export_loads_in_pycocotools(tmp_path: Path) -> None:
         (2, [10.5, 20.25, 20.25, 79.75]),
     ]
     assert coco.getAnnIds(imgIds=[2, 3]) == []
-    # And the bundle is served as JSON with the same content as the document
-    assert bundle.media_type == "application/json"
-    assert json.loads(bundle.content())["annotations"][0]["score"] == 0.91
-    assert bundle.summary == {"images": 3, "annotations": 2, "dropped_labels": 0}
+
+
+def test_coco_round_trip_through_supervision_gives_the_tasks_boxes(tmp_path: Path) -> None:
+    # Given tasks whose keys clash across datasets, with a box past the image's edge
+    data, _ = export(PROJECT, MIXED, ExportFormat.COCO)
+    coco_path = tmp_path / "annotations.json"
+    coco_path.write_bytes(data)
+    # When supervision loads it as a COCO dataset (images resolved under one folder)
+    ds, keys = coco_dataset(tmp_path / "images", coco_path)
+    # Then every task is an image, each with a file name of its own (supervision refuses two
+    # entries for one file), the clashing key getting its dataset id in front
+    assert len(ds) == len(MIXED)
+    doc = json.loads(data)
+    assert [i["file_name"] for i in doc["images"][:2]] == ["cam/1.jpg", "ds2/cam/1.jpg"]
+    # And the classes are the bbox entries, and each image's boxes are the task's labels
+    # (unclipped, as COCO keeps what the detector said) within 1 px
+    assert ds.classes == ["Vehicle", "Person"]
+    want = task_boxes(MIXED, NAMES, clip=False)
+    got = dataset_boxes(ds, keys)
+    assert_same_boxes({k: v for k, v in got.items() if k != "m6"}, want, tolerance_px=1.0)
+    assert got["m6"] == []

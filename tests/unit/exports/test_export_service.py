@@ -1,60 +1,151 @@
-"""The export service pages through every task; file names stay unique and inside the archive."""
+"""The export service pages through every task and writes each page before reading the next;
+file names stay unique and inside the archive."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import zipfile
 
 import pytest
 
-from prelabel.domain.entities import ProjectRef
+from prelabel.domain.entities import ProjectRef, Task
 from prelabel.domain.errors import NotFound
-from prelabel.exports.bundle import ExportFormat
-from prelabel.exports.common import file_stems
-from prelabel.services.exports import all_tasks, export_project
-from tests.unit.exports.samples import CAR, PROJECT, REF, task
+from prelabel.exports import ExportFormat
+from prelabel.exports.common import FileNames
+from prelabel.ports.tasks import TaskFilter, TaskPage
+from prelabel.services import exports as export_service
+from prelabel.services.exports import export_project, iter_tasks
+from tests.unit.exports.samples import CAR, PROJECT, REF, label, task
 from tests.unit.fakes.store import MemoryProjects, MemoryTasks
 
 
-def test_export_reads_every_page_of_tasks() -> None:
-    # Given 23 pre-labeled tasks, each with one car, read 5 per page
-    projects, tasks = MemoryProjects(), MemoryTasks()
+def _varied(i: int) -> Task:
+    # Real exports differ from task to task; identical ones would compress to almost nothing
+    # and sit in the compressor's window instead of reaching the sink.
+    digest = hashlib.sha256(str(i).encode()).hexdigest()
+    x, y = int(digest[:3], 16) % 500, int(digest[3:6], 16) % 400
+    box = (x + int(digest[6], 16) / 16, float(y), x + 40.0 + i % 97, y + 30.0 + i % 53)
+    return task(f"t{i:04d}", f"img/{digest[:16]}.jpg", (label("veh", "Vehicle", box),))
+
+
+class PageWatch(MemoryTasks):
+    """MemoryTasks noting how many bytes the export had written when each page was asked for."""
+
+    def __init__(self, sink: io.BytesIO) -> None:
+        super().__init__()
+        self.sink = sink
+        self.written_at_page: list[int] = []
+
+    def list_tasks(
+        self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None
+    ) -> TaskPage:
+        self.written_at_page.append(len(self.sink.getvalue()))
+        return super().list_tasks(ref, flt, limit, cursor)
+
+
+@pytest.mark.parametrize("fmt", list(ExportFormat))
+def test_export_writes_each_page_before_reading_the_next(
+    fmt: ExportFormat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 1,000 pre-labeled tasks, each with one car, read 200 per page
+    monkeypatch.setattr(export_service, "EXPORT_PAGE_SIZE", 200)
+    sink = io.BytesIO()
+    projects, tasks = MemoryProjects(), PageWatch(sink)
     projects.create(PROJECT)
-    tasks.add_many([task(f"t{i:02d}", f"img/{i:02d}.jpg", (CAR,)) for i in range(23)])
-    # When the project is exported as COCO
-    bundle = export_project(projects, tasks, REF, ExportFormat.COCO, "now")
-    small_pages = all_tasks(tasks, REF, page_size=5)
-    # Then every task and every box is in it, whatever the page size
-    doc = json.loads(bundle.content())
-    assert len(doc["images"]) == 23 and len(doc["annotations"]) == 23
-    assert [t.task_id for t in small_pages] == [f"t{i:02d}" for i in range(23)]
+    tasks.add_many([_varied(i) for i in range(1000)])
+    # When the project is exported
+    summary = export_project(projects, tasks, REF, fmt, sink, "now")
+    # Then all five pages were read, and when the last was asked for, output of the earlier
+    # ones had reached the sink (the compressor holds back at most its window): the export
+    # streams instead of collecting every task first
+    grown = tasks.written_at_page
+    assert len(grown) == 5
+    assert grown[1] < grown[4] < len(sink.getvalue()), grown
+    # And every task and every box is in it
+    assert (summary.images, summary.annotations) == (1000, 1000)
+    if fmt is ExportFormat.COCO:
+        doc = json.loads(sink.getvalue())
+        assert len(doc["images"]) == len(doc["annotations"]) == 1000
+    else:
+        manifest = json.loads(zipfile.ZipFile(sink).read("prelabel_export.json"))
+        assert [f["task_id"] for f in manifest["files"]] == [f"t{i:04d}" for i in range(1000)]
 
 
-def test_export_of_another_orgs_project_is_not_found() -> None:
+def test_iter_tasks_reads_every_page_whatever_its_size() -> None:
+    # Given 23 tasks
+    tasks = MemoryTasks()
+    tasks.add_many([task(f"t{i:02d}", f"img/{i:02d}.jpg") for i in range(23)])
+    # When read 5 and 500 per page
+    small, large = list(iter_tasks(tasks, REF, 5)), list(iter_tasks(tasks, REF, 500))
+    # Then both give every task once, in order
+    assert (
+        [t.task_id for t in small] == [t.task_id for t in large] == [f"t{i:02d}" for i in range(23)]
+    )
+
+
+def test_export_of_another_orgs_project_is_not_found_and_writes_nothing() -> None:
     # Given a project of org-1; When org-2 exports a project with the same id
     projects, tasks = MemoryProjects(), MemoryTasks()
     projects.create(PROJECT)
     tasks.add_many([task("t1", "a.jpg", (CAR,))])
-    # Then it does not exist for org-2
+    sink = io.BytesIO()
+    # Then it does not exist for org-2, and not a byte was written
     with pytest.raises(NotFound):
-        export_project(projects, tasks, ProjectRef("org-2", "prj_1"), ExportFormat.YOLO, "now")
+        export_project(
+            projects, tasks, ProjectRef("org-2", "prj_1"), ExportFormat.YOLO, sink, "now"
+        )
+    assert sink.getvalue() == b""
 
 
-def test_file_names_are_unique_and_cannot_leave_the_archive() -> None:
-    # Given keys that collide across datasets and keys with climbing or absolute segments
+def test_nested_names_are_unique_and_cannot_leave_the_archive() -> None:
+    # Given keys that collide across datasets, differ only in case or extension, or hold
+    # climbing or absolute segments
     tasks = [
         task("t1", "cam/1.jpg", dataset_id="ds1"),
         task("t2", "cam/1.jpg", dataset_id="ds2"),
         task("t3", "cam/1.png", dataset_id="ds2"),
-        task("t4", "../../etc/passwd", dataset_id="ds1"),
-        task("t5", "/abs/./x.jpg", dataset_id="ds1"),
+        task("t4", "CAM/1.jpg", dataset_id="ds1"),
+        task("t5", "../../etc/passwd", dataset_id="ds1"),
+        task("t6", "/abs/./x.jpg", dataset_id="ds1"),
     ]
-    # When file stems are chosen
-    stems = file_stems(tasks)
-    # Then each is unique, relative, and free of ".." segments
-    assert stems == {
+    # When nested names are given one task at a time
+    names = FileNames(flat=False)
+    chosen = {t.task_id: names.name(t) for t in tasks}
+    # Then each is unique without regard to case, relative, and free of ".." segments
+    assert chosen == {
         "t1": "cam/1",
         "t2": "ds2/cam/1",
         "t3": "ds2/cam/1-t3",
-        "t4": "etc/passwd",
-        "t5": "abs/x",
+        "t4": "ds1/CAM/1",
+        "t5": "etc/passwd",
+        "t6": "abs/x",
     }
+
+
+def test_flat_names_add_the_dataset_then_the_task_only_on_a_clash() -> None:
+    # Given one file name in several folders and datasets, and an image literally named like
+    # another's fallback
+    tasks = [
+        task("t1", "a/1.jpg", dataset_id="ds1"),
+        task("t2", "b/1.jpg", dataset_id="ds2"),
+        task("t3", "c/1.jpg", dataset_id="ds2"),
+        task("t4", "1-t3.jpg", dataset_id="ds1"),
+        task("t5", "d/2.jpg", dataset_id="ds1"),
+        task("t6", "1-t7.jpg", dataset_id="ds1"),
+        task("t7", "e/1.jpg", dataset_id="ds2"),
+    ]
+    # When flat names are given
+    names = FileNames(flat=True)
+    chosen = [names.name(t) for t in tasks]
+    # Then the stem is kept where it is free, and every name is different
+    assert chosen == ["1", "1-ds2", "1-t3", "1-t3-ds1", "2", "1-t7", "1-t7-2"]
+
+
+def test_folders_named_images_are_renamed_where_asked() -> None:
+    # Given a key with a folder named "images"
+    t = task("t1", "shop/images/front.jpg")
+    # When named for the Ultralytics layout
+    # Then that folder is renamed, so the path holds "/images/" only where the layout puts it
+    assert FileNames(flat=False, renamed_dirs={"images": "images_"}).name(t) == "shop/images_/front"

@@ -1,4 +1,5 @@
-"""Pascal VOC export: exact XML for known labels; every file parses and box counts match."""
+"""Pascal VOC export: exact XML for known labels, the flat layout VOC tools read, and supervision
+reading it as it is."""
 
 # The XML parsed here is the export under test, the way a VOC reader would load it.
 # ruff: noqa: S314
@@ -6,25 +7,38 @@
 from __future__ import annotations
 
 import io
+import json
 import xml.etree.ElementTree as ET
 import zipfile
+from pathlib import Path
+
+import supervision as sv
 
 from prelabel.domain.entities import Project
 from prelabel.domain.label_config import Geometry, LabelEntry
-from prelabel.exports.bundle import ExportFormat, build_export
-from prelabel.exports.common import Categories
-from prelabel.exports.voc import voc_files, voc_xml
-from tests.unit.exports.samples import PROJECT, REF, TASKS, label, task
+from prelabel.exports import ExportFormat
+from prelabel.exports.common import Categories, Tally
+from prelabel.exports.voc import voc_xml
+from tests.unit.exports.readers import (
+    assert_same_boxes,
+    dataset_boxes,
+    export,
+    place_images,
+    task_boxes,
+    task_ids_by_path,
+    unpack,
+)
+from tests.unit.exports.samples import MIXED, NAMES, PROJECT, REF, TASKS, label, task
 
 
 def test_known_labels_give_exact_voc_objects() -> None:
     # Given a 640x480 image with a car and a person at fractional pixels
     # When its VOC XML is built and parsed
-    root = ET.fromstring(voc_xml(TASKS[0], Categories.of(PROJECT)))
-    # Then it names the image and its size
+    root = ET.fromstring(voc_xml(TASKS[0], Categories.of(PROJECT), "a.jpg", Tally()))
+    # Then it names the image's file in JPEGImages/, its S3 object and its size
+    assert root.findtext("folder") == "JPEGImages"
     assert root.findtext("filename") == "a.jpg"
-    assert root.findtext("folder") == "street"
-    assert root.findtext("path") == "street/a.jpg"
+    assert root.findtext("source/image") == "s3://data/street/a.jpg"
     assert (root.findtext("size/width"), root.findtext("size/height")) == ("640", "480")
     # And each object carries its entry name, whole-pixel corners and the pre-label's provenance
     objects = [
@@ -48,29 +62,63 @@ def test_names_with_markup_are_escaped() -> None:
     project = Project(REF, "P", (LabelEntry("v", 'Car <&> "x"', Geometry.BBOX),))
     t = task("t1", "a&b/<c>.jpg", (label("v", "x", (1.0, 2.0, 3.0, 4.0)),))
     # When its VOC XML is built
-    root = ET.fromstring(voc_xml(t, Categories.of(project)))
+    root = ET.fromstring(voc_xml(t, Categories.of(project), "<c>.jpg", Tally()))
     # Then the XML still parses and keeps the texts unchanged
     assert root.findtext("object/name") == 'Car <&> "x"'
     assert root.findtext("filename") == "<c>.jpg"
 
 
-def test_voc_zip_files_parse_and_box_counts_match() -> None:
+def test_voc_zip_has_the_flat_layout_with_image_set_and_label_map() -> None:
     # Given the sample project (two images read, one not yet)
-    # When exported as VOC and every XML file of the zip is parsed
-    bundle = build_export(PROJECT, TASKS, ExportFormat.VOC, "now")
-    archive = zipfile.ZipFile(io.BytesIO(bundle.content()))
-    xml_names = sorted(n for n in archive.namelist() if n.endswith(".xml"))
+    # When exported as VOC
+    data, summary = export(PROJECT, TASKS, ExportFormat.VOC)
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    # Then there is one flat annotation file per image of known size, with its boxes
+    xml_names = [n for n in archive.namelist() if n.startswith("Annotations/")]
     counts = {n: len(ET.fromstring(archive.read(n)).findall("object")) for n in xml_names}
-    # Then there is one file per image of known size, with as many objects as the task has boxes
-    assert counts == {"Annotations/street/a.xml": 2, "Annotations/street/b.xml": 0}
+    assert counts == {"Annotations/a.xml": 2, "Annotations/b.xml": 0}
+    # And the image set names them, the label map declares the classes, JPEGImages/ waits
+    assert archive.read("ImageSets/Main/default.txt") == b"a\nb\n"
+    assert (
+        archive.read("labelmap.txt") == b"# label:color_rgb:parts:actions\nVehicle:::\nPerson:::\n"
+    )
     assert archive.read("labels.txt") == b"Vehicle\nPerson\n"
-    assert bundle.skipped_task_ids == ("t3",)
+    assert "JPEGImages/" in archive.namelist()
+    # And the manifest maps each file to its image and lists the image left out
+    manifest = json.loads(archive.read("prelabel_export.json"))
+    assert [(f["image"], f["annotation"], f["image_key"]) for f in manifest["files"]] == [
+        ("JPEGImages/a.jpg", "Annotations/a.xml", "street/a.jpg"),
+        ("JPEGImages/b.png", "Annotations/b.xml", "street/b.png"),
+    ]
+    assert manifest["skipped_task_ids"] == ["t3"]
+    assert (summary.images, summary.skipped_images, summary.annotations) == (2, 1, 2)
 
 
-def test_voc_files_skip_images_of_unknown_size() -> None:
-    # Given only a task that has not been read yet
-    # When the VOC files are built
-    files, skipped = voc_files(PROJECT, [task("t9", "z.jpg", size=None)])
-    # Then no annotation file is made for it, and it is reported
-    assert [n for n in files if n.startswith("Annotations/")] == []
-    assert skipped == ["t9"]
+def test_a_name_holding_a_colon_leaves_the_label_map_out() -> None:
+    # Given an entry name with ':' (datumaro's label map separator)
+    project = Project(REF, "P", (LabelEntry("v", "Car: small", Geometry.BBOX),))
+    # When exported as VOC
+    data, _ = export(project, [task("t1", "a.jpg")], ExportFormat.VOC)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    # Then there is no label map to misread (CVAT then takes the task's own labels)
+    assert "labelmap.txt" not in names
+    assert "labels.txt" in names
+
+
+def test_voc_opens_in_supervision_with_the_tasks_boxes(tmp_path: Path) -> None:
+    # Given the VOC export of tasks whose file names clash once flattened, unpacked with the
+    # images put where its manifest says
+    data, summary = export(PROJECT, MIXED, ExportFormat.VOC)
+    manifest = unpack(data, tmp_path)
+    place_images(tmp_path, manifest, MIXED)
+    # When supervision loads it as a Pascal VOC dataset
+    ds = sv.DetectionDataset.from_pascal_voc(
+        str(tmp_path / "JPEGImages"), str(tmp_path / "Annotations")
+    )
+    # Then every image of known size is there
+    assert len(ds) == summary.images == len(MIXED) - 1
+    # And its boxes are the task's labels: whole pixels, and supervision reads VOC's corners
+    # as the devkit's 1-based ones (xmin, ymin one pixel less), so within 1.5 px
+    got = dataset_boxes(ds, task_ids_by_path(tmp_path, manifest))
+    assert sorted(ds.classes) == ["Person", "Vehicle"]
+    assert_same_boxes(got, task_boxes(MIXED, NAMES), tolerance_px=1.5)

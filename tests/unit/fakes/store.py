@@ -191,6 +191,7 @@ class MemoryTasks(TaskRepository):
             labels=p.labels,
             image_width=p.width,
             image_height=p.height,
+            prelabel_run_id=p.run_id,
         )
 
     def _eligible(self, ref: ProjectRef, task: Task) -> bool:

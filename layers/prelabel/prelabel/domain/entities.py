@@ -119,6 +119,8 @@ class Task:
     image_width: int | None = None
     image_height: int | None = None
     created_at: str = ""
+    # The run whose batch committed this task's pre-label state (exports name it).
+    prelabel_run_id: str | None = None
 
     @property
     def prelabeled(self) -> bool:

@@ -1,5 +1,7 @@
-"""Exports of a project's labels (COCO JSON, YOLO txt, Pascal VOC XML): pure, no I/O."""
+"""Exports of a project's labels (COCO JSON; YOLO, flat YOLO, Pascal VOC and Label Studio
+zips), streamed from an iterable of tasks into a binary sink."""
 
-from prelabel.exports.bundle import ExportBundle, ExportFormat, build_export
+from prelabel.exports.formats import ExportFormat, ExportSummary
+from prelabel.exports.writer import write_export
 
-__all__ = ["ExportBundle", "ExportFormat", "build_export"]
+__all__ = ["ExportFormat", "ExportSummary", "write_export"]

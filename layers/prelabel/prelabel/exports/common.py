@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -26,15 +26,31 @@ class Categories:
                 return i
         return None
 
+    def names(self) -> list[str]:
+        return [entry.name for entry in self.entries]
 
-def exported_labels(task: Task, categories: Categories) -> list[tuple[int, Label]]:
-    """Labels whose entry is still a bbox entry of the project; others have no category to go to
-    (the configuration changed after pre-labeling) and are counted as dropped by the caller."""
+
+@dataclass(slots=True)
+class Tally:
+    """What a writer put in the export, counted as it goes."""
+
+    images: int = 0
+    annotations: int = 0
+    skipped_images: int = 0
+    dropped_labels: int = 0
+
+
+def exported_labels(task: Task, categories: Categories, tally: Tally) -> list[tuple[int, Label]]:
+    """Labels whose entry is still a bbox entry of the project, with their class index, counted
+    into `tally.annotations`; others have no category to go to (the configuration changed after
+    pre-labeling) and are counted into `tally.dropped_labels`."""
     out = []
     for label in task.labels:
         index = categories.index(label.entry_id)
         if index is not None:
             out.append((index, label))
+    tally.dropped_labels += len(task.labels) - len(out)
+    tally.annotations += len(out)
     return out
 
 
@@ -49,10 +65,21 @@ def size_of(task: Task) -> tuple[int, int]:
 
 
 def clipped(box: Box, width: int, height: int) -> Box:
-    """Formats that are relative to the image (YOLO) or integer pixels (VOC) must stay inside it."""
+    """Formats that are relative to the image (YOLO, Label Studio) or integer pixels (VOC) must
+    stay inside it."""
     x1, x2 = sorted((min(max(box.x1, 0.0), width), min(max(box.x2, 0.0), width)))
     y1, y2 = sorted((min(max(box.y1, 0.0), height), min(max(box.y2, 0.0), height)))
     return Box(x1, y1, x2, y2)
+
+
+def image_uri(task: Task) -> str:
+    return f"s3://{task.bucket}/{task.image_key}"
+
+
+def one_line(text: str) -> str:
+    """Entry names go into line-based files (classes.txt, labelmap.txt); a line break inside a
+    name would make two classes of one."""
+    return " ".join(text.splitlines())
 
 
 def _safe_parts(key: str) -> list[str]:
@@ -61,23 +88,53 @@ def _safe_parts(key: str) -> list[str]:
     return [p for p in key.replace("\\", "/").split("/") if p not in ("", ".", "..")]
 
 
-def file_stems(tasks: Sequence[Task]) -> dict[str, str]:
-    """task_id -> a unique relative path without extension, mirroring the image key.
+def _safe_id(value: str) -> str:
+    return value.replace("/", "_").replace("\\", "_")
 
-    Keys are unique within a bucket, but two datasets may come from different buckets with the
-    same keys; those get their dataset id in front, and the task id as a last resort.
+
+class FileNames:
+    """Unique names for each task's files, without extension, chosen one task at a time.
+
+    Nested names mirror the image key (`street/a`); flat ones are the file stem alone (`a`).
+    On a clash (two datasets from different buckets with the same keys, or two folders with the
+    same file name when flat) the dataset id is added, then the task id. Names are compared
+    without case, so the files stay distinct on case-insensitive file systems. The set of names
+    already given is the only memory kept, which is what lets a writer stream its tasks.
+
+    `renamed_dirs` renames folder segments of nested names: Ultralytics finds an image's label
+    file by replacing the last `/images/` of its path with `/labels/`, so a key with a folder
+    named `images` must not keep that name under `images/`.
     """
-    stems: dict[str, str] = {}
-    used: set[str] = set()
-    for task in tasks:
+
+    def __init__(self, *, flat: bool, renamed_dirs: Mapping[str, str] | None = None) -> None:
+        self._flat = flat
+        self._renamed = dict(renamed_dirs or {})
+        self._used: set[str] = set()
+
+    def name(self, task: Task) -> str:
         parts = _safe_parts(task.image_key) or [task.task_id]
-        parts[-1] = PurePosixPath(parts[-1]).stem or task.task_id
-        candidates = (
-            "/".join(parts),
-            "/".join([task.dataset_id, *parts]),
-            "/".join([task.dataset_id, *parts[:-1], f"{parts[-1]}-{task.task_id}"]),
-        )
-        stem = next((c for c in candidates if c not in used), candidates[-1])
-        used.add(stem)
-        stems[task.task_id] = stem
-    return stems
+        stem = PurePosixPath(parts[-1]).stem or task.task_id
+        folders = [self._renamed.get(p, p) for p in parts[:-1]]
+        dataset, tid = _safe_id(task.dataset_id), _safe_id(task.task_id)
+        if self._flat:
+            candidates = [stem, f"{stem}-{dataset}", f"{stem}-{tid}"]
+        else:
+            candidates = [
+                "/".join([*folders, stem]),
+                "/".join([dataset, *folders, stem]),
+                "/".join([dataset, *folders, f"{stem}-{tid}"]),
+            ]
+        chosen = next((c for c in candidates if c.casefold() not in self._used), None)
+        n = 2
+        while chosen is None:  # only when an image is literally named like another's fallback
+            candidate = f"{candidates[-1]}-{n}"
+            chosen = candidate if candidate.casefold() not in self._used else None
+            n += 1
+        self._used.add(chosen.casefold())
+        return chosen
+
+
+def image_suffix(task: Task) -> str:
+    """The image's extension as stored (`.jpg`, `.PNG`): the file a user puts in place is the
+    S3 object itself. Dataset listings only take keys with an image extension."""
+    return PurePosixPath(task.image_key).suffix

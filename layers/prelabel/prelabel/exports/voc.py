@@ -1,20 +1,40 @@
-"""Pascal VOC XML: one annotation file per image, integer pixel corners."""
+"""Pascal VOC XML in the layout VOC tools read (CVAT's "Pascal VOC 1.1", datumaro,
+supervision's `DetectionDataset.from_pascal_voc`):
+
+    Annotations/<name>.xml         one per image, <filename> naming its file in JPEGImages/
+    ImageSets/Main/default.txt     every <name>, the subset CVAT calls "default"
+    JPEGImages/                    empty: the images go here (prelabel_export.json lists them)
+    labelmap.txt                   the classes, so datumaro and CVAT know names not in VOC's 20
+    labels.txt                     the same names, one per line
+
+Names are flat (the image's file stem); see FileNames for clashes. Corners are whole pixels,
+zero-based, as CVAT writes and reads them; the VOC devkit counts from one, and supervision's
+reader subtracts one from xmin and ymin accordingly.
+"""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from pathlib import PurePosixPath
+from collections.abc import Iterable
 
 from prelabel.domain.entities import Project, Task
 from prelabel.exports.common import (
     Categories,
+    FileNames,
+    Tally,
     clipped,
     exported_labels,
-    file_stems,
     has_size,
+    image_suffix,
+    image_uri,
+    one_line,
     size_of,
 )
+from prelabel.exports.manifest import Manifest
+from prelabel.exports.streams import Archive, Spool
+
+IMAGES_DIR = "JPEGImages"
+IMAGE_SET = "ImageSets/Main/default.txt"
 
 
 def _sub(parent: ET.Element, tag: str, text: str | int | float) -> ET.Element:
@@ -23,23 +43,22 @@ def _sub(parent: ET.Element, tag: str, text: str | int | float) -> ET.Element:
     return child
 
 
-def voc_xml(task: Task, categories: Categories) -> str:
-    """Corners are rounded to whole pixels as VOC tools expect; score, source, detector class
-    and model are extra elements inside each object, which VOC readers ignore."""
+def voc_xml(task: Task, categories: Categories, image_file: str, tally: Tally) -> str:
+    """Score, source, detector class and model are extra elements inside each object, which
+    VOC readers ignore; the S3 object is named in <source><image>."""
     width, height = size_of(task)
     root = ET.Element("annotation")
-    key = PurePosixPath(task.image_key)
-    _sub(root, "folder", str(key.parent) if str(key.parent) != "." else "")
-    _sub(root, "filename", key.name)
-    _sub(root, "path", task.image_key)
+    _sub(root, "folder", IMAGES_DIR)
+    _sub(root, "filename", image_file)
     source = ET.SubElement(root, "source")
     _sub(source, "database", "Prelabel")
+    _sub(source, "image", image_uri(task))
     size = ET.SubElement(root, "size")
     _sub(size, "width", width)
     _sub(size, "height", height)
     _sub(size, "depth", 3)
     _sub(root, "segmented", 0)
-    for index, label in exported_labels(task, categories):
+    for index, label in exported_labels(task, categories, tally):
         b = clipped(label.box, width, height)
         obj = ET.SubElement(root, "object")
         _sub(obj, "name", categories.entries[index].name)
@@ -60,13 +79,40 @@ def voc_xml(task: Task, categories: Categories) -> str:
     return ET.tostring(root, encoding="unicode") + "\n"
 
 
-def voc_files(project: Project, tasks: Sequence[Task]) -> tuple[dict[str, str], list[str]]:
-    """Files of the export, and the ids of tasks left out because their image size is unknown
-    (VOC needs the size, and an image not read yet has no labels to give)."""
+def labelmap(categories: Categories) -> str | None:
+    """datumaro's `name:color:parts:actions` lines. A name holding ':' cannot be written there;
+    then there is no labelmap.txt, and CVAT builds one from the task's own labels."""
+    names = [one_line(n) for n in categories.names()]
+    if any(":" in n for n in names):
+        return None
+    return "# label:color_rgb:parts:actions\n" + "".join(f"{n}:::\n" for n in names)
+
+
+def write_voc(
+    project: Project, tasks: Iterable[Task], archive: Archive, manifest: Manifest
+) -> Tally:
+    """Images of unknown size are left out (VOC needs the size, and an image not read yet has
+    no labels to give) and listed in the manifest."""
     categories = Categories.of(project)
-    sized = [t for t in tasks if has_size(t)]
-    skipped = [t.task_id for t in tasks if not has_size(t)]
-    stems = file_stems(sized)
-    files = {f"Annotations/{stems[t.task_id]}.xml": voc_xml(t, categories) for t in sized}
-    files["labels.txt"] = "".join(f"{e.name}\n" for e in categories.entries)
-    return files, skipped
+    names = FileNames(flat=True)
+    tally = Tally()
+    mapping = labelmap(categories)
+    if mapping is not None:
+        archive.add("labelmap.txt", mapping)
+    archive.add("labels.txt", "".join(f"{one_line(n)}\n" for n in categories.names()))
+    archive.folder(IMAGES_DIR)
+    with Spool() as image_set:
+        for task in tasks:
+            if not has_size(task):
+                tally.skipped_images += 1
+                manifest.skip(task)
+                continue
+            name = names.name(task)
+            image_file = f"{name}{image_suffix(task)}"
+            annotation = f"Annotations/{name}.xml"
+            archive.add(annotation, voc_xml(task, categories, image_file, tally))
+            image_set.write(f"{name}\n".encode())
+            manifest.add_file(task, f"{IMAGES_DIR}/{image_file}", annotation)
+            tally.images += 1
+        archive.add_spool(IMAGE_SET, image_set)
+    return tally

@@ -1,19 +1,31 @@
-"""YOLO (Ultralytics/darknet) txt labels: one file per image, normalized centre and size."""
+"""YOLO txt labels (Ultralytics, darknet): one file per image, normalized centre and size.
+
+Two layouts:
+- `yolo` (Ultralytics): `labels/<key path>.txt` mirroring `images/<key path>.<ext>`, and a
+  `data.yaml` without `path`, so Ultralytics takes the folder holding it as the dataset root.
+- `yolo_flat`: every file in one folder (`labels/<stem>.txt`, `images/<stem>.<ext>`), for
+  loaders that do not walk subfolders (supervision's `DetectionDataset.from_yolo`).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from prelabel.domain.entities import Project, Task
 from prelabel.exports.common import (
     Categories,
+    FileNames,
+    Tally,
     clipped,
     exported_labels,
-    file_stems,
     has_size,
+    image_suffix,
+    one_line,
     size_of,
 )
+from prelabel.exports.manifest import Manifest
+from prelabel.exports.streams import Archive
 
 
 def _num(value: float) -> str:
@@ -22,10 +34,10 @@ def _num(value: float) -> str:
     return text or "0"
 
 
-def yolo_lines(task: Task, categories: Categories) -> list[str]:
+def yolo_lines(task: Task, categories: Categories, tally: Tally) -> list[str]:
     width, height = size_of(task)
     lines = []
-    for index, label in exported_labels(task, categories):
+    for index, label in exported_labels(task, categories, tally):
         b = clipped(label.box, width, height)
         cx, cy = (b.x1 + b.x2) / 2 / width, (b.y1 + b.y2) / 2 / height
         w, h = (b.x2 - b.x1) / width, (b.y2 - b.y1) / height
@@ -38,9 +50,8 @@ def data_yaml(categories: Categories, project: Project) -> str:
     names = "".join(f"  {i}: {json.dumps(e.name)}\n" for i, e in enumerate(categories.entries))
     return (
         f"# Prelabel export of project {json.dumps(project.name)}.\n"
-        "# Images are not included: place them under images/ with the same relative paths\n"
-        "# as the files under labels/.\n"
-        "path: .\n"
+        "# Put the images under images/ as prelabel_export.json lists them (its `image`\n"
+        "# field), then e.g. `yolo train data=<absolute path of this file>`.\n"
         "train: images\n"
         "val: images\n"
         f"nc: {len(categories.entries)}\n"
@@ -49,21 +60,27 @@ def data_yaml(categories: Categories, project: Project) -> str:
     )
 
 
-def yolo_files(project: Project, tasks: Sequence[Task]) -> tuple[dict[str, str], list[str]]:
-    """Files of the export, and the ids of tasks left out because their image size is unknown.
-
-    An image of unknown size has not been pre-labeled yet; an empty label file would claim it
-    holds no objects, so it is left out instead. Score and source do not fit YOLO's five
-    columns; the COCO export keeps them.
-    """
+def write_yolo(
+    project: Project, tasks: Iterable[Task], archive: Archive, manifest: Manifest, *, flat: bool
+) -> Tally:
+    """An image of unknown size has not been pre-labeled yet; an empty label file would claim it
+    holds no objects, so it is left out and listed in the manifest instead. Score and source do
+    not fit YOLO's five columns; the COCO and Label Studio exports keep them."""
     categories = Categories.of(project)
-    sized = [t for t in tasks if has_size(t)]
-    skipped = [t.task_id for t in tasks if not has_size(t)]
-    stems = file_stems(sized)
-    files = {
-        f"labels/{stems[t.task_id]}.txt": "".join(f"{line}\n" for line in yolo_lines(t, categories))
-        for t in sized
-    }
-    files["classes.txt"] = "".join(f"{e.name}\n" for e in categories.entries)
-    files["data.yaml"] = data_yaml(categories, project)
-    return files, skipped
+    names = FileNames(flat=flat, renamed_dirs=None if flat else {"images": "images_"})
+    tally = Tally()
+    archive.add("classes.txt", "".join(f"{one_line(n)}\n" for n in categories.names()))
+    archive.add("data.yaml", data_yaml(categories, project))
+    archive.folder("images")
+    for task in tasks:
+        if not has_size(task):
+            tally.skipped_images += 1
+            manifest.skip(task)
+            continue
+        name = names.name(task)
+        label_file = f"labels/{name}.txt"
+        lines = yolo_lines(task, categories, tally)
+        archive.add(label_file, "".join(f"{line}\n" for line in lines))
+        manifest.add_file(task, f"images/{name}{image_suffix(task)}", label_file)
+        tally.images += 1
+    return tally

@@ -1,24 +1,29 @@
-"""Exporting a project's labels: read every task, page by page, then build the chosen format."""
+"""Exporting a project's labels: tasks read page by page, each page written before the next
+is read."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import IO
+
 from prelabel.domain.entities import ProjectRef, Task
-from prelabel.exports.bundle import ExportBundle, ExportFormat, build_export
+from prelabel.exports import ExportFormat, ExportSummary, write_export
 from prelabel.ports.projects import ProjectRepository
 from prelabel.ports.tasks import TaskFilter, TaskRepository
 
 EXPORT_PAGE_SIZE = 500
 
 
-def all_tasks(tasks: TaskRepository, ref: ProjectRef, page_size: int | None = None) -> list[Task]:
-    out: list[Task] = []
+def iter_tasks(
+    tasks: TaskRepository, ref: ProjectRef, page_size: int | None = None
+) -> Iterator[Task]:
     cursor: str | None = None
     while True:
         page = tasks.list_tasks(ref, TaskFilter(), page_size or EXPORT_PAGE_SIZE, cursor)
-        out.extend(page.tasks)
+        yield from page.tasks
         cursor = page.cursor
         if cursor is None:
-            return out
+            return
 
 
 def export_project(
@@ -26,8 +31,9 @@ def export_project(
     tasks: TaskRepository,
     ref: ProjectRef,
     fmt: ExportFormat,
+    sink: IO[bytes],
     created_at: str,
-) -> ExportBundle:
-    """NotFound for another organization's project, before any task is read."""
+) -> ExportSummary:
+    """NotFound for another organization's project, before any task is read or byte written."""
     project = projects.get(ref)
-    return build_export(project, all_tasks(tasks, ref), fmt, created_at)
+    return write_export(project, iter_tasks(tasks, ref), fmt, sink, created_at)

@@ -71,6 +71,7 @@ def task_to_domain(item: TaskModel, prelabel: PrelabelModel | None) -> Task:
         image_width=None if prelabel.width is None else int(prelabel.width),
         image_height=None if prelabel.height is None else int(prelabel.height),
         created_at=item.created_at,
+        prelabel_run_id=prelabel.run_id,
     )
 
 

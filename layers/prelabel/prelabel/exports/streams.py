@@ -1,0 +1,123 @@
+"""Writing an export front to back: a zip into any binary sink, and lists kept aside until the
+end of the export without keeping them in memory.
+
+The sink may be a stream that cannot seek (an S3 multipart upload, a socket): zipfile then
+writes each entry's sizes after its data. Entries written as a stream are opened as ZIP64 up
+front, since a stream cannot go back to widen the header of one that passes 2 GiB.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import IO, Any, Self
+
+# A fixed timestamp makes the same labels give the same archive, byte for byte.
+_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+# What a spool keeps in memory before it moves to a temporary file (/tmp on Lambda).
+SPOOL_MEMORY_BYTES = 4 * 1024 * 1024
+_COPY_CHUNK = 1024 * 1024
+
+
+def json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
+class Spool:
+    """Bytes set aside during an export and copied into it at the end."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def copy_to(self, out: IO[bytes]) -> None:
+        self._file.seek(0)
+        shutil.copyfileobj(self._file, out, _COPY_CHUNK)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class JsonArraySpool(Spool):
+    """A JSON array written one item at a time, one item per line."""
+
+    def __init__(self, indent: str = "") -> None:
+        super().__init__()
+        self._indent = indent.encode()
+        self.count = 0
+
+    def append(self, item: Any) -> None:
+        self.write((b",\n" if self.count else b"\n") + self._indent + json_bytes(item))
+        self.count += 1
+
+    def write_array(self, out: IO[bytes], closing_indent: str = "") -> None:
+        out.write(b"[")
+        self.copy_to(out)
+        out.write((b"\n" + closing_indent.encode() if self.count else b"") + b"]")
+
+
+def _info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+class Archive:
+    """A zip written entry after entry into `sink`; nothing of an entry stays in memory once it
+    is written, only zipfile's directory record of it (its name and sizes)."""
+
+    def __init__(self, sink: IO[bytes]) -> None:
+        self._zip = zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED)
+
+    def add(self, name: str, data: bytes | str) -> None:
+        self._zip.writestr(_info(name), data)
+
+    def folder(self, name: str) -> None:
+        """An empty folder, for the images a user puts in place next to the labels."""
+        info = zipfile.ZipInfo(name.rstrip("/") + "/", date_time=_ZIP_TIME)
+        info.external_attr = (0o40755 << 16) | 0x10
+        self._zip.writestr(info, b"")
+
+    @contextmanager
+    def member(self, name: str) -> Iterator[IO[bytes]]:
+        """One entry written as a stream (a JSON array of every task)."""
+        with self._zip.open(_info(name), "w", force_zip64=True) as out:
+            yield out
+
+    def add_spool(self, name: str, spool: Spool) -> None:
+        with self.member(name) as out:
+            spool.copy_to(out)
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            # A failed export gets no central directory: a half-written archive must not open
+            # as if it were whole. Without its file, ZipFile's own close (run again when it is
+            # collected) writes nothing.
+            self._zip.fp = None
