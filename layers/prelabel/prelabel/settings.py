@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,10 +29,25 @@ class Settings(BaseModel):
     # 32 images per batch: 0.03 endpoint calls per image, 35 items per commit transaction (<100).
     batch_size: int = Field(default=32, ge=1, le=90)
     detector_input_size: int = Field(default=416, ge=64, le=2048)
+    # Seals task-list cursors (CURSOR_KEY). Tenancy does not rest on it: a cursor only ever
+    # positions inside the caller's own project. Without it, a key derived from the tasks
+    # table's name still makes garbled, edited and cross-project cursors a 400.
+    cursor_key: str = ""
+
+    @property
+    def cursor_mac_key(self) -> bytes:
+        if self.cursor_key:
+            return self.cursor_key.encode()
+        return hashlib.sha256(f"prelabel-cursor:{self.tasks_table}".encode()).digest()
 
     @property
     def readable_dataset_buckets(self) -> tuple[str, ...]:
         return self.dataset_buckets or (self.data_bucket,)
+
+    @property
+    def grant_buckets(self) -> tuple[str, ...]:
+        """Buckets an operator may grant to organizations (the template's DatasetBuckets)."""
+        return tuple(b for b in self.dataset_buckets if b != self.data_bucket)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -58,4 +74,5 @@ class Settings(BaseModel):
             detector_endpoint=env.get("DETECTOR_ENDPOINT_NAME", defaults.detector_endpoint),
             batch_size=int(env.get("BATCH_SIZE", defaults.batch_size)),
             detector_input_size=int(env.get("DETECTOR_INPUT_SIZE", defaults.detector_input_size)),
+            cursor_key=env.get("CURSOR_KEY", ""),
         )

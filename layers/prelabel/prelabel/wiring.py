@@ -14,12 +14,18 @@ from prelabel.adapters.dynamodb.organizations import DynamoLedger, DynamoOrganiz
 from prelabel.adapters.dynamodb.projects import DynamoDatasetRepository, DynamoProjectRepository
 from prelabel.adapters.dynamodb.tasks import DynamoRunRepository, DynamoTaskRepository
 from prelabel.adapters.dynamodb.workflow import DynamoClaimStore, DynamoRunStore
-from prelabel.adapters.s3_images import S3ImageLister
+from prelabel.adapters.s3_images import S3ImageLinks, S3ImageLister
 from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
 from prelabel.ports.organizations import Ledger, OrganizationRepository
-from prelabel.ports.projects import DatasetRepository, ImageLister, ProjectRepository
+from prelabel.ports.projects import (
+    DatasetRepository,
+    ImageLinks,
+    ImageLister,
+    ProjectRepository,
+)
 from prelabel.ports.tasks import RunRepository, TaskRepository
 from prelabel.services.datasets import DatasetService
+from prelabel.services.locations import LocationService
 from prelabel.services.runs import RunDeps
 from prelabel.settings import Settings
 
@@ -28,16 +34,20 @@ if TYPE_CHECKING:
     from prelabel.services.labeling import LabelingDeps
 
 
-def client_factory(service: str, region: str) -> Callable[[], Any]:
+def client_factory(service: str, region: str, **config: Any) -> Callable[[], Any]:
     """botocore, not boto3: boto3 and s3transfer add ~80 ms to every cold start for nothing here.
 
-    Clients are made on first use, so a function pays only for the services it calls.
+    Clients are made on first use, so a function pays only for the services it calls. `config`
+    becomes the client's botocore Config (e.g. `signature_version="s3v4"`).
     """
 
     def make() -> Any:
         import botocore.session
+        from botocore.config import Config
 
-        return botocore.session.get_session().create_client(service, region_name=region)
+        return botocore.session.get_session().create_client(
+            service, region_name=region, config=Config(**config) if config else None
+        )
 
     return make
 
@@ -106,13 +116,16 @@ class Ports:
 
     @cached_property
     def dataset_service(self) -> DatasetService:
-        return DatasetService(
-            self.projects,
-            self.datasets,
-            self.tasks,
-            self.images,
-            self.settings.readable_dataset_buckets,
-        )
+        return DatasetService(self.projects, self.datasets, self.tasks, self.images)
+
+    @cached_property
+    def locations(self) -> LocationService:
+        s = self.settings
+        return LocationService(self.orgs, s.data_bucket, s.grant_buckets)
+
+    @cached_property
+    def image_links(self) -> ImageLinks:
+        return S3ImageLinks(client_factory("s3", self.settings.region, signature_version="s3v4"))
 
 
 def dynamo_ports(settings: Settings) -> Ports:
@@ -123,7 +136,7 @@ def dynamo_ports(settings: Settings) -> Ports:
         ledger=DynamoLedger(),
         projects=DynamoProjectRepository(),
         datasets=DynamoDatasetRepository(),
-        tasks=DynamoTaskRepository(),
+        tasks=DynamoTaskRepository(settings.cursor_mac_key),
         runs=DynamoRunRepository(),
         images=S3ImageLister(client_factory("s3", settings.region)),
     )

@@ -18,7 +18,7 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("GET", "/projects/{project_id}"): None,
     ("PUT", "/projects/{project_id}/label-config"): {"label_config": CONFIG},
     ("GET", "/projects/{project_id}/datasets"): None,
-    ("POST", "/projects/{project_id}/datasets"): {"bucket": "{bucket}", "prefix": "a/"},
+    ("POST", "/projects/{project_id}/datasets"): {"bucket": "{bucket}", "prefix": "org-a/a/"},
     ("DELETE", "/projects/{project_id}/datasets/{dataset_id}"): None,
     ("POST", "/projects/{project_id}/datasets/{dataset_id}/reconnect"): None,
     ("GET", "/projects/{project_id}/tasks"): None,
@@ -56,11 +56,13 @@ def a_world(ports: Ports, make_org) -> dict[str, str]:
     bucket = ports.settings.data_bucket
     s3 = boto3.client("s3")
     for i in range(3):
-        s3.put_object(Bucket=bucket, Key=f"a/{i}.jpg", Body=b"img")
+        s3.put_object(Bucket=bucket, Key=f"org-a/a/{i}.jpg", Body=b"img")
     pid = call(
         "POST", "/projects", "org-a", {"name": "Secret Streets", "label_config": CONFIG}
     ).body["project_id"]
-    ds = call("POST", f"/projects/{pid}/datasets", "org-a", {"bucket": bucket, "prefix": "a/"}).body
+    ds = call(
+        "POST", f"/projects/{pid}/datasets", "org-a", {"bucket": bucket, "prefix": "org-a/a/"}
+    ).body
     call(
         "PUT",
         f"/projects/{pid}/mapping",

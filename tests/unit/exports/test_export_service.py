@@ -8,11 +8,15 @@ import pytest
 
 from prelabel.domain.entities import ProjectRef
 from prelabel.domain.errors import NotFound
+from prelabel.domain.locations import DataLocation, OrgLocations
 from prelabel.exports.bundle import ExportFormat
 from prelabel.exports.common import file_stems
 from prelabel.services.exports import all_tasks, export_project
 from tests.unit.core.fakes import MemoryProjects, MemoryTasks
 from tests.unit.exports.samples import CAR, PROJECT, REF, task
+
+# The sample tasks' images are in bucket "data"; org-1 may read all of it.
+READABLE = OrgLocations("org-1", (DataLocation("data", ""),))
 
 
 def test_export_reads_every_page_of_tasks() -> None:
@@ -21,7 +25,7 @@ def test_export_reads_every_page_of_tasks() -> None:
     projects.create(PROJECT)
     tasks.add_many([task(f"t{i:02d}", f"img/{i:02d}.jpg", (CAR,)) for i in range(23)])
     # When the project is exported as COCO
-    bundle = export_project(projects, tasks, REF, ExportFormat.COCO, "now")
+    bundle = export_project(projects, tasks, REF, ExportFormat.COCO, "now", locations=READABLE)
     small_pages = all_tasks(tasks, REF, page_size=5)
     # Then every task and every box is in it, whatever the page size
     doc = json.loads(bundle.content())
@@ -36,7 +40,14 @@ def test_export_of_another_orgs_project_is_not_found() -> None:
     tasks.add_many([task("t1", "a.jpg", (CAR,))])
     # Then it does not exist for org-2
     with pytest.raises(NotFound):
-        export_project(projects, tasks, ProjectRef("org-2", "prj_1"), ExportFormat.YOLO, "now")
+        export_project(
+            projects,
+            tasks,
+            ProjectRef("org-2", "prj_1"),
+            ExportFormat.YOLO,
+            "now",
+            locations=OrgLocations("org-2", (DataLocation("data", ""),)),
+        )
 
 
 def test_file_names_are_unique_and_cannot_leave_the_archive() -> None:

@@ -1,4 +1,9 @@
-"""The one place that maps domain errors (and request validation errors) to HTTP responses."""
+"""The one place that maps domain errors (and request validation errors) to HTTP responses.
+
+Every 4xx and 5xx has one shape, `{"code", "message", "field"}` (schema `Error` in the OpenAPI
+document). A deployed API Gateway's own refusals (its 401, 413, 429, 5xx) carry only
+`{"message"}`, which is why `message` is the one member every client can rely on.
+"""
 
 from __future__ import annotations
 
@@ -29,18 +34,20 @@ STATUS_OF: dict[type[DomainError], HTTPStatus] = {
 }
 
 
-def error_response(
-    status: HTTPStatus, message: str, field: str | None = None, **extra: Any
-) -> Response[str]:
-    body: dict[str, Any] = {"code": status.phrase.upper().replace(" ", "_"), "message": message}
-    if field is not None:
-        body["field"] = field
-    body.update(extra)
+def error_response(status: HTTPStatus, message: str, field: str | None = None) -> Response[str]:
     return Response(
         status_code=status.value,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps({"error": body}),
+        body=json.dumps(error_body(status, message, field)),
     )
+
+
+def error_body(status: HTTPStatus, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"code": error_code(status), "message": message, "field": field}
+
+
+def error_code(status: HTTPStatus) -> str:
+    return status.phrase.upper().replace(" ", "_").replace("-", "_")
 
 
 def domain_error_response(exc: DomainError) -> Response[str]:

@@ -50,3 +50,10 @@ class ImageLister(ABC):
     @abstractmethod
     def list_images(self, bucket: str, prefix: str, limit: int) -> list[str]:
         """Keys of image files, at most `limit + 1` so callers can tell when there are too many."""
+
+
+class ImageLinks(ABC):
+    """Short-lived links a browser can fetch one image with, straight from storage."""
+
+    @abstractmethod
+    def signed_get_url(self, bucket: str, key: str, expires_in: int) -> str: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from prelabel.domain.entities import ProjectRef, Task
+from prelabel.domain.locations import OrgLocations, is_readable
 from prelabel.exports.bundle import ExportBundle, ExportFormat, build_export
 from prelabel.ports.projects import ProjectRepository
 from prelabel.ports.tasks import TaskFilter, TaskRepository
@@ -27,7 +28,14 @@ def export_project(
     ref: ProjectRef,
     fmt: ExportFormat,
     created_at: str,
+    *,
+    locations: OrgLocations,
 ) -> ExportBundle:
-    """NotFound for another organization's project, before any task is read."""
+    """NotFound for another organization's project, before any task is read.
+
+    Tasks whose image lies outside the organization's data locations (a revoked grant, a key
+    that was never the organization's) are left out: an export never names such an image.
+    """
     project = projects.get(ref)
-    return build_export(project, all_tasks(tasks, ref), fmt, created_at)
+    readable = [t for t in all_tasks(tasks, ref) if is_readable(locations, t.bucket, t.image_key)]
+    return build_export(project, readable, fmt, created_at)

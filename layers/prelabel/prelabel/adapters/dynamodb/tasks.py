@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import cast
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 
+from prelabel.adapters.dynamodb.cursors import CursorCodec
 from prelabel.adapters.dynamodb.errors import storage_errors
 from prelabel.adapters.dynamodb.models import LabelAttr, RunModel, TaskModel
 from prelabel.adapters.dynamodb.projects import mapping_from_items
@@ -26,7 +24,7 @@ from prelabel.domain.entities import (
     RunStatus,
     Task,
 )
-from prelabel.domain.errors import InvalidInput, NotFound
+from prelabel.domain.errors import NotFound
 from prelabel.ports.tasks import RunRepository, TaskFilter, TaskPage, TaskRepository
 
 
@@ -74,23 +72,6 @@ def task_to_domain(item: TaskModel) -> Task:
     )
 
 
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
-
-
-def _decode_cursor(ref: ProjectRef, cursor: str) -> dict[str, Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        owner = key["project_key"]["S"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise InvalidInput(f"cursor: {cursor[:40]!r} is not a cursor", field="cursor") from exc
-    if owner != ref.key:
-        raise InvalidInput(f"cursor: {cursor[:40]!r} is not a cursor", field="cursor")
-    return dict(key)
-
-
 def _filter(flt: TaskFilter) -> Condition | None:
     parts: list[Condition] = []
     if flt.state is not None:
@@ -113,6 +94,9 @@ def _filter(flt: TaskFilter) -> Condition | None:
 
 
 class DynamoTaskRepository(TaskRepository):
+    def __init__(self, cursor_key: bytes) -> None:
+        self._cursors = CursorCodec(cursor_key)
+
     def add_many(self, tasks: Sequence[Task]) -> None:
         with storage_errors("create tasks"), TaskModel.batch_write() as batch:
             for t in tasks:
@@ -142,7 +126,7 @@ class DynamoTaskRepository(TaskRepository):
     def list_tasks(
         self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None
     ) -> TaskPage:
-        start = _decode_cursor(ref, cursor) if cursor else None
+        start = self._cursors.decode(ref.key, cursor) if cursor else None
         with storage_errors("list tasks"):
             result = TaskModel.query(
                 ref.key,
@@ -151,7 +135,7 @@ class DynamoTaskRepository(TaskRepository):
                 last_evaluated_key=start,
             )
             tasks = [task_to_domain(i) for i in result]
-            return TaskPage(tasks, _encode_cursor(result.last_evaluated_key))
+            return TaskPage(tasks, self._cursors.encode(ref.key, result.last_evaluated_key))
 
     def delete_dataset_tasks(self, ref: ProjectRef, dataset_id: str) -> int:
         removed = 0

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from prelabel.api.deps import ports
-from prelabel.api.routes.common import project_ref
+from prelabel.api.routes.common import IdPath, caller_locations, project_ref
 from prelabel.exports.bundle import ExportFormat
 from prelabel.services.exports import export_project
 
@@ -26,11 +26,13 @@ router = Router()
 @router.get(
     "/projects/<project_id>/export",
     summary="Export the project's labels",
+    tags=["Exports"],
     description=(
         "format=coco answers a COCO JSON document (score, source, detector_class, model_name "
         "and model_version kept on each annotation); yolo and voc answer a zip. Images whose "
         "size is unknown (not pre-labeled yet) are in COCO with null width/height and left out "
-        "of YOLO and VOC, listed in the zip's prelabel_export.json."
+        "of YOLO and VOC, listed in the zip's prelabel_export.json. Tasks whose image lies "
+        "outside the organization's data locations (a revoked grant) are left out."
     ),
     responses={
         200: {
@@ -43,7 +45,7 @@ router = Router()
     },
 )
 def get_export(
-    project_id: str,
+    project_id: IdPath,
     export_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.COCO,
 ) -> Response[str]:
     bundle = export_project(
@@ -52,6 +54,7 @@ def get_export(
         project_ref(router, project_id),
         export_format,
         datetime.now(UTC).isoformat(timespec="seconds"),
+        locations=caller_locations(router),
     )
     content = bundle.content()
     headers = {"Content-Disposition": f'attachment; filename="{bundle.filename}"'}
