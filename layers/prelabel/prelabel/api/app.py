@@ -96,7 +96,10 @@ def _refusal(event: dict[str, Any]) -> tuple[Response[str] | None, dict[str, Any
         return error_response(exc.status, exc.message, "body"), event
     if text is None:
         return None, event
-    return None, {**event, "body": text, "isBase64Encoded": False}
+    # The body is checked UTF-8 JSON text now; Powertools reads it only as application/json.
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+    headers["content-type"] = "application/json"
+    return None, {**event, "headers": headers, "body": text, "isBase64Encoded": False}
 
 
 def _as_proxy_result(response: Response[str]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from prelabel.domain.plans import Plan
 from prelabel.ports.organizations import Ledger, OrganizationRepository
 
 # Optimistic writes of the grant list: a concurrent change makes the next try re-read it.
-GRANT_WRITE_TRIES = 5
+GRANT_WRITE_TRIES = 20
 
 
 def _grants(item: OrganizationModel) -> tuple[DataLocation, ...]:
