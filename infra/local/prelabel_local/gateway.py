@@ -47,6 +47,7 @@ ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 # API Gateway's own limit on a request payload.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+ALLOWED_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
 
 
 def _default_handler() -> ApiHandler:
@@ -119,6 +120,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_OPTIONS(self) -> None:
         self._dispatch()
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers 501 (an HTML page) for a method it has no do_X for; TRACE, QUERY
+        # and the like are methods this API has no route for: 405 in the API's error shape.
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def _method_not_allowed(self) -> None:
+        if self._read_body() is None:
+            return
+        self._message(HTTPStatus.METHOD_NOT_ALLOWED, "Method Not Allowed", Allow=ALLOWED_METHODS)
 
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.config.quiet:

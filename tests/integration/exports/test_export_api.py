@@ -26,23 +26,23 @@ LABEL_CONFIG = [
 TASKS = [
     (
         "t1",
-        "street/a.jpg",
+        "acme/street/a.jpg",
         (640, 480),
         [("veh", [64, 48, 192, 144], 0.9), ("per", [1, 2, 30, 99], 0.6)],
     ),
-    ("t2", "street/b.jpg", (800, 600), [("veh", [0, 0, 800, 600], 0.75)]),
-    ("t3", "street/c.jpg", (320, 240), []),
-    ("t4", "street/d.jpg", None, []),
+    ("t2", "acme/street/b.jpg", (800, 600), [("veh", [0, 0, 800, 600], 0.75)]),
+    ("t3", "acme/street/c.jpg", (320, 240), []),
+    ("t4", "acme/street/d.jpg", None, []),
 ]
 
 
-def _write_task(project_key: str, task_id: str, key: str, size, labels) -> None:  # type: ignore[no-untyped-def]
+def _write_task(project_key: str, bucket: str, task_id: str, key: str, size, labels) -> None:  # type: ignore[no-untyped-def]
     TaskModel(
         project_key,
         task_id,
         dataset_id="ds1",
         dataset_key=f"{project_key}#ds1",
-        bucket="data",
+        bucket=bucket,
         image_key=key,
         state="WAITING",
         prelabel_state="DONE" if size else None,
@@ -73,7 +73,8 @@ def project(ports: Ports, make_org) -> str:  # type: ignore[no-untyped-def]
     reply = call("POST", "/projects", "acme", {"name": "Streets", "label_config": LABEL_CONFIG})
     pid = str(reply.body["project_id"])
     for task_id, key, size, labels in TASKS:
-        _write_task(f"acme#{pid}", task_id, key, size, labels)
+        # In acme's own folder of the data bucket: exports name only images acme may read.
+        _write_task(f"acme#{pid}", ports.settings.data_bucket, task_id, key, size, labels)
     return pid
 
 
@@ -121,9 +122,9 @@ def test_yolo_and_voc_exports_are_zips_with_one_file_per_image(
     # And each image of known size has a file whose boxes match the task's, the other is listed
     counts = {n: parse(archive.read(n)) for n in archive.namelist() if n.startswith(f"{folder}/")}
     assert counts == {
-        f"{folder}/street/a.{ext}": 2,
-        f"{folder}/street/b.{ext}": 1,
-        f"{folder}/street/c.{ext}": 0,
+        f"{folder}/acme/street/a.{ext}": 2,
+        f"{folder}/acme/street/b.{ext}": 1,
+        f"{folder}/acme/street/c.{ext}": 0,
     }
     summary = json.loads(archive.read("prelabel_export.json"))
     assert summary["skipped_task_ids"] == ["t4"]
@@ -159,7 +160,8 @@ def test_cli_writes_coco_and_unpacked_yolo(
     coco = json.loads((out / f"{project}-coco.json").read_text())
     assert len(coco["annotations"]) == 3
     assert (out / f"{project}-yolo.zip").is_file()
-    assert (out / f"{project}-yolo" / "labels" / "street" / "a.txt").read_text().startswith("0 ")
+    labels = out / f"{project}-yolo" / "labels" / "acme" / "street"
+    assert (labels / "a.txt").read_text().startswith("0 ")
     assert (out / f"{project}-yolo" / "classes.txt").read_text() == "Vehicle\nPerson\n"
     # When another organization runs the CLI on the same project
     rc = export_cli.main(["--project", project, "--org", "rival", "--out", str(tmp_path / "r")])

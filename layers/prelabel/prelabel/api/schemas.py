@@ -203,7 +203,7 @@ class ErrorOut(BaseModel):
     """Every 4xx and 5xx answer. A deployed API Gateway's own refusals (its 401, 413, 429 and
     5xx) carry only `message`; every answer of the API itself carries all three."""
 
-    model_config = ConfigDict(title="Error")
+    model_config = ConfigDict(title="Error", extra="forbid")
 
     code: str | None = Field(
         default=None, description="The HTTP status's name, e.g. NOT_FOUND", examples=["NOT_FOUND"]
