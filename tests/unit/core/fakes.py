@@ -200,6 +200,8 @@ class MemoryRuns(RunRepository):
 class MemoryImages(ImageLister):
     def __init__(self, objects: dict[tuple[str, str], list[str]] | None = None) -> None:
         self.objects = objects or {}
+        self.listed: list[tuple[str, str]] = []
 
     def list_images(self, bucket: str, prefix: str, limit: int) -> list[str]:
+        self.listed.append((bucket, prefix))
         return [k for k in self.objects.get((bucket, prefix), [])][: limit + 1]

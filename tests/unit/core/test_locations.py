@@ -219,6 +219,7 @@ def _dataset_world() -> dict[str, object]:
         "tasks": tasks,
         "ref": ref,
         "projects": projects,
+        "images": images,
     }
 
 
@@ -226,9 +227,10 @@ def test_connect_checks_the_location_before_listing_and_skips_ambiguous_keys() -
     # Given org A's project, and images in A's folder (one with a climbing key) and in B's
     w = _dataset_world()
     svc, tasks, ref = w["svc"], w["tasks"], w["ref"]
-    # When A connects B's folder; Then it is refused and no task exists
+    # When A connects B's folder; Then it is refused before S3 is listed, and no task exists
     with pytest.raises(LocationRefused):
         svc.connect(A, ref, DATA, "org-b/")
+    assert w["images"].listed == []
     assert tasks.items == {}
     # When A connects its own folder; Then only the plain key became a task
     ds = svc.connect(A, ref, DATA, "org-a/cam/")
@@ -262,3 +264,17 @@ def test_locations_of_an_organization_that_was_never_set_up_are_not_found(world:
     # Then NotFound (its tasks cannot be read at all)
     with pytest.raises(NotFound):
         world["svc"].locations("ghost")
+
+
+@pytest.mark.parametrize("org_id", ["runs", "a/b", "..", "", " org", "x" * 200])
+def test_organizations_are_set_up_only_with_ids_that_name_one_folder(org_id: str) -> None:
+    # When an operator sets up an organization whose id is not one plain folder name (or the
+    # product's own runs/ folder)
+    orgs = MemoryOrgs()
+    with pytest.raises(InvalidInput) as err:
+        provision_organization(
+            orgs, DEFAULT_MONTHLY_LIMITS, org_id=org_id, name="x", plan=Plan.TEAM, period="2026-11"
+        )
+    # Then it is refused naming the field, and no organization exists
+    assert err.value.field == "org_id"
+    assert orgs.items == {}
