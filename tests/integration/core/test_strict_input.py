@@ -215,6 +215,6 @@ def test_ids_that_no_object_can_have_are_refused_before_storage(project: str) ->
     # When an id longer than any key, or with characters no id has, is sent in a path
     for bad in ["x" * 2000, "a%00b", "ä"]:
         reply = call("GET", f"/projects/{bad}", "acme")
-        # Then 422 names the path parameter (no storage error, no 5xx)
+        # Then 422 names the path parameter (no storage error, no 5xx), without echoing it whole
         assert reply.status == 422, (bad, reply.body)
-        assert reply.body["field"] == "project_id"
+        assert reply.body["field"] == "project_id" and len(reply.message) < 300

@@ -24,6 +24,8 @@ from prelabel.domain.errors import (
     Unauthenticated,
 )
 
+SHOWN_VALUE_CHARS = 80
+
 STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     InvalidInput: HTTPStatus.BAD_REQUEST,
     Unauthenticated: HTTPStatus.UNAUTHORIZED,
@@ -70,6 +72,12 @@ def _field_path(loc: Sequence[Any]) -> str:
     return path
 
 
+def _short(value: Any) -> str:
+    # The value is named so the caller sees what was wrong, not echoed back at any length.
+    text = repr(value)
+    return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 3] + "..."
+
+
 def validation_error_response(errors: Sequence[dict[str, Any]]) -> Response[str]:
     """Name the field and the value, as for domain errors: `rows[0].min_confidence: ...`."""
     messages = []
@@ -78,7 +86,7 @@ def validation_error_response(errors: Sequence[dict[str, Any]]) -> Response[str]
         field = _field_path(err.get("loc", ()))
         first_field = first_field or field
         value = err.get("input")
-        shown = "" if value is None or isinstance(value, dict | list) else f" (got {value!r})"
+        shown = "" if value is None or isinstance(value, dict | list) else f" (got {_short(value)})"
         messages.append(f"{field}: {err.get('msg', 'invalid')}{shown}")
     return error_response(
         HTTPStatus.UNPROCESSABLE_ENTITY, "; ".join(messages) or "invalid request", first_field
