@@ -50,7 +50,7 @@ def _unsupported_content(exc: RequestUnsupportedContentType) -> Response[str]:
 def _no_route(exc: NotFoundError) -> Response[str]:
     event = app.current_event
     return error_response(
-        HTTPStatus.NOT_FOUND, f"no route {event.request_context.http.method} {event.path}"
+        HTTPStatus.NOT_FOUND, f"no route {event.request_context.http.method} {event.path[:200]}"
     )
 
 
