@@ -30,6 +30,8 @@ BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DANGEROUS_ESCAPE = re.compile(r"%(2[eEfF]|5[cC]|25|[01][0-9a-fA-F]|7[fF])")
 
 REFUSED_MESSAGE = "is not one of this organization's data locations"
+# The pre-label failure reason of a task whose image is outside its organization's locations.
+OUTSIDE_LOCATIONS_REASON = "the image is outside the organization's data locations"
 
 
 class LocationRefused(NotAllowed):
