@@ -43,8 +43,9 @@
 
   class ApiError extends Error {
     constructor(status, body) {
-      const e = (body && body.error) || {};
-      super(e.message || (body && body.message) || `HTTP ${status}`);
+      // Every error is {code, message, field}; API Gateway's own refusals carry only message.
+      const e = body && typeof body === "object" ? body : {};
+      super(e.message || `HTTP ${status}`);
       this.status = status;
       this.field = e.field || null;
       this.code = e.code || null;

@@ -49,7 +49,7 @@ class ExportReply:
             body: Any = json.loads(self.content)
         except ValueError:
             return self.content[:200].decode(errors="replace")
-        return str(body.get("error", {}).get("message", body)) if isinstance(body, dict) else ""
+        return str(body.get("message", body)) if isinstance(body, dict) else ""
 
 
 def _header(headers: dict[str, str], name: str) -> str:

@@ -4,7 +4,8 @@ API function, plus static files for the web page, on one same-origin port.
     python -m prelabel_local.gateway [--port 8080] [--static web/]
 
 - `/api/...`: the Bearer token is checked as the deployed authorizer checks it (401
-  `{"message":"Unauthorized"}` otherwise); the prefix is stripped, the request becomes an HTTP API
+  otherwise, in the API's one error shape, whose `message` is all a deployed API Gateway's own
+  refusal carries); the prefix is stripped, the request becomes an HTTP API
   payload 2.0 event with the verified claims, and `prelabel.api.app.handler` runs in-process.
 - anything else: a file under the static folder (`/` is `index.html`).
 
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from prelabel.api.errors import error_body
 from prelabel_local.http_events import LAMBDA_CONTEXT, http_api_event
 from prelabel_local.jwt_keys import (
     LOCAL_CLIENT_ID,
@@ -45,6 +47,7 @@ ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 # API Gateway's own limit on a request payload.
 MAX_BODY_BYTES = 10 * 1024 * 1024
+ALLOWED_METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
 
 
 def _default_handler() -> ApiHandler:
@@ -118,6 +121,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         self._dispatch()
 
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers 501 (an HTML page) for a method it has no do_X for; TRACE, QUERY
+        # and the like are methods this API has no route for: 405 in the API's error shape.
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def _method_not_allowed(self) -> None:
+        if self._read_body() is None:
+            return
+        self._message(HTTPStatus.METHOD_NOT_ALLOWED, "Method Not Allowed", Allow=ALLOWED_METHODS)
+
     def log_message(self, format: str, *args: Any) -> None:
         if not self.server.config.quiet:
             super().log_message(format, *args)
@@ -139,8 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _message(self, status: HTTPStatus, message: str, **headers: str) -> None:
-        # API Gateway's own refusals carry only {"message": ...}, unlike the API's error bodies.
-        body = json.dumps({"message": message}).encode()
+        # The API's one error shape; API Gateway's own refusals carry its `message` only.
+        body = json.dumps(error_body(status, message)).encode()
         self._send(status, body, {"Content-Type": "application/json", **headers})
 
     # Routing

@@ -51,7 +51,7 @@ class Reply:
 
     @property
     def message(self) -> str:
-        return str(self.body.get("error", {}).get("message", "")) if self.body else ""
+        return str(self.body.get("message", "")) if isinstance(self.body, dict) else ""
 
 
 def call_api(

@@ -19,8 +19,9 @@ from prelabel.adapters.dynamodb.organizations import DynamoLedger, DynamoOrganiz
 from prelabel.adapters.dynamodb.projects import DynamoDatasetRepository, DynamoProjectRepository
 from prelabel.adapters.dynamodb.runs import DynamoRunRepository
 from prelabel.adapters.dynamodb.tasks import DynamoTaskRepository
-from prelabel.adapters.s3_images import S3ImageLister
+from prelabel.adapters.s3_images import S3ImageLinks, S3ImageLister
 from prelabel.services.datasets import DatasetService
+from prelabel.services.locations import LocationService
 from prelabel.settings import FUNCTION_NEEDS, Settings
 
 if TYPE_CHECKING:
@@ -32,16 +33,20 @@ if TYPE_CHECKING:
     from prelabel.services.runs import RunService
 
 
-def client_factory(service: str, region: str) -> Callable[[], Any]:
+def client_factory(service: str, region: str, **config: Any) -> Callable[[], Any]:
     """botocore, not boto3: boto3 and s3transfer add ~80 ms to every cold start for nothing here.
 
-    Clients are made on first use, so a function pays only for the services it calls.
+    Clients are made on first use, so a function pays only for the services it calls. `config`
+    becomes the client's botocore Config (e.g. `signature_version="s3v4"`).
     """
 
     def make() -> Any:
         import botocore.session
+        from botocore.config import Config
 
-        return botocore.session.get_session().create_client(service, region_name=region)
+        return botocore.session.get_session().create_client(
+            service, region_name=region, config=Config(**config) if config else None
+        )
 
     return make
 
@@ -83,7 +88,7 @@ class Container:
 
     @cached_property
     def tasks(self) -> DynamoTaskRepository:
-        return DynamoTaskRepository(self.connection)
+        return DynamoTaskRepository(self.connection, self.settings.cursor_mac_key)
 
     @cached_property
     def runs(self) -> DynamoRunRepository:
@@ -92,6 +97,10 @@ class Container:
     @cached_property
     def images(self) -> S3ImageLister:
         return S3ImageLister(client_factory("s3", self.settings.region))
+
+    @cached_property
+    def image_links(self) -> S3ImageLinks:
+        return S3ImageLinks(client_factory("s3", self.settings.region, signature_version="s3v4"))
 
     @cached_property
     def batches(self) -> DynamoBatchStore:
@@ -163,18 +172,18 @@ class Container:
             crash_log=self.crash_log,
             images=self.image_source,
             detector=self.detector,
+            locations=self.locations,
             settings=WorkerSettings(input_size=self.settings.detector_input_size),
         )
 
     @cached_property
     def dataset_service(self) -> DatasetService:
-        return DatasetService(
-            self.projects,
-            self.datasets,
-            self.tasks,
-            self.images,
-            self.settings.readable_dataset_buckets,
-        )
+        return DatasetService(self.projects, self.datasets, self.tasks, self.images)
+
+    @cached_property
+    def locations(self) -> LocationService:
+        s = self.settings
+        return LocationService(self.orgs, s.data_bucket or "", s.grant_buckets)
 
 
 _current: Container | None = None

@@ -8,6 +8,7 @@ deployment's.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -57,6 +58,21 @@ class Settings(BaseModel):
     batch_size: int = Field(default=32, alias="BATCH_SIZE", ge=1, le=90)
     max_concurrency: int = Field(default=8, alias="MAX_CONCURRENCY", ge=1, le=10_000)
     detector_input_size: int = Field(default=416, alias="DETECTOR_INPUT_SIZE", ge=64, le=2048)
+    # Seals task-list cursors. Tenancy does not rest on it: a cursor only ever positions inside
+    # the caller's own project. Without it, a key derived from the tasks table's name still
+    # makes garbled, edited and cross-project cursors a 400.
+    cursor_key: str = Field(default="", alias="CURSOR_KEY")
+
+    @property
+    def cursor_mac_key(self) -> bytes:
+        if self.cursor_key:
+            return self.cursor_key.encode()
+        return hashlib.sha256(f"prelabel-cursor:{self.tasks_table}".encode()).digest()
+
+    @property
+    def grant_buckets(self) -> tuple[str, ...]:
+        """Buckets an operator may grant to organizations (the template's DatasetBuckets)."""
+        return tuple(b for b in self.dataset_buckets if b != self.data_bucket)
 
     @property
     def plan_limits(self) -> dict[Plan, int]:

@@ -32,12 +32,15 @@ def project(ports: Container, make_org) -> str:
 
 
 def test_connect_move_list_and_reconnect(ports: Container, project: str) -> None:
-    # Given 12 images (and one text file) under a prefix of the data bucket
+    # Given 12 images (and one text file) under a prefix of acme's folder of the data bucket
     bucket = ports.settings.data_bucket
-    _put_images(bucket, "street/", 12)
+    _put_images(bucket, "acme/street/", 12)
     # When the dataset is connected
     ds = call(
-        "POST", f"/projects/{project}/datasets", "acme", {"bucket": bucket, "prefix": "street/"}
+        "POST",
+        f"/projects/{project}/datasets",
+        "acme",
+        {"bucket": bucket, "prefix": "acme/street/"},
     )
     # Then 12 BACKLOG tasks exist (the text file is not a task)
     assert ds.status == 201, ds.body
@@ -82,12 +85,12 @@ def test_connect_move_list_and_reconnect(ports: Container, project: str) -> None
 
 def test_task_pages_follow_the_cursor(ports: Container, project: str) -> None:
     # Given 7 tasks
-    _put_images(ports.settings.data_bucket, "p/", 7)
+    _put_images(ports.settings.data_bucket, "acme/p/", 7)
     call(
         "POST",
         f"/projects/{project}/datasets",
         "acme",
-        {"bucket": ports.settings.data_bucket, "prefix": "p/"},
+        {"bucket": ports.settings.data_bucket, "prefix": "acme/p/"},
     )
     # When reading pages of 3
     seen: list[str] = []
@@ -213,13 +216,13 @@ def test_project_without_bbox_entries_cannot_configure_prelabeling(
     ("request_args", "status", "words"),
     [
         (
-            ("POST", "/projects/{p}/datasets", {"bucket": "{b}", "prefix": "nothing-here/"}),
+            ("POST", "/projects/{p}/datasets", {"bucket": "{b}", "prefix": "acme/nothing-here/"}),
             400,
-            "nothing-here/",
+            "acme/nothing-here/",
         ),
         (
             ("POST", "/projects/{p}/datasets", {"bucket": "someone-elses-bucket", "prefix": ""}),
-            400,
+            403,
             "someone-elses-bucket",
         ),
         (

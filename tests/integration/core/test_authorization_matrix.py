@@ -1,15 +1,23 @@
-"""Every route, called by organization B on organization A's objects: 404, and nothing of A leaks."""
+"""Every route, called by organization B on organization A's objects: 404, and nothing of A leaks;
+and A's images (its folder, its grants) out of B's reach in every spelling."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import boto3
 import pytest
+import requests
 
+from prelabel.adapters.dynamodb.models import TaskModel
 from prelabel.api.app import app
-from prelabel.container import Container
+from prelabel.container import Container, use_container
+from prelabel.domain.entities import ProjectRef
+from prelabel_local.export import fetch_export
 from tests.integration.core.api_client import Reply, call
+from tests.integration.plant import plant_prelabel
 
 CONFIG = [{"id": "veh", "name": "SecretVehicle", "geometry": "bbox"}]
 
@@ -18,7 +26,7 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("GET", "/projects/{project_id}"): None,
     ("PUT", "/projects/{project_id}/label-config"): {"label_config": CONFIG},
     ("GET", "/projects/{project_id}/datasets"): None,
-    ("POST", "/projects/{project_id}/datasets"): {"bucket": "{bucket}", "prefix": "a/"},
+    ("POST", "/projects/{project_id}/datasets"): {"bucket": "{bucket}", "prefix": "org-a/a/"},
     ("DELETE", "/projects/{project_id}/datasets/{dataset_id}"): None,
     ("POST", "/projects/{project_id}/datasets/{dataset_id}/reconnect"): None,
     ("GET", "/projects/{project_id}/tasks"): None,
@@ -56,11 +64,13 @@ def a_world(ports: Container, make_org) -> dict[str, str]:
     bucket = ports.settings.data_bucket
     s3 = boto3.client("s3")
     for i in range(3):
-        s3.put_object(Bucket=bucket, Key=f"a/{i}.jpg", Body=b"img")
+        s3.put_object(Bucket=bucket, Key=f"org-a/a/{i}.jpg", Body=b"img")
     pid = call(
         "POST", "/projects", "org-a", {"name": "Secret Streets", "label_config": CONFIG}
     ).body["project_id"]
-    ds = call("POST", f"/projects/{pid}/datasets", "org-a", {"bucket": bucket, "prefix": "a/"}).body
+    ds = call(
+        "POST", f"/projects/{pid}/datasets", "org-a", {"bucket": bucket, "prefix": "org-a/a/"}
+    ).body
     call(
         "PUT",
         f"/projects/{pid}/mapping",
@@ -163,3 +173,194 @@ def test_org_level_routes_show_only_the_callers_own_data(a_world: dict[str, str]
         "POST", "/projects", "org-b", {"name": "x", "label_config": CONFIG, "org_id": "org-a"}
     )
     assert forged.status == 422
+
+
+# Data locations: what B may connect, sign and export, whatever A holds and however it is spelled
+
+SHARED = "shared-datasets"
+# Each spelling names A's folder (or the whole bucket, or a neighbour) to S3 or to whoever
+# decodes or normalizes it later; B must not get a dataset from any of them.
+A_FOLDER_SPELLINGS = [
+    "org-a/a/",
+    "org-a/",
+    "org-a",
+    "",
+    "org-b/../org-a/a/",
+    "org-b/./../org-a/",
+    "org-b//../org-a/",
+    "/org-a/a/",
+    "./org-a/a/",
+    "org-b/%2e%2e/org-a/a/",
+    "org-b/%2E%2E/org-a/a/",
+    "org-b%2f..%2forg-a/",
+    "org-b/%252e%252e/org-a/",
+    "org-b\\..\\org-a\\a\\",
+    "org-b/\uff0e\uff0e/org-a/",
+    "org-b\uff0f..\uff0forg-a/",
+    "org-b/\x00/../org-a/",
+    "org-b",  # no boundary: would list org-b-x/ and others too
+]
+
+
+@pytest.fixture
+def grants(ports: Container, a_world: dict[str, str]) -> Container:
+    """A dataset bucket besides the data bucket, with A's images under team/, granted to A."""
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=SHARED)
+    for i in range(2):
+        s3.put_object(Bucket=SHARED, Key=f"team/{i}.jpg", Body=b"img")
+        s3.put_object(Bucket=SHARED, Key=f"team-x/{i}.jpg", Body=b"img")
+    settings = ports.settings.model_copy(
+        update={"dataset_buckets": (ports.settings.data_bucket, SHARED)}
+    )
+    with_grants = Container(settings)
+    use_container(with_grants)
+    with_grants.locations.grant("org-a", SHARED, "team/")
+    return with_grants
+
+
+def _b_has_nothing(ids: dict[str, str]) -> None:
+    b = ids["b_project"]
+    assert call("GET", f"/projects/{b}/datasets", "org-b").body == []
+    assert call("GET", f"/projects/{b}/tasks", "org-b").body["tasks"] == []
+
+
+def _same_answer(reply: Reply, other: Reply) -> bool:
+    """Equal once A's folder name in the reply reads as the absent folder's."""
+    text = json.dumps(reply.body).replace("org-a", "org-q")
+    return reply.status == other.status and text == json.dumps(other.body)
+
+
+@pytest.mark.parametrize("prefix", A_FOLDER_SPELLINGS)
+def test_b_cannot_connect_a_folder_in_any_spelling(a_world: dict[str, str], prefix: str) -> None:
+    # Given A's images under org-a/a/ of the data bucket, and B's own project
+    bucket, b = a_world["bucket"], a_world["b_project"]
+    # When B connects A's folder, spelled some way, to its own project
+    reply = call("POST", f"/projects/{b}/datasets", "org-b", {"bucket": bucket, "prefix": prefix})
+    # Then it is refused (400 for an ambiguous spelling, 403 for a location that is not B's),
+    # in the one error shape, naming nothing of A's
+    assert reply.status in (400, 403), (prefix, reply.body)
+    assert set(reply.body) == {"code", "message", "field"}
+    assert _leaks(reply, a_world) == []
+    # And the answer is the one a location holding nothing would get: no oracle
+    absent = prefix.replace("org-a", "org-q") if "org-a" in prefix else None
+    if absent is not None:
+        empty = call(
+            "POST", f"/projects/{b}/datasets", "org-b", {"bucket": bucket, "prefix": absent}
+        )
+        assert _same_answer(reply, empty), (reply.body, empty.body)
+    # And B holds no dataset and no task
+    _b_has_nothing(a_world)
+
+
+@pytest.mark.parametrize(
+    ("bucket", "prefix"),
+    [
+        (SHARED, "team/"),
+        (SHARED, "team"),
+        (SHARED, ""),
+        (SHARED, "team/0.jpg"),
+        (SHARED, "nothing/"),
+    ],
+)
+def test_b_cannot_use_a_grant_of_a(
+    grants: Container, a_world: dict[str, str], bucket: str, prefix: str
+) -> None:
+    # Given A's grant of team/ in a shared dataset bucket
+    b = a_world["b_project"]
+    # When B connects the granted root (or the bucket, or a place nobody holds)
+    reply = call("POST", f"/projects/{b}/datasets", "org-b", {"bucket": bucket, "prefix": prefix})
+    # Then 403 with the same words as for any place B does not hold
+    assert reply.status == 403, reply.body
+    assert (
+        reply.message == f"s3://{bucket}/{prefix} is not one of this organization's data locations"
+    )
+    _b_has_nothing(a_world)
+
+
+def test_a_grant_works_for_its_holder_within_its_boundary(
+    grants: Container, a_world: dict[str, str]
+) -> None:
+    # Given A's grant of team/ (and a neighbouring team-x/ with images)
+    a = a_world["project_id"]
+    # When A connects team/ and then team-x/
+    ok = call("POST", f"/projects/{a}/datasets", "org-a", {"bucket": SHARED, "prefix": "team/"})
+    neighbour = call(
+        "POST", f"/projects/{a}/datasets", "org-a", {"bucket": SHARED, "prefix": "team-x/"}
+    )
+    # Then team/ gives its two images, and team-x/ is not part of the grant
+    assert ok.status == 201 and ok.body["task_count"] == 2, ok.body
+    assert neighbour.status == 403
+    # When the operator revokes the grant, A's dataset can no longer be reconnected or signed
+    grants.locations.revoke("org-a", SHARED, "team/")
+    again = call("POST", f"/projects/{a}/datasets/{ok.body['dataset_id']}/reconnect", "org-a")
+    assert again.status == 403
+    tasks = call(
+        "GET", f"/projects/{a}/tasks", "org-a", query={"dataset_id": ok.body["dataset_id"]}
+    ).body["tasks"]
+    assert len(tasks) == 2
+    image = call("GET", f"/projects/{a}/tasks/{tasks[0]['task_id']}/image", "org-a")
+    assert image.status == 403
+    # And its images are left out of the export
+    export = call("GET", f"/projects/{a}/export", "org-a", query={"format": "coco"})
+    assert "team/" not in json.dumps(export.body)
+
+
+@pytest.fixture
+def planted(a_world: dict[str, str]) -> dict[str, str]:
+    """A task in B's project whose key is A's image: written straight into DynamoDB, as a bug or
+    an attacker with table access might leave it."""
+    b = a_world["b_project"]
+    TaskModel(
+        f"org-b#{b}",
+        "t_planted",
+        dataset_id="ds_planted",
+        dataset_key=f"org-b#{b}#ds_planted",
+        bucket=a_world["bucket"],
+        image_key="org-a/a/0.jpg",
+        state="WAITING",
+        state_key=f"org-b#{b}#WAITING",
+        created_at="2026-11-01T00:00:00Z",
+    ).save()
+    plant_prelabel(ProjectRef("org-b", b), "t_planted", size=(4, 4))
+    return {**a_world, "planted": "t_planted"}
+
+
+def test_a_planted_key_outside_the_locations_is_never_signed_or_exported(
+    planted: dict[str, str],
+) -> None:
+    # Given B's task pointing at A's image
+    b = planted["b_project"]
+    # When B asks for the image URL
+    image = call("GET", f"/projects/{b}/tasks/t_planted/image", "org-b")
+    # Then 403, and no URL
+    assert image.status == 403, image.body
+    assert "url" not in image.body and "X-Amz" not in json.dumps(image.body)
+    # When B exports the project in any format
+    for fmt in ("coco", "yolo", "voc"):
+        export = fetch_export("org-b", b, fmt)
+        # Then A's key is in no file of it
+        assert export.status == 200, export.error_message()
+        if fmt == "coco":
+            files = [export.content]
+        else:
+            archive = zipfile.ZipFile(io.BytesIO(export.content))
+            files = [archive.read(n) for n in archive.namelist()] + [
+                n.encode() for n in archive.namelist()
+            ]
+        assert files and not any(b"org-a" in f or b"0.jpg" in f for f in files), fmt
+
+
+def test_image_urls_are_sigv4_for_five_minutes_and_fetch_the_image(
+    ports: Container, a_world: dict[str, str]
+) -> None:
+    # Given A's task
+    a, t = a_world["project_id"], a_world["task_id"]
+    # When A asks for its image URL
+    reply = call("GET", f"/projects/{a}/tasks/{t}/image", "org-a")
+    # Then it is a SigV4 presigned URL valid for 300 seconds, and it downloads the object
+    assert reply.status == 200, reply.body
+    url = reply.body["url"]
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url and "X-Amz-Expires=300" in url
+    assert "AWSAccessKeyId=" not in url and reply.body["expires_in"] == 300
+    assert requests.get(url, timeout=10).content == b"img"

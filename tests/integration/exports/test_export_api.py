@@ -33,13 +33,13 @@ LABEL_CONFIG = [
 TASKS = [
     (
         "t1",
-        "street/a.jpg",
+        "acme/street/a.jpg",
         (640, 480),
         [("veh", [64, 48, 192, 144], 0.9), ("per", [1, 2, 30, 99], 0.6)],
     ),
-    ("t2", "street/b.jpg", (800, 600), [("veh", [0, 0, 800, 600], 0.75)]),
-    ("t3", "street/c.jpg", (320, 240), []),
-    ("t4", "street/d.jpg", None, []),
+    ("t2", "acme/street/b.jpg", (800, 600), [("veh", [0, 0, 800, 600], 0.75)]),
+    ("t3", "acme/street/c.jpg", (320, 240), []),
+    ("t4", "acme/street/d.jpg", None, []),
 ]
 
 
@@ -132,7 +132,7 @@ def _voc_boxes(data: bytes) -> int:
     [
         (
             "yolo",
-            ("labels/street/a.txt", "labels/street/b.txt", "labels/street/c.txt"),
+            ("labels/acme/street/a.txt", "labels/acme/street/b.txt", "labels/acme/street/c.txt"),
             _yolo_boxes,
         ),
         ("yolo_flat", ("labels/a.txt", "labels/b.txt", "labels/c.txt"), _yolo_boxes),
@@ -156,9 +156,9 @@ def test_yolo_and_voc_exports_are_zips_with_one_file_per_image(
     manifest = json.loads(archive.read("prelabel_export.json"))
     assert manifest["skipped_task_ids"] == ["t4"]
     assert [f["image_key"] for f in manifest["files"]] == [
-        "street/a.jpg",
-        "street/b.jpg",
-        "street/c.jpg",
+        "acme/street/a.jpg",
+        "acme/street/b.jpg",
+        "acme/street/c.jpg",
     ]
 
 
@@ -213,7 +213,8 @@ def test_cli_writes_coco_and_unpacked_yolo(
     coco = json.loads((out / f"{project}-coco.json").read_text())
     assert len(coco["annotations"]) == 3
     assert (out / f"{project}-yolo.zip").is_file()
-    assert (out / f"{project}-yolo" / "labels" / "street" / "a.txt").read_text().startswith("0 ")
+    labels = out / f"{project}-yolo" / "labels" / "acme" / "street"
+    assert (labels / "a.txt").read_text().startswith("0 ")
     assert (out / f"{project}-yolo" / "classes.txt").read_text() == "Vehicle\nPerson\n"
     # When another organization runs the CLI on the same project
     rc = export_cli.main(["--project", project, "--org", "rival", "--out", str(tmp_path / "r")])

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 
 from prelabel.container import Container
 from prelabel_local.gateway import GatewayConfig, LocalGateway
-from prelabel_local.jwt_keys import JwtVerifier, SigningKey, generate_key
+from prelabel_local.http_events import call_api
+from prelabel_local.jwt_keys import JwtVerifier, SigningKey, generate_key, issue_token
 from tests.integration.core.conftest import make_org, ports
 
-__all__ = ["gateway", "make_org", "ports", "signing_key", "static_dir"]
+__all__ = ["contract_target", "gateway", "make_org", "ports", "signing_key", "static_dir"]
+
+CONFIG = [{"id": "veh", "name": "Vehicle", "geometry": "bbox"}]
+
+
+@dataclass(frozen=True)
+class ContractTarget:
+    base_url: str
+    headers: dict[str, str]
+    # Ids of real objects of the caller's organization, for cases that should find something.
+    ids: dict[str, str]
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +49,32 @@ def gateway(ports: Container, signing_key: SigningKey, static_dir: Path) -> Iter
     server = LocalGateway(GatewayConfig(JwtVerifier.for_key(signing_key), static_dir)).start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture
+def contract_target(
+    gateway: str, signing_key: SigningKey, ports: Container, make_org
+) -> ContractTarget:  # type: ignore[no-untyped-def]
+    """An organization with a project, a dataset of two images and its tasks, behind the gateway."""
+    org = make_org("org-contract")
+    s3 = boto3.client("s3")
+    for i in range(2):
+        s3.put_object(Bucket=ports.settings.data_bucket, Key=f"{org}/cam/{i}.jpg", Body=b"img")
+    project = call_api("POST", "/projects", org, {"name": "P", "label_config": CONFIG}).body
+    dataset = call_api(
+        "POST",
+        f"/projects/{project['project_id']}/datasets",
+        org,
+        {"bucket": ports.settings.data_bucket, "prefix": f"{org}/cam/"},
+    ).body
+    task = call_api("GET", f"/projects/{project['project_id']}/tasks", org).body["tasks"][0]
+    token = issue_token(signing_key, org_id=org)
+    return ContractTarget(
+        f"{gateway}/api",
+        {"Authorization": f"Bearer {token}"},
+        {
+            "project_id": project["project_id"],
+            "dataset_id": dataset["dataset_id"],
+            "task_id": task["task_id"],
+        },
+    )

@@ -15,7 +15,7 @@ import requests
 from prelabel_local.jwt_keys import SigningKey, generate_key, issue_token
 
 CONFIG = [{"id": "veh", "name": "Vehicle", "geometry": "bbox"}]
-UNAUTHORIZED = {"message": "Unauthorized"}
+UNAUTHORIZED = {"code": "UNAUTHORIZED", "message": "Unauthorized", "field": None}
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -51,7 +51,7 @@ def _bad_tokens(key: SigningKey) -> dict[str, str]:
 def test_no_token_is_refused_like_api_gateway(gateway: str, orgs: tuple[str, str]) -> None:
     # When the API is called without an Authorization header
     reply = requests.get(f"{gateway}/api/projects", timeout=10)
-    # Then the gateway answers 401 with API Gateway's body, before the function runs
+    # Then the gateway answers 401 in the API's error shape, before the function runs
     assert reply.status_code == 401
     assert reply.json() == UNAUTHORIZED
 

@@ -20,3 +20,30 @@ def test_committed_openapi_matches_the_routes() -> None:
     assert "/projects/{project_id}/mapping" in committed["paths"]
     put = committed["paths"]["/projects/{project_id}/mapping"]["put"]
     assert "requestBody" in put
+
+
+def test_document_names_security_servers_and_every_answer() -> None:
+    # Given the document the resolver generates
+    doc = json.loads(openapi_json())
+    operations = [(p, m, op) for p, ops in doc["paths"].items() for m, op in ops.items()]
+    # Then every call needs the bearer JWT, and the first server is the gateway's /api
+    scheme = doc["components"]["securitySchemes"]["bearerJwt"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    assert doc["security"] == [{"bearerJwt": []}]
+    assert doc["servers"][0]["url"] == "/api"
+    # And creating routes answer 201, and every error of every route is the one Error schema
+    created = {(p, m) for p, m, op in operations if "201" in op["responses"]}
+    assert created == {
+        ("/projects", "post"),
+        ("/projects/{project_id}/datasets", "post"),
+        ("/projects/{project_id}/runs", "post"),
+    }
+    for path, method, op in operations:
+        errors = {c: r for c, r in op["responses"].items() if c >= "400"}
+        assert {"400", "401", "403", "413", "415", "422", "500", "503"} <= set(errors), path
+        assert ("404" in errors) == ("{" in path), (path, method)
+        refs = {r["content"]["application/json"]["schema"]["$ref"] for r in errors.values()}
+        assert refs == {"#/components/schemas/Error"}, (path, method)
+        # And each has a tag and a summary written for people, not the method and path
+        assert op["tags"] and op["summary"] != f"{method.upper()} {path}", (path, method)
+    assert "HTTPValidationError" not in doc["components"]["schemas"]

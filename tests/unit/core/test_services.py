@@ -9,6 +9,7 @@ import pytest
 from prelabel.domain.entities import LabelingState, PrelabelState, Run, RunCounters, RunStatus
 from prelabel.domain.errors import Conflict, InvalidInput, NotFound
 from prelabel.domain.label_config import Geometry, LabelEntry
+from prelabel.domain.locations import DataLocation, OrgLocations
 from prelabel.domain.mapping import MappingRowInput
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 from prelabel.services.assistant import assistant_view
@@ -43,12 +44,12 @@ def world() -> dict[str, object]:
     )
     images = MemoryObjects()
     for i in range(5):
-        images.put("bkt", f"cars/{i}.jpg", b"jpeg")
+        images.put("bkt", f"o1/cars/{i}.jpg", b"jpeg")
     provision_organization(
         orgs, DEFAULT_MONTHLY_LIMITS, org_id="o1", name="O", plan=Plan.TEAM_PRO, period="2026-11"
     )
     project = create_project(projects, "o1", "P", CONFIG)
-    svc = DatasetService(projects, datasets, tasks, images, {"bkt"})
+    svc = DatasetService(projects, datasets, tasks, images)
     return {
         "orgs": orgs,
         "projects": projects,
@@ -57,6 +58,8 @@ def world() -> dict[str, object]:
         "svc": svc,
         "ref": project.ref,
         "db": db,
+        # o1 owns o1/ in the data bucket "bkt"
+        "locs": OrgLocations("o1", (DataLocation("bkt", "o1/"),)),
     }
 
 
@@ -66,14 +69,14 @@ def test_connect_creates_one_backlog_task_per_image_and_reconnect_makes_fresh_on
     # Given a project and a prefix holding five images
     svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
     # When the dataset is connected
-    ds = svc.connect(ref, "bkt", "cars/")
+    ds = svc.connect(world["locs"], ref, "bkt", "o1/cars/")
     first_ids = set(tasks.ids_in_state(ref, LabelingState.BACKLOG))
     assert tasks.counts(ref).by_state[LabelingState.BACKLOG] == 5
     # Then five BACKLOG tasks exist
     assert ds.task_count == 5
     assert len(first_ids) == 5
     # When it is reconnected
-    svc.reconnect(ref, ds.dataset_id)
+    svc.reconnect(world["locs"], ref, ds.dataset_id)
     second_ids = set(tasks.ids_in_state(ref, LabelingState.BACKLOG))
     # Then there are five new tasks and none of the old ones
     assert len(second_ids) == 5
@@ -84,27 +87,21 @@ def test_connect_creates_one_backlog_task_per_image_and_reconnect_makes_fresh_on
     assert tasks.counts(ref).total == 0
 
 
-@pytest.mark.parametrize(
-    ("bucket", "prefix", "field"),
-    [("other", "cars/", "bucket"), ("bkt", "empty/", "prefix")],
-)
-def test_connect_refuses_foreign_buckets_and_prefixes_without_images(
-    world: dict, bucket: str, prefix: str, field: str
-) -> None:
-    # Given a bucket this deployment may not read, or a prefix with no images
+def test_connect_refuses_an_own_prefix_without_images(world: dict) -> None:
+    # Given a prefix of the organization's own folder that holds no images
     # When connecting it
     with pytest.raises(InvalidInput) as err:
-        world["svc"].connect(world["ref"], bucket, prefix)
+        world["svc"].connect(world["locs"], world["ref"], "bkt", "o1/empty/")
     # Then the error names the field and value, and no task was created
-    assert err.value.field == field
-    assert (bucket if field == "bucket" else prefix) in err.value.message
+    assert err.value.field == "prefix"
+    assert "o1/empty/" in err.value.message
     assert world["db"].tasks == {}
 
 
 def test_moving_unknown_tasks_changes_nothing(world: dict) -> None:
     # Given five BACKLOG tasks
     svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
-    svc.connect(ref, "bkt", "cars/")
+    svc.connect(world["locs"], ref, "bkt", "o1/cars/")
     ids = list(tasks.ids_in_state(ref, LabelingState.BACKLOG))
     # When moving two real ids and one unknown id to WAITING
     with pytest.raises(NotFound) as err:
@@ -124,7 +121,7 @@ def test_moving_unknown_tasks_changes_nothing(world: dict) -> None:
 def test_move_all_and_disallowed_transitions(world: dict) -> None:
     # Given five BACKLOG tasks
     svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
-    svc.connect(ref, "bkt", "cars/")
+    svc.connect(world["locs"], ref, "bkt", "o1/cars/")
     # When all are moved to WAITING
     moved = move_tasks(
         world["projects"],
@@ -201,7 +198,7 @@ def test_monthly_reset_restores_plan_amount_once_per_period(world: dict) -> None
 def test_prelabel_state_is_reported_on_tasks(world: dict) -> None:
     # Given a task marked DONE
     svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
-    svc.connect(ref, "bkt", "cars/")
+    svc.connect(world["locs"], ref, "bkt", "o1/cars/")
     ids = list(tasks.ids_in_state(ref, LabelingState.BACKLOG))
     world["db"].prelabels[(ref, ids[0])] = Prelabel(PrelabelState.DONE, "run_1")
     # Then it shows as pre-labeled and the others do not

@@ -12,6 +12,7 @@ import pytest
 
 from prelabel.domain.entities import ProjectRef, Task
 from prelabel.domain.errors import NotFound
+from prelabel.domain.locations import DataLocation, OrgLocations
 from prelabel.exports import ExportFormat
 from prelabel.exports.common import FileNames
 from prelabel.ports.tasks import TaskFilter, TaskPage
@@ -19,6 +20,9 @@ from prelabel.services import exports as export_service
 from prelabel.services.exports import export_project, iter_tasks
 from tests.unit.exports.samples import CAR, PROJECT, REF, label, task
 from tests.unit.fakes.store import MemoryProjects, MemoryTasks
+
+# The sample tasks' images are in bucket "data"; org-1 may read all of it.
+READABLE = OrgLocations("org-1", (DataLocation("data", ""),))
 
 
 def _varied(i: int) -> Task:
@@ -56,7 +60,7 @@ def test_export_writes_each_page_before_reading_the_next(
     projects.create(PROJECT)
     tasks.add_many([_varied(i) for i in range(1000)])
     # When the project is exported
-    summary = export_project(projects, tasks, REF, fmt, sink, "now")
+    summary = export_project(projects, tasks, REF, fmt, sink, "now", locations=READABLE)
     # Then all five pages were read, and when the last was asked for, output of the earlier
     # ones had reached the sink (the compressor holds back at most its window): the export
     # streams instead of collecting every task first
@@ -94,7 +98,13 @@ def test_export_of_another_orgs_project_is_not_found_and_writes_nothing() -> Non
     # Then it does not exist for org-2, and not a byte was written
     with pytest.raises(NotFound):
         export_project(
-            projects, tasks, ProjectRef("org-2", "prj_1"), ExportFormat.YOLO, sink, "now"
+            projects,
+            tasks,
+            ProjectRef("org-2", "prj_1"),
+            ExportFormat.YOLO,
+            sink,
+            "now",
+            locations=OrgLocations("org-2", (DataLocation("data", ""),)),
         )
     assert sink.getvalue() == b""
 

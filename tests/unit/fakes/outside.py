@@ -20,6 +20,7 @@ class MemoryObjects(ImageSource, ImageLister):
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
         self.fetched: list[str] = []
+        self.listed: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
@@ -36,6 +37,7 @@ class MemoryObjects(ImageSource, ImageLister):
         return body
 
     def list_images(self, bucket: str, prefix: str, limit: int) -> list[str]:
+        self.listed.append((bucket, prefix))
         keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix))
         return keys[: limit + 1]
 

@@ -29,6 +29,7 @@ from prelabel.domain.entities import (
 )
 from prelabel.domain.errors import Conflict, NotFound
 from prelabel.domain.label_config import LabelEntry
+from prelabel.domain.locations import DataLocation
 from prelabel.domain.mapping import LabelMapping
 from prelabel.ports.labeling import (
     BatchCommit,
@@ -94,6 +95,23 @@ class MemoryOrgs(OrganizationRepository, Ledger):
 
     def iter_all(self) -> Iterator[Organization]:
         yield from list(self.db.orgs.values())
+
+    def add_grant(self, org_id: str, grant: DataLocation) -> bool:
+        with self.db.lock:
+            org = self.get(org_id)
+            if grant in org.grants:
+                return False
+            self.db.orgs[org_id] = dataclasses.replace(org, grants=(*org.grants, grant))
+            return True
+
+    def remove_grant(self, org_id: str, grant: DataLocation) -> bool:
+        with self.db.lock:
+            org = self.get(org_id)
+            if grant not in org.grants:
+                return False
+            kept = tuple(g for g in org.grants if g != grant)
+            self.db.orgs[org_id] = dataclasses.replace(org, grants=kept)
+            return True
 
     def remaining(self, org_id: str) -> int:
         return self.get(org_id).remaining

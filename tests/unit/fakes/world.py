@@ -15,6 +15,7 @@ from prelabel.domain.mapping import MappingRowInput
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 from prelabel.ports.labeling import BatchItem
 from prelabel.services.labeling import BatchWorker, WorkerSettings
+from prelabel.services.locations import LocationService
 from prelabel.services.mapping import replace_mapping
 from prelabel.services.organizations import provision_organization
 from prelabel.services.projects import create_project
@@ -89,6 +90,7 @@ class World:
             crash_log=self.crash_log,
             images=self.objects,
             detector=self.detector,
+            locations=LocationService(self.orgs, BUCKET, ()),
             settings=WorkerSettings(input_size=64, fetch_threads=2),
         )
 

@@ -1,4 +1,4 @@
-"""Listing dataset images in S3."""
+"""Dataset images in S3: listing them, and presigned links to one of them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from prelabel.domain.errors import InvalidInput, StorageError
+from prelabel.ports.images import ImageLinks
 from prelabel.ports.projects import ImageLister
 
 if TYPE_CHECKING:
@@ -47,3 +48,23 @@ class S3ImageLister(ImageLister):
         except BotoCoreError as exc:
             raise StorageError(f"listing s3://{bucket}/{prefix} failed: {exc}") from exc
         return keys
+
+
+class S3ImageLinks(ImageLinks):
+    """Presigned GET URLs. The client must sign with SigV4 (`signature_version="s3v4"`):
+    SigV2 is deprecated, and refused by buckets in regions opened since 2014."""
+
+    def __init__(self, make_client: Callable[[], S3Client]) -> None:
+        self._make_client = make_client
+
+    @cached_property
+    def _s3(self) -> S3Client:
+        return self._make_client()
+
+    def signed_get_url(self, bucket: str, key: str, expires_in: int) -> str:
+        try:
+            return self._s3.generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"signing a link to s3://{bucket}/{key} failed: {exc}") from exc

@@ -1,4 +1,9 @@
-"""The one place that maps domain errors (and request validation errors) to HTTP responses."""
+"""The one place that maps domain errors (and request validation errors) to HTTP responses.
+
+Every 4xx and 5xx has one shape, `{"code", "message", "field"}` (schema `Error` in the OpenAPI
+document). A deployed API Gateway's own refusals (its 401, 413, 429, 5xx) carry only
+`{"message"}`, which is why `message` is the one member every client can rely on.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ from prelabel.domain.errors import (
     Unauthenticated,
 )
 
+SHOWN_VALUE_CHARS = 80
+
 STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     InvalidInput: HTTPStatus.BAD_REQUEST,
     Unauthenticated: HTTPStatus.UNAUTHORIZED,
@@ -29,18 +36,20 @@ STATUS_OF: dict[type[DomainError], HTTPStatus] = {
 }
 
 
-def error_response(
-    status: HTTPStatus, message: str, field: str | None = None, **extra: Any
-) -> Response[str]:
-    body: dict[str, Any] = {"code": status.phrase.upper().replace(" ", "_"), "message": message}
-    if field is not None:
-        body["field"] = field
-    body.update(extra)
+def error_response(status: HTTPStatus, message: str, field: str | None = None) -> Response[str]:
     return Response(
         status_code=status.value,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps({"error": body}),
+        body=json.dumps(error_body(status, message, field)),
     )
+
+
+def error_body(status: HTTPStatus, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"code": error_code(status), "message": message, "field": field}
+
+
+def error_code(status: HTTPStatus) -> str:
+    return status.phrase.upper().replace(" ", "_").replace("-", "_")
 
 
 def domain_error_response(exc: DomainError) -> Response[str]:
@@ -63,6 +72,12 @@ def _field_path(loc: Sequence[Any]) -> str:
     return path
 
 
+def _short(value: Any) -> str:
+    # The value is named so the caller sees what was wrong, not echoed back at any length.
+    text = repr(value)
+    return text if len(text) <= SHOWN_VALUE_CHARS else text[: SHOWN_VALUE_CHARS - 3] + "..."
+
+
 def validation_error_response(errors: Sequence[dict[str, Any]]) -> Response[str]:
     """Name the field and the value, as for domain errors: `rows[0].min_confidence: ...`."""
     messages = []
@@ -71,7 +86,7 @@ def validation_error_response(errors: Sequence[dict[str, Any]]) -> Response[str]
         field = _field_path(err.get("loc", ()))
         first_field = first_field or field
         value = err.get("input")
-        shown = "" if value is None or isinstance(value, dict | list) else f" (got {value!r})"
+        shown = "" if value is None or isinstance(value, dict | list) else f" (got {_short(value)})"
         messages.append(f"{field}: {err.get('msg', 'invalid')}{shown}")
     return error_response(
         HTTPStatus.UNPROCESSABLE_ENTITY, "; ".join(messages) or "invalid request", first_field

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+)
 
 from prelabel.domain.entities import LabelingState, RunStatus
 from prelabel.domain.label_config import MAX_LABEL_ENTRIES, Geometry
@@ -14,7 +22,9 @@ from prelabel.services.tasks import MAX_TASK_IDS_PER_MOVE
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
-Threshold = Annotated[float, Field(ge=0.0, le=1.0)]
+# Strict numbers and booleans: `true` is not 1.0 and "yes" is not true (pydantic's lax mode would
+# coerce both). Strings and enums stay lax only in that an enum accepts its JSON string.
+Threshold = Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False)]
 
 
 class Strict(BaseModel):
@@ -49,13 +59,13 @@ class TaskMove(Strict):
     task_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_TASK_IDS_PER_MOVE)] | None = (
         None
     )
-    all: bool = False
+    all: StrictBool = False
 
 
 class MappingRowIn(Strict):
     detector_class: (
-        Annotated[str, StringConstraints(max_length=64)]
-        | Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+        Annotated[StrictStr, StringConstraints(max_length=64)]
+        | Annotated[StrictInt, Field(ge=-1_000_000, le=1_000_000)]
     )
     entry_id: Id
     min_confidence: Threshold | None = None
@@ -190,13 +200,22 @@ class AssistantOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    code: str
-    message: str
-    field: str | None = None
+    """Every 4xx and 5xx answer. A deployed API Gateway's own refusals (its 401, 413, 429 and
+    5xx) carry only `message`; every answer of the API itself carries all three."""
+
+    model_config = ConfigDict(title="Error", extra="forbid")
+
+    code: str | None = Field(
+        default=None, description="The HTTP status's name, e.g. NOT_FOUND", examples=["NOT_FOUND"]
+    )
+    message: str = Field(description="What is wrong, naming the field and the value")
+    field: str | None = Field(
+        default=None, description="The request part at fault: body, cursor, rows[0].entry_id, ..."
+    )
 
 
 class StartRunIn(Strict):
-    confirm: bool = False
+    confirm: StrictBool = False
 
 
 class StartRunOut(BaseModel):

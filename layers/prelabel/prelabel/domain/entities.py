@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from prelabel.domain.label_config import LabelEntry
+from prelabel.domain.locations import DataLocation
 from prelabel.domain.mapping import DEFAULT_THRESHOLD, LabelMapping
 from prelabel.domain.plans import Plan
 
@@ -46,6 +47,8 @@ class Organization:
     monthly_limit: int
     remaining: int
     period: str
+    # Bucket + prefix roots an operator granted, besides the organization's own data folder.
+    grants: tuple[DataLocation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

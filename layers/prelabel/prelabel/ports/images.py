@@ -15,7 +15,9 @@ class ImageSource(ABC):
         """The object's bytes; ImageUnavailable with a reason when it cannot be read."""
 
 
-class ImagePresigner(ABC):
+class ImageLinks(ABC):
+    """Short-lived links a browser can fetch one image with, straight from storage."""
+
     @abstractmethod
-    def presign_get(self, bucket: str, key: str, expires_in: int) -> str:
+    def signed_get_url(self, bucket: str, key: str, expires_in: int) -> str:
         """A URL that reads the object for `expires_in` seconds (SigV4)."""

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 from prelabel.domain.entities import Organization
+from prelabel.domain.locations import DataLocation
 
 
 class OrganizationRepository(ABC):
@@ -19,6 +20,18 @@ class OrganizationRepository(ABC):
 
     @abstractmethod
     def iter_all(self) -> Iterator[Organization]: ...
+
+    @abstractmethod
+    def add_grant(self, org_id: str, grant: DataLocation) -> bool:
+        """Add a data-location grant; False if the organization holds it already.
+
+        NotFound if the organization is absent. Concurrent changes to the same organization's
+        grants must not lose one another.
+        """
+
+    @abstractmethod
+    def remove_grant(self, org_id: str, grant: DataLocation) -> bool:
+        """Remove a grant; False if the organization did not hold it. NotFound if absent."""
 
 
 class Ledger(ABC):

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from prelabel.domain.entities import ProjectRef, Task
+from prelabel.domain.locations import OrgLocations, is_readable
 from prelabel.exports import ExportFormat, ExportSummary, write_export
 from prelabel.ports.projects import ProjectRepository
 from prelabel.ports.tasks import TaskFilter, TaskRepository
@@ -33,7 +34,14 @@ def export_project(
     fmt: ExportFormat,
     sink: IO[bytes],
     created_at: str,
+    *,
+    locations: OrgLocations,
 ) -> ExportSummary:
-    """NotFound for another organization's project, before any task is read or byte written."""
+    """NotFound for another organization's project, before any task is read or byte written.
+
+    Tasks whose image lies outside the organization's data locations (a revoked grant, a key
+    that was never the organization's) are left out: an export never names such an image.
+    """
     project = projects.get(ref)
-    return write_export(project, iter_tasks(tasks, ref), fmt, sink, created_at)
+    readable = (t for t in iter_tasks(tasks, ref) if is_readable(locations, t.bucket, t.image_key))
+    return write_export(project, readable, fmt, sink, created_at)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from prelabel.domain.entities import RunSnapshot, RunStatus
 from prelabel.domain.errors import Busy, StorageError
+from prelabel.domain.locations import OUTSIDE_LOCATIONS_REASON, is_readable
 from prelabel.domain.prelabels import labels_from_detections
 from prelabel.imaging.preprocess import ImageRejected, PreparedImage, prepare_image
 from prelabel.ports.detector import Detector
@@ -33,6 +34,7 @@ from prelabel.ports.labeling import (
 )
 from prelabel.ports.organizations import Ledger
 from prelabel.ports.runs import RunRepository
+from prelabel.services.locations import LocationService
 
 MAX_COMMIT_ATTEMPTS = 8
 # An image that was being decoded alone when the worker died this many times is the culprit.
@@ -77,6 +79,7 @@ class BatchWorker:
         crash_log: CrashLog,
         images: ImageSource,
         detector: Detector,
+        locations: LocationService,
         settings: WorkerSettings | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
@@ -86,6 +89,7 @@ class BatchWorker:
         self._crash_log = crash_log
         self._images = images
         self._detector = detector
+        self._locations = locations
         self._settings = settings or WorkerSettings()
         self._clock = clock
 
@@ -107,6 +111,7 @@ class BatchWorker:
             withdrawn=len(item.task_ids) - len(candidates),
         )
         report = BatchReport(item.run_id, item.batch_no, "committed", isolated=attempt > 0)
+        chargeable = self._inside_locations(item, chargeable, commit)
         if chargeable:
             if attempt > 0:
                 prepared = self._prepare_isolated(item, chargeable, commit)
@@ -120,6 +125,19 @@ class BatchWorker:
         report.skipped_quota = commit.skipped_quota
         report.withdrawn = commit.withdrawn
         return report
+
+    def _inside_locations(
+        self, item: BatchItem, tasks: Sequence[TaskImage], commit: BatchCommit
+    ) -> list[TaskImage]:
+        """A task whose key lies outside its organization's locations fails, unread and free."""
+        locations = self._locations.locations(item.org_id)
+        inside = []
+        for task in tasks:
+            if is_readable(locations, task.bucket, task.image_key):
+                inside.append(task)
+            else:
+                commit.failed.append(FailedTask(task.task_id, OUTSIDE_LOCATIONS_REASON))
+        return inside
 
     # --- preparing images -------------------------------------------------------------------
 

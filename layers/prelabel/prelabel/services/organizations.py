@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from prelabel.domain.entities import Organization
 from prelabel.domain.errors import InvalidInput
+from prelabel.domain.locations import ORG_ID_PATTERN, valid_org_id
 from prelabel.domain.plans import Plan
 from prelabel.ports.organizations import Ledger, OrganizationRepository
 
@@ -20,8 +21,12 @@ def provision_organization(
     plan: Plan,
     period: str,
 ) -> Organization:
-    if not org_id.strip():
-        raise InvalidInput("org_id: must not be empty", field="org_id")
+    # The id names the organization's folder of the data bucket: one plain path segment.
+    if not valid_org_id(org_id):
+        raise InvalidInput(
+            f"org_id: {org_id[:80]!r} must match {ORG_ID_PATTERN.pattern} and not be reserved",
+            field="org_id",
+        )
     limit = limits[plan]
     org = Organization(org_id, name, plan, limit, limit, period)
     orgs.create(org)

@@ -17,6 +17,11 @@ from pynamodb.models import Model
 from prelabel.settings import Settings
 
 
+class DataGrantAttr(MapAttribute[str, Any]):
+    bucket = UnicodeAttribute()
+    prefix = UnicodeAttribute()
+
+
 class OrganizationModel(Model):
     class Meta:
         table_name = "prelabel-organizations"
@@ -28,6 +33,8 @@ class OrganizationModel(Model):
     monthly_limit = NumberAttribute()
     remaining = NumberAttribute()
     period = UnicodeAttribute()
+    # On the organization item, which every request reads anyway: grants come with that read.
+    data_grants = ListAttribute(of=DataGrantAttr, null=True)
 
 
 class LabelEntryAttr(MapAttribute[str, Any]):

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from prelabel.adapters.dynamodb.errors import condition_failed, storage_errors
-from prelabel.adapters.dynamodb.models import OrganizationModel
+from prelabel.adapters.dynamodb.models import DataGrantAttr, OrganizationModel
 from prelabel.domain.entities import Organization
 from prelabel.domain.errors import Conflict, InvalidInput, NotFound
+from prelabel.domain.locations import DataLocation
 from prelabel.domain.plans import Plan
 from prelabel.ports.organizations import Ledger, OrganizationRepository
+
+# Optimistic writes of the grant list: a concurrent change makes the next try re-read it.
+GRANT_WRITE_TRIES = 20
+
+
+def _grants(item: OrganizationModel) -> tuple[DataLocation, ...]:
+    return tuple(DataLocation(g.bucket, g.prefix) for g in item.data_grants or [])
 
 
 def _to_domain(item: OrganizationModel) -> Organization:
@@ -22,6 +30,7 @@ def _to_domain(item: OrganizationModel) -> Organization:
         monthly_limit=int(item.monthly_limit),
         remaining=int(item.remaining),
         period=item.period,
+        grants=_grants(item),
     )
 
 
@@ -52,6 +61,54 @@ class DynamoOrganizationRepository(OrganizationRepository):
         with storage_errors("list organizations"):
             for item in OrganizationModel.scan():
                 yield _to_domain(item)
+
+    def add_grant(self, org_id: str, grant: DataLocation) -> bool:
+        return self._change_grants(
+            org_id, lambda old: None if grant in old else (*old, grant), "add data grant"
+        )
+
+    def remove_grant(self, org_id: str, grant: DataLocation) -> bool:
+        return self._change_grants(
+            org_id,
+            lambda old: tuple(g for g in old if g != grant) if grant in old else None,
+            "remove data grant",
+        )
+
+    def _change_grants(
+        self,
+        org_id: str,
+        change: Callable[[tuple[DataLocation, ...]], tuple[DataLocation, ...] | None],
+        what: str,
+    ) -> bool:
+        """Read the list, write the changed list on condition that it is still what was read."""
+        for _ in range(GRANT_WRITE_TRIES):
+            try:
+                with storage_errors(what):
+                    item = OrganizationModel.get(
+                        org_id, consistent_read=True, attributes_to_get=["org_id", "data_grants"]
+                    )
+            except DoesNotExist as exc:
+                raise NotFound(f"organization {org_id!r} not found") from exc
+            new = change(_grants(item))
+            if new is None:
+                return False
+            grants = OrganizationModel.data_grants
+            unchanged = grants == item.data_grants if item.data_grants else grants.does_not_exist()
+            action = (
+                grants.set([DataGrantAttr(bucket=g.bucket, prefix=g.prefix) for g in new])
+                if new
+                else grants.remove()
+            )
+            try:
+                with storage_errors(what):
+                    OrganizationModel(org_id).update(
+                        actions=[action], condition=OrganizationModel.org_id.exists() & unchanged
+                    )
+                return True
+            except UpdateError as exc:
+                if not condition_failed(exc):
+                    raise
+        raise Conflict(f"the data grants of {org_id!r} kept changing; try again")
 
 
 class DynamoLedger(Ledger):

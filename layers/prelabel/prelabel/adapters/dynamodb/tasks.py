@@ -15,7 +15,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist
 
 from prelabel.adapters.dynamodb.counts import counter_actions, counts_item, read_counts
-from prelabel.adapters.dynamodb.cursors import decode_cursor, encode_cursor
+from prelabel.adapters.dynamodb.cursors import CursorCodec
 from prelabel.adapters.dynamodb.errors import storage_errors
 from prelabel.adapters.dynamodb.keys import (
     STATE_COUNTER,
@@ -109,8 +109,9 @@ def _merge_without(source: Iterable[str], *excluded: Iterable[str]) -> Iterator[
 
 
 class DynamoTaskRepository(TaskRepository):
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, cursor_key: bytes) -> None:
         self._connection = connection
+        self._cursors = CursorCodec(cursor_key)
 
     # --- writes ---------------------------------------------------------------------------
 
@@ -285,7 +286,7 @@ class DynamoTaskRepository(TaskRepository):
         self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None
     ) -> TaskPage:
         source = self._source(flt)
-        after = decode_cursor(cursor, source) if cursor else None
+        after = self._cursors.decode(ref.key, source, cursor) if cursor else None
         ids = self._source_ids(ref, flt, source, after, page_size=max(limit, 25))
         tasks: list[Task] = []
         last: str | None = None
@@ -300,7 +301,9 @@ class DynamoTaskRepository(TaskRepository):
             last = tasks[limit - 1].task_id
             tasks = tasks[:limit]
         more = last is not None and len(tasks) == limit and self._has_after(ref, flt, source, last)
-        return TaskPage(tasks, encode_cursor(source, last) if more and last else None)
+        return TaskPage(
+            tasks, self._cursors.encode(ref.key, source, last) if more and last else None
+        )
 
     @staticmethod
     def _source(flt: TaskFilter) -> str:

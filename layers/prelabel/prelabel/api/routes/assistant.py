@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from prelabel.api.routes.common import caller_org, project_ref
+from prelabel.api.routes.common import IdPath, caller_organization, project_ref
 from prelabel.api.schemas import (
     AssistantOut,
     DetectorClassOut,
@@ -22,23 +22,29 @@ from prelabel.services.mapping import replace_mapping
 router = Router()
 
 
-@router.get("/detector-classes")
+@router.get("/detector-classes", summary="The detector's classes", tags=["Pre-labeling"])
 def get_detector_classes() -> list[DetectorClassOut]:
     return [DetectorClassOut(id=c.id, name=c.name) for c in DETECTOR_CLASSES]
 
 
-@router.get("/limit")
+@router.get(
+    "/limit", summary="The organization's monthly AI-assistance limit", tags=["Pre-labeling"]
+)
 def get_limit() -> LimitOut:
-    return limit_out(container().orgs.get(caller_org(router)))
+    return limit_out(caller_organization(router))
 
 
-@router.get("/projects/<project_id>/mapping")
-def get_mapping(project_id: str) -> MappingOut:
+@router.get(
+    "/projects/<project_id>/mapping", summary="Read the label mapping", tags=["Pre-labeling"]
+)
+def get_mapping(project_id: IdPath) -> MappingOut:
     return mapping_out(container().projects.get(project_ref(router, project_id)))
 
 
-@router.put("/projects/<project_id>/mapping")
-def put_mapping(project_id: str, body: MappingReplace) -> MappingOut:
+@router.put(
+    "/projects/<project_id>/mapping", summary="Replace the label mapping", tags=["Pre-labeling"]
+)
+def put_mapping(project_id: IdPath, body: MappingReplace) -> MappingOut:
     rows = [MappingRowInput(r.detector_class, r.entry_id, r.min_confidence) for r in body.rows]
     project = replace_mapping(
         container().projects, project_ref(router, project_id), rows, body.default_threshold
@@ -46,8 +52,12 @@ def put_mapping(project_id: str, body: MappingReplace) -> MappingOut:
     return mapping_out(project)
 
 
-@router.get("/projects/<project_id>/assistant")
-def get_assistant(project_id: str) -> AssistantOut:
+@router.get(
+    "/projects/<project_id>/assistant",
+    summary="The AI-assistant view: mapping, limit, whether a run can start, progress",
+    tags=["Pre-labeling"],
+)
+def get_assistant(project_id: IdPath) -> AssistantOut:
     p = container()
     ref = project_ref(router, project_id)
     run = p.run_service.current(ref)  # reconciles a run whose execution ended elsewhere

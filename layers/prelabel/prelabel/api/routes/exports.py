@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from prelabel.api.routes.common import project_ref
+from prelabel.api.routes.common import IdPath, caller_locations, project_ref
 from prelabel.container import container
 from prelabel.exports import ExportFormat
 from prelabel.services.exports import export_project
@@ -29,6 +29,7 @@ router = Router()
 @router.get(
     "/projects/<project_id>/export",
     summary="Export the project's labels",
+    tags=["Exports"],
     description=(
         "format=coco answers a COCO JSON document (score, source, detector_class, model_name "
         "and model_version kept on each annotation; file_name is the image key). The others "
@@ -41,7 +42,9 @@ router = Router()
         "predictions with model_version, score and rectanglelabels in percent) and "
         "labeling_config.xml. Images are not included. Images whose size is unknown (not "
         "pre-labeled yet) are in COCO with null width/height and in Label Studio without "
-        "predictions, and left out of YOLO and VOC, listed in the manifest's skipped_task_ids."
+        "predictions, and left out of YOLO and VOC, listed in the manifest's skipped_task_ids. "
+        "Tasks whose image lies outside the organization's data locations (a revoked grant) "
+        "are left out."
     ),
     responses={
         200: {
@@ -54,7 +57,7 @@ router = Router()
     },
 )
 def get_export(
-    project_id: str,
+    project_id: IdPath,
     export_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.COCO,
 ) -> Response[str]:
     buffer = io.BytesIO()
@@ -65,6 +68,7 @@ def get_export(
         export_format,
         buffer,
         datetime.now(UTC).isoformat(timespec="seconds"),
+        locations=caller_locations(router),
     )
     content = buffer.getvalue()
     headers = {"Content-Disposition": f'attachment; filename="{summary.filename}"'}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from prelabel.api.routes.common import caller_org, project_ref
+from prelabel.api.routes.common import IdPath, caller_org, project_ref
 from prelabel.api.schemas import LabelConfigReplace, LabelEntryIn, ProjectCreate, ProjectOut
 from prelabel.api.views import project_out
 from prelabel.container import container
@@ -18,26 +18,30 @@ def _entries(items: list[LabelEntryIn]) -> list[LabelEntry]:
     return [LabelEntry(e.id, e.name, e.geometry) for e in items]
 
 
-@router.get("/projects")
+@router.get("/projects", summary="List the organization's projects", tags=["Projects"])
 def list_projects() -> list[ProjectOut]:
     return [project_out(p) for p in container().projects.list_projects(caller_org(router))]
 
 
-@router.post("/projects")
-def post_project(body: ProjectCreate) -> tuple[ProjectOut, int]:
+@router.post("/projects", summary="Create a project", tags=["Projects"], status_code=201)
+def post_project(body: ProjectCreate) -> ProjectOut:
     project = create_project(
         container().projects, caller_org(router), body.name, _entries(body.label_config)
     )
-    return project_out(project), 201
+    return project_out(project)
 
 
-@router.get("/projects/<project_id>")
-def get_project(project_id: str) -> ProjectOut:
+@router.get("/projects/<project_id>", summary="Read a project", tags=["Projects"])
+def get_project(project_id: IdPath) -> ProjectOut:
     return project_out(container().projects.get(project_ref(router, project_id)))
 
 
-@router.put("/projects/<project_id>/label-config")
-def put_label_config(project_id: str, body: LabelConfigReplace) -> ProjectOut:
+@router.put(
+    "/projects/<project_id>/label-config",
+    summary="Replace the label configuration",
+    tags=["Projects"],
+)
+def put_label_config(project_id: IdPath, body: LabelConfigReplace) -> ProjectOut:
     project = replace_label_config(
         container().projects, project_ref(router, project_id), _entries(body.label_config)
     )

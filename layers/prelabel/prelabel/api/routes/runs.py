@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from prelabel.api.routes.common import project_ref
+from prelabel.api.routes.common import IdPath, project_ref
 from prelabel.api.schemas import RunProgressOut, StartRunIn, StartRunOut
 from prelabel.api.views import run_out
 from prelabel.container import container
@@ -13,8 +13,17 @@ from prelabel.domain.errors import NotFound
 router = Router()
 
 
-@router.post("/projects/<project_id>/runs")
-def post_run(project_id: str, body: StartRunIn) -> tuple[StartRunOut, int]:
+@router.post(
+    "/projects/<project_id>/runs",
+    summary="Start pre-labeling",
+    description=(
+        "201 when a run started; 200 when none did: a run is already active, or fewer "
+        "images than eligible fit the limit and `confirm` was not true."
+    ),
+    tags=["Pre-labeling"],
+    status_code=201,
+)
+def post_run(project_id: IdPath, body: StartRunIn) -> tuple[StartRunOut, int]:
     outcome = container().run_service.start(project_ref(router, project_id), confirm=body.confirm)
     reply = StartRunOut(
         started=outcome.started,
@@ -28,13 +37,19 @@ def post_run(project_id: str, body: StartRunIn) -> tuple[StartRunOut, int]:
     return reply, 201 if outcome.started else 200
 
 
-@router.post("/projects/<project_id>/runs/stop")
-def post_stop(project_id: str) -> RunProgressOut:
+@router.post(
+    "/projects/<project_id>/runs/stop", summary="Stop the active run", tags=["Pre-labeling"]
+)
+def post_stop(project_id: IdPath) -> RunProgressOut:
     return run_out(container().run_service.stop(project_ref(router, project_id)))
 
 
-@router.get("/projects/<project_id>/runs/current")
-def get_current_run(project_id: str) -> RunProgressOut:
+@router.get(
+    "/projects/<project_id>/runs/current",
+    summary="The active or last run's progress",
+    tags=["Pre-labeling"],
+)
+def get_current_run(project_id: IdPath) -> RunProgressOut:
     run = container().run_service.current(project_ref(router, project_id))
     if run is None:
         raise NotFound("this project has no pre-labeling run yet")

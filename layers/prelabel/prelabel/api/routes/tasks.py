@@ -7,7 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from prelabel.api.routes.common import project_ref
+from prelabel.api.routes.common import IdPath, project_ref
 from prelabel.api.schemas import MovedOut, TaskDetailOut, TaskMove, TaskPageOut
 from prelabel.api.views import task_detail_out, task_out
 from prelabel.container import container
@@ -19,9 +19,9 @@ from prelabel.services.tasks import move_tasks
 router = Router()
 
 
-@router.get("/projects/<project_id>/tasks")
+@router.get("/projects/<project_id>/tasks", summary="List tasks, a page at a time", tags=["Tasks"])
 def list_tasks(
-    project_id: str,
+    project_id: IdPath,
     state: Annotated[LabelingState | None, Query()] = None,
     prelabeled: Annotated[bool | None, Query()] = None,
     dataset_id: Annotated[str | None, Query(max_length=128)] = None,
@@ -36,15 +36,21 @@ def list_tasks(
     return TaskPageOut(tasks=[task_out(t) for t in page.tasks], cursor=page.cursor)
 
 
-@router.get("/projects/<project_id>/tasks/<task_id>")
-def get_task(project_id: str, task_id: str) -> TaskDetailOut:
+@router.get(
+    "/projects/<project_id>/tasks/<task_id>", summary="Read a task with its labels", tags=["Tasks"]
+)
+def get_task(project_id: IdPath, task_id: IdPath) -> TaskDetailOut:
     ref = project_ref(router, project_id)
     container().projects.get(ref)
     return task_detail_out(container().tasks.get(ref, task_id))
 
 
-@router.post("/projects/<project_id>/tasks/move")
-def post_move(project_id: str, body: TaskMove) -> MovedOut:
+@router.post(
+    "/projects/<project_id>/tasks/move",
+    summary="Move tasks between BACKLOG and WAITING",
+    tags=["Tasks"],
+)
+def post_move(project_id: IdPath, body: TaskMove) -> MovedOut:
     if (body.task_ids is None) == (not body.all):
         raise InvalidInput(
             "task_ids: give either task_ids or all=true, not both and not neither",
