@@ -141,8 +141,8 @@ def test_cursors_work_only_where_they_were_issued(ports: Container, project: str
     other = call("POST", "/projects", "acme", {"name": "Q", "label_config": CONFIG}).body[
         "project_id"
     ]
-    _, mac = cursor.split(".")
-    edited = base64.urlsafe_b64encode(b"t_0").decode().rstrip("=") + "." + mac
+    source, _, mac = cursor.split(".")
+    edited = f"{source}.{base64.urlsafe_b64encode(b't_0').decode().rstrip('=')}.{mac}"
     garbled = [
         cursor[:-2],
         cursor + "A",
@@ -167,6 +167,11 @@ def test_cursors_work_only_where_they_were_issued(ports: Container, project: str
         assert reply.body["field"] == "cursor"
     replayed = call("GET", f"/projects/{other}/tasks", "acme", query={"cursor": cursor})
     assert replayed.status == 400 and replayed.body["field"] == "cursor"
+    # And a cursor of the whole list does not position a filtered one (another stored list)
+    switched = call(
+        "GET", f"/projects/{project}/tasks", "acme", query={"cursor": cursor, "state": "BACKLOG"}
+    )
+    assert switched.status == 400 and switched.body["field"] == "cursor"
 
 
 def _routes() -> list[tuple[str, str]]:

@@ -228,7 +228,7 @@ def _dataset_world() -> dict[str, object]:
 def test_connect_checks_the_location_before_listing_and_skips_ambiguous_keys() -> None:
     # Given org A's project, and images in A's folder (one with a climbing key) and in B's
     w = _dataset_world()
-    svc, tasks, ref = w["svc"], w["tasks"], w["ref"]
+    svc, ref = w["svc"], w["ref"]
     # When A connects B's folder; Then it is refused before S3 is listed, and no task exists
     with pytest.raises(LocationRefused):
         svc.connect(A, ref, DATA, "org-b/")
