@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 
 from prelabel.imaging.preprocess import (
     MAX_BYTES,
@@ -61,6 +61,11 @@ class ByteBudget:
     @property
     def used(self) -> int:
         return self._used
+
+    @property
+    def waiting(self) -> int:
+        """Reservations queued for room."""
+        return len(self._queue)
 
     @property
     def peak(self) -> int:
@@ -151,14 +156,24 @@ def prepare_batch(
     """
     if not blobs:
         return []
+    stopped = threading.Event()
+
+    def one(blob: Callable[[], bytes]) -> PreparedImage | str:
+        # Images are started in input order, so one stopped here comes after the failed one.
+        if stopped.is_set():
+            raise CancelledError
+        try:
+            return _prepare_one(blob, target, budget, max_file_bytes, quality)
+        except BaseException:
+            stopped.set()
+            raise
+
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(blobs)))) as pool:
-        futures: list[Future[PreparedImage | str]] = [
-            pool.submit(_prepare_one, blob, target, budget, max_file_bytes, quality)
-            for blob in blobs
-        ]
+        futures: list[Future[PreparedImage | str]] = [pool.submit(one, blob) for blob in blobs]
         try:
             return [future.result() for future in futures]
         except BaseException:
+            stopped.set()
             for future in futures:
                 future.cancel()
             raise
