@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from collections.abc import Iterator
 
 import pytest
@@ -120,3 +122,40 @@ def test_formats_the_estimate_does_not_know_get_a_lower_cap() -> None:
         prepare_image(data, 416)
     # Then it is rejected on its header, naming the lower limit
     assert "image too large: 6000x5000 pixels (limit 25 MP for PPM images" in str(err.value)
+
+
+def _with_exif_after_pixels(png: bytes, orientation: int) -> bytes:
+    """The PNG with an eXIf chunk placed after its image data (Pillow writes it before)."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    body = exif.tobytes()[6:]  # without the "Exif\0\0" prefix, as PNG stores it
+    chunk = struct.pack(">I", len(body)) + b"eXIf" + body
+    chunk += struct.pack(">I", zlib.crc32(b"eXIf" + body))
+    iend = png.rindex(b"IEND") - 4
+    return png[:iend] + chunk + png[iend:]
+
+
+@pytest.mark.parametrize("where", ["none", "before the pixels", "after the pixels"])
+def test_reading_the_header_decodes_no_pixel(where: str, small_blocks: int) -> None:
+    # Given a 1500 x 1000 RGBA PNG turned by EXIF orientation 6 (or not turned)
+    img = Image.new("RGBA", (1500, 1000), (1, 2, 3, 4))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    if where == "before the pixels":
+        data = _encode(img, "PNG", exif=exif.tobytes())
+    elif where == "after the pixels":
+        data = _with_exif_after_pixels(_encode(img, "PNG"), 6)
+    else:
+        data = _encode(img, "PNG")
+    # When only its header is read
+    allocated = Image.core.get_stats()["allocated_blocks"]
+    opened = open_image(data, 416)
+    # Then no image memory was allocated (the decode waits for its budget)
+    assert Image.core.get_stats()["allocated_blocks"] == allocated
+    # And the orientation is known all the same, wherever the file stores it
+    expected = (1500, 1000) if where == "none" else (1000, 1500)
+    assert (opened.width, opened.height) == expected
+    # And it is the orientation the prepared image has
+    prepared = prepare_image(data, 416)
+    assert (prepared.width, prepared.height) == expected
+    assert prepared.sent_width < prepared.sent_height or where == "none"

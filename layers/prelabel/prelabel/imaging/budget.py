@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 
+from prelabel.imaging.heap import return_freed_images
 from prelabel.imaging.preprocess import (
     MAX_BYTES,
     ImageRejected,
@@ -30,7 +31,8 @@ from prelabel.imaging.preprocess import (
 from prelabel.ports.workflow import ImageUnavailable
 
 # What the batch worker may hold for images at once. Measured with benchmarks/worker.py: the
-# worker's own footprint (about 100 MB) plus this budget stays under 512 MB on the hostile set.
+# worker's own footprint (about 70 MB idle) plus this budget peaks near 400 MB on the hostile
+# batch, under the 512 MB target; a near-cap RGBA PNG (about 215 MB) fits with room to fetch.
 DEFAULT_BUDGET_BYTES = 320 * 1024 * 1024
 # Reads of one image before it is given up (more than one only when the file changes between
 # reads, or it needed more room than was free and was read again after waiting for it).
@@ -152,10 +154,12 @@ def prepare_batch(
     raises `ImageUnavailable`; `max_file_bytes` is the most one may return, and is reserved
     while it runs. The result holds, in input order, the prepared image or the reason it
     cannot be pre-labeled. Any other exception from a blob stops the batch: images not started
-    yet are not fetched, and the first such exception is raised.
+    yet are not fetched, and the first such exception is raised. The first call tunes glibc so
+    freed image memory leaves the process (`prelabel.imaging.heap`).
     """
     if not blobs:
         return []
+    return_freed_images()
     stopped = threading.Event()
 
     def one(blob: Callable[[], bytes]) -> PreparedImage | str:

@@ -10,6 +10,7 @@ bytes decoding will take, so a batch can budget its decodes (`prelabel.imaging.b
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,6 +110,33 @@ def _check_pixels(fmt: str | None, width: int, height: int) -> None:
         )
 
 
+def _png_exif_after_pixels(data: bytes) -> bytes | None:
+    """An eXIf chunk stored after the image data, found by walking the chunks' headers."""
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        if kind == b"eXIf":
+            return data[pos + 8 : pos + 8 + length]
+        if kind == b"IEND":
+            break
+        pos += 12 + length
+    return None
+
+
+def _orientation(img: Image.Image, data: bytes) -> int:
+    """The EXIF orientation, without decoding: Pillow's PNG `getexif` decodes the whole image
+    to look for an eXIf chunk after the pixels, before the batch has budgeted that decode."""
+    if img.format == "PNG" and "exif" not in img.info:
+        late = _png_exif_after_pixels(data)
+        if late is not None:
+            img.info["exif"] = b"Exif\x00\x00" + late
+        exif = Image.Image.getexif(img)
+    else:
+        exif = img.getexif()
+    orientation = exif.get(_EXIF_ORIENTATION, 1)
+    return orientation if isinstance(orientation, int) else 1
+
+
 def open_image(data: bytes, target: int) -> OpenedImage:
     """Read and check the header, set up reduced JPEG decoding, estimate the decode's bytes."""
     if not data:
@@ -119,7 +147,7 @@ def open_image(data: bytes, target: int) -> OpenedImage:
         img = Image.open(io.BytesIO(data))
         raw_w, raw_h = img.size
         _check_pixels(img.format, raw_w, raw_h)
-        orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+        orientation = _orientation(img, data)
         if img.format in _ORIENTS_ITSELF:
             orientation = 1  # its size is already the oriented one
         swaps = orientation in _SWAPS_AXES
