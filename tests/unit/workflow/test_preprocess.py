@@ -7,9 +7,10 @@ import struct
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat
 
 from prelabel.imaging.preprocess import ImageRejected, prepare_image
+from prelabel.imaging.shrink import to_rgb
 
 
 def _encode(img: Image.Image, fmt: str, **kw: object) -> bytes:
@@ -114,3 +115,67 @@ def test_large_jpeg_is_reduced_in_the_decoder() -> None:
     # Then it fits 416 with its aspect ratio and the original size is reported
     assert (prepared.width, prepared.height) == (4000, 3000)
     assert (prepared.sent_width, prepared.sent_height) == (416, 312)
+
+
+def _reference(data: bytes, target: int) -> tuple[tuple[int, int], Image.Image]:
+    """The image as people see it, shrunk as before tiles: orient and convert at full size,
+    then a thumbnail of the decoded (JPEG: draft-reduced) image; and its oriented size."""
+    img = Image.open(io.BytesIO(data))
+    if img.format == "JPEG":
+        img.draft("RGB", (target, target))
+    img.load()
+    oriented = ImageOps.exif_transpose(img)
+    full = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).size
+    rgb = to_rgb(oriented)
+    rgb.thumbnail((target, target), Image.Resampling.BILINEAR, reducing_gap=None)
+    return full, rgb
+
+
+def _content(mode: str, size: tuple[int, int]) -> Image.Image:
+    grey = Image.linear_gradient("L").resize(size)
+    ring = Image.radial_gradient("L").resize(size)
+    ImageDraw.Draw(ring).rectangle((0, 0, size[0] // 3, size[1] // 5), fill=30)
+    rgba = Image.merge("RGBA", [grey, ring, grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT), ring])
+    if mode == "I;16":
+        return grey.convert("I").point(lambda v: v * 257).convert("I;16")
+    if mode == "P":
+        pal = rgba.convert("RGB").quantize(32)
+        pal.info["transparency"] = 0
+        return pal
+    return rgba.convert(mode)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize(
+    ("mode", "fmt", "size"),
+    [
+        ("RGB", "JPEG", (1600, 900)),
+        ("RGB", "JPEG", (333, 1000)),
+        ("L", "JPEG", (1000, 999)),
+        ("CMYK", "JPEG", (900, 700)),
+        ("RGBA", "PNG", (1234, 567)),
+        ("LA", "PNG", (640, 480)),
+        ("P", "PNG", (517, 1100)),
+        ("I;16", "PNG", (800, 600)),
+        ("RGBA", "TIFF", (700, 500)),  # Pillow turns TIFFs itself when it loads them
+        ("RGB", "PNG", (90, 60)),
+    ],
+)
+def test_frugal_path_gives_the_sizes_scale_and_orientation_of_before(
+    mode: str, fmt: str, size: tuple[int, int], orientation: int
+) -> None:
+    # Given an image in some mode and format, stored with an EXIF orientation
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = _encode(_content(mode, size), fmt, exif=exif.tobytes())
+    # When it is prepared for a 416 detector input
+    prepared = prepare_image(data, 416)
+    # Then the original size, the sent size and the scale are those of the reference (orient
+    # and convert at full size, then a thumbnail), and the pixels look the same
+    (width, height), before = _reference(data, 416)
+    assert (prepared.width, prepared.height) == (width, height)
+    sent = _sent(prepared.payload)
+    assert sent.size == (prepared.sent_width, prepared.sent_height) == before.size
+    assert prepared.scale == (width / before.size[0], height / before.size[1])
+    diff = ImageChops.difference(sent, before).convert("L")
+    assert ImageStat.Stat(diff).mean[0] < 3.0
