@@ -9,12 +9,12 @@ Photos. For each size, 32 COCO photos are scaled and cropped to the size (plus a
 sensor-like noise so the JPEGs are as dense as camera files), saved at quality 90, every 4th one
 stored sideways with EXIF orientation 6. Then, each in a fresh interpreter:
 
-- worker: `label_batch(LabelingDeps, BatchItem)` with the real adapters for everything that
-  builds requests (S3ImageSource, SageMakerDetector, DynamoClaimStore.commit through pynamodb
+- worker: `BatchWorker.label_batch(BatchItem)` with the real adapters for everything that
+  builds requests (S3ImageSource, SageMakerDetector, DynamoBatchStore.commit through pynamodb
   and botocore); only the network is replaced: a botocore `before-call` hook answers each
   request from memory (S3 GetObject reads the file from disk, InvokeEndpoint answers 6
   detections per image at once, TransactWriteItems answers success). Reads that need stored
-  state (run, limit, eligible tasks, claims) are in-memory fakes of the ports.
+  state (run, snapshot, limit, the batch's tasks, locations) are in-memory fakes.
 - baseline: bare Pillow, `Image.open(f).convert("RGB").resize((416, 416 * h // w))`, no draft.
 - prepare / before: `prepare_image` alone on one thread, now and as it was before tiles
   (benchmarks/_preprocess_before.py, a frozen copy), on the same files.
@@ -25,7 +25,8 @@ RGBA, LA and 16-bit greyscale PNGs (smooth pictures, so they compress to a few h
 a 16 MP WebP, a 1x1 PNG, and 4000x3000 photos (some EXIF-rotated). One batch each, in a fresh
 interpreter, through: the code before (prepare_image per image on 8 threads, as the worker's
 `_load` pool did), today's prepare_image on the same 8 threads without a budget,
-`prepare_batch` with the default budget, and `label_batch` as it is wired now. Then one
+`prepare_batch` with the default budget, and the worker's `label_batch` (which prepares
+through `prepare_batch`). Then one
 7000x7000 RGBA PNG alone, before and now.
 
 CPU time is `time.process_time()` (all threads of the process) around the batch, min and median
@@ -47,8 +48,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ROOT, coco_photos
 
@@ -159,21 +158,22 @@ def worker_deps(files: dict[str, Path]) -> tuple[Any, Any]:
     from botocore.response import StreamingBody
     from pynamodb.connection import Connection
 
+    from prelabel.adapters.dynamodb.batches import DynamoBatchStore
     from prelabel.adapters.dynamodb.models import bind_tables
-    from prelabel.adapters.dynamodb.workflow import DynamoClaimStore
     from prelabel.adapters.s3_objects import S3ImageSource
     from prelabel.adapters.sagemaker_detector import SageMakerDetector
     from prelabel.detector_wire import Detection, ImageResult, encode_response
     from prelabel.domain.detector_classes import COCO_CLASS_NAMES
     from prelabel.domain.entities import ProjectRef, Run, RunCounters, RunSnapshot, RunStatus
+    from prelabel.domain.locations import DataLocation, OrgLocations
     from prelabel.domain.mapping import LabelMapping, MappingRow
-    from prelabel.ports.organizations import Ledger
-    from prelabel.ports.tasks import RunRepository
-    from prelabel.ports.workflow import BatchItem, TaskImage
-    from prelabel.services.labeling import LabelingDeps
+    from prelabel.ports.labeling import BatchItem, TaskImage
+    from prelabel.services.labeling import BatchWorker, WorkerSettings
     from prelabel.settings import Settings
 
-    settings = Settings()
+    settings = Settings(
+        organizations_table="orgs", tasks_table="tasks", runs_table="runs", data_bucket="bench"
+    )
     bind_tables(settings)
     ref = ProjectRef("org-1", "proj-1")
     names = dict(enumerate(COCO_CLASS_NAMES))
@@ -187,46 +187,37 @@ def worker_deps(files: dict[str, Path]) -> tuple[Any, Any]:
         {"per": "Person", "veh": "Vehicle", "ani": "Animal"},
         BATCH,
     )
-    run = Run(
-        ref,
-        "run-1",
-        RunStatus.RUNNING,
-        RunCounters(total=BATCH),
-        "2026-11-01T00:00:00Z",
-        snapshot=snapshot,
-    )
+    run = Run(ref, "run-1", RunStatus.RUNNING, RunCounters(total=BATCH), "2026-11-01T00:00:00Z")
 
-    class Runs(RunRepository):
+    class Runs:
+        """The run's reads the worker makes, from memory."""
+
         def get(self, ref: Any, run_id: str) -> Run:
             return run
 
-        def latest(self, ref: Any) -> Run | None:
-            return run
+        def snapshot(self, ref: Any, run_id: str) -> RunSnapshot:
+            return snapshot
 
-    class Limit(Ledger):
+    class Limit:
         def remaining(self, org_id: str) -> int:
             return 1_000_000
 
-        def charge(self, org_id: str, units: int) -> int:  # not used by the worker
-            return units
+    class Locations:
+        def locations(self, org_id: str) -> OrgLocations:
+            return OrgLocations(org_id, (DataLocation("bench-bucket", ""),))
 
-        def reset(self, org_id: str, period: str, amount: int) -> bool:
-            return True
+    class NoCrashes:
+        def suspect(self, run_id: str, batch_no: int) -> None:
+            return None
 
-    class Claims(DynamoClaimStore):
+    class Batches(DynamoBatchStore):
         """Stored-state reads in memory; `commit` is the real transaction build and send."""
 
         def batch_committed(self, run_id: str, batch_no: int) -> bool:
             return False
 
-        def eligible_images(self, ref: Any, task_ids: Any, run_id: str, now: float) -> Any:
+        def batch_images(self, ref: Any, task_ids: Any) -> Any:
             return [TaskImage(t, "bench-bucket", t) for t in task_ids]
-
-        def claim(self, ref: Any, tasks: Any, run_id: str, now: float, lease_s: int) -> Any:
-            return list(tasks)
-
-        def release(self, ref: Any, task_ids: Any, run_id: str) -> None:
-            return None
 
     # Six boxes per image in the detector's input pixels (416 wide): persons, cars, a dog.
     canned = ImageResult(
@@ -256,23 +247,24 @@ def worker_deps(files: dict[str, Path]) -> tuple[Any, Any]:
     )
     connection = Connection(region="us-east-1", host="http://127.0.0.1:9")
     short_circuit(connection.client, lambda operation, params: {})
-    deps = LabelingDeps(
-        runs=Runs(),
-        ledger=Limit(),
-        claims=Claims(connection),
+    worker = BatchWorker(
+        runs=Runs(),  # type: ignore[arg-type]
+        ledger=Limit(),  # type: ignore[arg-type]
+        batches=Batches(connection),
+        crash_log=NoCrashes(),  # type: ignore[arg-type]
         images=S3ImageSource(lambda: s3),
         detector=SageMakerDetector(lambda: runtime, "bench-endpoint"),
-        input_size=INPUT_SIZE,
+        locations=Locations(),  # type: ignore[arg-type]
+        settings=WorkerSettings(input_size=INPUT_SIZE),
     )
     item = BatchItem(ref.org_id, ref.project_id, "run-1", 0, tuple(sorted(files)))
-    return deps, item
+    return worker, item
 
 
-def run_label_batch(deps: Any, item: Any) -> int:
-    """One batch through the worker as it is wired now; how many images failed."""
-    from prelabel.services.labeling import label_batch
-
-    report = label_batch(deps, item)
+def run_label_batch(worker: Any, item: Any) -> int:
+    """One batch through the worker (its images prepared within the memory budget); how many
+    images failed."""
+    report = worker.label_batch(item)
     assert report.labeled + report.failed == len(item.task_ids), report
     return int(report.failed)
 
@@ -284,8 +276,8 @@ def batch_function(mode: str, files: dict[str, Path]) -> Callable[[], int]:
         # What the deployed function has loaded when a batch arrives.
         import prelabel.entrypoints.label_batch
 
-        deps, item = worker_deps(files)
-        return lambda: run_label_batch(deps, item)
+        worker, item = worker_deps(files)
+        return lambda: run_label_batch(worker, item)
     if mode == "baseline":
         from PIL import Image
 
@@ -492,7 +484,7 @@ HOSTILE_PATHS = [
     ("threads", "prepare_image now x 8 threads"),
     ("budget-glibc-default", "prepare_batch, glibc heap untouched"),
     ("budget", "prepare_batch, default budget"),
-    ("worker", "label_batch as wired now"),
+    ("worker", "BatchWorker.label_batch (the worker)"),
 ]
 
 

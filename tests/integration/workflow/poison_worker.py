@@ -10,21 +10,20 @@ import os
 from typing import Any
 
 from prelabel.entrypoints.label_batch import handler as real_handler
-from prelabel.imaging import preprocess
-from prelabel.services import labeling
+from prelabel.imaging import budget
 
 POISON = b"POISON"
-_real_prepare = preprocess.prepare_image
+_real_open = budget.open_image
 
 
-def _dying_prepare(data: bytes, *args: Any, **kwargs: Any) -> Any:
+def _dying_open(data: bytes, *args: Any, **kwargs: Any) -> Any:
+    """Decoding starts here: a poison file ends the process before any pixel is read."""
     if data.startswith(POISON):
         os._exit(137)
-    return _real_prepare(data, *args, **kwargs)
+    return _real_open(data, *args, **kwargs)
 
 
-preprocess.prepare_image = _dying_prepare  # type: ignore[assignment]
-labeling.prepare_image = _dying_prepare  # type: ignore[assignment]
+budget.open_image = _dying_open  # type: ignore[assignment]
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from prelabel.domain.entities import LabelingState, PrelabelState, RunStatus
 from prelabel.domain.errors import Busy
 from prelabel.ports.detector import DetectorUnavailable
 from prelabel.ports.labeling import BatchCommit, CommitResult
-from prelabel.services import labeling
+from prelabel.imaging import budget
 from tests.unit.fakes.world import BUCKET, ORG, World, jpeg
 
 
@@ -217,14 +217,14 @@ def test_an_image_that_kills_the_worker_twice_fails_alone_and_its_batch_goes_on(
     world = World()
     ref, run_id = _started(world, waiting=4, limit=100)
     world.objects.put(BUCKET, f"{ORG}/img_0002.jpg", b"POISON")
-    real_prepare = labeling.prepare_image
+    real_open = budget.open_image
 
     def dying(data: bytes, target: int) -> object:
         if data == b"POISON":
             raise WorkerDied
-        return real_prepare(data, target)
+        return real_open(data, target)
 
-    monkeypatch.setattr(labeling, "prepare_image", dying)
+    monkeypatch.setattr(budget, "open_image", dying)
     item = world.batches_of(run_id)[0]
     # When the workflow retries the batch after each death (attempt = its retry count)
     deaths = 0

@@ -13,7 +13,7 @@ from PIL import Image
 from prelabel.domain.errors import StorageError
 from prelabel.imaging.budget import ByteBudget, prepare_batch
 from prelabel.imaging.preprocess import PreparedImage, open_image
-from prelabel.ports.workflow import ImageUnavailable
+from prelabel.ports.images import ImageUnavailable
 
 MB = 1024 * 1024
 

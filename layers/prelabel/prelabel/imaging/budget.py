@@ -28,7 +28,7 @@ from prelabel.imaging.preprocess import (
     finish,
     open_image,
 )
-from prelabel.ports.workflow import ImageUnavailable
+from prelabel.ports.images import ImageUnavailable
 
 # What the batch worker may hold for images at once. Measured with benchmarks/worker.py: the
 # worker's own footprint (about 70 MB idle) plus this budget peaks near 400 MB on the hostile

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 from prelabel.domain.entities import RunSnapshot, RunStatus
 from prelabel.domain.errors import Busy, StorageError
 from prelabel.domain.locations import OUTSIDE_LOCATIONS_REASON, is_readable
 from prelabel.domain.prelabels import labels_from_detections
-from prelabel.imaging.preprocess import ImageRejected, PreparedImage, prepare_image
+from prelabel.imaging.budget import DEFAULT_BUDGET_BYTES, ByteBudget, prepare_batch
+from prelabel.imaging.preprocess import PreparedImage
 from prelabel.ports.detector import Detector
-from prelabel.ports.images import ImageSource, ImageUnavailable
+from prelabel.ports.images import ImageSource
 from prelabel.ports.labeling import (
     BatchCommit,
     BatchItem,
@@ -50,6 +51,8 @@ class WorkerSettings:
     input_size: int = 416
     max_image_bytes: int = 50 * 1024 * 1024
     fetch_threads: int = 8
+    # Fetched files and decoded pixels held at once (see prelabel.imaging.budget).
+    image_budget_bytes: int = DEFAULT_BUDGET_BYTES
 
 
 @dataclass
@@ -141,17 +144,22 @@ class BatchWorker:
 
     # --- preparing images -------------------------------------------------------------------
 
-    def _load(self, task: TaskImage) -> Prepared:
-        try:
-            data = self._images.fetch(task.bucket, task.image_key, self._settings.max_image_bytes)
-            return prepare_image(data, self._settings.input_size)
-        except (ImageUnavailable, ImageRejected) as exc:
-            return str(exc)
+    def _prepare(self, tasks: Sequence[TaskImage], threads: int) -> list[Prepared]:
+        cfg = self._settings
+        blobs = [
+            partial(self._images.fetch, t.bucket, t.image_key, cfg.max_image_bytes) for t in tasks
+        ]
+        return prepare_batch(
+            blobs,
+            target=cfg.input_size,
+            budget=ByteBudget(cfg.image_budget_bytes),
+            threads=threads,
+            max_file_bytes=cfg.max_image_bytes,
+        )
 
     def _prepare_together(self, tasks: Sequence[TaskImage]) -> list[tuple[TaskImage, Prepared]]:
-        threads = min(self._settings.fetch_threads, len(tasks))
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            return list(zip(tasks, pool.map(self._load, tasks), strict=True))
+        prepared = self._prepare(tasks, self._settings.fetch_threads)
+        return list(zip(tasks, prepared, strict=True))
 
     def _prepare_isolated(
         self, item: BatchItem, tasks: Sequence[TaskImage], commit: BatchCommit
@@ -167,7 +175,7 @@ class BatchWorker:
                 continue
             self._crash_log.note(item.run_id, item.batch_no, Suspect(task.task_id, n))
             try:
-                prepared.append((task, self._load(task)))
+                prepared.append((task, self._prepare([task], threads=1)[0]))
             except Exception:
                 # An error the process survived is not the image's doing: only a death (no
                 # chance to run this) leaves the note for the next attempt.
