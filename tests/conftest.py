@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -14,7 +15,14 @@ from moto.server import ThreadedMotoServer
 from prelabel.settings import Settings
 from prelabel_local import dynamodb_local
 from prelabel_local.stack import local_credentials
+from prelabel_local.lambdas import LambdaRunner
 from prelabel_local.template_resources import TABLE_SETTING, create_tables, load_template
+from prelabel_local.workflow_resources import (
+    JOBS_MACHINE,
+    create_state_machine,
+    enable_step_functions_execution,
+    register_functions,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +30,7 @@ local_credentials()
 
 
 @pytest.fixture(scope="session")
-def template() -> dict[str, object]:
+def template() -> dict[str, Any]:
     return load_template(ROOT / "template.yaml")
 
 
@@ -40,14 +48,42 @@ def moto_endpoint() -> Iterator[str]:
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
+    # The API starts jobs on moto's Step Functions.
+    os.environ["AWS_ENDPOINT_URL_SFN"] = endpoint
     # moto's Step Functions interpreter calls Lambda and S3 back on this port.
     os.environ["MOTO_PORT"] = str(port)
     yield endpoint
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def lambda_runner(template: dict[str, Any]) -> Iterator[LambdaRunner]:
+    """moto's Lambda invocations run the template's real handlers in this process."""
+    runner = LambdaRunner()
+    register_functions(ROOT, template, runner)
+    runner.install()
+    yield runner
+    runner.uninstall()
+
+
+@pytest.fixture(scope="session")
+def jobs_state_machine_arn(
+    moto_endpoint: str, template: dict[str, Any], lambda_runner: LambdaRunner
+) -> str:
+    """The jobs state machine (imports, moves, exports, ...), run by moto with the real ASL:
+    every API test that connects a dataset or exports goes through it."""
+    enable_step_functions_execution(moto_endpoint)
+    sfn = boto3.client("stepfunctions", endpoint_url=moto_endpoint)
+    return create_state_machine(sfn, ROOT, template, "prelabel-local-jobs", JOBS_MACHINE)
+
+
 @pytest.fixture
-def settings(ddb_endpoint: str, moto_endpoint: str, template: dict[str, object]) -> Settings:
+def settings(
+    ddb_endpoint: str,
+    moto_endpoint: str,
+    template: dict[str, Any],
+    jobs_state_machine_arn: str,
+) -> Settings:
     """Fresh tables for each test (DynamoDB Local in memory), made as template.yaml defines them."""
     suffix = uuid.uuid4().hex[:8]
     names = {logical: f"{logical}-{suffix}" for logical in TABLE_SETTING}
@@ -59,6 +95,7 @@ def settings(ddb_endpoint: str, moto_endpoint: str, template: dict[str, object])
         **{TABLE_SETTING[logical]: name for logical, name in names.items()},
         data_bucket=bucket,
         dynamodb_endpoint=ddb_endpoint,
-        # No state machine in these tests; a run they start would fail to find it.
+        # No pre-labeling state machine in these tests; a run they start would fail to find it.
         state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:not-deployed",
+        jobs_state_machine_arn=jobs_state_machine_arn,
     )

@@ -19,7 +19,6 @@ from prelabel_local.gateway import GatewayConfig, LocalGateway
 from prelabel_local.jwt_keys import JwtVerifier, SigningKey, generate_key
 from tests.integration.workflow.conftest import (
     detector_url,
-    lambda_runner,
     stack,
     state_machine_arn,
 )
@@ -28,7 +27,6 @@ __all__ = [
     "browser",
     "detector_url",
     "gateway_url",
-    "lambda_runner",
     "page",
     "signing_key",
     "stack",

@@ -3,7 +3,8 @@
 - `seed_organization`: what an operator does for a new customer (out of band, no API).
 - `put_objects`: files landing in S3 (moto's S3 at AWS_ENDPOINT_URL_S3).
 - `ApiClient`: anything that calls the HTTP API as one user (in-process or over HTTP); and over
-  it `create_project`, `connect_dataset`, `move_tasks`, `all_tasks`, `start_run`.
+  it `create_project`, `connect_dataset` (an import job, waited for), `move_tasks` (all of a
+  state is a job, waited for), `wait_for_job`, `export_link`, `all_tasks`, `start_run`.
 - `wait_until`: poll until a condition holds (never a fixed sleep).
 """
 
@@ -100,11 +101,51 @@ def create_project(api: ApiClient, name: str, label_config: list[dict[str, Any]]
     return str(project["project_id"])
 
 
-def connect_dataset(api: ApiClient, project_id: str, bucket: str, prefix: str) -> dict[str, Any]:
-    dataset: dict[str, Any] = api.json(
-        "POST", f"/projects/{project_id}/datasets", {"bucket": bucket, "prefix": prefix}
-    )
-    return dataset
+def wait_for_job(api: ApiClient, project_id: str, job_id: str, timeout: float = 300.0) -> Any:
+    """The job once it has ended (SUCCEEDED or FAILED)."""
+
+    def ended() -> dict[str, Any] | None:
+        job: dict[str, Any] = api.json("GET", f"/projects/{project_id}/jobs/{job_id}")
+        return None if job["status"] == "RUNNING" else job
+
+    return wait_until(ended, what=f"job {job_id}", timeout=timeout, interval=0.2)
+
+
+def wait_for_dataset(
+    api: ApiClient, project_id: str, dataset_id: str, timeout: float = 300.0
+) -> dict[str, Any]:
+    """The dataset once no job works on it (READY or FAILED)."""
+
+    def settled() -> dict[str, Any] | None:
+        dataset: dict[str, Any] = api.json(
+            "GET", f"/projects/{project_id}/datasets/{dataset_id}"
+        )
+        return None if dataset["status"] in ("IMPORTING", "REMOVING") else dataset
+
+    return wait_until(settled, what=f"dataset {dataset_id}", timeout=timeout, interval=0.2)
+
+
+def connect_dataset(
+    api: ApiClient,
+    project_id: str,
+    bucket: str,
+    prefix: str | None = None,
+    *,
+    manifest_key: str | None = None,
+    manifest_format: str | None = None,
+    wait: bool = True,
+    timeout: float = 300.0,
+) -> dict[str, Any]:
+    """Connect (202, IMPORTING) and, with `wait`, the dataset once its import has ended."""
+    body: dict[str, Any] = {"bucket": bucket}
+    if manifest_key is not None:
+        body |= {"manifest_key": manifest_key, "manifest_format": manifest_format}
+    elif prefix is not None:
+        body["prefix"] = prefix
+    dataset: dict[str, Any] = api.json("POST", f"/projects/{project_id}/datasets", body)
+    if not wait:
+        return dataset
+    return wait_for_dataset(api, project_id, dataset["dataset_id"], timeout)
 
 
 def move_tasks(
@@ -114,16 +155,38 @@ def move_tasks(
     *,
     source: str = "BACKLOG",
     target: str = "WAITING",
+    timeout: float = 300.0,
 ) -> int:
+    """How many moved: the named ids (1,000 a call), or all of `source` through a job."""
+    path = f"/projects/{project_id}/tasks/move"
     body: dict[str, Any] = {"from": source, "to": target}
-    body |= {"task_ids": task_ids} if task_ids is not None else {"all": True}
+    if task_ids is None:
+        job = api.json("POST", path, body | {"all": True})
+        ended = wait_for_job(api, project_id, job["job_id"], timeout)
+        if ended["status"] != "SUCCEEDED":
+            raise RuntimeError(f"moving all {source} tasks failed: {ended['error']}")
+        return int(ended["result"]["moved"])
     moved = 0
-    # The API takes at most 1,000 ids a call.
-    for start in range(0, len(task_ids or [None]), 1000):
-        if task_ids is not None:
-            body["task_ids"] = task_ids[start : start + 1000]
-        moved += int(api.json("POST", f"/projects/{project_id}/tasks/move", body)["moved"])
+    for start in range(0, len(task_ids), 1000):
+        chunk = task_ids[start : start + 1000]
+        moved += int(api.json("POST", path, body | {"task_ids": chunk})["moved"])
     return moved
+
+
+def export_link(
+    api: ApiClient, project_id: str, fmt: str, timeout: float = 600.0
+) -> dict[str, Any]:
+    """Start an export job, wait for its file, and return the link (`url`, `summary`, ...)."""
+    path = f"/projects/{project_id}/export"
+    job = api.json("GET", path, query={"format": fmt})
+
+    def ready() -> dict[str, Any] | None:
+        reply: dict[str, Any] = api.json(
+            "GET", path, query={"format": fmt, "job_id": job["job_id"]}
+        )
+        return reply if "url" in reply else None
+
+    return wait_until(ready, what=f"the {fmt} export", timeout=timeout, interval=0.3)
 
 
 def iter_tasks(api: ApiClient, project_id: str, **query: str) -> Iterator[dict[str, Any]]:

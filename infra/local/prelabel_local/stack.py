@@ -32,6 +32,7 @@ from prelabel_local.template_resources import (
     table_env_var,
 )
 from prelabel_local.workflow_resources import (
+    JOBS_MACHINE,
     create_state_machine,
     enable_step_functions_execution,
     register_functions,
@@ -51,12 +52,14 @@ def function_env(
     state_machine_arn: str,
     batch_size: int = 32,
     max_concurrency: int = 4,
+    jobs_state_machine_arn: str = "",
 ) -> dict[str, str]:
     """The environment template.yaml gives the functions, with local endpoints added."""
     env = {table_env_var(logical): name for logical, name in tables.items()}
     env.update(
         DATA_BUCKET=bucket,
         STATE_MACHINE_ARN=state_machine_arn,
+        JOBS_STATE_MACHINE_ARN=jobs_state_machine_arn,
         DETECTOR_ENDPOINT_NAME=DETECTOR_ENDPOINT,
         BATCH_SIZE=str(batch_size),
         MAX_CONCURRENCY=str(max_concurrency),
@@ -131,6 +134,9 @@ class LocalStack:
         self._stoppers.append(self.runner.uninstall)
         sfn = boto3.client("stepfunctions", endpoint_url=moto_endpoint)
         arn = create_state_machine(sfn, self.root, template, "prelabel-local")
+        jobs_arn = create_state_machine(
+            sfn, self.root, template, "prelabel-local-jobs", JOBS_MACHINE
+        )
         self.env = function_env(
             tables,
             bucket=self.bucket,
@@ -138,6 +144,7 @@ class LocalStack:
             moto_endpoint=moto_endpoint,
             detector_url=detector.url,
             state_machine_arn=arn,
+            jobs_state_machine_arn=jobs_arn,
             batch_size=self.batch_size,
             max_concurrency=self.max_concurrency,
         )

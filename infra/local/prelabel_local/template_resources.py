@@ -15,6 +15,7 @@ TABLE_SETTING = {
     "DatasetsTable": "datasets_table",
     "TasksTable": "tasks_table",
     "RunsTable": "runs_table",
+    "JobsTable": "jobs_table",
 }
 
 

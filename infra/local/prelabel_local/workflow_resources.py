@@ -1,4 +1,4 @@
-"""The state machine of template.yaml, created in moto with the template's own substitutions."""
+"""The state machines of template.yaml, created in moto with the template's own substitutions."""
 
 from __future__ import annotations
 
@@ -23,27 +23,47 @@ def enable_step_functions_execution(moto_endpoint: str) -> None:
     reply.raise_for_status()
 
 
-def state_machine_resource(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    for logical_id, resource in template["Resources"].items():
-        if resource.get("Type") == "AWS::Serverless::StateMachine":
-            return logical_id, resource["Properties"]
-    raise LookupError("template.yaml defines no AWS::Serverless::StateMachine")
+PRELABEL_MACHINE = "PrelabelStateMachine"
+JOBS_MACHINE = "JobsStateMachine"
+
+
+def state_machine_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Logical id -> properties of every state machine of the template."""
+    machines = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource.get("Type") == "AWS::Serverless::StateMachine"
+    }
+    if not machines:
+        raise LookupError("template.yaml defines no AWS::Serverless::StateMachine")
+    return machines
+
+
+def state_machine_resource(
+    template: dict[str, Any], logical_id: str = PRELABEL_MACHINE
+) -> tuple[str, dict[str, Any]]:
+    machines = state_machine_resources(template)
+    if logical_id not in machines:
+        raise LookupError(f"template.yaml defines no state machine {logical_id}")
+    return logical_id, machines[logical_id]
 
 
 def workflow_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Logical id -> properties of each function the state machine's definition names."""
-    _, props = state_machine_resource(template)
+    """Logical id -> properties of each function a state machine's definition names."""
     names = {}
-    for value in props.get("DefinitionSubstitutions", {}).values():
-        if isinstance(value, dict) and "Fn::GetAtt" in value:
-            target = value["Fn::GetAtt"]
-            logical = target[0] if isinstance(target, list) else str(target).split(".")[0]
-            names[logical] = template["Resources"][logical]["Properties"]
+    for props in state_machine_resources(template).values():
+        for value in props.get("DefinitionSubstitutions", {}).values():
+            if isinstance(value, dict) and "Fn::GetAtt" in value:
+                target = value["Fn::GetAtt"]
+                logical = target[0] if isinstance(target, list) else str(target).split(".")[0]
+                names[logical] = template["Resources"][logical]["Properties"]
     return names
 
 
-def local_definition(root: Path, template: dict[str, Any]) -> str:
-    _, props = state_machine_resource(template)
+def local_definition(
+    root: Path, template: dict[str, Any], logical_id: str = PRELABEL_MACHINE
+) -> str:
+    _, props = state_machine_resource(template, logical_id)
     text: str = (root / str(props["DefinitionUri"])).read_text()
     for key, value in props.get("DefinitionSubstitutions", {}).items():
         if key in LOCAL_OVERRIDES:
@@ -67,10 +87,18 @@ def register_functions(root: Path, template: dict[str, Any], runner: LambdaRunne
         runner.register(logical_id, load_handler(root, props["CodeUri"], handler))
 
 
-def create_state_machine(sfn: Any, root: Path, template: dict[str, Any], name: str) -> str:
+def create_state_machine(
+    sfn: Any,
+    root: Path,
+    template: dict[str, Any],
+    name: str,
+    logical_id: str = PRELABEL_MACHINE,
+) -> str:
+    """The template's state machine `logical_id` in moto (execution must be switched on first,
+    or moto creates it where nothing runs it)."""
     reply = sfn.create_state_machine(
         name=name,
-        definition=local_definition(root, template),
+        definition=local_definition(root, template, logical_id),
         roleArn=f"arn:aws:iam::{ACCOUNT}:role/prelabel-local",
     )
     return str(reply["stateMachineArn"])

@@ -15,20 +15,26 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.connection import Connection
 
 from prelabel.adapters.dynamodb.models import bind_tables
+from prelabel.adapters.dynamodb.jobs import DynamoJobRepository
 from prelabel.adapters.dynamodb.organizations import DynamoLedger, DynamoOrganizationRepository
 from prelabel.adapters.dynamodb.projects import DynamoDatasetRepository, DynamoProjectRepository
 from prelabel.adapters.dynamodb.runs import DynamoRunRepository
 from prelabel.adapters.dynamodb.tasks import DynamoTaskRepository
-from prelabel.adapters.s3_images import S3ImageLinks, S3ImageLister
+from prelabel.adapters.s3_images import S3ImageLinks
 from prelabel.services.datasets import DatasetService
+from prelabel.services.job_finish import JobFinisher
+from prelabel.services.jobs import JobService
 from prelabel.services.locations import LocationService
 from prelabel.settings import FUNCTION_NEEDS, Settings
 
 if TYPE_CHECKING:
     from prelabel.adapters.dynamodb.batches import DynamoBatchStore, DynamoCrashLog
+    from prelabel.adapters.s3_datasets import S3DatasetObjects
+    from prelabel.adapters.s3_exports import S3ExportFiles
     from prelabel.adapters.s3_objects import S3ImageSource, S3ManifestStore
     from prelabel.adapters.sagemaker_detector import SageMakerDetector
     from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
+    from prelabel.services.job_steps import JobRunner
     from prelabel.services.labeling import BatchWorker
     from prelabel.services.runs import RunService
 
@@ -95,8 +101,22 @@ class Container:
         return DynamoRunRepository(self.connection)
 
     @cached_property
-    def images(self) -> S3ImageLister:
-        return S3ImageLister(client_factory("s3", self.settings.region))
+    def jobs(self) -> DynamoJobRepository:
+        return DynamoJobRepository()
+
+    @cached_property
+    def dataset_objects(self) -> S3DatasetObjects:
+        from prelabel.adapters.s3_datasets import S3DatasetObjects
+
+        return S3DatasetObjects(client_factory("s3", self.settings.region))
+
+    @cached_property
+    def export_files(self) -> S3ExportFiles:
+        from prelabel.adapters.s3_exports import S3ExportFiles
+
+        return S3ExportFiles(
+            client_factory("s3", self.settings.region), self.settings.data_bucket or ""
+        )
 
     @cached_property
     def image_links(self) -> S3ImageLinks:
@@ -145,6 +165,16 @@ class Container:
             client_factory("stepfunctions", self.settings.region), self.settings.state_machine_arn
         )
 
+    @cached_property
+    def job_orchestrator(self) -> StepFunctionsOrchestrator:
+        from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
+
+        return StepFunctionsOrchestrator(
+            client_factory("stepfunctions", self.settings.region),
+            self.settings.jobs_state_machine_arn,
+            "JOBS_STATE_MACHINE_ARN",
+        )
+
     # --- services -------------------------------------------------------------------------
 
     @cached_property
@@ -177,8 +207,32 @@ class Container:
         )
 
     @cached_property
+    def job_finisher(self) -> JobFinisher:
+        return JobFinisher(self.jobs, self.datasets)
+
+    @cached_property
+    def job_service(self) -> JobService:
+        return JobService(self.jobs, self.job_orchestrator, self.job_finisher)
+
+    @cached_property
+    def job_runner(self) -> JobRunner:
+        from prelabel.services.job_steps import JobContext, JobRunner
+
+        return JobRunner(
+            JobContext(
+                projects=self.projects,
+                datasets=self.datasets,
+                tasks=self.tasks,
+                jobs=self.jobs,
+                locations=self.locations,
+                objects=self.dataset_objects,
+                exports=self.export_files,
+            )
+        )
+
+    @cached_property
     def dataset_service(self) -> DatasetService:
-        return DatasetService(self.projects, self.datasets, self.tasks, self.images)
+        return DatasetService(self.projects, self.datasets, self.job_service)
 
     @cached_property
     def locations(self) -> LocationService:

@@ -35,6 +35,7 @@ class Settings(BaseModel):
     datasets_table: str | None = Field(default=None, alias="DATASETS_TABLE", min_length=1)
     tasks_table: str | None = Field(default=None, alias="TASKS_TABLE", min_length=1)
     runs_table: str | None = Field(default=None, alias="RUNS_TABLE", min_length=1)
+    jobs_table: str | None = Field(default=None, alias="JOBS_TABLE", min_length=1)
     data_bucket: str | None = Field(default=None, alias="DATA_BUCKET", min_length=1)
     dataset_buckets: Annotated[tuple[str, ...], BeforeValidator(_csv)] = Field(
         default=(), alias="DATASET_BUCKETS"
@@ -53,6 +54,8 @@ class Settings(BaseModel):
     )
     # Only the functions that start or stop executions need it; they check it on first use.
     state_machine_arn: str = Field(default="", alias="STATE_MACHINE_ARN")
+    # The jobs state machine (imports, moves, disconnects, reconnects, exports): the API starts it.
+    jobs_state_machine_arn: str = Field(default="", alias="JOBS_STATE_MACHINE_ARN")
     detector_endpoint: str = Field(default="prelabel-detector", alias="DETECTOR_ENDPOINT_NAME")
     # 32 images per batch: 0.03 endpoint calls per image, 36 items per commit transaction (<100).
     batch_size: int = Field(default=32, alias="BATCH_SIZE", ge=1, le=90)
@@ -117,10 +120,17 @@ class Settings(BaseModel):
         return settings.require(*FUNCTION_NEEDS.get(function or "", ()))
 
 
-_TABLES = ("organizations_table", "projects_table", "datasets_table", "tasks_table", "runs_table")
+_TABLES = (
+    "organizations_table",
+    "projects_table",
+    "datasets_table",
+    "tasks_table",
+    "runs_table",
+    "jobs_table",
+)
 # What each function's code reads (the template gives each function exactly these).
 FUNCTION_NEEDS: dict[str, tuple[str, ...]] = {
-    "api": (*_TABLES, "data_bucket", "state_machine_arn"),
+    "api": (*_TABLES, "data_bucket", "state_machine_arn", "jobs_state_machine_arn"),
     "prepare": (
         "organizations_table",
         "projects_table",
@@ -131,4 +141,13 @@ FUNCTION_NEEDS: dict[str, tuple[str, ...]] = {
     "label_batch": ("organizations_table", "tasks_table", "runs_table"),
     "finish": ("projects_table", "runs_table"),
     "reset_quota": ("organizations_table",),
+    "job_step": (
+        "organizations_table",
+        "projects_table",
+        "datasets_table",
+        "tasks_table",
+        "jobs_table",
+        "data_bucket",
+    ),
+    "job_finish": ("datasets_table", "jobs_table"),
 }

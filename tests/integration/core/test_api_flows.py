@@ -7,6 +7,8 @@ import pytest
 
 from prelabel.container import Container
 from prelabel.domain.plans import Plan
+from prelabel_local import harness
+from prelabel_local.http_events import InProcessApi
 from tests.integration.core.api_client import call
 
 LABEL_CONFIG = [
@@ -35,16 +37,23 @@ def test_connect_move_list_and_reconnect(ports: Container, project: str) -> None
     # Given 12 images (and one text file) under a prefix of acme's folder of the data bucket
     bucket = ports.settings.data_bucket
     _put_images(bucket, "acme/street/", 12)
+    api = InProcessApi("acme")
     # When the dataset is connected
-    ds = call(
+    started = call(
         "POST",
         f"/projects/{project}/datasets",
         "acme",
         {"bucket": bucket, "prefix": "acme/street/"},
     )
-    # Then 12 BACKLOG tasks exist (the text file is not a task)
-    assert ds.status == 201, ds.body
-    assert ds.body["task_count"] == 12
+    # Then the answer is at once: the dataset IMPORTING with its running import job
+    assert started.status == 202, started.body
+    assert started.body["status"] == "IMPORTING"
+    assert started.body["job"]["kind"] == "import" and started.body["job"]["status"] == "RUNNING"
+    # And once imported, 12 BACKLOG tasks exist and the text file is reported as skipped
+    ds = harness.wait_for_dataset(api, project, started.body["dataset_id"])
+    assert ds["status"] == "READY" and ds["task_count"] == 12
+    assert ds["report"]["images"] == 12
+    assert ds["report"]["skipped"]["unsupported_type"]["examples"] == ["acme/street/notes.txt"]
     page = call(
         "GET", f"/projects/{project}/tasks", "acme", query={"state": "BACKLOG", "limit": "200"}
     )
@@ -63,35 +72,49 @@ def test_connect_move_list_and_reconnect(ports: Container, project: str) -> None
     assert sorted(t["task_id"] for t in waiting.body["tasks"]) == sorted(ids[:5])
     view = call("GET", f"/projects/{project}/assistant", "acme")
     assert view.body["eligible_tasks"] == 5
-    # When all BACKLOG tasks are moved, then 12 are WAITING
-    call(
+    assert view.body["counts"] == {
+        "backlog": 7,
+        "waiting": 5,
+        "in_progress": 0,
+        "completed": 0,
+        "skipped": 0,
+        "total": 12,
+        "eligible": 5,
+        "prelabeled": 0,
+        "failed": 0,
+    }
+    # When all BACKLOG tasks are moved (a job), then 12 are WAITING
+    job = call(
         "POST",
         f"/projects/{project}/tasks/move",
         "acme",
         {"from": "BACKLOG", "to": "WAITING", "all": True},
     )
+    assert job.status == 202 and job.body["kind"] == "move"
+    assert harness.wait_for_job(api, project, job.body["job_id"])["result"] == {"moved": 7}
     assert call("GET", f"/projects/{project}/assistant", "acme").body["eligible_tasks"] == 12
     # When reconnected, the tasks are fresh (BACKLOG again, new ids)
-    again = call("POST", f"/projects/{project}/datasets/{ds.body['dataset_id']}/reconnect", "acme")
-    assert again.status == 200 and again.body["task_count"] == 12
+    again = call("POST", f"/projects/{project}/datasets/{ds['dataset_id']}/reconnect", "acme")
+    assert again.status == 202 and again.body["kind"] == "reconnect"
+    ds = harness.wait_for_dataset(api, project, ds["dataset_id"])
+    assert ds["status"] == "READY" and ds["task_count"] == 12 and ds["generation"] == 1
     fresh = call("GET", f"/projects/{project}/tasks", "acme", query={"limit": "200"}).body["tasks"]
     assert {t["state"] for t in fresh} == {"BACKLOG"}
     assert not {t["task_id"] for t in fresh} & set(ids)
-    # When disconnected, no task is left
-    gone = call("DELETE", f"/projects/{project}/datasets/{ds.body['dataset_id']}", "acme")
-    assert gone.body["tasks_removed"] == 12
+    # When disconnected, no task is left, and the dataset is gone
+    gone = call("DELETE", f"/projects/{project}/datasets/{ds['dataset_id']}", "acme")
+    assert gone.status == 202 and gone.body["kind"] == "disconnect"
+    ended = harness.wait_for_job(api, project, gone.body["job_id"])
+    assert ended["status"] == "SUCCEEDED" and ended["result"] == {"removed": 12}
     assert call("GET", f"/projects/{project}/tasks", "acme").body["tasks"] == []
+    assert call("GET", f"/projects/{project}/datasets", "acme").body == []
+    assert call("GET", f"/projects/{project}/assistant", "acme").body["counts"]["total"] == 0
 
 
 def test_task_pages_follow_the_cursor(ports: Container, project: str) -> None:
     # Given 7 tasks
     _put_images(ports.settings.data_bucket, "acme/p/", 7)
-    call(
-        "POST",
-        f"/projects/{project}/datasets",
-        "acme",
-        {"bucket": ports.settings.data_bucket, "prefix": "acme/p/"},
-    )
+    harness.connect_dataset(InProcessApi("acme"), project, ports.settings.data_bucket, "acme/p/")
     # When reading pages of 3
     seen: list[str] = []
     cursor = None
@@ -107,6 +130,24 @@ def test_task_pages_follow_the_cursor(ports: Container, project: str) -> None:
     # And a forged cursor is a 400 naming the field
     bad = call("GET", f"/projects/{project}/tasks", "acme", query={"cursor": "bm90LWEtY3Vyc29y"})
     assert bad.status == 400 and "cursor" in bad.message
+
+
+def test_a_prefix_without_images_ends_failed_with_the_reason(
+    ports: Container, project: str
+) -> None:
+    # Given a prefix holding only a text file
+    boto3.client("s3").put_object(
+        Bucket=ports.settings.data_bucket, Key="acme/docs/readme.txt", Body=b"hello"
+    )
+    # When it is connected
+    ds = harness.connect_dataset(
+        InProcessApi("acme"), project, ports.settings.data_bucket, "acme/docs/"
+    )
+    # Then the import ends FAILED saying the prefix holds no images, with the skipped file
+    assert ds["status"] == "FAILED" and ds["task_count"] == 0
+    assert "acme/docs/ holds no images" in ds["failure"]
+    assert ds["report"]["skipped"]["unsupported_type"]["count"] == 1
+    assert ds["job"]["status"] == "FAILED"
 
 
 def test_mapping_replace_and_assistant_view(ports: Container, project: str) -> None:
@@ -216,9 +257,27 @@ def test_project_without_bbox_entries_cannot_configure_prelabeling(
     ("request_args", "status", "words"),
     [
         (
-            ("POST", "/projects/{p}/datasets", {"bucket": "{b}", "prefix": "acme/nothing-here/"}),
+            (
+                "POST",
+                "/projects/{p}/datasets",
+                {"bucket": "{b}", "prefix": "acme/a/", "manifest_key": "acme/m.jsonl"},
+            ),
             400,
-            "acme/nothing-here/",
+            "prefix",
+        ),
+        (
+            ("POST", "/projects/{p}/datasets", {"bucket": "{b}", "manifest_key": "acme/m.csv"}),
+            400,
+            "manifest_format",
+        ),
+        (
+            (
+                "POST",
+                "/projects/{p}/datasets",
+                {"bucket": "{b}", "manifest_key": "acme/m.csv", "manifest_format": "parquet"},
+            ),
+            422,
+            "parquet",
         ),
         (
             ("POST", "/projects/{p}/datasets", {"bucket": "someone-elses-bucket", "prefix": ""}),

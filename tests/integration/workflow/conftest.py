@@ -22,7 +22,6 @@ from prelabel_local.template_resources import TABLE_SETTING
 from prelabel_local.workflow_resources import (
     create_state_machine,
     enable_step_functions_execution,
-    register_functions,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -36,15 +35,6 @@ def detector_url() -> Iterator[str]:
     server = start_detector(YOLOX_DIR)
     yield str(server.url)
     server.shutdown()
-
-
-@pytest.fixture(scope="session")
-def lambda_runner(template: dict[str, Any]) -> Iterator[LambdaRunner]:
-    runner = LambdaRunner()
-    register_functions(ROOT, template, runner)
-    runner.install()
-    yield runner
-    runner.uninstall()
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +52,7 @@ def stack(
     state_machine_arn: str,
     detector_url: str,
     moto_endpoint: str,
+    jobs_state_machine_arn: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Container]:
     """Every function of the stack reads the same environment, as each Lambda would its own."""
@@ -73,6 +64,7 @@ def stack(
         moto_endpoint=moto_endpoint,
         detector_url=detector_url,
         state_machine_arn=state_machine_arn,
+        jobs_state_machine_arn=jobs_state_machine_arn,
         batch_size=8,
         max_concurrency=4,
     )

@@ -1,9 +1,9 @@
-"""The pre-labeling state machine, started, stopped and watched through Step Functions."""
+"""State machines (pre-labeling runs, jobs), started, stopped and watched through Step Functions."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -18,17 +18,23 @@ if TYPE_CHECKING:
 
 
 class StepFunctionsOrchestrator(Orchestrator):
-    def __init__(self, make_client: Callable[[], SFNClient], state_machine_arn: str) -> None:
+    def __init__(
+        self,
+        make_client: Callable[[], SFNClient],
+        state_machine_arn: str,
+        setting: str = "STATE_MACHINE_ARN",
+    ) -> None:
         self._make_client = make_client
         self._arn = state_machine_arn
+        self._setting = setting
 
     @cached_property
     def _sfn(self) -> SFNClient:
         if not self._arn:
-            raise ConfigurationError("STATE_MACHINE_ARN: this function starts or stops runs")
+            raise ConfigurationError(f"{self._setting}: this function starts or stops executions")
         return self._make_client()
 
-    def start(self, run_id: str, payload: dict[str, str]) -> str:
+    def start(self, run_id: str, payload: Mapping[str, object]) -> str:
         try:
             # Named after the run: the execution and the run are found from each other.
             reply = self._sfn.start_execution(

@@ -18,7 +18,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from prelabel.api.auth import org_of
 from prelabel.api.errors import domain_error_response, error_response, validation_error_response
 from prelabel.api.requests import BodyRefused, json_body
-from prelabel.api.routes import assistant, datasets, exports, images, projects, runs, tasks
+from prelabel.api.routes import (
+    assistant,
+    datasets,
+    exports,
+    images,
+    jobs,
+    projects,
+    runs,
+    tasks,
+)
 from prelabel.container import container
 from prelabel.domain.errors import DomainError, NotFound
 
@@ -27,7 +36,7 @@ NOT_SET_UP = "organization is not set up"
 
 logger = Logger(service="prelabel-api")
 app = APIGatewayHttpResolver(enable_validation=True)
-for module in (projects, datasets, tasks, assistant, exports, runs, images):
+for module in (projects, datasets, tasks, assistant, exports, runs, images, jobs):
     app.include_router(module.router)
 
 

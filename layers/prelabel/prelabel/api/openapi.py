@@ -48,6 +48,11 @@ TAGS = [
     {"name": "Tasks", "description": "One image of a project each: states, labels, previews"},
     {"name": "Pre-labeling", "description": "Mapping, limit, and the runs that pre-label"},
     {"name": "Exports", "description": "A project's labels as COCO, YOLO or Pascal VOC"},
+    {
+        "name": "Jobs",
+        "description": "Work that grows with the project (imports, moves, disconnects, "
+        "reconnects, exports), done in the background with visible progress",
+    },
 ]
 UNUSED_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 

@@ -14,7 +14,9 @@ from pydantic import (
     StringConstraints,
 )
 
-from prelabel.domain.entities import LabelingState, RunStatus
+from prelabel.domain.entities import DatasetStatus, LabelingState, RunStatus
+from prelabel.domain.imports import ManifestFormat
+from prelabel.domain.jobs import JobKind, JobStatus, ProgressUnit
 from prelabel.domain.label_config import MAX_LABEL_ENTRIES, Geometry
 from prelabel.domain.mapping import MAX_MAPPING_ROWS
 from prelabel.domain.plans import Plan
@@ -47,10 +49,15 @@ class LabelConfigReplace(Strict):
 
 
 class DatasetConnect(Strict):
+    """A prefix of the bucket (`prefix`, "" or absent for the whole bucket), or a manifest
+    object in it (`manifest_key` with `manifest_format`), not both."""
+
     bucket: Annotated[
         str, StringConstraints(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]+$")
     ]
-    prefix: Annotated[str, StringConstraints(max_length=1024)] = ""
+    prefix: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    manifest_key: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = None
+    manifest_format: ManifestFormat | None = None
 
 
 class TaskMove(Strict):
@@ -110,12 +117,60 @@ class ProjectOut(BaseModel):
     created_at: str
 
 
+class JobProgressOut(BaseModel):
+    done: int
+    total: int | None = Field(description="Unknown while a prefix is still being listed")
+    unit: ProgressUnit
+    percent: float | None
+
+
+class JobOut(BaseModel):
+    job_id: str
+    kind: JobKind
+    status: JobStatus
+    params: dict[str, str]
+    progress: JobProgressOut
+    result: dict[str, str | int] = Field(
+        description="Figures once it ended: tasks/images/skipped (import), moved, removed, or "
+        "the export's format and summary"
+    )
+    error: str | None
+    created_at: str
+    finished_at: str | None
+
+
+class JobListOut(BaseModel):
+    jobs: list[JobOut]
+
+
+class SkippedOut(BaseModel):
+    count: int
+    description: str
+    examples: list[str] = Field(description="Up to 100 of the keys (or manifest lines)")
+
+
+class ImportReportOut(BaseModel):
+    objects: int = Field(description="Objects (or manifest lines) the import looked at")
+    images: int = Field(description="Of those, images that became tasks")
+    skipped: dict[str, SkippedOut] = Field(description="Per skip reason")
+
+
 class DatasetOut(BaseModel):
     dataset_id: str
     bucket: str
-    prefix: str
+    prefix: str | None
+    manifest_key: str | None
+    manifest_format: ManifestFormat | None
+    status: DatasetStatus
+    failure: str | None
     task_count: int
+    generation: int
     connected_at: str
+    job_id: str | None
+    report: ImportReportOut | None
+    job: JobOut | None = Field(
+        default=None, description="The job working on it, or the last one (single reads only)"
+    )
 
 
 class LabelOut(BaseModel):
@@ -158,9 +213,20 @@ class MovedOut(BaseModel):
     task_ids: list[str]
 
 
-class DisconnectedOut(BaseModel):
-    dataset_id: str
-    tasks_removed: int
+class ExportSummaryOut(BaseModel):
+    filename: str
+    images: int
+    annotations: int
+    skipped_images: int
+    dropped_labels: int
+
+
+class ExportLinkOut(BaseModel):
+    url: str = Field(description="A presigned (SigV4) GET of the export file")
+    expires_in: int
+    format: str
+    job_id: str
+    summary: ExportSummaryOut
 
 
 class DetectorClassOut(BaseModel):
@@ -189,11 +255,26 @@ class RunProgressOut(BaseModel):
     message: str | None
 
 
+class CountsOut(BaseModel):
+    """The project's counters, kept by the writes that change them: one read at any size."""
+
+    backlog: int
+    waiting: int
+    in_progress: int
+    completed: int
+    skipped: int
+    total: int
+    eligible: int = Field(description="WAITING without a pre-label: what a run would take")
+    prelabeled: int
+    failed: int
+
+
 class AssistantOut(BaseModel):
     project_id: str
     mapping: MappingOut
     limit: LimitOut
     eligible_tasks: int
+    counts: CountsOut
     can_start: bool
     start_blockers: list[str]
     run: RunProgressOut | None

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from prelabel.api.schemas import (
     AssistantOut,
+    CountsOut,
     DatasetOut,
+    ExportLinkOut,
+    ExportSummaryOut,
+    ImportReportOut,
+    JobOut,
+    JobProgressOut,
     LabelEntryOut,
     LabelOut,
     LimitOut,
@@ -12,13 +18,25 @@ from prelabel.api.schemas import (
     MappingRowOut,
     ProjectOut,
     RunProgressOut,
+    SkippedOut,
     TaskDetailOut,
     TaskOut,
 )
-from prelabel.domain.entities import Dataset, Organization, Project, Run, Task
+from prelabel.domain.entities import (
+    Dataset,
+    LabelingState,
+    Organization,
+    Project,
+    ProjectCounts,
+    Run,
+    Task,
+)
+from prelabel.domain.imports import ImportReport
+from prelabel.domain.jobs import Job
 from prelabel.domain.label_config import LabelEntry, bbox_entries
 from prelabel.domain.run_rules import run_message
 from prelabel.services.assistant import AssistantView
+from prelabel.services.exports import ExportLink
 
 
 def entry_out(e: LabelEntry) -> LabelEntryOut:
@@ -56,13 +74,80 @@ def mapping_out(p: Project) -> MappingOut:
     )
 
 
-def dataset_out(d: Dataset) -> DatasetOut:
+def job_out(j: Job) -> JobOut:
+    return JobOut(
+        job_id=j.job_id,
+        kind=j.kind,
+        status=j.status,
+        params=j.params,
+        progress=JobProgressOut(done=j.done, total=j.total, unit=j.unit, percent=j.percent),
+        result=j.result,
+        error=j.error,
+        created_at=j.created_at,
+        finished_at=j.finished_at,
+    )
+
+
+def report_out(r: ImportReport) -> ImportReportOut:
+    return ImportReportOut(
+        objects=r.objects,
+        images=r.images,
+        skipped={
+            reason.value: SkippedOut(
+                count=t.count, description=reason.description, examples=list(t.examples)
+            )
+            for reason, t in r.skipped.items()
+        },
+    )
+
+
+def dataset_out(d: Dataset, job: Job | None = None) -> DatasetOut:
     return DatasetOut(
         dataset_id=d.dataset_id,
         bucket=d.bucket,
         prefix=d.prefix,
+        manifest_key=d.manifest_key,
+        manifest_format=d.manifest_format,
+        status=d.status,
+        failure=d.failure,
         task_count=d.task_count,
+        generation=d.generation,
         connected_at=d.connected_at,
+        job_id=d.job_id,
+        report=report_out(d.report) if d.report else None,
+        job=job_out(job) if job else None,
+    )
+
+
+def counts_out(c: ProjectCounts) -> CountsOut:
+    state = c.by_state
+    return CountsOut(
+        backlog=state.get(LabelingState.BACKLOG, 0),
+        waiting=state.get(LabelingState.WAITING, 0),
+        in_progress=state.get(LabelingState.IN_PROGRESS, 0),
+        completed=state.get(LabelingState.COMPLETED, 0),
+        skipped=state.get(LabelingState.SKIPPED, 0),
+        total=c.total,
+        eligible=c.eligible,
+        prelabeled=c.prelabeled,
+        failed=c.failed,
+    )
+
+
+def export_link_out(link: ExportLink) -> ExportLinkOut:
+    r = link.job.result
+    return ExportLinkOut(
+        url=link.url,
+        expires_in=link.expires_in,
+        format=link.format.value,
+        job_id=link.job.job_id,
+        summary=ExportSummaryOut(
+            filename=str(r.get("filename", "")),
+            images=int(r.get("images", 0)),
+            annotations=int(r.get("annotations", 0)),
+            skipped_images=int(r.get("skipped_images", 0)),
+            dropped_labels=int(r.get("dropped_labels", 0)),
+        ),
     )
 
 
@@ -132,6 +217,7 @@ def assistant_out(v: AssistantView) -> AssistantOut:
         mapping=mapping_out(v.project),
         limit=limit_out(v.organization),
         eligible_tasks=v.eligible,
+        counts=counts_out(v.counts),
         can_start=v.can_start,
         start_blockers=v.blockers,
         run=run_out(v.run) if v.run else None,

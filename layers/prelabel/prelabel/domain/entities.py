@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from prelabel.domain.imports import ImportReport, ManifestFormat
 from prelabel.domain.label_config import LabelEntry
 from prelabel.domain.locations import DataLocation
 from prelabel.domain.mapping import DEFAULT_THRESHOLD, LabelMapping
@@ -74,14 +75,43 @@ class Project:
     created_at: str = ""
 
 
+class DatasetStatus(StrEnum):
+    IMPORTING = "IMPORTING"
+    READY = "READY"
+    FAILED = "FAILED"
+    REMOVING = "REMOVING"
+
+    @property
+    def busy(self) -> bool:
+        """A job works on the dataset: another one waits until it ends."""
+        return self in (DatasetStatus.IMPORTING, DatasetStatus.REMOVING)
+
+
 @dataclass(frozen=True, slots=True)
 class Dataset:
+    """Images in S3 given as a prefix (`prefix`) or as a manifest object (`manifest_key` in
+    `manifest_format`, in `bucket`); `generation` rises with every reconnect, so fresh tasks
+    get fresh ids. `job_id` is the job that works or last worked on it."""
+
     project: ProjectRef
     dataset_id: str
     bucket: str
-    prefix: str
+    prefix: str | None
     task_count: int
     connected_at: str
+    status: DatasetStatus = DatasetStatus.READY
+    manifest_key: str | None = None
+    manifest_format: ManifestFormat | None = None
+    generation: int = 0
+    job_id: str | None = None
+    failure: str | None = None
+    report: ImportReport | None = None
+
+    @property
+    def source(self) -> str:
+        if self.manifest_key is not None:
+            return f"s3://{self.bucket}/{self.manifest_key}"
+        return f"s3://{self.bucket}/{self.prefix or ''}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,12 @@ class ImageSource(ABC):
 
 
 class ImageLinks(ABC):
-    """Short-lived links a browser can fetch one image with, straight from storage."""
+    """Short-lived links a browser can fetch one object (an image, an export) with, straight
+    from storage."""
 
     @abstractmethod
-    def signed_get_url(self, bucket: str, key: str, expires_in: int) -> str:
-        """A URL that reads the object for `expires_in` seconds (SigV4)."""
+    def signed_get_url(
+        self, bucket: str, key: str, expires_in: int, download_name: str | None = None
+    ) -> str:
+        """A URL that reads the object for `expires_in` seconds (SigV4); `download_name` is
+        the file name a browser saves it under."""

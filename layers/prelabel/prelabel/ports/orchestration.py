@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from prelabel.ports.labeling import BatchItem
 
 
 class Orchestrator(ABC):
     @abstractmethod
-    def start(self, run_id: str, payload: dict[str, str]) -> str:
-        """Start the state machine execution named `run_id`; returns its ARN."""
+    def start(self, run_id: str, payload: Mapping[str, object]) -> str:
+        """Start the state machine execution named `run_id` (a run's or a job's id) with
+        `payload` as its input; returns its ARN."""
 
     @abstractmethod
     def stop(self, execution_arn: str, cause: str) -> None: ...

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from prelabel.domain.entities import Dataset, Project, ProjectRef
+from prelabel.domain.entities import Dataset, DatasetStatus, Project, ProjectRef
+from prelabel.domain.imports import ImportReport
 from prelabel.domain.label_config import LabelEntry
 from prelabel.domain.mapping import LabelMapping
 
@@ -35,22 +36,48 @@ class ProjectRepository(ABC):
 
 
 class DatasetRepository(ABC):
-    @abstractmethod
-    def add(self, dataset: Dataset) -> None: ...
+    """Datasets and which job works on each. A job owns a dataset from `claim` until `settle`
+    (or `remove`); every change is conditioned on the job the caller knows, so two requests
+    racing for one dataset cannot both win."""
 
     @abstractmethod
-    def get(self, ref: ProjectRef, dataset_id: str) -> Dataset: ...
+    def create(self, dataset: Dataset) -> None:
+        """Conflict if the id exists."""
+
+    @abstractmethod
+    def get(self, ref: ProjectRef, dataset_id: str) -> Dataset:
+        """NotFound if absent or another organization's."""
 
     @abstractmethod
     def list_datasets(self, ref: ProjectRef) -> list[Dataset]: ...
 
     @abstractmethod
-    def remove(self, ref: ProjectRef, dataset_id: str) -> None: ...
-
-
-class ImageLister(ABC):
-    """Lists the image objects under a bucket prefix (the dataset's storage)."""
+    def claim(
+        self,
+        ref: ProjectRef,
+        dataset_id: str,
+        *,
+        expected_job_id: str | None,
+        job_id: str,
+        status: DatasetStatus,
+        generation: int | None = None,
+    ) -> bool:
+        """Hand the dataset to `job_id` in `status` if its job is still `expected_job_id`;
+        clears the failure and the report, and sets `generation` when given. False otherwise."""
 
     @abstractmethod
-    def list_images(self, bucket: str, prefix: str, limit: int) -> list[str]:
-        """Keys of image files, at most `limit + 1` so callers can tell when there are too many."""
+    def settle(
+        self,
+        ref: ProjectRef,
+        dataset_id: str,
+        job_id: str,
+        status: DatasetStatus,
+        *,
+        failure: str | None = None,
+        report: ImportReport | None = None,
+    ) -> bool:
+        """The end of `job_id`'s work on the dataset; False if another job owns it now."""
+
+    @abstractmethod
+    def remove(self, ref: ProjectRef, dataset_id: str, job_id: str) -> bool:
+        """Delete the dataset if `job_id` owns it; False otherwise (or gone already)."""

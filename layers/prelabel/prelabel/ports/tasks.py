@@ -17,6 +17,14 @@ class TaskFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class Removal:
+    """What one bounded removal did: tasks removed, and whether the dataset still lists some."""
+
+    removed: int
+    left: bool
+
+
+@dataclass(frozen=True, slots=True)
 class TaskPage:
     tasks: list[Task]
     cursor: str | None
@@ -28,6 +36,15 @@ class TaskRepository(ABC):
         """Store new tasks and count them in the project's counters, in the same writes."""
 
     @abstractmethod
+    def add_dataset_tasks(
+        self, ref: ProjectRef, dataset_id: str, job_id: str, tasks: Sequence[Task]
+    ) -> int:
+        """Store new tasks of one dataset, counted in the project's counters and the dataset's
+        `task_count` in the same writes, while `job_id` owns the dataset (Conflict otherwise).
+        Ids that exist already are left as they are and not counted again; returns how many
+        were new."""
+
+    @abstractmethod
     def get(self, ref: ProjectRef, task_id: str) -> Task:
         """The task with its pre-label; NotFound if absent."""
 
@@ -37,21 +54,40 @@ class TaskRepository(ABC):
     ) -> TaskPage: ...
 
     @abstractmethod
-    def delete_dataset_tasks(self, ref: ProjectRef, dataset_id: str) -> int:
-        """Remove the dataset's tasks and their pre-labels; returns how many tasks went."""
+    def delete_dataset_tasks(
+        self, ref: ProjectRef, dataset_id: str, job_id: str, limit: int
+    ) -> Removal:
+        """Remove up to about `limit` of the dataset's tasks with their pre-labels, each write
+        with the counters and the dataset's `task_count`, while `job_id` owns the dataset and
+        no run is active (Conflict otherwise)."""
 
     @abstractmethod
     def move(
-        self, ref: ProjectRef, task_ids: Sequence[str], source: LabelingState, target: LabelingState
+        self,
+        ref: ProjectRef,
+        task_ids: Sequence[str],
+        source: LabelingState,
+        target: LabelingState,
+        *,
+        job_id: str | None = None,
     ) -> list[str]:
         """Move each task that is in `source`; returns the ids that moved.
 
         Moving out of WAITING is refused (Conflict) while a run is active: a run's tasks stay
-        as they were when it started.
+        as they were when it started. With `job_id`, each write also adds what it moved to
+        that job's progress, so a job's count is exact even when a step is retried.
         """
 
     @abstractmethod
-    def ids_in_state(self, ref: ProjectRef, state: LabelingState) -> Iterator[str]: ...
+    def ids_in_state(
+        self,
+        ref: ProjectRef,
+        state: LabelingState,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[str]:
+        """Task ids in `state`, in id order, after `after`, at most `limit`."""
 
     @abstractmethod
     def counts(self, ref: ProjectRef) -> ProjectCounts:

@@ -1,110 +1,175 @@
-"""Connecting datasets (S3 bucket + prefix) to projects: one BACKLOG task per image."""
+"""Datasets of a project: connecting (an import job), disconnecting and reconnecting (jobs too).
+
+A request checks what it can from the request alone (the project, the location, a run that is
+active), writes the dataset and the job, and starts the job; the job does the S3 listing and
+the task writes a slice at a time. A job owns its dataset from its claim to its end, so a
+second request for the same work answers with the running job, and one that would clash
+waits its turn (409).
+"""
 
 from __future__ import annotations
 
-from prelabel.domain.entities import Dataset, LabelingState, ProjectRef, Task
-from prelabel.domain.errors import Conflict, InvalidInput
-from prelabel.domain.ids import new_id, now_iso
-from prelabel.domain.locations import OrgLocations, is_readable, require_prefix
-from prelabel.ports.projects import DatasetRepository, ImageLister, ProjectRepository
-from prelabel.ports.tasks import TaskRepository
+from dataclasses import dataclass
 
-MAX_IMAGES_PER_DATASET = 10_000
+from prelabel.domain.entities import Dataset, DatasetStatus, ProjectRef
+from prelabel.domain.errors import Conflict
+from prelabel.domain.ids import new_id, now_iso
+from prelabel.domain.imports import ManifestFormat
+from prelabel.domain.jobs import Job, JobKind, ProgressUnit
+from prelabel.domain.locations import (
+    OrgLocations,
+    check_prefix,
+    is_readable,
+    refused,
+    require_prefix,
+)
+from prelabel.ports.projects import DatasetRepository, ProjectRepository
+from prelabel.services.jobs import JobService, new_job
+
+RUN_ACTIVE = "datasets cannot be {what} while a pre-labeling run is active; stop the run first"
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetSource:
+    """A prefix (`prefix`, "" for the whole bucket), or a manifest object and its format."""
+
+    bucket: str
+    prefix: str | None = None
+    manifest_key: str | None = None
+    manifest_format: ManifestFormat | None = None
+
+    def same_as(self, d: Dataset) -> bool:
+        if self.manifest_key is not None:
+            return (d.bucket, d.manifest_key) == (self.bucket, self.manifest_key)
+        return d.manifest_key is None and (d.bucket, d.prefix) == (self.bucket, self.prefix)
+
+
+def require_source(locations: OrgLocations, source: DatasetSource) -> None:
+    """Inside the organization's locations, decided before S3 is asked anything: a refused
+    location answers the same whether or not it exists. (The keys a manifest names are checked
+    one by one by the import.)"""
+    if source.manifest_key is not None:
+        check_prefix(source.manifest_key, "manifest_key")
+        if not is_readable(locations, source.bucket, source.manifest_key):
+            raise refused(source.bucket, source.manifest_key)
+        return
+    require_prefix(locations, source.bucket, source.prefix or "")
+
+
+def source_of(d: Dataset) -> DatasetSource:
+    return DatasetSource(d.bucket, d.prefix, d.manifest_key, d.manifest_format)
 
 
 class DatasetService:
     def __init__(
-        self,
-        projects: ProjectRepository,
-        datasets: DatasetRepository,
-        tasks: TaskRepository,
-        images: ImageLister,
+        self, projects: ProjectRepository, datasets: DatasetRepository, jobs: JobService
     ) -> None:
         self._projects = projects
         self._datasets = datasets
-        self._tasks = tasks
-        self._images = images
+        self._jobs = jobs
 
     def connect(
-        self, locations: OrgLocations, ref: ProjectRef, bucket: str, prefix: str
-    ) -> Dataset:
-        """`locations` are the caller's organization's: the prefix must lie inside one of them.
-
-        Checked before S3 is listed, so a refused prefix answers the same whether it exists.
-        """
+        self, locations: OrgLocations, ref: ProjectRef, source: DatasetSource
+    ) -> tuple[Dataset, Job]:
+        """The dataset in IMPORTING and its import job, started."""
         self._projects.get(ref)
-        require_prefix(_own(locations, ref), bucket, prefix)
+        require_source(_own(locations, ref), source)
         for existing in self._datasets.list_datasets(ref):
-            if (existing.bucket, existing.prefix) == (bucket, prefix):
-                raise Conflict(
-                    f"s3://{bucket}/{prefix} is already connected as dataset {existing.dataset_id}"
-                )
+            if source.same_as(existing):
+                job = self._jobs.find(ref, existing.job_id)
+                if existing.status is DatasetStatus.IMPORTING and job and job.running:
+                    return existing, job  # the same request again: the same import
+                raise Conflict(f"{existing.source} is already connected as {existing.dataset_id}")
+        unit = ProgressUnit.BYTES if source.manifest_key else ProgressUnit.OBJECTS
         dataset_id = new_id("ds")
-        count = self._create_tasks(locations, ref, dataset_id, bucket, prefix)
-        dataset = Dataset(ref, dataset_id, bucket, prefix, count, now_iso())
-        self._datasets.add(dataset)
-        return dataset
-
-    def disconnect(self, ref: ProjectRef, dataset_id: str) -> int:
-        self._refuse_during_run(ref)
-        self._datasets.get(ref, dataset_id)
-        removed = self._tasks.delete_dataset_tasks(ref, dataset_id)
-        self._datasets.remove(ref, dataset_id)
-        return removed
-
-    def reconnect(self, locations: OrgLocations, ref: ProjectRef, dataset_id: str) -> Dataset:
-        """Drop the dataset's tasks and create fresh ones (pre-labeling may run on them again).
-
-        A dataset whose grant was revoked is refused before anything is deleted.
-        """
-        self._refuse_during_run(ref)
-        old = self._datasets.get(ref, dataset_id)
-        require_prefix(_own(locations, ref), old.bucket, old.prefix)
-        self._tasks.delete_dataset_tasks(ref, dataset_id)
-        count = self._create_tasks(locations, ref, dataset_id, old.bucket, old.prefix)
-        dataset = Dataset(ref, dataset_id, old.bucket, old.prefix, count, now_iso())
-        self._datasets.add(dataset)
-        return dataset
-
-    def _refuse_during_run(self, ref: ProjectRef) -> None:
-        if self._projects.get(ref).active_run_id:
-            raise Conflict("datasets cannot be disconnected while a pre-labeling run is active")
-
-    def _create_tasks(
-        self, locations: OrgLocations, ref: ProjectRef, dataset_id: str, bucket: str, prefix: str
-    ) -> int:
-        listed = self._images.list_images(bucket, prefix, MAX_IMAGES_PER_DATASET)
-        # Keys S3 lists under a permitted prefix can still be spelled to mean somewhere else
-        # to a later reader (`org-a/../org-b/x.jpg` is a real key under `org-a/`): skip them.
-        keys = [k for k in listed if is_readable(locations, bucket, k)]
-        if not keys:
-            raise InvalidInput(
-                f"prefix: s3://{bucket}/{prefix} holds no images (.jpg, .jpeg, .png, .webp, "
-                ".bmp, .tif)",
-                field="prefix",
-            )
-        if len(keys) > MAX_IMAGES_PER_DATASET:
-            raise InvalidInput(
-                f"prefix: s3://{bucket}/{prefix} holds more than {MAX_IMAGES_PER_DATASET} images; "
-                "connect a narrower prefix",
-                field="prefix",
-            )
-        created = now_iso()
-        self._tasks.add_many(
-            [
-                Task(
-                    ref,
-                    new_id("t"),
-                    dataset_id,
-                    bucket,
-                    key,
-                    LabelingState.BACKLOG,
-                    created_at=created,
-                )
-                for key in keys
-            ]
+        job = self._jobs.create(new_job(ref, JobKind.IMPORT, {"dataset_id": dataset_id}, unit=unit))
+        dataset = Dataset(
+            ref,
+            dataset_id,
+            source.bucket,
+            source.prefix if source.manifest_key is None else None,
+            0,
+            now_iso(),
+            status=DatasetStatus.IMPORTING,
+            manifest_key=source.manifest_key,
+            manifest_format=source.manifest_format,
+            job_id=job.job_id,
         )
-        return len(keys)
+        self._datasets.create(dataset)
+        return dataset, self._jobs.start(job)
+
+    def get(self, ref: ProjectRef, dataset_id: str) -> tuple[Dataset, Job | None]:
+        """The dataset and the job working (or that last worked) on it."""
+        dataset = self._datasets.get(ref, dataset_id)
+        before = self._jobs.find(ref, dataset.job_id) if dataset.job_id else None
+        if before is not None and dataset.status.busy and not before.running:
+            dataset = self._datasets.get(ref, dataset_id)  # the read ended it just now
+        return dataset, before
+
+    def list(self, ref: ProjectRef) -> list[Dataset]:
+        self._projects.get(ref)
+        return self._datasets.list_datasets(ref)
+
+    def disconnect(self, ref: ProjectRef, dataset_id: str) -> Job:
+        """Its tasks go, then the dataset. An import still running is stopped first."""
+        dataset = self._datasets.get(ref, dataset_id)
+        current = self._jobs.find(ref, dataset.job_id)
+        if current and current.running and current.kind is JobKind.DISCONNECT:
+            return current
+        if self._projects.get(ref).active_run_id:
+            raise Conflict(RUN_ACTIVE.format(what="disconnected"))
+        if current and current.running:
+            self._jobs.fail(current, "stopped: the dataset is being disconnected")
+        job = new_job(
+            ref, JobKind.DISCONNECT, {"dataset_id": dataset_id}, total=dataset.task_count
+        )
+        return self._claim_and_start(dataset, job, DatasetStatus.REMOVING)
+
+    def reconnect(self, locations: OrgLocations, ref: ProjectRef, dataset_id: str) -> Job:
+        """Fresh tasks: the old ones go (pre-labels with them), the source is imported again
+        under the next generation. A source outside the locations now (a revoked grant) is
+        refused before anything is deleted."""
+        dataset = self._datasets.get(ref, dataset_id)
+        current = self._jobs.find(ref, dataset.job_id)
+        if current and current.running:
+            if current.kind is JobKind.RECONNECT:
+                return current
+            raise Conflict(
+                f"dataset {dataset_id} is busy with job {current.job_id} ({current.kind.value});"
+                " reconnect once it has ended"
+            )
+        if self._projects.get(ref).active_run_id:
+            raise Conflict(RUN_ACTIVE.format(what="reconnected"))
+        require_source(_own(locations, ref), source_of(dataset))
+        generation = dataset.generation + 1
+        job = new_job(
+            ref,
+            JobKind.RECONNECT,
+            {"dataset_id": dataset_id, "generation": str(generation)},
+            total=dataset.task_count,
+        )
+        return self._claim_and_start(dataset, job, DatasetStatus.IMPORTING, generation)
+
+    def _claim_and_start(
+        self,
+        dataset: Dataset,
+        job: Job,
+        status: DatasetStatus,
+        generation: int | None = None,
+    ) -> Job:
+        self._jobs.create(job)
+        claimed = self._datasets.claim(
+            dataset.project,
+            dataset.dataset_id,
+            expected_job_id=dataset.job_id,
+            job_id=job.job_id,
+            status=status,
+            generation=generation,
+        )
+        if not claimed:
+            self._jobs.fail(job, "another request took the dataset first")
+            raise Conflict(f"dataset {dataset.dataset_id} changed meanwhile; try again")
+        return self._jobs.start(job)
 
 
 def _own(locations: OrgLocations, ref: ProjectRef) -> OrgLocations:

@@ -1,13 +1,15 @@
-"""Moving tasks between BACKLOG and WAITING, and reading them."""
+"""Moving tasks between BACKLOG and WAITING: a list of ids at once, or all of a state as a job."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from prelabel.domain.entities import LabelingState, ProjectRef
-from prelabel.domain.errors import InvalidInput, NotFound
+from prelabel.domain.errors import Conflict, InvalidInput, NotFound
+from prelabel.domain.jobs import Job, JobKind
 from prelabel.ports.projects import ProjectRepository
 from prelabel.ports.tasks import TaskRepository
+from prelabel.services.jobs import JobService, new_job
 
 # Users move tasks between these two; the other states belong to the labeling tool itself.
 MOVABLE = {
@@ -17,6 +19,42 @@ MOVABLE = {
 MAX_TASK_IDS_PER_MOVE = 1_000
 
 
+def _check_move(source: LabelingState, target: LabelingState) -> None:
+    if (source, target) not in MOVABLE:
+        raise InvalidInput(
+            f"to: moving tasks from {source.value} to {target.value} is not allowed; "
+            "only BACKLOG <-> WAITING",
+            field="to",
+        )
+
+
+def start_move_all(
+    projects: ProjectRepository,
+    tasks: TaskRepository,
+    jobs: JobService,
+    ref: ProjectRef,
+    *,
+    source: LabelingState,
+    target: LabelingState,
+) -> Job:
+    """A job moving every task in `source`; the same request while it runs gets the same job.
+    Moving out of WAITING is refused up front while a run is active (each of the job's writes
+    checks it again)."""
+    project = projects.get(ref)
+    _check_move(source, target)
+    params = {"from": source.value, "to": target.value}
+    running = jobs.running(ref, JobKind.MOVE, params)
+    if running is not None:
+        return running
+    if source is LabelingState.WAITING and project.active_run_id:
+        raise Conflict(
+            f"tasks cannot leave {source.value} while a pre-labeling run is active; "
+            "stop the run first"
+        )
+    total = tasks.counts(ref).by_state.get(source, 0)
+    return jobs.launch(new_job(ref, JobKind.MOVE, params, total=total))
+
+
 def move_tasks(
     projects: ProjectRepository,
     tasks: TaskRepository,
@@ -24,18 +62,11 @@ def move_tasks(
     *,
     source: LabelingState,
     target: LabelingState,
-    task_ids: Sequence[str] | None,
+    task_ids: Sequence[str],
 ) -> list[str]:
-    """Move the named tasks (or all in `source` when None); unknown ids change nothing."""
+    """Move the named tasks (at most 1,000); unknown ids change nothing."""
     projects.get(ref)
-    if (source, target) not in MOVABLE:
-        raise InvalidInput(
-            f"to: moving tasks from {source.value} to {target.value} is not allowed; "
-            "only BACKLOG <-> WAITING",
-            field="to",
-        )
-    if task_ids is None:
-        return tasks.move(ref, list(tasks.ids_in_state(ref, source)), source, target)
+    _check_move(source, target)
     if len(task_ids) > MAX_TASK_IDS_PER_MOVE:
         raise InvalidInput(
             f"task_ids: {len(task_ids)} ids given; at most {MAX_TASK_IDS_PER_MOVE}",

@@ -77,6 +77,9 @@ class ProjectModel(Model):
 
 
 class DatasetModel(Model):
+    """A dataset, its status and the job working on it. `task_count` changes in the same
+    transactions that add or delete its tasks, so it is exact at every moment."""
+
     class Meta:
         table_name = "prelabel-datasets"
         billing_mode = "PAY_PER_REQUEST"
@@ -84,9 +87,17 @@ class DatasetModel(Model):
     project_key = UnicodeAttribute(hash_key=True)
     dataset_id = UnicodeAttribute(range_key=True)
     bucket = UnicodeAttribute()
-    prefix = UnicodeAttribute()
-    task_count = NumberAttribute()
+    prefix = UnicodeAttribute(null=True)
+    manifest_key = UnicodeAttribute(null=True)
+    manifest_format = UnicodeAttribute(null=True)
+    task_count = NumberAttribute(default=0)
     connected_at = UnicodeAttribute()
+    status = UnicodeAttribute(default="READY")
+    generation = NumberAttribute(default=0)
+    job_id = UnicodeAttribute(null=True)
+    failure = UnicodeAttribute(null=True)
+    # The import report as JSON text (counts per skip reason, example keys): read whole.
+    report = UnicodeAttribute(null=True)
 
 
 class ByStateIndex(GlobalSecondaryIndex["TaskModel"]):
@@ -250,6 +261,46 @@ class CrashNoteModel(Model):
         return f"crash#{run_id}", f"{batch_no:06d}"
 
 
+class JobModel(Model):
+    """A job: kind, status, progress, result. Ids are time-ordered, so a project's partition
+    read backwards lists its newest jobs first. Params and result are small JSON texts."""
+
+    class Meta:
+        table_name = "prelabel-jobs"
+        billing_mode = "PAY_PER_REQUEST"
+
+    project_key = UnicodeAttribute(hash_key=True)
+    job_id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    status = UnicodeAttribute()
+    params = UnicodeAttribute(default="{}")
+    done = NumberAttribute(default=0)
+    total = NumberAttribute(null=True)
+    unit = UnicodeAttribute(default="tasks")
+    result = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute(null=True)
+    execution_arn = UnicodeAttribute(null=True)
+
+
+class JobSliceModel(Model):
+    """The report of one slice of an import (`slice#<job id>`, slice number): a retried slice
+    writes the same key, so it replaces its report instead of adding to it."""
+
+    class Meta:
+        table_name = "prelabel-jobs"
+        billing_mode = "PAY_PER_REQUEST"
+
+    slice_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
+    slice_no = UnicodeAttribute(range_key=True, attr_name="job_id")
+    report = UnicodeAttribute()
+
+    @staticmethod
+    def key(job_id: str, slice_no: int) -> tuple[str, str]:
+        return f"slice#{job_id}", f"{slice_no:06d}"
+
+
 # Model -> the Settings field naming its table.
 TABLE_OF: dict[type[Model], str] = {
     OrganizationModel: "organizations_table",
@@ -262,6 +313,8 @@ TABLE_OF: dict[type[Model], str] = {
     RunSnapshotModel: "runs_table",
     BatchReceiptModel: "runs_table",
     CrashNoteModel: "runs_table",
+    JobModel: "jobs_table",
+    JobSliceModel: "jobs_table",
 }
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
-from prelabel.adapters.dynamodb.errors import storage_errors
+from prelabel.adapters.dynamodb.errors import CONDITION_FAILED, storage_errors
 from prelabel.adapters.dynamodb.models import (
     DatasetModel,
     LabelEntryAttr,
     MappingRowAttr,
     ProjectModel,
 )
-from prelabel.domain.entities import Dataset, Project, ProjectRef
+from prelabel.adapters.dynamodb.reports import report_from_json, report_to_json
+from prelabel.domain.entities import Dataset, DatasetStatus, Project, ProjectRef
 from prelabel.domain.errors import Conflict, NotFound
+from prelabel.domain.imports import ImportReport, ManifestFormat
 from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.domain.mapping import LabelMapping, MappingRow
 from prelabel.ports.projects import DatasetRepository, ProjectRepository
@@ -139,22 +143,46 @@ def _dataset_to_domain(item: DatasetModel) -> Dataset:
         item.dataset_id,
         item.bucket,
         item.prefix,
-        int(item.task_count),
+        int(item.task_count or 0),
         item.connected_at,
+        status=DatasetStatus(item.status or DatasetStatus.READY.value),
+        manifest_key=item.manifest_key,
+        manifest_format=ManifestFormat(item.manifest_format) if item.manifest_format else None,
+        generation=int(item.generation or 0),
+        job_id=item.job_id,
+        failure=item.failure,
+        report=report_from_json(item.report) if item.report else None,
     )
 
 
+def _owned_by(job_id: str | None) -> Condition:
+    if job_id is None:
+        free: Condition = DatasetModel.dataset_id.exists() & DatasetModel.job_id.does_not_exist()
+        return free
+    owned: Condition = DatasetModel.job_id == job_id
+    return owned
+
+
 class DynamoDatasetRepository(DatasetRepository):
-    def add(self, dataset: Dataset) -> None:
-        with storage_errors("save dataset"):
-            DatasetModel(
-                dataset.project.key,
-                dataset.dataset_id,
-                bucket=dataset.bucket,
-                prefix=dataset.prefix,
-                task_count=dataset.task_count,
-                connected_at=dataset.connected_at,
-            ).save()
+    def create(self, dataset: Dataset) -> None:
+        item = DatasetModel(
+            dataset.project.key,
+            dataset.dataset_id,
+            bucket=dataset.bucket,
+            prefix=dataset.prefix,
+            manifest_key=dataset.manifest_key,
+            manifest_format=dataset.manifest_format.value if dataset.manifest_format else None,
+            task_count=dataset.task_count,
+            connected_at=dataset.connected_at,
+            status=dataset.status.value,
+            generation=dataset.generation,
+            job_id=dataset.job_id,
+        )
+        try:
+            with storage_errors("save dataset"):
+                item.save(condition=DatasetModel.dataset_id.does_not_exist())
+        except PutError as exc:
+            raise Conflict(f"dataset {dataset.dataset_id!r} exists") from exc
 
     def get(self, ref: ProjectRef, dataset_id: str) -> Dataset:
         try:
@@ -169,9 +197,60 @@ class DynamoDatasetRepository(DatasetRepository):
         with storage_errors("list datasets"):
             return [_dataset_to_domain(i) for i in DatasetModel.query(ref.key)]
 
-    def remove(self, ref: ProjectRef, dataset_id: str) -> None:
+    def _update(self, ref: ProjectRef, dataset_id: str, actions: list[Action], cond: Condition) -> bool:
+        try:
+            with storage_errors("save dataset"):
+                DatasetModel(ref.key, dataset_id).update(actions=actions, condition=cond)
+        except UpdateError as exc:
+            if exc.cause_response_code == CONDITION_FAILED:
+                return False
+            raise
+        return True
+
+    def claim(
+        self,
+        ref: ProjectRef,
+        dataset_id: str,
+        *,
+        expected_job_id: str | None,
+        job_id: str,
+        status: DatasetStatus,
+        generation: int | None = None,
+    ) -> bool:
+        actions: list[Action] = [
+            DatasetModel.job_id.set(job_id),
+            DatasetModel.status.set(status.value),
+            DatasetModel.failure.remove(),
+            DatasetModel.report.remove(),
+        ]
+        if generation is not None:
+            actions.append(DatasetModel.generation.set(generation))
+        return self._update(ref, dataset_id, actions, _owned_by(expected_job_id))
+
+    def settle(
+        self,
+        ref: ProjectRef,
+        dataset_id: str,
+        job_id: str,
+        status: DatasetStatus,
+        *,
+        failure: str | None = None,
+        report: ImportReport | None = None,
+    ) -> bool:
+        actions: list[Action] = [
+            DatasetModel.status.set(status.value),
+            DatasetModel.failure.set(failure[:2000]) if failure else DatasetModel.failure.remove(),
+        ]
+        if report is not None:
+            actions.append(DatasetModel.report.set(report_to_json(report)))
+        return self._update(ref, dataset_id, actions, _owned_by(job_id))
+
+    def remove(self, ref: ProjectRef, dataset_id: str, job_id: str) -> bool:
         try:
             with storage_errors("remove dataset"):
-                DatasetModel(ref.key, dataset_id).delete(condition=DatasetModel.dataset_id.exists())
+                DatasetModel(ref.key, dataset_id).delete(condition=_owned_by(job_id))
         except DeleteError as exc:
-            raise NotFound(f"dataset {dataset_id!r} not found") from exc
+            if exc.cause_response_code == CONDITION_FAILED:
+                return False
+            raise
+        return True

@@ -24,7 +24,13 @@ from prelabel.adapters.dynamodb.keys import (
     state_key,
 )
 from prelabel.adapters.dynamodb.label_codec import decode_labels, decode_model
-from prelabel.adapters.dynamodb.models import PrelabelModel, ProjectModel, TaskModel
+from prelabel.adapters.dynamodb.models import (
+    DatasetModel,
+    JobModel,
+    PrelabelModel,
+    ProjectModel,
+    TaskModel,
+)
 from prelabel.adapters.dynamodb.transact import Transaction
 from prelabel.domain.entities import (
     LabelingState,
@@ -34,12 +40,14 @@ from prelabel.domain.entities import (
     Task,
 )
 from prelabel.domain.errors import Conflict, NotFound, StorageError
-from prelabel.ports.tasks import TaskFilter, TaskPage, TaskRepository
+from prelabel.ports.tasks import Removal, TaskFilter, TaskPage, TaskRepository
 
-# Items per transaction: a task write and its counters (and, for moves out of WAITING, the
-# project's no-active-run check) stay under DynamoDB's 100.
+# Items per transaction: 90 task writes, the counters, and the dataset (imports), the
+# project's no-active-run check (moves out of WAITING) or the job's progress (moves by a job)
+# stay under DynamoDB's 100.
 TASKS_PER_TX = 90
-# Deleting a task also deletes its two possible pre-label items.
+# Deleting a task also deletes its pre-label item: 30 of each, the counters, the dataset and
+# the no-active-run check make 93 items.
 DELETES_PER_TX = 30
 MAX_TX_ATTEMPTS = 6
 
@@ -91,6 +99,24 @@ def _tasks_by_id(ref: ProjectRef, task_ids: Sequence[str]) -> dict[str, TaskMode
         return {t.task_id: t for t in items}
 
 
+def _count_in_dataset(
+    tx: Transaction, ref: ProjectRef, dataset: tuple[str, str], delta: int
+) -> None:
+    """The dataset's `task_count` in the same transaction, while its job still owns it."""
+    dataset_id, job_id = dataset
+    tx.update(
+        ("dataset", ""),
+        DatasetModel(ref.key, dataset_id),
+        [DatasetModel.task_count.add(delta)],
+        condition=DatasetModel.job_id == job_id,
+    )
+
+
+def _dataset_taken(dataset: tuple[str, str] | None) -> Conflict:
+    dataset_id, job_id = dataset or ("?", "?")
+    return Conflict(f"dataset {dataset_id} is no longer worked on by job {job_id}")
+
+
 def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
     it = iter(items)
     while chunk := list(islice(it, size)):
@@ -121,10 +147,23 @@ class DynamoTaskRepository(TaskRepository):
             by_project.setdefault(task.project, []).append(task)
         for ref, group in by_project.items():
             for start in range(0, len(group), TASKS_PER_TX):
-                self._add_chunk(ref, group[start : start + TASKS_PER_TX])
+                self._add_chunk(ref, group[start : start + TASKS_PER_TX], None)
 
-    def _add_chunk(self, ref: ProjectRef, chunk: list[Task]) -> None:
-        pending = list(chunk)
+    def add_dataset_tasks(
+        self, ref: ProjectRef, dataset_id: str, job_id: str, tasks: Sequence[Task]
+    ) -> int:
+        if any(t.project != ref or t.dataset_id != dataset_id for t in tasks):
+            raise ValueError(f"every task must be of dataset {dataset_id} of {ref.key}")
+        added = 0
+        for start in range(0, len(tasks), TASKS_PER_TX):
+            chunk = list(tasks[start : start + TASKS_PER_TX])
+            added += self._add_chunk(ref, chunk, (dataset_id, job_id))
+        return added
+
+    def _add_chunk(
+        self, ref: ProjectRef, chunk: list[Task], dataset: tuple[str, str] | None
+    ) -> int:
+        pending = list({t.task_id: t for t in chunk}.values())
         for _ in range(MAX_TX_ATTEMPTS):
             deltas: Counter[str] = Counter(STATE_COUNTER[t.state] for t in pending)
             deltas["eligible"] = sum(1 for t in pending if t.state is LabelingState.WAITING)
@@ -146,27 +185,42 @@ class DynamoTaskRepository(TaskRepository):
                     condition=TaskModel.task_id.does_not_exist(),
                 )
             tx.update(("counts", ""), counts_item(ref), counter_actions(deltas))
+            if dataset is not None:
+                _count_in_dataset(tx, ref, dataset, len(pending))
             failed = tx.commit("create tasks")
             if not failed:
-                return
+                return len(pending)
+            if ("dataset", "") in failed:
+                raise _dataset_taken(dataset)
             # A task id that exists was written by an earlier attempt of the same import (ids
-            # are the caller's): it is counted already, so the rest go without it.
+            # are derived from the image): it is counted already, so the rest go without it.
             existing = {ident for kind, ident in failed if kind == "task"}
             pending = [t for t in pending if t.task_id not in existing]
             if not pending:
-                return
+                return 0
         raise StorageError("create tasks: the transaction kept failing")
 
     def move(
-        self, ref: ProjectRef, task_ids: Sequence[str], source: LabelingState, target: LabelingState
+        self,
+        ref: ProjectRef,
+        task_ids: Sequence[str],
+        source: LabelingState,
+        target: LabelingState,
+        *,
+        job_id: str | None = None,
     ) -> list[str]:
         moved: list[str] = []
         for chunk in _chunks(list(dict.fromkeys(task_ids)), TASKS_PER_TX):
-            moved += self._move_chunk(ref, chunk, source, target)
+            moved += self._move_chunk(ref, chunk, source, target, job_id)
         return moved
 
     def _move_chunk(
-        self, ref: ProjectRef, chunk: list[str], source: LabelingState, target: LabelingState
+        self,
+        ref: ProjectRef,
+        chunk: list[str],
+        source: LabelingState,
+        target: LabelingState,
+        job_id: str | None,
     ) -> list[str]:
         for _ in range(MAX_TX_ATTEMPTS):
             items = _tasks_by_id(ref, chunk)
@@ -198,6 +252,13 @@ class DynamoTaskRepository(TaskRepository):
                     condition=TaskModel.state == source.value,
                 )
             tx.update(("counts", ""), counts_item(ref), counter_actions(deltas))
+            if job_id is not None:
+                tx.update(
+                    ("job", ""),
+                    JobModel(ref.key, job_id),
+                    [JobModel.done.add(len(pending))],
+                    condition=JobModel.job_id.exists(),
+                )
             failed = tx.commit("move tasks")
             if not failed:
                 return pending
@@ -206,12 +267,16 @@ class DynamoTaskRepository(TaskRepository):
                     f"tasks cannot leave {source.value} while a pre-labeling run is active; "
                     "stop the run first"
                 )
+            if ("job", "") in failed:
+                raise NotFound(f"job {job_id!r} not found")
             # A task changed meanwhile: read again and move what is still in `source`.
         raise StorageError("move tasks: the transaction kept failing")
 
-    def delete_dataset_tasks(self, ref: ProjectRef, dataset_id: str) -> int:
+    def delete_dataset_tasks(
+        self, ref: ProjectRef, dataset_id: str, job_id: str, limit: int
+    ) -> Removal:
         removed = 0
-        while True:
+        while removed < limit:
             with storage_errors("list dataset tasks"):
                 ids = [
                     k.task_id
@@ -220,18 +285,31 @@ class DynamoTaskRepository(TaskRepository):
                     )
                 ]
             if not ids:
-                return removed
-            removed += self._delete_chunk(ref, ids)
+                return Removal(removed, left=False)
+            gone = self._delete_chunk(ref, ids, (dataset_id, job_id))
+            if not gone:
+                # The index still lists them for a moment after their deletion: the next
+                # call goes on from there.
+                return Removal(removed, left=True)
+            removed += gone
+        return Removal(removed, left=True)
 
-    def _delete_chunk(self, ref: ProjectRef, chunk: list[str]) -> int:
+    def _delete_chunk(self, ref: ProjectRef, chunk: list[str], dataset: tuple[str, str]) -> int:
         for _ in range(MAX_TX_ATTEMPTS):
             items = _tasks_by_id(ref, chunk)
             prelabels = _prelabels_of(ref, list(items))
             if not items:
-                # The index still lists them for a moment after their deletion.
                 return 0
             deltas: Counter[str] = Counter()
             tx = Transaction(self._connection)
+            # A run's tasks stay while it runs: checked in the same write.
+            tx.check(
+                ("project", ""),
+                ProjectModel,
+                ref.org_id,
+                ref.project_id,
+                ProjectModel.active_run_id.does_not_exist(),
+            )
             for task_id, item in items.items():
                 state = LabelingState(item.state)
                 deltas[STATE_COUNTER[state]] -= 1
@@ -244,8 +322,18 @@ class DynamoTaskRepository(TaskRepository):
                     tx.delete(("prelabel", task_id), prelabel)
                 tx.delete(("task", task_id), item, condition=TaskModel.state == item.state)
             tx.update(("counts", ""), counts_item(ref), counter_actions(deltas))
-            if not tx.commit("delete dataset tasks"):
+            _count_in_dataset(tx, ref, dataset, -len(items))
+            failed = tx.commit("delete dataset tasks")
+            if not failed:
                 return len(items)
+            if ("project", "") in failed:
+                raise Conflict(
+                    "a pre-labeling run is active: its tasks stay until it ends; disconnect "
+                    "again once it has ended"
+                )
+            if ("dataset", "") in failed:
+                raise _dataset_taken(dataset)
+            # A task moved meanwhile: read again and delete with its new state.
         raise StorageError("delete dataset tasks: the transaction kept failing")
 
     # --- reads ----------------------------------------------------------------------------
@@ -261,10 +349,28 @@ class DynamoTaskRepository(TaskRepository):
     def counts(self, ref: ProjectRef) -> ProjectCounts:
         return read_counts(ref)
 
-    def ids_in_state(self, ref: ProjectRef, state: LabelingState) -> Iterator[str]:
+    def ids_in_state(
+        self,
+        ref: ProjectRef,
+        state: LabelingState,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[str]:
+        key = state_key(ref, state)
+        start = (
+            {"state_key": {"S": key}, "project_key": {"S": ref.key}, "task_id": {"S": after}}
+            if after
+            else None
+        )
         with storage_errors("list tasks by state"):
-            for key in TaskModel.by_state.query(state_key(ref, state)):
-                yield key.task_id
+            for item in TaskModel.by_state.query(
+                key,
+                last_evaluated_key=start,
+                limit=limit,
+                page_size=min(limit, 1000) if limit else None,
+            ):
+                yield item.task_id
 
     def _outcome_ids(self, ref: ProjectRef, outcome: PrelabelState) -> Iterator[str]:
         with storage_errors("list pre-labels"):

@@ -1,39 +1,41 @@
-"""Exports of a project's labels: COCO as JSON; YOLO, flat YOLO, Pascal VOC and Label Studio as
-a zip. docs/exports.md says how each one opens in CVAT, Label Studio and Ultralytics.
+"""Exports of a project's labels, written as files by a job: COCO as JSON; YOLO, flat YOLO,
+Pascal VOC and Label Studio as a zip. docs/exports.md says how each one opens in CVAT, Label
+Studio and Ultralytics.
 
-The export is written by the same streaming writer a background job would use, here into
-memory. The zip travels inline (base64 body, `isBase64Encoded`), which API Gateway HTTP APIs decode
-for the client without any binary-media-type setting. That keeps the API function free of S3
-write permissions; the price is Lambda's 6 MB response limit, about 4.4 MB of zip.
+The first request starts the job (202 with it); the same request with its `job_id` answers 202
+while the file is written and 200 with a short-lived presigned link once it is in S3. So the
+request never carries the export itself: no size limit but the job's, whatever the project.
 """
 
 from __future__ import annotations
 
-import base64
-import io
-from datetime import UTC, datetime
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from prelabel.api.routes.common import IdPath, caller_locations, project_ref
+from prelabel.api.routes.common import ID_PATTERN, IdPath, project_ref
+from prelabel.api.schemas import ExportLinkOut, JobOut
+from prelabel.api.views import export_link_out, job_out
 from prelabel.container import container
 from prelabel.exports import ExportFormat
-from prelabel.services.exports import export_project
+from prelabel.services.exports import ExportLink, export_link, start_export
 
 router = Router()
 
 
 @router.get(
     "/projects/<project_id>/export",
-    summary="Export the project's labels",
+    summary="Export the project's labels as a file",
     tags=["Exports"],
     description=(
-        "format=coco answers a COCO JSON document (score, source, detector_class, model_name "
-        "and model_version kept on each annotation; file_name is the image key). The others "
-        "answer a zip holding prelabel_export.json, which maps every file to its image "
+        "Without `job_id`: starts an export job (202 with the job; the same request while one "
+        "runs answers with it). With `job_id`: 202 with the job while it runs, 200 with `url` "
+        "(a presigned GET of the file, valid `expires_in` seconds) once it is written, 409 if "
+        "it failed. format=coco is a COCO JSON document (score, source, detector_class, "
+        "model_name and model_version kept on each annotation; file_name is the image key). "
+        "The others are a zip holding prelabel_export.json, which maps every file to its image "
         "(image_uri, bucket, image_key) and to where the image goes in the layout: "
         "yolo = Ultralytics (labels/ mirroring images/ by image key, data.yaml); "
         "yolo_flat = the same in one folder (labels/<stem>.txt, images/<stem>.<ext>); "
@@ -48,34 +50,28 @@ router = Router()
     ),
     responses={
         200: {
-            "description": "The export: a COCO document, or a zip for every other format",
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "application/zip": {"schema": {"type": "string", "format": "binary"}},
-            },
-        }
+            "description": "The file is ready: a link to it",
+            "content": {"application/json": {"model": ExportLinkOut}},
+        },
+        202: {
+            "description": "The export job, running",
+            "content": {"application/json": {"model": JobOut}},
+        },
     },
 )
 def get_export(
     project_id: IdPath,
     export_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.COCO,
+    job_id: Annotated[str | None, Query(min_length=1, max_length=128, pattern=ID_PATTERN)] = None,
 ) -> Response[str]:
-    buffer = io.BytesIO()
-    summary = export_project(
-        container().projects,
-        container().tasks,
-        project_ref(router, project_id),
-        export_format,
-        buffer,
-        datetime.now(UTC).isoformat(timespec="seconds"),
-        locations=caller_locations(router),
-    )
-    content = buffer.getvalue()
-    headers = {"Content-Disposition": f'attachment; filename="{summary.filename}"'}
-    if not export_format.is_archive:
-        return Response(200, summary.media_type, content.decode(), headers)
-    # Powertools would base64 a bytes body itself, but its response validation first tries to
-    # read the body as UTF-8 text; so the zip is encoded here and flagged for API Gateway.
-    response = Response(200, summary.media_type, base64.b64encode(content).decode(), headers)
-    response.base64_encoded = True
-    return response
+    c = container()
+    ref = project_ref(router, project_id)
+    if job_id is None:
+        job = start_export(c.projects, c.tasks, c.job_service, ref, export_format)
+        return Response(202, content_types.APPLICATION_JSON, job_out(job).model_dump_json())
+    c.projects.get(ref)
+    found = export_link(c.job_service, c.image_links, ref, job_id, export_format)
+    if isinstance(found, ExportLink):
+        body = export_link_out(found).model_dump_json()
+        return Response(200, content_types.APPLICATION_JSON, body)
+    return Response(202, content_types.APPLICATION_JSON, job_out(found).model_dump_json())

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from prelabel.api.routes.common import IdPath, project_ref
-from prelabel.api.schemas import MovedOut, TaskDetailOut, TaskMove, TaskPageOut
-from prelabel.api.views import task_detail_out, task_out
+from prelabel.api.schemas import JobOut, MovedOut, TaskDetailOut, TaskMove, TaskPageOut
+from prelabel.api.views import job_out, task_detail_out, task_out
 from prelabel.container import container
 from prelabel.domain.entities import LabelingState
 from prelabel.domain.errors import InvalidInput
 from prelabel.ports.tasks import TaskFilter
-from prelabel.services.tasks import move_tasks
+from prelabel.services.tasks import move_tasks, start_move_all
 
 router = Router()
 
@@ -48,20 +49,44 @@ def get_task(project_id: IdPath, task_id: IdPath) -> TaskDetailOut:
 @router.post(
     "/projects/<project_id>/tasks/move",
     summary="Move tasks between BACKLOG and WAITING",
+    description=(
+        "With `task_ids` (at most 1,000): moved now, 200 with what moved. With `all: true`: a "
+        "job moves every task of the state, 202 with the job (the same request while it runs "
+        "answers with the same job). Moving out of WAITING is refused (409) while a "
+        "pre-labeling run is active."
+    ),
     tags=["Tasks"],
+    responses={
+        200: {
+            "description": "The named tasks, moved",
+            "content": {"application/json": {"model": MovedOut}},
+        },
+        202: {
+            "description": "All tasks of the state: the job moving them",
+            "content": {"application/json": {"model": JobOut}},
+        },
+    },
 )
-def post_move(project_id: IdPath, body: TaskMove) -> MovedOut:
+def post_move(project_id: IdPath, body: TaskMove) -> Response[str]:
     if (body.task_ids is None) == (not body.all):
         raise InvalidInput(
             "task_ids: give either task_ids or all=true, not both and not neither",
             field="task_ids",
         )
+    ref = project_ref(router, project_id)
+    c = container()
+    if body.task_ids is None:
+        job = start_move_all(
+            c.projects,
+            c.tasks,
+            c.job_service,
+            ref,
+            source=body.from_state,
+            target=body.to_state,
+        )
+        return Response(202, content_types.APPLICATION_JSON, job_out(job).model_dump_json())
     moved = move_tasks(
-        container().projects,
-        container().tasks,
-        project_ref(router, project_id),
-        source=body.from_state,
-        target=body.to_state,
-        task_ids=body.task_ids,
+        c.projects, c.tasks, ref, source=body.from_state, target=body.to_state, task_ids=body.task_ids
     )
-    return MovedOut(moved=len(moved), task_ids=moved)
+    out = MovedOut(moved=len(moved), task_ids=moved)
+    return Response(200, content_types.APPLICATION_JSON, out.model_dump_json())

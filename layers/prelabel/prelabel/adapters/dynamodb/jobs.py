@@ -1,0 +1,131 @@
+"""Jobs on DynamoDB: one item per job in the project's partition, slice reports apart."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
+
+from prelabel.adapters.dynamodb.errors import storage_errors
+from prelabel.adapters.dynamodb.models import JobModel, JobSliceModel
+from prelabel.adapters.dynamodb.reports import report_from_json, report_to_json
+from prelabel.domain.entities import ProjectRef
+from prelabel.domain.errors import NotFound
+from prelabel.domain.imports import ImportReport
+from prelabel.domain.jobs import Job, JobKind, JobStatus, ProgressUnit
+from prelabel.ports.jobs import JobRepository
+
+
+def _to_domain(item: JobModel) -> Job:
+    org_id, project_id = item.project_key.split("#", 1)
+    return Job(
+        project=ProjectRef(org_id, project_id),
+        job_id=item.job_id,
+        kind=JobKind(item.kind),
+        status=JobStatus(item.status),
+        created_at=item.created_at,
+        params={str(k): str(v) for k, v in json.loads(item.params or "{}").items()},
+        done=int(item.done or 0),
+        total=None if item.total is None else int(item.total),
+        unit=ProgressUnit(item.unit or ProgressUnit.TASKS.value),
+        result=dict(json.loads(item.result)) if item.result else {},
+        error=item.error,
+        finished_at=item.finished_at,
+        execution_arn=item.execution_arn,
+    )
+
+
+def _json(values: Mapping[str, str | int]) -> str:
+    return json.dumps(dict(values), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+class DynamoJobRepository(JobRepository):
+    def create(self, job: Job) -> None:
+        with storage_errors("create job"):
+            JobModel(
+                job.project.key,
+                job.job_id,
+                kind=job.kind.value,
+                status=job.status.value,
+                params=_json(job.params),
+                done=job.done,
+                total=job.total,
+                unit=job.unit.value,
+                created_at=job.created_at,
+            ).save(condition=JobModel.job_id.does_not_exist())
+
+    def get(self, ref: ProjectRef, job_id: str) -> Job:
+        try:
+            with storage_errors("read job"):
+                return _to_domain(JobModel.get(ref.key, job_id, consistent_read=True))
+        except DoesNotExist as exc:
+            raise NotFound(f"job {job_id!r} not found") from exc
+
+    def recent(self, ref: ProjectRef, limit: int) -> list[Job]:
+        with storage_errors("list jobs"):
+            items = JobModel.query(ref.key, scan_index_forward=False, limit=limit)
+            return [_to_domain(i) for i in items]
+
+    def _update(self, ref: ProjectRef, job_id: str, actions: list[Action], what: str) -> None:
+        with storage_errors(what):
+            JobModel(ref.key, job_id).update(
+                actions=actions, condition=JobModel.job_id.exists()
+            )
+
+    def set_execution(self, ref: ProjectRef, job_id: str, execution_arn: str) -> None:
+        self._update(ref, job_id, [JobModel.execution_arn.set(execution_arn)], "save job")
+
+    def set_progress(
+        self,
+        ref: ProjectRef,
+        job_id: str,
+        done: int,
+        total: int | None = None,
+        unit: ProgressUnit | None = None,
+    ) -> None:
+        actions: list[Action] = [JobModel.done.set(done)]
+        if total is not None:
+            actions.append(JobModel.total.set(total))
+        if unit is not None:
+            actions.append(JobModel.unit.set(unit.value))
+        self._update(ref, job_id, actions, "save job progress")
+
+    def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, str | int]) -> None:
+        self._update(ref, job_id, [JobModel.result.set(_json(result))], "save job result")
+
+    def finish(
+        self,
+        ref: ProjectRef,
+        job_id: str,
+        status: JobStatus,
+        error: str | None,
+        result: Mapping[str, str | int] | None,
+        finished_at: str,
+    ) -> bool:
+        actions: list[Action] = [
+            JobModel.status.set(status.value),
+            JobModel.finished_at.set(finished_at),
+        ]
+        if error is not None:
+            actions.append(JobModel.error.set(error[:2000]))
+        if result is not None:
+            actions.append(JobModel.result.set(_json(result)))
+        try:
+            with storage_errors("finish job"):
+                JobModel(ref.key, job_id).update(
+                    actions=actions, condition=JobModel.status == JobStatus.RUNNING.value
+                )
+        except UpdateError:
+            return False
+        return True
+
+    def put_slice(self, job_id: str, slice_no: int, report: ImportReport) -> None:
+        with storage_errors("save import slice"):
+            JobSliceModel(*JobSliceModel.key(job_id, slice_no), report=report_to_json(report)).save()
+
+    def slices(self, job_id: str) -> Iterator[ImportReport]:
+        with storage_errors("read import slices"):
+            for item in JobSliceModel.query(f"slice#{job_id}", consistent_read=True):
+                yield report_from_json(item.report)

@@ -1,0 +1,133 @@
+"""Export files in the data bucket, written as an S3 multipart upload while the export streams:
+memory holds one part, whatever the export's size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from prelabel.domain.errors import StorageError
+from prelabel.ports.objects import ExportFiles
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+# S3 wants parts of at least 5 MiB (but the last); 8 MiB parts allow exports up to 80 GB.
+PART_BYTES = 8 * 1024 * 1024
+
+
+class MultipartSink:
+    """A write-only binary stream: `tell` but no `seek`, which zipfile handles (it then writes
+    each entry's sizes after its data)."""
+
+    def __init__(self, s3: S3Client, bucket: str, key: str, content_type: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._key = key
+        self._content_type = content_type
+        self._buffer = bytearray()
+        self._parts: list[dict[str, Any]] = []
+        self._upload_id: str | None = None
+        self._written = 0
+
+    def write(self, data: bytes) -> int:
+        self._buffer += data
+        self._written += len(data)
+        while len(self._buffer) >= PART_BYTES:
+            self._upload_part(bytes(self._buffer[:PART_BYTES]))
+            del self._buffer[:PART_BYTES]
+        return len(data)
+
+    def tell(self) -> int:
+        return self._written
+
+    def flush(self) -> None:
+        """Parts go up when they are full; nothing to do before."""
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def _upload_part(self, data: bytes) -> None:
+        try:
+            self._send_part(data)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"writing s3://{self._bucket}/{self._key} failed: {exc}") from exc
+
+    def _send_part(self, data: bytes) -> None:
+        if self._upload_id is None:
+            self._upload_id = self._s3.create_multipart_upload(
+                Bucket=self._bucket, Key=self._key, ContentType=self._content_type
+            )["UploadId"]
+        number = len(self._parts) + 1
+        reply = self._s3.upload_part(
+            Bucket=self._bucket,
+            Key=self._key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=data,
+        )
+        self._parts.append({"PartNumber": number, "ETag": reply["ETag"]})
+
+    def complete(self) -> None:
+        if self._upload_id is None:
+            # Smaller than one part: one plain PUT.
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=self._key,
+                Body=bytes(self._buffer),
+                ContentType=self._content_type,
+            )
+            return
+        if self._buffer:
+            self._upload_part(bytes(self._buffer))
+            self._buffer.clear()
+        self._s3.complete_multipart_upload(
+            Bucket=self._bucket,
+            Key=self._key,
+            UploadId=self._upload_id,
+            MultipartUpload={"Parts": cast(Any, self._parts)},
+        )
+
+    def abort(self) -> None:
+        if self._upload_id is not None:
+            self._s3.abort_multipart_upload(
+                Bucket=self._bucket, Key=self._key, UploadId=self._upload_id
+            )
+
+
+class S3ExportFiles(ExportFiles):
+    def __init__(self, make_client: Callable[[], S3Client], bucket: str) -> None:
+        self._make_client = make_client
+        self._bucket = bucket
+
+    @cached_property
+    def _s3(self) -> S3Client:
+        return self._make_client()
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket
+
+    @contextmanager
+    def open(self, key: str, content_type: str) -> Iterator[IO[bytes]]:
+        sink = MultipartSink(self._s3, self._bucket, key, content_type)
+        try:
+            yield cast(IO[bytes], sink)
+        except BaseException:
+            try:
+                sink.abort()
+            except (ClientError, BotoCoreError):
+                pass  # the bucket's lifecycle rule removes incomplete uploads after 7 days
+            raise
+        try:
+            sink.complete()
+        except (ClientError, BotoCoreError) as exc:
+            sink.abort()
+            raise StorageError(f"writing s3://{self._bucket}/{key} failed: {exc}") from exc

@@ -1,0 +1,61 @@
+"""The port for jobs: their items (status, progress, result) and the report of each slice."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+
+from prelabel.domain.entities import ProjectRef
+from prelabel.domain.imports import ImportReport
+from prelabel.domain.jobs import Job, JobStatus, ProgressUnit
+
+
+class JobRepository(ABC):
+    @abstractmethod
+    def create(self, job: Job) -> None: ...
+
+    @abstractmethod
+    def get(self, ref: ProjectRef, job_id: str) -> Job:
+        """NotFound if absent or another organization's."""
+
+    @abstractmethod
+    def recent(self, ref: ProjectRef, limit: int) -> list[Job]:
+        """The project's newest jobs first, at most `limit`."""
+
+    @abstractmethod
+    def set_execution(self, ref: ProjectRef, job_id: str, execution_arn: str) -> None: ...
+
+    @abstractmethod
+    def set_progress(
+        self,
+        ref: ProjectRef,
+        job_id: str,
+        done: int,
+        total: int | None = None,
+        unit: ProgressUnit | None = None,
+    ) -> None:
+        """Set (not add): a step run twice sets the same figures."""
+
+    @abstractmethod
+    def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, str | int]) -> None:
+        """Set (not merge): a step run twice writes the same result."""
+
+    @abstractmethod
+    def finish(
+        self,
+        ref: ProjectRef,
+        job_id: str,
+        status: JobStatus,
+        error: str | None,
+        result: Mapping[str, str | int] | None,
+        finished_at: str,
+    ) -> bool:
+        """End a RUNNING job; False (and nothing written) when it had ended already.
+        `result` None keeps what a step stored."""
+
+    @abstractmethod
+    def put_slice(self, job_id: str, slice_no: int, report: ImportReport) -> None:
+        """The report of one slice of an import; a retried slice replaces its own."""
+
+    @abstractmethod
+    def slices(self, job_id: str) -> Iterator[ImportReport]: ...
