@@ -14,8 +14,8 @@ from moto.server import ThreadedMotoServer
 
 from prelabel.settings import Settings
 from prelabel_local import dynamodb_local
-from prelabel_local.stack import local_credentials
 from prelabel_local.lambdas import LambdaRunner
+from prelabel_local.stack import local_credentials
 from prelabel_local.template_resources import TABLE_SETTING, create_tables, load_template
 from prelabel_local.workflow_resources import (
     JOBS_MACHINE,

@@ -1,4 +1,4 @@
-"""Jobs state machine step: one bounded slice of an import, move, disconnect, reconnect or export."""
+"""Jobs state machine step: one bounded slice of an import, move, disconnect, reconnect, export."""
 
 from prelabel.entrypoints.job_step import handler
 

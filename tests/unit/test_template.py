@@ -17,6 +17,7 @@ from cfnlint.decode import decode_str
 
 from prelabel.adapters.dynamodb.models import (
     DatasetModel,
+    JobModel,
     OrganizationModel,
     ProjectModel,
     RunModel,
@@ -34,6 +35,7 @@ TABLE_MODELS = {
     "DatasetsTable": DatasetModel,
     "TasksTable": TaskModel,
     "RunsTable": RunModel,
+    "JobsTable": JobModel,
 }
 
 
@@ -124,7 +126,7 @@ def resolve(value: Any, template: dict[str, Any]) -> str:
         param = template.get("Parameters", {}).get(target)
         return str(param["Default"]) if param is not None else str(target)
     if isinstance(value, dict) and "Fn::Sub" in value:
-        return str(value["Fn::Sub"])  # e.g. the state machine's ARN, built from its fixed name
+        return str(value["Fn::Sub"])  # e.g. a state machine's ARN, built from its fixed name
     assert isinstance(value, str | int), f"unexpected environment value {value!r}"
     return str(value)
 
@@ -136,6 +138,8 @@ FUNCTION_KEYS = {
     "LabelBatchFunction": "label_batch",
     "FinishFunction": "finish",
     "ResetQuotaFunction": "reset_quota",
+    "JobStepFunction": "job_step",
+    "JobFinishFunction": "job_finish",
 }
 
 
@@ -277,6 +281,7 @@ def test_api_settings_name_every_table_and_the_bucket(template: dict[str, Any]) 
     assert settings.datasets_table == "DatasetsTable"
     assert settings.tasks_table == "TasksTable"
     assert settings.runs_table == "RunsTable"
+    assert settings.jobs_table == "JobsTable"
     assert settings.data_bucket == "DataBucket"
     assert settings.readable_dataset_buckets == ("DataBucket",)
     assert settings.org_claim == "custom:org_id"

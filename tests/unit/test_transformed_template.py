@@ -21,6 +21,8 @@ FUNCTIONS = [
     "LabelBatchFunction",
     "FinishFunction",
     "ResetQuotaFunction",
+    "JobStepFunction",
+    "JobFinishFunction",
 ]
 
 # DynamoDB actions per function and table (or index), as the adapters in
@@ -32,11 +34,12 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
     "ApiFunction": {
         "OrganizationsTable": {"GetItem"},
         "ProjectsTable": {"GetItem", "PutItem", "UpdateItem", "Query", "ConditionCheckItem"},
-        "DatasetsTable": {"GetItem", "PutItem", "DeleteItem", "Query"},
-        "TasksTable": {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
+        "DatasetsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
+        "TasksTable": {"GetItem", "BatchGetItem", "UpdateItem", "Query"},
         "TasksTable/index/by-state": {"Query"},
         "TasksTable/index/by-dataset": {"Query"},
         "RunsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
+        "JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
     },
     "PrepareFunction": {
         "OrganizationsTable": {"GetItem"},
@@ -57,6 +60,21 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
         "RunsTable": {"GetItem", "UpdateItem"},
     },
     "ResetQuotaFunction": {"OrganizationsTable": {"Scan", "UpdateItem"}},
+    # A job's slice: tasks put, updated or deleted in transactions with the counters, the
+    # dataset's task_count (Update), the no-run check (ConditionCheck) or the job's progress.
+    "JobStepFunction": {
+        "OrganizationsTable": {"GetItem"},
+        "ProjectsTable": {"GetItem", "ConditionCheckItem"},
+        "DatasetsTable": {"GetItem", "UpdateItem"},
+        "TasksTable": {"BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
+        "TasksTable/index/by-state": {"Query"},
+        "TasksTable/index/by-dataset": {"Query"},
+        "JobsTable": {"GetItem", "PutItem", "UpdateItem"},
+    },
+    "JobFinishFunction": {
+        "DatasetsTable": {"GetItem", "UpdateItem", "DeleteItem"},
+        "JobsTable": {"GetItem", "UpdateItem", "Query"},
+    },
 }
 
 LOG_DELIVERY_ACTIONS = {
@@ -222,6 +240,7 @@ def test_every_alarm_notifies_the_alarm_topic(transformed: dict[str, Any]) -> No
     # subscription exists only when an address is given
     assert set(alarms) == {
         "StateMachineFailedAlarm",
+        "JobsStateMachineFailedAlarm",
         "ApiFunctionErrorsAlarm",
         "Api5xxAlarm",
         "ResetQuotaFunctionErrorsAlarm",
@@ -249,28 +268,54 @@ def test_failed_monthly_resets_land_in_the_queue(transformed: dict[str, Any]) ->
     assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": ["ResetQuotaDlq", "Arn"]}]
 
 
-def test_state_machine_logs_errors_without_execution_data(transformed: dict[str, Any]) -> None:
-    # Given the state machine and its role
-    machine = props(transformed, "PrelabelStateMachine")
-    statements = list(role_statements(transformed, "PrelabelStateMachineRole"))
-    log_group = props(transformed, "PrelabelStateMachineLogs")
+@pytest.mark.parametrize("machine", ["PrelabelStateMachine", "JobsStateMachine"])
+def test_state_machine_logs_errors_without_execution_data(
+    transformed: dict[str, Any], machine: str
+) -> None:
+    # Given a state machine and its role
+    props_of = props(transformed, machine)
+    statements = list(role_statements(transformed, f"{machine}Role"))
+    log_group = props(transformed, f"{machine}Logs")
     # When its logging, tracing and the role's log-delivery grant are read
-    logging = machine["LoggingConfiguration"]
+    logging = props_of["LoggingConfiguration"]
     delivery = [s for s in statements if set(as_list(s["Action"])) == LOG_DELIVERY_ACTIONS]
     # Then failures are logged to its own log group, without inputs and outputs (they carry
     # tenant ids), the role may set up the delivery, and executions are traced
     assert logging["Level"] == "ERROR"
     assert logging["IncludeExecutionData"] is False
     assert logging["Destinations"] == [
-        {
-            "CloudWatchLogsLogGroup": {
-                "LogGroupArn": {"Fn::GetAtt": ["PrelabelStateMachineLogs", "Arn"]}
-            }
-        }
+        {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [f"{machine}Logs", "Arn"]}}}
     ]
     assert len(delivery) == 1 and delivery[0]["Resource"] == "*"
     assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    assert machine["TracingConfiguration"] == {"Enabled": True}
+    assert props_of["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_job_step_writes_only_exports_and_the_api_starts_only_its_own_machines(
+    transformed: dict[str, Any],
+) -> None:
+    # Given the job step's and the API's roles
+    step = list(role_statements(transformed, "JobStepFunctionRole"))
+    api = list(role_statements(transformed, "ApiFunctionRole"))
+    # When their S3 writes and Step Functions starts are read
+    writes = [s for s in step if set(as_list(s["Action"])) & {"s3:PutObject"}]
+    starts = [s["Resource"]["Fn::Sub"] for s in api if s["Action"] == "states:StartExecution"]
+    api_s3 = {a for s in api for a in as_list(s["Action"]) if a.startswith("s3:")}
+    # Then the step writes (multipart, abortable) under exports/ only, the API starts the
+    # pre-labeling and the jobs machines of this stack and only reads (signs) objects: it
+    # neither lists nor writes S3 any more, the jobs do
+    assert [(set(as_list(s["Action"])), s["Resource"]) for s in writes] == [
+        ({"s3:PutObject", "s3:AbortMultipartUpload"}, {"Fn::Sub": "${DataBucket.Arn}/exports/*"})
+    ]
+    assert sorted(starts) == sorted(
+        [
+            "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
+            "${AWS::StackName}-prelabel",
+            "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
+            "${AWS::StackName}-jobs",
+        ]
+    )
+    assert api_s3 == {"s3:GetObject"}
 
 
 def test_functions_run_arm64_with_the_layer_and_active_tracing(transformed: dict[str, Any]) -> None:

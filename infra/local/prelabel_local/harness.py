@@ -117,9 +117,7 @@ def wait_for_dataset(
     """The dataset once no job works on it (READY or FAILED)."""
 
     def settled() -> dict[str, Any] | None:
-        dataset: dict[str, Any] = api.json(
-            "GET", f"/projects/{project_id}/datasets/{dataset_id}"
-        )
+        dataset: dict[str, Any] = api.json("GET", f"/projects/{project_id}/datasets/{dataset_id}")
         return None if dataset["status"] in ("IMPORTING", "REMOVING") else dataset
 
     return wait_until(settled, what=f"dataset {dataset_id}", timeout=timeout, interval=0.2)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.connection import Connection
 
-from prelabel.adapters.dynamodb.models import bind_tables
 from prelabel.adapters.dynamodb.jobs import DynamoJobRepository
+from prelabel.adapters.dynamodb.models import bind_tables
 from prelabel.adapters.dynamodb.organizations import DynamoLedger, DynamoOrganizationRepository
 from prelabel.adapters.dynamodb.projects import DynamoDatasetRepository, DynamoProjectRepository
 from prelabel.adapters.dynamodb.runs import DynamoRunRepository

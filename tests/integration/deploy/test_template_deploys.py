@@ -45,6 +45,7 @@ EXPECTED_TABLES = {
         {"by-state": ("state_key", "task_id"), "by-dataset": ("dataset_key", "task_id")},
     ),
     "RunsTable": Table("runs_table", ("project_key", "run_id")),
+    "JobsTable": Table("jobs_table", ("project_key", "job_id")),
 }
 
 # The tables each workflow function reads or writes; the API function names every table.
@@ -53,10 +54,18 @@ WORKFLOW_TABLES = {
     "LabelBatchFunction": {"OrganizationsTable", "TasksTable", "RunsTable"},
     "FinishFunction": {"ProjectsTable", "TasksTable", "RunsTable"},
     "ResetQuotaFunction": {"OrganizationsTable"},
+    "JobStepFunction": {
+        "OrganizationsTable",
+        "ProjectsTable",
+        "DatasetsTable",
+        "TasksTable",
+        "JobsTable",
+    },
+    "JobFinishFunction": {"DatasetsTable", "JobsTable"},
 }
 FUNCTIONS = ["ApiFunction", *WORKFLOW_TABLES]
-# Functions that read or write the data bucket (images, manifests).
-DATA_BUCKET_USERS = {"ApiFunction", "PrepareFunction", "LabelBatchFunction"}
+# Functions that read or write the data bucket (images, manifests, exports).
+DATA_BUCKET_USERS = {"ApiFunction", "PrepareFunction", "LabelBatchFunction", "JobStepFunction"}
 
 
 def key_names(schema: list[dict[str, str]]) -> tuple[str, ...]:
@@ -141,23 +150,46 @@ def test_function_environment_names_this_stacks_resources(
     assert config["Runtime"] == "python3.12"
 
 
-def test_api_starts_the_deployed_state_machine_and_knows_the_dataset_buckets(
+def test_api_starts_the_deployed_state_machines_and_knows_the_dataset_buckets(
     deployment: Deployment,
 ) -> None:
-    # Given the API function's settings and the deployed state machine
+    # Given the API function's settings and the deployed state machines
     env = function_config(deployment, "ApiFunction")["Environment"]["Variables"]
     settings = Settings.from_env({k: str(v) for k, v in env.items()})
-    machine_arn = deployment.physical["PrelabelStateMachine"]
-    # When the ARN the API starts runs with is compared with the machine's
-    described = deployment.client("stepfunctions").describe_state_machine(
-        stateMachineArn=settings.state_machine_arn
-    )
-    # Then it is the same machine, and datasets may come from the listed buckets (or the data
-    # bucket when none is listed)
-    assert described["stateMachineArn"] == machine_arn
+    sfn = deployment.client("stepfunctions")
+    # When the ARNs the API starts runs and jobs with are compared with the machines'
+    runs = sfn.describe_state_machine(stateMachineArn=settings.state_machine_arn)
+    jobs = sfn.describe_state_machine(stateMachineArn=settings.jobs_state_machine_arn)
+    # Then they are the same machines, and datasets may come from the listed buckets (or the
+    # data bucket when none is listed)
+    assert runs["stateMachineArn"] == deployment.physical["PrelabelStateMachine"]
+    assert jobs["stateMachineArn"] == deployment.physical["JobsStateMachine"]
     listed = deployment.parameters.get("DatasetBuckets", "")
     expected = tuple(listed.split(",")) if listed else (deployment.physical["DataBucket"],)
     assert settings.readable_dataset_buckets == expected
+
+
+def test_jobs_state_machine_loops_this_stacks_step_then_finish(deployment: Deployment) -> None:
+    # Given the deployed jobs state machine
+    described = deployment.client("stepfunctions").describe_state_machine(
+        stateMachineArn=deployment.physical["JobsStateMachine"]
+    )
+    # When its definition is parsed
+    text = described["definition"]
+    states = json.loads(text)["States"]
+    # Then no placeholder is left, Step and Finish call this stack's functions, and the loop
+    # goes back to Step until a step answers done
+    assert "${" not in text
+    assert states["Step"]["Parameters"]["FunctionName"] == function_arn(
+        deployment, "JobStepFunction"
+    )
+    assert states["Finish"]["Parameters"]["FunctionName"] == function_arn(
+        deployment, "JobFinishFunction"
+    )
+    assert states["MoreWork"]["Default"] == "Step"
+    assert states["MoreWork"]["Choices"][0]["Next"] == "Finish"
+    role = deployment.client("iam").get_role(RoleName=deployment.physical["JobsStateMachineRole"])
+    assert described["roleArn"] == role["Role"]["Arn"]
 
 
 def test_state_machine_definition_is_fully_substituted(deployment: Deployment) -> None:
@@ -277,7 +309,7 @@ def test_only_the_reset_function_may_scan(deployment: Deployment, function: str)
     assert actions, f"{function}Role grants nothing"
 
 
-@pytest.mark.parametrize("function", ["ApiFunction", "LabelBatchFunction"])
+@pytest.mark.parametrize("function", ["ApiFunction", "LabelBatchFunction", "JobStepFunction"])
 def test_dataset_buckets_are_readable_only_when_listed(
     deployment: Deployment, function: str
 ) -> None:
@@ -292,10 +324,10 @@ def test_dataset_buckets_are_readable_only_when_listed(
         r for s in statements if s["Action"] == "s3:ListBucket" for r in as_list(s["Resource"])
     }
     # Then it reads the data bucket's objects and, one ARN per listed bucket, those buckets'
-    # objects; the API also lists them (dataset connect), the worker lists nothing
+    # objects; only the job step lists them (imports), the API and the worker list nothing
     data = deployment.physical["DataBucket"]
     assert objects == {f"arn:aws:s3:::{data}/*", *(f"arn:*:s3:::{b}/*" for b in listed)}
-    if function == "ApiFunction":
+    if function == "JobStepFunction":
         assert listings == {f"arn:aws:s3:::{data}", *(f"arn:*:s3:::{b}" for b in listed)}
     else:
         assert listings == set()

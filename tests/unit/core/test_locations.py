@@ -8,6 +8,7 @@ import pytest
 
 from prelabel.domain.entities import LabelingState, Task
 from prelabel.domain.errors import InvalidInput, NotFound
+from prelabel.domain.imports import SkipReason
 from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.domain.locations import (
     DataLocation,
@@ -21,19 +22,13 @@ from prelabel.domain.locations import (
 )
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 from prelabel.exports import ExportFormat
-from prelabel.services.datasets import DatasetService
+from prelabel.services.datasets import DatasetSource
 from prelabel.services.exports import export_project
 from prelabel.services.locations import LocationService
 from prelabel.services.organizations import provision_organization
 from prelabel.services.projects import create_project
-from tests.unit.fakes.outside import MemoryObjects
-from tests.unit.fakes.store import (
-    MemoryDatasets,
-    MemoryDb,
-    MemoryOrgs,
-    MemoryProjects,
-    MemoryTasks,
-)
+from tests.unit.fakes.store import MemoryOrgs
+from tests.unit.fakes.world import World
 
 DATA = "prelabel-data"
 SHARED = "team-share"
@@ -209,34 +204,42 @@ def test_grants_that_cannot_be_given(
 
 
 def _dataset_world() -> dict[str, object]:
-    db = MemoryDb()
-    projects, datasets, tasks = MemoryProjects(db), MemoryDatasets(db), MemoryTasks(db)
-    images = MemoryObjects()
+    w = World(bucket=DATA, grant_buckets=(SHARED,))
+    provision_organization(
+        w.orgs, DEFAULT_MONTHLY_LIMITS, org_id="org-a", name="A", plan=Plan.TEAM, period="2026-11"
+    )
+    w.orgs.add_grant("org-a", DataLocation(SHARED, "team/"))
     for key in ("org-a/cam/1.jpg", "org-a/cam/../../org-b/2.jpg", "org-b/secret.jpg"):
-        images.put(DATA, key, b"jpeg")
-    ref = create_project(projects, "org-a", "P", [LabelEntry("v", "V", Geometry.BBOX)]).ref
+        w.objects.put(DATA, key, b"jpeg")
+    ref = create_project(w.projects, "org-a", "P", [LabelEntry("v", "V", Geometry.BBOX)]).ref
     return {
-        "svc": DatasetService(projects, datasets, tasks, images),
-        "tasks": tasks,
+        "svc": w.dataset_service,
+        "tasks": w.tasks,
         "ref": ref,
-        "projects": projects,
-        "images": images,
-        "db": db,
+        "projects": w.projects,
+        "images": w.objects,
+        "db": w.db,
+        "world": w,
     }
 
 
 def test_connect_checks_the_location_before_listing_and_skips_ambiguous_keys() -> None:
     # Given org A's project, and images in A's folder (one with a climbing key) and in B's
     w = _dataset_world()
-    svc, ref = w["svc"], w["ref"]
+    svc, ref, world = w["svc"], w["ref"], w["world"]
     # When A connects B's folder; Then it is refused before S3 is listed, and no task exists
     with pytest.raises(LocationRefused):
-        svc.connect(A, ref, DATA, "org-b/")
+        svc.connect(A, ref, DatasetSource(DATA, prefix="org-b/"))
     assert w["images"].listed == []
-    assert w["db"].tasks == {}
-    # When A connects its own folder; Then only the plain key became a task
-    ds = svc.connect(A, ref, DATA, "org-a/cam/")
+    assert w["db"].tasks == {} and w["db"].datasets == {}
+    # When A connects its own folder and the import runs; Then only the plain key is a task,
+    # and the climbing one is reported outside the locations
+    ds, _ = svc.connect(A, ref, DatasetSource(DATA, prefix="org-a/cam/"))
+    world.loop.run_all()
     assert [t.image_key for t in w["db"].tasks.values()] == ["org-a/cam/1.jpg"]
+    report = svc.get(ref, ds.dataset_id)[0].report
+    assert report is not None
+    assert report.skipped[SkipReason.OUTSIDE_LOCATIONS].examples == ("org-a/cam/../../org-b/2.jpg",)
     # When the locations no longer cover the dataset (a revoked grant), reconnect is refused
     # and the existing tasks stay
     with pytest.raises(LocationRefused):
@@ -269,10 +272,10 @@ def test_locations_of_an_organization_that_was_never_set_up_are_not_found(world:
         world["svc"].locations("ghost")
 
 
-@pytest.mark.parametrize("org_id", ["runs", "a/b", "..", "", " org", "x" * 200])
+@pytest.mark.parametrize("org_id", ["runs", "exports", "a/b", "..", "", " org", "x" * 200])
 def test_organizations_are_set_up_only_with_ids_that_name_one_folder(org_id: str) -> None:
     # When an operator sets up an organization whose id is not one plain folder name (or the
-    # product's own runs/ folder)
+    # product's own runs/ and exports/ folders)
     orgs = MemoryOrgs()
     with pytest.raises(InvalidInput) as err:
         provision_organization(

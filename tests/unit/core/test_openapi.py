@@ -31,12 +31,22 @@ def test_document_names_security_servers_and_every_answer() -> None:
     assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
     assert doc["security"] == [{"bearerJwt": []}]
     assert doc["servers"][0]["url"] == "/api"
-    # And creating routes answer 201, and every error of every route is the one Error schema
+    # And creating routes answer 201, routes that start a job 202 (with the job, or the
+    # dataset and its job), and every error of every route is the one Error schema
     created = {(p, m) for p, m, op in operations if "201" in op["responses"]}
-    assert created == {
-        ("/projects", "post"),
-        ("/projects/{project_id}/datasets", "post"),
-        ("/projects/{project_id}/runs", "post"),
+    assert created == {("/projects", "post"), ("/projects/{project_id}/runs", "post")}
+    accepted = {
+        (p, m): op["responses"]["202"]["content"]["application/json"]["schema"]["$ref"]
+        for p, m, op in operations
+        if "202" in op["responses"]
+    }
+    job = "#/components/schemas/JobOut"
+    assert accepted == {
+        ("/projects/{project_id}/datasets", "post"): "#/components/schemas/DatasetOut",
+        ("/projects/{project_id}/datasets/{dataset_id}", "delete"): job,
+        ("/projects/{project_id}/datasets/{dataset_id}/reconnect", "post"): job,
+        ("/projects/{project_id}/tasks/move", "post"): job,
+        ("/projects/{project_id}/export", "get"): job,
     }
     for path, method, op in operations:
         errors = {c: r for c, r in op["responses"].items() if c >= "400"}

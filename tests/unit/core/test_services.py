@@ -6,61 +6,60 @@ import dataclasses
 
 import pytest
 
-from prelabel.domain.entities import LabelingState, PrelabelState, Run, RunCounters, RunStatus
+from prelabel.domain.entities import (
+    Dataset,
+    DatasetStatus,
+    LabelingState,
+    PrelabelState,
+    Run,
+    RunCounters,
+    RunStatus,
+)
 from prelabel.domain.errors import Conflict, InvalidInput, NotFound
 from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.domain.locations import DataLocation, OrgLocations
 from prelabel.domain.mapping import MappingRowInput
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 from prelabel.services.assistant import assistant_view
-from prelabel.services.datasets import DatasetService
+from prelabel.services.datasets import DatasetSource
 from prelabel.services.mapping import replace_mapping
 from prelabel.services.organizations import provision_organization, reset_monthly_limits
 from prelabel.services.projects import create_project, replace_label_config
-from prelabel.services.tasks import move_tasks
-from tests.unit.fakes.outside import MemoryObjects
-from tests.unit.fakes.store import (
-    MemoryDatasets,
-    MemoryDb,
-    MemoryOrgs,
-    MemoryProjects,
-    MemoryRuns,
-    MemoryTasks,
-    Prelabel,
-)
+from prelabel.services.tasks import move_tasks, start_move_all
+from tests.unit.fakes.store import Prelabel
+from tests.unit.fakes.world import World
 
 CONFIG = [LabelEntry("veh", "Vehicle", Geometry.BBOX), LabelEntry("r", "Road", Geometry.POLYGON)]
 
 
 @pytest.fixture
 def world() -> dict[str, object]:
-    db = MemoryDb()
-    orgs, projects, datasets, tasks, runs = (
-        MemoryOrgs(db),
-        MemoryProjects(db),
-        MemoryDatasets(db),
-        MemoryTasks(db),
-        MemoryRuns(db),
-    )
-    images = MemoryObjects()
+    w = World(bucket="bkt")
     for i in range(5):
-        images.put("bkt", f"o1/cars/{i}.jpg", b"jpeg")
+        w.objects.put("bkt", f"o1/cars/{i}.jpg", b"jpeg")
     provision_organization(
-        orgs, DEFAULT_MONTHLY_LIMITS, org_id="o1", name="O", plan=Plan.TEAM_PRO, period="2026-11"
+        w.orgs, DEFAULT_MONTHLY_LIMITS, org_id="o1", name="O", plan=Plan.TEAM_PRO, period="2026-11"
     )
-    project = create_project(projects, "o1", "P", CONFIG)
-    svc = DatasetService(projects, datasets, tasks, images)
+    project = create_project(w.projects, "o1", "P", CONFIG)
     return {
-        "orgs": orgs,
-        "projects": projects,
-        "tasks": tasks,
-        "runs": runs,
-        "svc": svc,
+        "orgs": w.orgs,
+        "projects": w.projects,
+        "tasks": w.tasks,
+        "runs": w.runs,
+        "svc": w.dataset_service,
         "ref": project.ref,
-        "db": db,
+        "db": w.db,
+        "world": w,
         # o1 owns o1/ in the data bucket "bkt"
         "locs": OrgLocations("o1", (DataLocation("bkt", "o1/"),)),
     }
+
+
+def _connect(world: dict, prefix: str = "o1/cars/") -> Dataset:
+    svc, ref = world["svc"], world["ref"]
+    ds, _ = svc.connect(world["locs"], ref, DatasetSource("bkt", prefix=prefix))
+    world["world"].loop.run_all()
+    return svc.get(ref, ds.dataset_id)[0]
 
 
 def test_connect_creates_one_backlog_task_per_image_and_reconnect_makes_fresh_ones(
@@ -68,40 +67,43 @@ def test_connect_creates_one_backlog_task_per_image_and_reconnect_makes_fresh_on
 ) -> None:
     # Given a project and a prefix holding five images
     svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
-    # When the dataset is connected
-    ds = svc.connect(world["locs"], ref, "bkt", "o1/cars/")
+    # When the dataset is connected and its import runs
+    ds = _connect(world)
     first_ids = set(tasks.ids_in_state(ref, LabelingState.BACKLOG))
+    # Then five BACKLOG tasks exist, counted in the project and the dataset
     assert tasks.counts(ref).by_state[LabelingState.BACKLOG] == 5
-    # Then five BACKLOG tasks exist
-    assert ds.task_count == 5
+    assert ds.task_count == 5 and ds.status is DatasetStatus.READY
     assert len(first_ids) == 5
     # When it is reconnected
     svc.reconnect(world["locs"], ref, ds.dataset_id)
+    world["world"].loop.run_all()
     second_ids = set(tasks.ids_in_state(ref, LabelingState.BACKLOG))
     # Then there are five new tasks and none of the old ones
     assert len(second_ids) == 5
     assert not first_ids & second_ids
-    # When it is disconnected, its tasks go
-    assert svc.disconnect(ref, ds.dataset_id) == 5
+    assert svc.get(ref, ds.dataset_id)[0].task_count == 5
+    # When it is disconnected, its tasks go, and the dataset with them
+    job = world["world"].loop.run(svc.disconnect(ref, ds.dataset_id))
+    assert job.result == {"removed": 5}
     assert list(tasks.ids_in_state(ref, LabelingState.BACKLOG)) == []
     assert tasks.counts(ref).total == 0
+    assert svc.list(ref) == []
 
 
-def test_connect_refuses_an_own_prefix_without_images(world: dict) -> None:
+def test_connect_of_an_own_prefix_without_images_ends_failed(world: dict) -> None:
     # Given a prefix of the organization's own folder that holds no images
-    # When connecting it
-    with pytest.raises(InvalidInput) as err:
-        world["svc"].connect(world["locs"], world["ref"], "bkt", "o1/empty/")
-    # Then the error names the field and value, and no task was created
-    assert err.value.field == "prefix"
-    assert "o1/empty/" in err.value.message
+    # When connecting it and its import runs
+    ds = _connect(world, "o1/empty/")
+    # Then the dataset is FAILED naming the prefix, and no task was created
+    assert ds.status is DatasetStatus.FAILED
+    assert ds.failure is not None and "o1/empty/" in ds.failure
     assert world["db"].tasks == {}
 
 
 def test_moving_unknown_tasks_changes_nothing(world: dict) -> None:
     # Given five BACKLOG tasks
-    svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
-    svc.connect(world["locs"], ref, "bkt", "o1/cars/")
+    tasks, ref = world["tasks"], world["ref"]
+    _connect(world)
     ids = list(tasks.ids_in_state(ref, LabelingState.BACKLOG))
     # When moving two real ids and one unknown id to WAITING
     with pytest.raises(NotFound) as err:
@@ -120,29 +122,30 @@ def test_moving_unknown_tasks_changes_nothing(world: dict) -> None:
 
 def test_move_all_and_disallowed_transitions(world: dict) -> None:
     # Given five BACKLOG tasks
-    svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
-    svc.connect(world["locs"], ref, "bkt", "o1/cars/")
-    # When all are moved to WAITING
-    moved = move_tasks(
+    tasks, ref, w = world["tasks"], world["ref"], world["world"]
+    _connect(world)
+    # When all are moved to WAITING by a job
+    job = start_move_all(
         world["projects"],
         tasks,
+        w.job_service,
         ref,
         source=LabelingState.BACKLOG,
         target=LabelingState.WAITING,
-        task_ids=None,
     )
+    ended = w.loop.run(job)
     # Then all five are WAITING and eligible
-    assert len(moved) == 5
+    assert ended.result == {"moved": 5}
     assert tasks.counts(ref).eligible == 5
     # And moving WAITING -> COMPLETED is refused
     with pytest.raises(InvalidInput, match="COMPLETED"):
-        move_tasks(
+        start_move_all(
             world["projects"],
             tasks,
+            w.job_service,
             ref,
             source=LabelingState.WAITING,
             target=LabelingState.COMPLETED,
-            task_ids=None,
         )
 
 
@@ -197,8 +200,8 @@ def test_monthly_reset_restores_plan_amount_once_per_period(world: dict) -> None
 
 def test_prelabel_state_is_reported_on_tasks(world: dict) -> None:
     # Given a task marked DONE
-    svc, tasks, ref = world["svc"], world["tasks"], world["ref"]
-    svc.connect(world["locs"], ref, "bkt", "o1/cars/")
+    tasks, ref = world["tasks"], world["ref"]
+    _connect(world)
     ids = list(tasks.ids_in_state(ref, LabelingState.BACKLOG))
     world["db"].prelabels[(ref, ids[0])] = Prelabel(PrelabelState.DONE, "run_1")
     # Then it shows as pre-labeled and the others do not

@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import IO
 
 from prelabel.detector_wire import Detection, ImageResult
+from prelabel.domain.errors import InvalidInput
+from prelabel.domain.imports import ObjectRef
 from prelabel.ports.detector import Detections, Detector, DetectorUnavailable
-from prelabel.ports.images import ImageSource, ImageUnavailable
+from prelabel.ports.images import ImageLinks, ImageSource, ImageUnavailable
 from prelabel.ports.labeling import BatchItem
+from prelabel.ports.objects import DatasetObjects, ExportFiles, LinesRead, ListingPage
 from prelabel.ports.orchestration import ManifestStore, Orchestrator
-from prelabel.ports.projects import ImageLister
 
 
-class MemoryObjects(ImageSource, ImageLister):
-    """A bucket of objects: the worker fetches them, connecting a dataset lists them."""
+class MemoryObjects(ImageSource, DatasetObjects):
+    """Buckets of objects: the worker fetches them, imports list them and read manifests as
+    S3 does (keys in order, pages after a token; plain manifests by byte position, gzip ones
+    decompressed from the start, skipping the lines read before)."""
 
-    def __init__(self) -> None:
+    def __init__(self, buckets: Iterable[str] = ()) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
         self.fetched: list[str] = []
         self.listed: list[tuple[str, str]] = []
+        self.buckets = set(buckets)
         self._lock = threading.Lock()
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
+        self.buckets.add(bucket)
         self.objects[(bucket, key)] = body
 
     def fetch(self, bucket: str, key: str, max_bytes: int) -> bytes:
@@ -36,10 +46,69 @@ class MemoryObjects(ImageSource, ImageLister):
             raise ImageUnavailable(f"file too large: {len(body)} bytes (limit {max_bytes})")
         return body
 
-    def list_images(self, bucket: str, prefix: str, limit: int) -> list[str]:
+    def list_page(self, bucket: str, prefix: str, token: str | None, max_keys: int) -> ListingPage:
+        if bucket not in self.buckets:
+            raise InvalidInput(
+                f"bucket: s3://{bucket} cannot be listed (NoSuchBucket)", field="bucket"
+            )
         self.listed.append((bucket, prefix))
         keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix))
-        return keys[: limit + 1]
+        after = [k for k in keys if token is None or k > token][:max_keys]
+        more = len(after) == max_keys and after[-1] != keys[-1]
+        objects = [ObjectRef(bucket, k, len(self.objects[(bucket, k)])) for k in after]
+        return ListingPage(objects, after[-1] if more else None)
+
+    def read_lines(self, bucket: str, key: str, position: int, max_lines: int) -> LinesRead:
+        body = self.objects.get((bucket, key))
+        if body is None:
+            raise InvalidInput(
+                f"manifest_key: s3://{bucket}/{key} cannot be read", field="manifest_key"
+            )
+        if key.endswith(".gz"):
+            lines = gzip.decompress(body).split(b"\n")
+            if lines and lines[-1] == b"":
+                lines.pop()
+            taken = lines[position : position + max_lines]
+            at_end = position + len(taken) >= len(lines)
+            return LinesRead(taken, position + len(taken), at_end, len(body), len(body))
+        taken = []
+        pos = position
+        while pos < len(body) and len(taken) < max_lines:
+            end = body.find(b"\n", pos)
+            end = len(body) if end < 0 else end + 1
+            taken.append(body[pos:end].rstrip(b"\r\n"))
+            pos = end
+        return LinesRead(taken, pos, pos >= len(body), pos, len(body))
+
+
+class MemoryExportFiles(ExportFiles):
+    """Export files land in `objects` when their block ends without an error."""
+
+    def __init__(self, objects: MemoryObjects, bucket: str) -> None:
+        self._objects = objects
+        self._bucket = bucket
+        self.aborted: list[str] = []
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket
+
+    @contextmanager
+    def open(self, key: str, content_type: str) -> Iterator[IO[bytes]]:
+        sink = io.BytesIO()
+        try:
+            yield sink
+        except BaseException:
+            self.aborted.append(key)
+            raise
+        self._objects.put(self._bucket, key, sink.getvalue())
+
+
+class FakeLinks(ImageLinks):
+    def signed_get_url(
+        self, bucket: str, key: str, expires_in: int, download_name: str | None = None
+    ) -> str:
+        return f"https://{bucket}.s3.example/{key}?X-Amz-Expires={expires_in}&name={download_name}"
 
 
 @dataclass
@@ -60,12 +129,12 @@ class ScriptedDetector(Detector):
 
 @dataclass
 class FakeOrchestrator(Orchestrator):
-    started: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    started: list[tuple[str, Mapping[str, object]]] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)
     refuse_start: bool = False
 
-    def start(self, run_id: str, payload: dict[str, str]) -> str:
+    def start(self, run_id: str, payload: Mapping[str, object]) -> str:
         from prelabel.domain.errors import StorageError
 
         if self.refuse_start:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from prelabel.domain.entities import (
     Dataset,
+    DatasetStatus,
     LabelingState,
     Organization,
     PrelabelState,
@@ -28,9 +29,12 @@ from prelabel.domain.entities import (
     Task,
 )
 from prelabel.domain.errors import Conflict, NotFound
+from prelabel.domain.imports import ImportReport
+from prelabel.domain.jobs import Job, JobStatus, ProgressUnit
 from prelabel.domain.label_config import LabelEntry
 from prelabel.domain.locations import DataLocation
 from prelabel.domain.mapping import LabelMapping
+from prelabel.ports.jobs import JobRepository
 from prelabel.ports.labeling import (
     BatchCommit,
     BatchStore,
@@ -42,7 +46,7 @@ from prelabel.ports.labeling import (
 from prelabel.ports.organizations import Ledger, OrganizationRepository
 from prelabel.ports.projects import DatasetRepository, ProjectRepository
 from prelabel.ports.runs import RunRepository
-from prelabel.ports.tasks import TaskFilter, TaskPage, TaskRepository
+from prelabel.ports.tasks import Removal, TaskFilter, TaskPage, TaskRepository
 
 
 @dataclass
@@ -67,6 +71,8 @@ class MemoryDb:
     snapshots: dict[tuple[ProjectRef, str], RunSnapshot] = field(default_factory=dict)
     receipts: set[tuple[str, int]] = field(default_factory=set)
     crash_notes: dict[tuple[str, int], Suspect] = field(default_factory=dict)
+    jobs: dict[tuple[ProjectRef, str], Job] = field(default_factory=dict)
+    slices: dict[str, dict[int, ImportReport]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     # Every commit attempt, in order: what the tests inspect.
     commits: list[BatchCommit] = field(default_factory=list)
@@ -175,11 +181,16 @@ class MemoryProjects(ProjectRepository):
 
 
 class MemoryDatasets(DatasetRepository):
+    """Every change is conditioned on the job that owns the dataset, as the adapter's are."""
+
     def __init__(self, db: MemoryDb | None = None) -> None:
         self.db = db or MemoryDb()
 
-    def add(self, dataset: Dataset) -> None:
-        self.db.datasets[(dataset.project, dataset.dataset_id)] = dataset
+    def create(self, dataset: Dataset) -> None:
+        with self.db.lock:
+            if (dataset.project, dataset.dataset_id) in self.db.datasets:
+                raise Conflict(f"dataset {dataset.dataset_id!r} exists")
+            self.db.datasets[(dataset.project, dataset.dataset_id)] = dataset
 
     def get(self, ref: ProjectRef, dataset_id: str) -> Dataset:
         if (ref, dataset_id) not in self.db.datasets:
@@ -187,11 +198,147 @@ class MemoryDatasets(DatasetRepository):
         return self.db.datasets[(ref, dataset_id)]
 
     def list_datasets(self, ref: ProjectRef) -> list[Dataset]:
-        return [d for (r, _), d in self.db.datasets.items() if r == ref]
+        return [d for (r, _), d in sorted(self.db.datasets.items()) if r == ref]
 
-    def remove(self, ref: ProjectRef, dataset_id: str) -> None:
-        if self.db.datasets.pop((ref, dataset_id), None) is None:
-            raise NotFound(f"dataset {dataset_id!r} not found")
+    def _owned(self, ref: ProjectRef, dataset_id: str, job_id: str | None) -> Dataset | None:
+        found = self.db.datasets.get((ref, dataset_id))
+        return found if found is not None and found.job_id == job_id else None
+
+    def claim(
+        self,
+        ref: ProjectRef,
+        dataset_id: str,
+        *,
+        expected_job_id: str | None,
+        job_id: str,
+        status: DatasetStatus,
+        generation: int | None = None,
+    ) -> bool:
+        with self.db.lock:
+            found = self._owned(ref, dataset_id, expected_job_id)
+            if found is None:
+                return False
+            self.db.datasets[(ref, dataset_id)] = dataclasses.replace(
+                found,
+                job_id=job_id,
+                status=status,
+                failure=None,
+                report=None,
+                generation=found.generation if generation is None else generation,
+            )
+            return True
+
+    def settle(
+        self,
+        ref: ProjectRef,
+        dataset_id: str,
+        job_id: str,
+        status: DatasetStatus,
+        *,
+        failure: str | None = None,
+        report: ImportReport | None = None,
+    ) -> bool:
+        with self.db.lock:
+            found = self._owned(ref, dataset_id, job_id)
+            if found is None:
+                return False
+            self.db.datasets[(ref, dataset_id)] = dataclasses.replace(
+                found, status=status, failure=failure, report=report or found.report
+            )
+            return True
+
+    def remove(self, ref: ProjectRef, dataset_id: str, job_id: str) -> bool:
+        with self.db.lock:
+            if self._owned(ref, dataset_id, job_id) is None:
+                return False
+            del self.db.datasets[(ref, dataset_id)]
+            return True
+
+    def add_to_count(self, ref: ProjectRef, dataset_id: str, job_id: str, n: int) -> None:
+        """The dataset's task_count, changed with the tasks (the adapter does it in their
+        transaction, conditioned on the job)."""
+        found = self._owned(ref, dataset_id, job_id)
+        if found is None:
+            raise Conflict(f"dataset {dataset_id} is no longer worked on by job {job_id}")
+        self.db.datasets[(ref, dataset_id)] = dataclasses.replace(
+            found, task_count=found.task_count + n
+        )
+
+
+class MemoryJobs(JobRepository):
+    def __init__(self, db: MemoryDb | None = None) -> None:
+        self.db = db or MemoryDb()
+
+    def create(self, job: Job) -> None:
+        with self.db.lock:
+            if (job.project, job.job_id) in self.db.jobs:
+                raise Conflict(f"job {job.job_id} exists")
+            self.db.jobs[(job.project, job.job_id)] = job
+
+    def get(self, ref: ProjectRef, job_id: str) -> Job:
+        if (ref, job_id) not in self.db.jobs:
+            raise NotFound(f"job {job_id!r} not found")
+        return self.db.jobs[(ref, job_id)]
+
+    def recent(self, ref: ProjectRef, limit: int) -> list[Job]:
+        mine = [j for (r, _), j in self.db.jobs.items() if r == ref]
+        return sorted(mine, key=lambda j: j.job_id, reverse=True)[:limit]
+
+    def _replace(self, ref: ProjectRef, job_id: str, **changes: object) -> None:
+        with self.db.lock:
+            self.db.jobs[(ref, job_id)] = dataclasses.replace(self.get(ref, job_id), **changes)  # type: ignore[arg-type]
+
+    def set_execution(self, ref: ProjectRef, job_id: str, execution_arn: str) -> None:
+        self._replace(ref, job_id, execution_arn=execution_arn)
+
+    def set_progress(
+        self,
+        ref: ProjectRef,
+        job_id: str,
+        done: int,
+        total: int | None = None,
+        unit: ProgressUnit | None = None,
+    ) -> None:
+        job = self.get(ref, job_id)
+        self._replace(ref, job_id, done=done, total=total, unit=unit or job.unit)
+
+    def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, str | int]) -> None:
+        self._replace(ref, job_id, result=dict(result))
+
+    def finish(
+        self,
+        ref: ProjectRef,
+        job_id: str,
+        status: JobStatus,
+        error: str | None,
+        result: Mapping[str, str | int] | None,
+        finished_at: str,
+    ) -> bool:
+        with self.db.lock:
+            job = self.get(ref, job_id)
+            if job.status is not JobStatus.RUNNING:
+                return False
+            self._replace(
+                ref,
+                job_id,
+                status=status,
+                error=error,
+                finished_at=finished_at,
+                result=job.result if result is None else dict(result),
+            )
+            return True
+
+    def put_slice(self, job_id: str, slice_no: int, report: ImportReport) -> None:
+        self.db.slices.setdefault(job_id, {})[slice_no] = report
+
+    def slices(self, job_id: str) -> Iterator[ImportReport]:
+        parts = self.db.slices.get(job_id, {})
+        return iter([parts[n] for n in sorted(parts)])
+
+    def add_done(self, ref: ProjectRef, job_id: str, n: int) -> None:
+        """A job's progress, added in the writes it counts (moves)."""
+        job = self.get(ref, job_id)
+        self._replace(ref, job_id, done=job.done + n)
 
 
 class MemoryTasks(TaskRepository):
@@ -217,13 +364,29 @@ class MemoryTasks(TaskRepository):
 
     def add_many(self, tasks: Sequence[Task]) -> None:
         with self.db.lock:
-            for t in tasks:
-                if (t.project, t.task_id) in self.db.tasks:
-                    continue  # the same import again: already counted
-                self.db.tasks[(t.project, t.task_id)] = t
-                c = self.db.counter(t.project)
-                c[_state_counter(t.state)] += 1
-                c["eligible"] += self._eligible(t.project, t)
+            self._add(tasks)
+
+    def _add(self, tasks: Sequence[Task]) -> int:
+        added = 0
+        for t in tasks:
+            if (t.project, t.task_id) in self.db.tasks:
+                continue  # the same import again: already counted
+            self.db.tasks[(t.project, t.task_id)] = t
+            c = self.db.counter(t.project)
+            c[_state_counter(t.state)] += 1
+            c["eligible"] += self._eligible(t.project, t)
+            added += 1
+        return added
+
+    def add_dataset_tasks(
+        self, ref: ProjectRef, dataset_id: str, job_id: str, tasks: Sequence[Task]
+    ) -> int:
+        with self.db.lock:
+            datasets = MemoryDatasets(self.db)
+            datasets.add_to_count(ref, dataset_id, job_id, 0)  # the job's condition, first
+            added = self._add(tasks)
+            datasets.add_to_count(ref, dataset_id, job_id, added)
+            return added
 
     def get(self, ref: ProjectRef, task_id: str) -> Task:
         if (ref, task_id) not in self.db.tasks:
@@ -244,13 +407,19 @@ class MemoryTasks(TaskRepository):
         end = start + limit
         return TaskPage(tasks[start:end], str(end) if end < len(tasks) else None)
 
-    def delete_dataset_tasks(self, ref: ProjectRef, dataset_id: str) -> int:
+    def delete_dataset_tasks(
+        self, ref: ProjectRef, dataset_id: str, job_id: str, limit: int
+    ) -> Removal:
         with self.db.lock:
-            doomed = [
+            project = self.db.projects.get(ref)
+            if project is not None and project.active_run_id:
+                raise Conflict("a pre-labeling run is active: its tasks stay until it ends")
+            MemoryDatasets(self.db).add_to_count(ref, dataset_id, job_id, 0)
+            doomed = sorted(
                 k for k, t in self.db.tasks.items() if k[0] == ref and t.dataset_id == dataset_id
-            ]
+            )
             c = self.db.counter(ref)
-            for k in doomed:
+            for k in doomed[:limit]:
                 task = self.db.tasks.pop(k)
                 c[_state_counter(task.state)] -= 1
                 p = self.db.prelabels.pop(k, None)
@@ -258,10 +427,18 @@ class MemoryTasks(TaskRepository):
                     c["eligible"] -= task.state is LabelingState.WAITING
                 else:
                     c["prelabeled" if p.outcome is PrelabelState.DONE else "failed"] -= 1
-            return len(doomed)
+            removed = len(doomed[:limit])
+            MemoryDatasets(self.db).add_to_count(ref, dataset_id, job_id, -removed)
+            return Removal(removed, left=len(doomed) > limit)
 
     def move(
-        self, ref: ProjectRef, task_ids: Sequence[str], source: LabelingState, target: LabelingState
+        self,
+        ref: ProjectRef,
+        task_ids: Sequence[str],
+        source: LabelingState,
+        target: LabelingState,
+        *,
+        job_id: str | None = None,
     ) -> list[str]:
         with self.db.lock:
             project = self.db.projects.get(ref)
@@ -279,14 +456,24 @@ class MemoryTasks(TaskRepository):
                 c[_state_counter(target)] += 1
                 c["eligible"] += int(self._eligible(ref, moved_task)) - int(was)
                 moved.append(tid)
+            if job_id is not None:
+                MemoryJobs(self.db).add_done(ref, job_id, len(moved))
             return moved
 
-    def ids_in_state(self, ref: ProjectRef, state: LabelingState) -> Iterator[str]:
-        return iter(
-            sorted(
-                t.task_id for (r, _), t in self.db.tasks.items() if r == ref and t.state is state
-            )
+    def ids_in_state(
+        self,
+        ref: ProjectRef,
+        state: LabelingState,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[str]:
+        ids = sorted(
+            t.task_id
+            for (r, _), t in self.db.tasks.items()
+            if r == ref and t.state is state and (after is None or t.task_id > after)
         )
+        return iter(ids[:limit] if limit is not None else ids)
 
     def counts(self, ref: ProjectRef) -> ProjectCounts:
         c = self.db.counter(ref)

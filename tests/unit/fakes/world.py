@@ -14,14 +14,21 @@ from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.domain.mapping import MappingRowInput
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 from prelabel.ports.labeling import BatchItem
+from prelabel.services.datasets import DatasetService
+from prelabel.services.job_finish import JobFinisher
+from prelabel.services.job_steps import JobContext, JobRunner, StepLimits
+from prelabel.services.jobs import JobService
 from prelabel.services.labeling import BatchWorker, WorkerSettings
 from prelabel.services.locations import LocationService
 from prelabel.services.mapping import replace_mapping
 from prelabel.services.organizations import provision_organization
 from prelabel.services.projects import create_project
 from prelabel.services.runs import RunService
+from tests.unit.fakes.jobs import JobLoop
 from tests.unit.fakes.outside import (
+    FakeLinks,
     FakeOrchestrator,
+    MemoryExportFiles,
     MemoryManifests,
     MemoryObjects,
     ScriptedDetector,
@@ -31,6 +38,7 @@ from tests.unit.fakes.store import (
     MemoryCrashLog,
     MemoryDatasets,
     MemoryDb,
+    MemoryJobs,
     MemoryOrgs,
     MemoryProjects,
     MemoryRuns,
@@ -65,6 +73,10 @@ class World:
     orchestrator: FakeOrchestrator = field(default_factory=FakeOrchestrator)
     manifests: MemoryManifests = field(default_factory=MemoryManifests)
     batch_size: int = 4
+    job_orchestrator: FakeOrchestrator = field(default_factory=FakeOrchestrator)
+    limits: StepLimits = field(default_factory=StepLimits)
+    bucket: str = BUCKET
+    grant_buckets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.orgs = MemoryOrgs(self.db)
@@ -74,6 +86,26 @@ class World:
         self.runs = MemoryRuns(self.db)
         self.batches = MemoryBatchStore(self.db)
         self.crash_log = MemoryCrashLog(self.db)
+        self.jobs = MemoryJobs(self.db)
+        self.links = FakeLinks()
+        self.locations = LocationService(self.orgs, self.bucket, self.grant_buckets)
+        self.export_files = MemoryExportFiles(self.objects, self.bucket)
+        self.finisher = JobFinisher(self.jobs, self.datasets)
+        self.job_service = JobService(self.jobs, self.job_orchestrator, self.finisher)
+        self.dataset_service = DatasetService(self.projects, self.datasets, self.job_service)
+        self.runner = JobRunner(
+            JobContext(
+                projects=self.projects,
+                datasets=self.datasets,
+                tasks=self.tasks,
+                jobs=self.jobs,
+                locations=self.locations,
+                objects=self.objects,
+                exports=self.export_files,
+                limits=self.limits,
+            )
+        )
+        self.loop = JobLoop(self.runner, self.finisher, self.job_orchestrator)
         self.run_service = RunService(
             orgs=self.orgs,
             projects=self.projects,
@@ -90,7 +122,7 @@ class World:
             crash_log=self.crash_log,
             images=self.objects,
             detector=self.detector,
-            locations=LocationService(self.orgs, BUCKET, ()),
+            locations=self.locations,
             settings=WorkerSettings(input_size=64, fetch_threads=2),
         )
 

@@ -3,6 +3,7 @@ memory holds one part, whatever the export's size."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -121,10 +122,9 @@ class S3ExportFiles(ExportFiles):
         try:
             yield cast(IO[bytes], sink)
         except BaseException:
-            try:
+            # If the abort fails too, the bucket's lifecycle rule removes the parts in 7 days.
+            with contextlib.suppress(ClientError, BotoCoreError):
                 sink.abort()
-            except (ClientError, BotoCoreError):
-                pass  # the bucket's lifecycle rule removes incomplete uploads after 7 days
             raise
         try:
             sink.complete()

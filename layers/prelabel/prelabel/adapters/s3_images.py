@@ -14,6 +14,7 @@ from prelabel.ports.images import ImageLinks
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+
 class S3ImageLinks(ImageLinks):
     """Presigned GET URLs. The client must sign with SigV4 (`signature_version="s3v4"`):
     SigV2 is deprecated, and refused by buckets in regions opened since 2014."""

@@ -120,9 +120,7 @@ class DatasetService:
             raise Conflict(RUN_ACTIVE.format(what="disconnected"))
         if current and current.running:
             self._jobs.fail(current, "stopped: the dataset is being disconnected")
-        job = new_job(
-            ref, JobKind.DISCONNECT, {"dataset_id": dataset_id}, total=dataset.task_count
-        )
+        job = new_job(ref, JobKind.DISCONNECT, {"dataset_id": dataset_id}, total=dataset.task_count)
         return self._claim_and_start(dataset, job, DatasetStatus.REMOVING)
 
     def reconnect(self, locations: OrgLocations, ref: ProjectRef, dataset_id: str) -> Job:

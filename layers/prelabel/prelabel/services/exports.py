@@ -59,9 +59,7 @@ def export_link(
     """The file's link once the job has written it; the job itself while it runs."""
     job = jobs.get(ref, job_id)
     if job.kind is not JobKind.EXPORT or job.params.get("format") != fmt.value:
-        raise InvalidInput(
-            f"job_id: job {job_id} is not an export to {fmt.value}", field="job_id"
-        )
+        raise InvalidInput(f"job_id: job {job_id} is not an export to {fmt.value}", field="job_id")
     if job.status is JobStatus.RUNNING:
         return job
     if job.status is JobStatus.FAILED:

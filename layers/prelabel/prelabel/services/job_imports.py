@@ -99,7 +99,8 @@ def _listing_slice(
 def _manifest_slice(
     ctx: JobContext, dataset: Dataset, cursor: dict[str, Any], report: ReportBuilder
 ) -> tuple[list[ObjectRef], SliceProgress, dict[str, Any]]:
-    assert dataset.manifest_key is not None and dataset.manifest_format is not None
+    assert dataset.manifest_key is not None
+    assert dataset.manifest_format is not None
     read = ctx.objects.read_lines(
         dataset.bucket,
         dataset.manifest_key,

@@ -107,7 +107,11 @@ class JobService:
     def running(self, ref: ProjectRef, kind: JobKind, params: Mapping[str, str]) -> Job | None:
         """The project's running job of `kind` with these params (a repeated request)."""
         for job in self._jobs.recent(ref, REPEAT_WINDOW):
-            if job.kind is kind and job.running and all(job.params.get(k) == v for k, v in params.items()):
+            if (
+                job.kind is kind
+                and job.running
+                and all(job.params.get(k) == v for k, v in params.items())
+            ):
                 refreshed = self.refresh(job)
                 if refreshed.running:
                     return refreshed

@@ -70,9 +70,7 @@ class DynamoJobRepository(JobRepository):
 
     def _update(self, ref: ProjectRef, job_id: str, actions: list[Action], what: str) -> None:
         with storage_errors(what):
-            JobModel(ref.key, job_id).update(
-                actions=actions, condition=JobModel.job_id.exists()
-            )
+            JobModel(ref.key, job_id).update(actions=actions, condition=JobModel.job_id.exists())
 
     def set_execution(self, ref: ProjectRef, job_id: str, execution_arn: str) -> None:
         self._update(ref, job_id, [JobModel.execution_arn.set(execution_arn)], "save job")
@@ -123,7 +121,9 @@ class DynamoJobRepository(JobRepository):
 
     def put_slice(self, job_id: str, slice_no: int, report: ImportReport) -> None:
         with storage_errors("save import slice"):
-            JobSliceModel(*JobSliceModel.key(job_id, slice_no), report=report_to_json(report)).save()
+            JobSliceModel(
+                *JobSliceModel.key(job_id, slice_no), report=report_to_json(report)
+            ).save()
 
     def slices(self, job_id: str) -> Iterator[ImportReport]:
         with storage_errors("read import slices"):

@@ -197,7 +197,9 @@ class DynamoDatasetRepository(DatasetRepository):
         with storage_errors("list datasets"):
             return [_dataset_to_domain(i) for i in DatasetModel.query(ref.key)]
 
-    def _update(self, ref: ProjectRef, dataset_id: str, actions: list[Action], cond: Condition) -> bool:
+    def _update(
+        self, ref: ProjectRef, dataset_id: str, actions: list[Action], cond: Condition
+    ) -> bool:
         try:
             with storage_errors("save dataset"):
                 DatasetModel(ref.key, dataset_id).update(actions=actions, condition=cond)

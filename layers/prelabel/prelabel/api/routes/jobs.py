@@ -26,10 +26,10 @@ def get_job(project_id: IdPath, job_id: IdPath) -> JobOut:
     return job_out(container().job_service.get(ref, job_id))
 
 
-@router.get("/projects/<project_id>/jobs", summary="The project's jobs, newest first", tags=["Jobs"])
-def list_jobs(
-    project_id: IdPath, limit: Annotated[int, Query(ge=1, le=100)] = 20
-) -> JobListOut:
+@router.get(
+    "/projects/<project_id>/jobs", summary="The project's jobs, newest first", tags=["Jobs"]
+)
+def list_jobs(project_id: IdPath, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> JobListOut:
     ref = project_ref(router, project_id)
     container().projects.get(ref)
     return JobListOut(jobs=[job_out(j) for j in container().job_service.recent(ref, limit)])

@@ -86,7 +86,12 @@ def post_move(project_id: IdPath, body: TaskMove) -> Response[str]:
         )
         return Response(202, content_types.APPLICATION_JSON, job_out(job).model_dump_json())
     moved = move_tasks(
-        c.projects, c.tasks, ref, source=body.from_state, target=body.to_state, task_ids=body.task_ids
+        c.projects,
+        c.tasks,
+        ref,
+        source=body.from_state,
+        target=body.to_state,
+        task_ids=body.task_ids,
     )
     out = MovedOut(moved=len(moved), task_ids=moved)
     return Response(200, content_types.APPLICATION_JSON, out.model_dump_json())
