@@ -3,22 +3,22 @@
     python -m prelabel_local.export --project prj_... --org demo-org --format voc --out out/ \
         [--with-images]
 
-The call goes through the API function's handler with the organization in the verified claims,
+The calls go through the API function's handler with the organization in the verified claims,
 so the CLI sees exactly what that organization sees over HTTP and nothing of another one. The
-tables come from the same environment variables as the deployed function (the local stack's).
+tables and the jobs state machine come from the same environment variables as the deployed
+function (the local stack's, which must be running: the export is a job on its Step
+Functions). The CLI starts the export job, follows its progress, and downloads the file from
+the presigned link the API answers with once the file is in S3.
+
 COCO is written as `<project>-coco.json`; every other format as `<project>-<format>.zip`, also
 unpacked next to it. `--with-images` then copies each image from S3 to where the layout wants
 it, as the archive's manifest (or COCO's file names) says, so the folder opens as it is in
 supervision, CVAT or Ultralytics.
-
-`call_api` decodes every body as JSON, which a zip is not; `fetch_export` builds the same event
-with the same claims (`http_api_event`) and keeps the body as bytes.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import io
 import json
 import sys
@@ -27,8 +27,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from prelabel_local.http_events import LAMBDA_CONTEXT, http_api_event
 
 FORMATS = ("coco", "yolo", "yolo_flat", "voc", "labelstudio")
 MANIFEST = "prelabel_export.json"
@@ -52,24 +50,51 @@ class ExportReply:
         return str(body.get("message", body)) if isinstance(body, dict) else ""
 
 
-def _header(headers: dict[str, str], name: str) -> str:
-    return next((v for k, v in headers.items() if k.lower() == name), "")
+def _error(status: int, body: Any) -> ExportReply:
+    return ExportReply(status, "application/json", json.dumps(body).encode(), None)
 
 
-def fetch_export(org: str, project_id: str, fmt: str) -> ExportReply:
-    from prelabel.api.app import handler
+def fetch_export(
+    org: str,
+    project_id: str,
+    fmt: str,
+    *,
+    timeout: float = 900.0,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+) -> ExportReply:
+    """Start the export job, wait for its file, download it from the link the API answers."""
+    import requests
 
-    claims = {"sub": f"user-of-{org}", "custom:org_id": org}
-    event = http_api_event("GET", f"/projects/{project_id}/export", claims, query={"format": fmt})
-    response = handler(event, LAMBDA_CONTEXT)  # type: ignore[arg-type]
-    body = response.get("body") or ""
-    content = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
-    headers = response.get("headers") or {}
-    disposition = _header(headers, "content-disposition")
-    filename = (
-        disposition.split('filename="', 1)[1].rstrip('"') if 'filename="' in disposition else None
+    from prelabel_local.harness import wait_until
+    from prelabel_local.http_events import InProcessApi
+
+    api = InProcessApi(org)
+    path = f"/projects/{project_id}/export"
+    started = api.call("GET", path, query={"format": fmt})
+    if started.status != 202:
+        return _error(started.status, started.body)
+    job_id = str(started.body["job_id"])
+
+    def ready() -> Any:
+        reply = api.call("GET", path, query={"format": fmt, "job_id": job_id})
+        if reply.status == 202:
+            if on_progress is not None:
+                on_progress(reply.body)
+            return None
+        return reply
+
+    reply = wait_until(ready, what=f"export job {job_id}", timeout=timeout, interval=0.3)
+    if reply.status != 200:
+        return _error(reply.status, reply.body)
+    download = requests.get(reply.body["url"], timeout=300)
+    if download.status_code != 200:
+        return _error(download.status_code, {"message": download.text[:300]})
+    return ExportReply(
+        200,
+        download.headers.get("content-type", ""),
+        download.content,
+        str(reply.body["summary"]["filename"]),
     )
-    return ExportReply(response["statusCode"], _header(headers, "content-type"), content, filename)
 
 
 def unpack(content: bytes, folder: Path) -> None:
@@ -151,7 +176,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="copy the images from S3 into the layout (COCO: into <project>-coco-images/)",
     )
     args = parser.parse_args(argv)
-    reply = fetch_export(args.org, args.project, args.format)
+    shown: list[int] = []
+
+    def progress(job: dict[str, Any]) -> None:
+        p = job["progress"]
+        if not shown or shown[-1] != p["done"]:
+            shown.append(p["done"])
+            print(f"exporting: {p['done']} of {p['total']} tasks read", file=sys.stderr)
+
+    reply = fetch_export(args.org, args.project, args.format, on_progress=progress)
     if reply.status != 200:
         print(f"export failed: HTTP {reply.status}: {reply.error_message()}", file=sys.stderr)
         return 1

@@ -15,7 +15,9 @@ from prelabel.adapters.dynamodb.models import TaskModel
 from prelabel.api.app import app
 from prelabel.container import Container, use_container
 from prelabel.domain.entities import ProjectRef
+from prelabel_local import harness
 from prelabel_local.export import fetch_export
+from prelabel_local.http_events import InProcessApi
 from tests.integration.core.api_client import Reply, call
 from tests.integration.plant import plant_prelabel
 
@@ -27,6 +29,7 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("PUT", "/projects/{project_id}/label-config"): {"label_config": CONFIG},
     ("GET", "/projects/{project_id}/datasets"): None,
     ("POST", "/projects/{project_id}/datasets"): {"bucket": "{bucket}", "prefix": "org-a/a/"},
+    ("GET", "/projects/{project_id}/datasets/{dataset_id}"): None,
     ("DELETE", "/projects/{project_id}/datasets/{dataset_id}"): None,
     ("POST", "/projects/{project_id}/datasets/{dataset_id}/reconnect"): None,
     ("GET", "/projects/{project_id}/tasks"): None,
@@ -44,6 +47,8 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("POST", "/projects/{project_id}/runs/stop"): None,
     ("GET", "/projects/{project_id}/runs/current"): None,
     ("GET", "/projects/{project_id}/export"): None,
+    ("GET", "/projects/{project_id}/jobs"): None,
+    ("GET", "/projects/{project_id}/jobs/{job_id}"): None,
 }
 ORG_LEVEL = {
     ("GET", "/projects"),
@@ -68,9 +73,7 @@ def a_world(ports: Container, make_org) -> dict[str, str]:
     pid = call(
         "POST", "/projects", "org-a", {"name": "Secret Streets", "label_config": CONFIG}
     ).body["project_id"]
-    ds = call(
-        "POST", f"/projects/{pid}/datasets", "org-a", {"bucket": bucket, "prefix": "org-a/a/"}
-    ).body
+    ds = harness.connect_dataset(InProcessApi("org-a"), pid, bucket, "org-a/a/")
     call(
         "PUT",
         f"/projects/{pid}/mapping",
@@ -86,6 +89,7 @@ def a_world(ports: Container, make_org) -> dict[str, str]:
         "project_id": pid,
         "dataset_id": ds["dataset_id"],
         "task_id": tid,
+        "job_id": ds["job_id"],
         "bucket": bucket,
         "b_project": bpid,
     }
@@ -103,6 +107,7 @@ def _leaks(reply: Reply, ids: dict[str, str]) -> list[str]:
         ids["project_id"],
         ids["dataset_id"],
         ids["task_id"],
+        ids["job_id"],
         "Secret Streets",
         "SecretVehicle",
     ]
@@ -147,18 +152,31 @@ def test_other_org_gets_404_and_no_data(
     ("method", "path"),
     [
         ("GET", "/projects/{b_project}/tasks/{task_id}"),
+        ("GET", "/projects/{b_project}/datasets/{dataset_id}"),
         ("DELETE", "/projects/{b_project}/datasets/{dataset_id}"),
         ("POST", "/projects/{b_project}/datasets/{dataset_id}/reconnect"),
+        ("GET", "/projects/{b_project}/jobs/{job_id}"),
+        ("GET", "/projects/{b_project}/export?job_id={job_id}"),
     ],
 )
 def test_other_org_cannot_reach_a_objects_through_its_own_project(
     a_world: dict[str, str], method: str, path: str
 ) -> None:
-    # Given B's own project; When B names A's dataset or task under it
-    reply = call(method, _fill(path, a_world), "org-b")
+    # Given B's own project; When B names A's dataset, task or job under it
+    route, _, query = _fill(path, a_world).partition("?")
+    params = dict([query.split("=", 1)]) if query else None
+    reply = call(method, route, "org-b", query=params)
     # Then 404 and no data of A
-    assert reply.status == 404
-    assert _leaks(reply, a_world) in ([], [a_world["dataset_id"]], [a_world["task_id"]])
+    assert reply.status == 404, reply.body
+    assert _leaks(reply, a_world) in (
+        [],
+        [a_world["dataset_id"]],
+        [a_world["task_id"]],
+        [a_world["job_id"]],
+    )
+    # And A's dataset is as it was
+    ds = call("GET", f"/projects/{a_world['project_id']}/datasets/{a_world['dataset_id']}", "org-a")
+    assert ds.body["status"] == "READY" and ds.body["task_count"] == 3
 
 
 def test_org_level_routes_show_only_the_callers_own_data(a_world: dict[str, str]) -> None:
@@ -284,26 +302,26 @@ def test_a_grant_works_for_its_holder_within_its_boundary(
     # Given A's grant of team/ (and a neighbouring team-x/ with images)
     a = a_world["project_id"]
     # When A connects team/ and then team-x/
-    ok = call("POST", f"/projects/{a}/datasets", "org-a", {"bucket": SHARED, "prefix": "team/"})
+    ok = harness.connect_dataset(InProcessApi("org-a"), a, SHARED, "team/")
     neighbour = call(
         "POST", f"/projects/{a}/datasets", "org-a", {"bucket": SHARED, "prefix": "team-x/"}
     )
     # Then team/ gives its two images, and team-x/ is not part of the grant
-    assert ok.status == 201 and ok.body["task_count"] == 2, ok.body
+    assert ok["status"] == "READY" and ok["task_count"] == 2, ok
     assert neighbour.status == 403
     # When the operator revokes the grant, A's dataset can no longer be reconnected or signed
     grants.locations.revoke("org-a", SHARED, "team/")
-    again = call("POST", f"/projects/{a}/datasets/{ok.body['dataset_id']}/reconnect", "org-a")
+    again = call("POST", f"/projects/{a}/datasets/{ok['dataset_id']}/reconnect", "org-a")
     assert again.status == 403
     tasks = call(
-        "GET", f"/projects/{a}/tasks", "org-a", query={"dataset_id": ok.body["dataset_id"]}
+        "GET", f"/projects/{a}/tasks", "org-a", query={"dataset_id": ok["dataset_id"]}
     ).body["tasks"]
     assert len(tasks) == 2
     image = call("GET", f"/projects/{a}/tasks/{tasks[0]['task_id']}/image", "org-a")
     assert image.status == 403
     # And its images are left out of the export
-    export = call("GET", f"/projects/{a}/export", "org-a", query={"format": "coco"})
-    assert "team/" not in json.dumps(export.body)
+    export = fetch_export("org-a", a, "coco")
+    assert export.status == 200 and b"team/" not in export.content
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ import pytest
 
 from prelabel.api.app import app, handler
 from prelabel.container import Container
-from prelabel_local.http_events import LAMBDA_CONTEXT, http_api_event
+from prelabel_local import harness
+from prelabel_local.http_events import LAMBDA_CONTEXT, InProcessApi, http_api_event
 from tests.integration.core.api_client import Reply, call
 
 CONFIG = [{"id": "veh", "name": "Vehicle", "geometry": "bbox"}]
@@ -125,12 +126,7 @@ def _two_pages(ports: Container, project: str) -> str:
     s3 = boto3.client("s3")
     for i in range(3):
         s3.put_object(Bucket=ports.settings.data_bucket, Key=f"acme/c/{i}.jpg", Body=b"img")
-    call(
-        "POST",
-        f"/projects/{project}/datasets",
-        "acme",
-        {"bucket": ports.settings.data_bucket, "prefix": "acme/c/"},
-    )
+    harness.connect_dataset(InProcessApi("acme"), project, ports.settings.data_bucket, "acme/c/")
     page = call("GET", f"/projects/{project}/tasks", "acme", query={"limit": "1"}).body
     return str(page["cursor"])
 

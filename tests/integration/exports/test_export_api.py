@@ -8,9 +8,11 @@ import json
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+import requests
 import supervision as sv
 from label_studio_sdk.label_interface.interface import LabelInterface
 from PIL import Image
@@ -21,6 +23,7 @@ from prelabel.container import Container
 from prelabel.domain.entities import Box, Label, ProjectRef
 from prelabel.services import exports as export_service
 from prelabel_local import export as export_cli
+from prelabel_local import harness
 from tests.integration.core.api_client import call
 from tests.integration.plant import plant_prelabel
 
@@ -100,11 +103,12 @@ def test_coco_export_through_the_api_loads_in_pycocotools(
 ) -> None:
     # Given four tasks (three pre-labeled, one not yet), read two per page from DynamoDB
     monkeypatch.setattr(export_service, "EXPORT_PAGE_SIZE", 2)
-    # When acme exports COCO through the API
-    reply = call("GET", f"/projects/{project}/export", "acme", query={"format": "coco"})
+    # When acme exports COCO through the API (a job, then the file from its link)
+    reply = export_cli.fetch_export("acme", project, "coco")
     # Then every task is an image and every box an annotation, with score and source kept
-    assert reply.status == 200, reply.body
-    doc = reply.body
+    assert reply.status == 200, reply.error_message()
+    assert reply.content_type == "application/json"
+    doc = json.loads(reply.content)
     assert [i["file_name"] for i in doc["images"]] == [t[1] for t in TASKS]
     assert [(a["bbox"], a["score"], a["source"]) for a in doc["annotations"]] == [
         ([64, 48, 128, 96], 0.9, "AI_PRE_LABEL"),
@@ -117,6 +121,48 @@ def test_coco_export_through_the_api_loads_in_pycocotools(
     path.write_text(json.dumps(doc))
     coco = COCO(str(path))
     assert [len(coco.getAnnIds(imgIds=[i])) for i in (1, 2, 3, 4)] == [2, 1, 0, 0]
+
+
+def test_export_answers_with_a_job_then_a_presigned_link_to_the_file(
+    project: str, ports: Container
+) -> None:
+    # Given the pre-labeled project
+    path = f"/projects/{project}/export"
+    # When acme asks for a VOC export
+    started = call("GET", path, "acme", query={"format": "voc"})
+    # Then the answer is at once: 202 with the running export job
+    assert started.status == 202, started.body
+    job = started.body
+    assert (job["kind"], job["params"], job["status"]) == ("export", {"format": "voc"}, "RUNNING")
+
+    # And once the job has written the file, the job id gives a SigV4 link valid 15 minutes
+    def ready() -> Any:
+        reply = call("GET", path, "acme", query={"format": "voc", "job_id": job["job_id"]})
+        return reply if reply.status == 200 else None
+
+    link = harness.wait_until(ready, what="the export file")
+    url = link.body["url"]
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url and "X-Amz-Expires=900" in url
+    assert link.body["summary"] == {
+        "filename": f"{project}-voc.zip",
+        "images": 3,
+        "annotations": 3,
+        "skipped_images": 1,
+        "dropped_labels": 0,
+    }
+    # And the file lives under exports/<org>/<project>/, the link downloads it as a zip
+    keys = [
+        o["Key"]
+        for o in boto3.client("s3").list_objects_v2(
+            Bucket=ports.settings.data_bucket, Prefix="exports/"
+        )["Contents"]
+    ]
+    assert keys == [f"exports/acme/{project}/{job['job_id']}/{project}-voc.zip"]
+    download = requests.get(url, timeout=30)
+    assert zipfile.ZipFile(io.BytesIO(download.content)).namelist()
+    # And the job names a format only: asking it for another is refused
+    wrong = call("GET", path, "acme", query={"format": "coco", "job_id": job["job_id"]})
+    assert wrong.status == 400 and wrong.body["field"] == "job_id"
 
 
 def _yolo_boxes(data: bytes) -> int:

@@ -10,8 +10,9 @@ import boto3
 import pytest
 
 from prelabel.container import Container
+from prelabel_local import harness
 from prelabel_local.gateway import GatewayConfig, LocalGateway
-from prelabel_local.http_events import call_api
+from prelabel_local.http_events import InProcessApi, call_api
 from prelabel_local.jwt_keys import JwtVerifier, SigningKey, generate_key, issue_token
 from tests.integration.core.conftest import make_org, ports
 
@@ -67,6 +68,9 @@ def contract_target(
         org,
         {"bucket": ports.settings.data_bucket, "prefix": f"{org}/cam/"},
     ).body
+    dataset = harness.wait_for_dataset(
+        InProcessApi(org), project["project_id"], dataset["dataset_id"]
+    )
     task = call_api("GET", f"/projects/{project['project_id']}/tasks", org).body["tasks"][0]
     token = issue_token(signing_key, org_id=org)
     return ContractTarget(
@@ -76,5 +80,6 @@ def contract_target(
             "project_id": project["project_id"],
             "dataset_id": dataset["dataset_id"],
             "task_id": task["task_id"],
+            "job_id": dataset["job_id"],
         },
     )

@@ -7,11 +7,13 @@ import http.client
 import io
 import time
 import zipfile
+from typing import Any
 
 import jwt
 import pytest
 import requests
 
+from prelabel_local import harness
 from prelabel_local.jwt_keys import SigningKey, generate_key, issue_token
 
 CONFIG = [{"id": "veh", "name": "Vehicle", "geometry": "bbox"}]
@@ -122,7 +124,7 @@ def test_organizations_see_only_their_own_projects(
     assert forged.status_code == 422
 
 
-def test_binary_answers_and_query_strings_pass_through(
+def test_job_answers_and_query_strings_pass_through(
     gateway: str, signing_key: SigningKey, orgs: tuple[str, str]
 ) -> None:
     # Given a project of org A
@@ -133,14 +135,24 @@ def test_binary_answers_and_query_strings_pass_through(
         headers=a,
         timeout=10,
     ).json()["project_id"]
-    # When its YOLO export is fetched through the gateway
-    reply = requests.get(
-        f"{gateway}/api/projects/{pid}/export", params={"format": "yolo"}, headers=a, timeout=10
-    )
-    # Then the body is the zip itself, decoded from the function's base64
-    assert reply.status_code == 200, reply.text
-    assert reply.headers["Content-Type"] == "application/zip"
-    names = zipfile.ZipFile(io.BytesIO(reply.content)).namelist()
+    export = f"{gateway}/api/projects/{pid}/export"
+    # When its YOLO export is asked for through the gateway
+    started = requests.get(export, params={"format": "yolo"}, headers=a, timeout=10)
+    # Then the answer is the export job (202), and its id in the query string finds the file
+    assert started.status_code == 202, started.text
+    job_id = started.json()["job_id"]
+
+    def link() -> dict[str, Any] | None:
+        reply = requests.get(
+            export, params={"format": "yolo", "job_id": job_id}, headers=a, timeout=10
+        )
+        return reply.json() if reply.status_code == 200 else None
+
+    ready = harness.wait_until(link, what="the export through the gateway")
+    # And the link downloads the zip itself
+    file = requests.get(ready["url"], timeout=10)
+    assert file.headers["Content-Type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(file.content)).namelist()
     assert "classes.txt" in names
 
 

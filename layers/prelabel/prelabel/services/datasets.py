@@ -100,6 +100,7 @@ class DatasetService:
 
     def get(self, ref: ProjectRef, dataset_id: str) -> tuple[Dataset, Job | None]:
         """The dataset and the job working (or that last worked) on it."""
+        self._projects.get(ref)
         dataset = self._datasets.get(ref, dataset_id)
         before = self._jobs.find(ref, dataset.job_id) if dataset.job_id else None
         if before is not None and dataset.status.busy and not before.running:
@@ -112,11 +113,12 @@ class DatasetService:
 
     def disconnect(self, ref: ProjectRef, dataset_id: str) -> Job:
         """Its tasks go, then the dataset. An import still running is stopped first."""
+        project = self._projects.get(ref)
         dataset = self._datasets.get(ref, dataset_id)
         current = self._jobs.find(ref, dataset.job_id)
         if current and current.running and current.kind is JobKind.DISCONNECT:
             return current
-        if self._projects.get(ref).active_run_id:
+        if project.active_run_id:
             raise Conflict(RUN_ACTIVE.format(what="disconnected"))
         if current and current.running:
             self._jobs.fail(current, "stopped: the dataset is being disconnected")
@@ -127,6 +129,7 @@ class DatasetService:
         """Fresh tasks: the old ones go (pre-labels with them), the source is imported again
         under the next generation. A source outside the locations now (a revoked grant) is
         refused before anything is deleted."""
+        project = self._projects.get(ref)
         dataset = self._datasets.get(ref, dataset_id)
         current = self._jobs.find(ref, dataset.job_id)
         if current and current.running:
@@ -136,7 +139,7 @@ class DatasetService:
                 f"dataset {dataset_id} is busy with job {current.job_id} ({current.kind.value});"
                 " reconnect once it has ended"
             )
-        if self._projects.get(ref).active_run_id:
+        if project.active_run_id:
             raise Conflict(RUN_ACTIVE.format(what="reconnected"))
         require_source(_own(locations, ref), source_of(dataset))
         generation = dataset.generation + 1
