@@ -23,7 +23,8 @@ class JobLoop:
     orchestrator: FakeOrchestrator
     # Called before each attempt with (step number, attempt): raise to crash that attempt.
     before_step: Callable[[int, int], None] | None = None
-    steps: list[StepOutcome] = field(default_factory=list)
+    # Each job's step outcomes, in order.
+    steps: dict[str, list[StepOutcome]] = field(default_factory=dict)
 
     def run(self, job: Job) -> Job:
         """Run `job` as its execution would, to its end."""
@@ -34,7 +35,7 @@ class JobLoop:
         number = 0
         while True:
             outcome = self._step(ref, job_id, cursor, number)
-            self.steps.append(outcome)
+            self.steps.setdefault(job_id, []).append(outcome)
             number += 1
             if outcome.done:
                 return self.finisher.finish(ref, job_id, outcome.failure)

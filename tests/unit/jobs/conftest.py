@@ -1,0 +1,65 @@
+"""A world with an organization, a project and small step limits, so jobs take many steps."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from prelabel.domain.entities import ProjectRef
+from prelabel.domain.label_config import Geometry, LabelEntry
+from prelabel.domain.locations import OrgLocations
+from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
+from prelabel.services.job_steps import StepLimits
+from prelabel.services.organizations import provision_organization
+from prelabel.services.projects import create_project
+from tests.unit.fakes.world import World
+
+ORG = "acme"
+BUCKET = "data"
+SHARED = "share"
+
+
+class JobWorld(World):
+    ref: ProjectRef
+    locs: OrgLocations
+
+    def images(self, prefix: str, n: int, body: bytes = b"jpeg") -> list[str]:
+        keys = [f"{prefix}img_{i:05d}.jpg" for i in range(n)]
+        for key in keys:
+            self.objects.put(BUCKET, key, body)
+        return keys
+
+    def manifest(self, key: str, lines: list[str], *, gz: bool = False) -> None:
+        body = "".join(line + "\n" for line in lines).encode()
+        self.objects.put(BUCKET, key, gzip.compress(body) if gz else body)
+
+
+@pytest.fixture
+def w() -> JobWorld:
+    world = JobWorld(
+        bucket=BUCKET,
+        grant_buckets=(SHARED,),
+        limits=StepLimits(
+            list_pages=2,
+            page_keys=5,
+            manifest_lines=7,
+            move_tasks=6,
+            delete_tasks=4,
+            export_progress_every=3,
+        ),
+    )
+    world.objects.buckets.add(SHARED)
+    provision_organization(
+        world.orgs,
+        DEFAULT_MONTHLY_LIMITS,
+        org_id=ORG,
+        name="Acme",
+        plan=Plan.TEAM_PRO,
+        period="2026-11",
+    )
+    world.ref = create_project(
+        world.projects, ORG, "Streets", [LabelEntry("veh", "Vehicle", Geometry.BBOX)]
+    ).ref
+    world.locs = world.locations.locations(ORG)
+    return world

@@ -1,0 +1,112 @@
+"""statemachine/jobs.asl.json and the job functions' event models agree, and the execution
+input the API starts a job with is what the first step reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from prelabel.domain.jobs import JobKind
+from prelabel.entrypoints.job_events import (
+    JobFinishEvent,
+    JobFinishResult,
+    JobStepEvent,
+    JobStepResult,
+    StepState,
+)
+from prelabel.services.jobs import new_job
+from tests.unit.fakes.world import World
+
+ASL: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[3] / "statemachine" / "jobs.asl.json").read_text()
+)
+STATES = ASL["States"]
+
+
+def _keys(block: dict[str, Any]) -> set[str]:
+    return {k.removesuffix(".$") for k in block}
+
+
+def _fields(model: type[BaseModel]) -> set[str]:
+    return {f.alias or name for name, f in model.model_fields.items()}
+
+
+@pytest.mark.parametrize(("state", "model"), [("Step", JobStepEvent), ("Finish", JobFinishEvent)])
+def test_every_payload_key_the_asl_sends_is_a_field_of_the_handlers_event(
+    state: str, model: type[BaseModel]
+) -> None:
+    # Given the payload the state sends to its Lambda function
+    payload = STATES[state]["Parameters"]["Payload"]
+    # When its keys are compared with the event model's fields
+    # Then each one is a field, and every required field is sent
+    assert _keys(payload) <= _fields(model)
+    required = {f.alias or n for n, f in model.model_fields.items() if f.is_required()}
+    assert required <= _keys(payload)
+
+
+def test_the_loop_hands_each_steps_answer_to_the_next_step() -> None:
+    # Given what the ASL picks from a step's answer, where it puts it, and what it loops on
+    step = STATES["Step"]
+    picked = {k.removesuffix(".$"): v for k, v in step["ResultSelector"].items()}
+    # Then it picks every field of the step's result, stores it where the next step reads its
+    # state, and loops until `done`
+    assert set(picked) == _fields(JobStepResult) == _fields(StepState)
+    assert {v.removeprefix("$.Payload.") for v in picked.values()} == _fields(JobStepResult)
+    assert step["ResultPath"] == step["Parameters"]["Payload"]["step.$"] == "$.step"
+    (choice,) = STATES["MoreWork"]["Choices"]
+    assert (choice["Variable"], choice["BooleanEquals"], choice["Next"]) == (
+        "$.step.done",
+        True,
+        "Finish",
+    )
+    assert STATES["MoreWork"]["Default"] == "Step"
+    # And Finish hears about a step that failed for good, and answers its status
+    assert step["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Finish"}
+    ]
+    assert {v.removeprefix("$.Payload.") for v in STATES["Finish"]["ResultSelector"].values()} <= (
+        _fields(JobFinishResult)
+    )
+
+
+def test_the_execution_input_the_api_sends_is_what_the_first_step_reads() -> None:
+    # Given a job started by the API (over the fakes)
+    w = World()
+    ref = w.project(waiting=0)
+    job = w.job_service.launch(new_job(ref, JobKind.MOVE, {"from": "BACKLOG", "to": "WAITING"}))
+    (name, payload) = w.job_orchestrator.started[0]
+    # When the first step's event is built from it as the ASL does ($.job, $.step)
+    event = JobStepEvent.model_validate({"job": payload["job"], "step": payload["step"]})
+    # Then it names the job, and starts from the empty cursor
+    assert name == job.job_id
+    assert (event.job.ref, event.job.jobId) == (ref, job.job_id)
+    assert (event.step.done, event.step.cursor, event.step.failure) == (False, "", None)
+
+
+def test_finish_reads_why_a_job_failed_from_the_step_or_the_catch() -> None:
+    # Given Finish's events: after a step that answered a failure, after one caught, and after
+    # a step that finished normally
+    job = {"orgId": "o", "projectId": "p", "jobId": "job_1"}
+    told = {"job": job, "state": {"step": {"done": True, "cursor": "", "failure": "no bucket"}}}
+    caught = {
+        "job": job,
+        "state": {
+            "step": {"done": False, "cursor": "{}", "failure": None},
+            "error": {"Error": "StorageError", "Cause": "throttled"},
+        },
+    }
+    fine = {"job": job, "state": {"step": {"done": True, "cursor": "{}", "failure": None}}}
+    # When they are parsed
+    # Then the failure is the step's words, or the error the Catch kept, or none
+    assert JobFinishEvent.model_validate(told).failure == "no bucket"
+    assert JobFinishEvent.model_validate(caught).failure == (
+        "a step failed: StorageError: throttled"
+    )
+    assert JobFinishEvent.model_validate(fine).failure is None
+    # And an event without the job's ids is refused naming the field
+    with pytest.raises(ValidationError, match="jobId"):
+        JobStepEvent.model_validate({"job": {"orgId": "o", "projectId": "p"}, "step": {}})
