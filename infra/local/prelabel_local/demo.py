@@ -8,10 +8,12 @@
    no API for it) and signs a token for its demo user with the local key.
 3. Everything else goes over HTTP to the gateway with that Bearer token, as a user's client:
    a project (Vehicle, Person, Animal boxes and a Road polygon), photos landing in the data
-   bucket and connected as a dataset, tasks moved to WAITING, the class mapping, the start of
-   pre-labeling (going ahead past an "only X of Y" answer), a progress bar while it runs, the
-   summary, and `out/`: one preview per task with its boxes drawn, every export (COCO, YOLO,
-   flat YOLO, Pascal VOC, Label Studio) unpacked with its images in place, `summary.json`, and
+   bucket and connected as a dataset (an import job, followed until the dataset is READY),
+   all tasks moved to WAITING (a job too), the class mapping, the start of pre-labeling
+   (going ahead past an "only X of Y" answer), a progress bar while it runs, the summary, and
+   `out/`: one preview per task with its boxes drawn, every export (COCO, YOLO, flat YOLO,
+   Pascal VOC, Label Studio: each an export job whose file is downloaded from the link the
+   API answers with) unpacked with its images in place, `summary.json`, and
    `export_check.json`: what pycocotools, supervision and label-studio-sdk read from them.
 4. Stops everything, also on Ctrl-C.
 """
@@ -90,7 +92,7 @@ class Api:
         path: str,
         body: Any = None,
         params: dict[str, str] | None = None,
-        ok: tuple[int, ...] = (200, 201),
+        ok: tuple[int, ...] = (200, 201, 202),
     ) -> requests.Response:
         response = self.session.request(
             method,
@@ -194,6 +196,99 @@ def watch_run(
         time.sleep(poll_s)
 
 
+def follow(
+    api: Api,
+    path: str,
+    ended: Callable[[dict[str, Any]], bool],
+    line: Callable[[dict[str, Any]], str],
+    out: TextIO,
+    timeout_s: float,
+    query: dict[str, str] | None = None,
+    poll_s: float = 0.25,
+) -> dict[str, Any]:
+    """Poll `path` until `ended` says so, drawing its progress `line` as watch_run does."""
+    tty = out.isatty()
+    last = ""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body: dict[str, Any] = api.json("GET", path, query=query)
+        text = line(body)
+        if text != last:
+            out.write(f"\r{text}" if tty else f"{text}\n")
+            out.flush()
+            last = text
+        if ended(body):
+            if tty:
+                out.write("\n")
+            return body
+        if time.monotonic() > deadline:
+            raise DemoError(f"{path} still not done after {timeout_s:.0f}s")
+        time.sleep(poll_s)
+
+
+def job_line(job: dict[str, Any]) -> str:
+    p = job["progress"]
+    total = f" of {p['total']}" if p["total"] is not None else ""
+    return f"  {job['kind']} job: {p['done']}{total} {p['unit']}  {job['status']}"
+
+
+def connect_photos(
+    api: Api, project_id: str, bucket: str, out: TextIO, timeout_s: float
+) -> dict[str, Any]:
+    """Connect the prefix and follow the import job until the dataset is READY."""
+    started = api.json(
+        "POST", f"/projects/{project_id}/datasets", {"bucket": bucket, "prefix": DATA_PREFIX}
+    )
+    dataset = follow(
+        api,
+        f"/projects/{project_id}/datasets/{started['dataset_id']}",
+        lambda d: d["status"] not in ("IMPORTING", "REMOVING"),
+        lambda d: f"  importing: {d['task_count']} tasks  {d['status']}",
+        out,
+        timeout_s,
+    )
+    if dataset["status"] != "READY":
+        raise DemoError(f"the import failed: {dataset['failure']}")
+    return dataset
+
+
+def move_all_to_waiting(api: Api, project_id: str, out: TextIO, timeout_s: float) -> int:
+    job = api.json(
+        "POST",
+        f"/projects/{project_id}/tasks/move",
+        {"from": "BACKLOG", "to": "WAITING", "all": True},
+    )
+    ended = follow(
+        api,
+        f"/projects/{project_id}/jobs/{job['job_id']}",
+        lambda j: j["status"] != "RUNNING",
+        job_line,
+        out,
+        timeout_s,
+    )
+    if ended["status"] != "SUCCEEDED":
+        raise DemoError(f"moving the tasks failed: {ended['error']}")
+    return int(ended["result"]["moved"])
+
+
+def download_export(api: Api, project_id: str, fmt: str, timeout_s: float = 300.0) -> bytes:
+    """Start the export job, wait for its file, and download it from the presigned link."""
+    path = f"/projects/{project_id}/export"
+    job = api.json("GET", path, query={"format": fmt})
+    deadline = time.monotonic() + timeout_s
+    while True:
+        reply = api.call("GET", path, params={"format": fmt, "job_id": job["job_id"]})
+        if reply.status_code == 200:
+            break
+        if time.monotonic() > deadline:
+            raise DemoError(f"the {fmt} export is still being written after {timeout_s:.0f}s")
+        time.sleep(0.25)
+    download = requests.get(reply.json()["url"], timeout=120)
+    if download.status_code != 200:
+        raise DemoError(f"downloading the {fmt} export: HTTP {download.status_code}")
+    return download.content
+
+
 def _preview_names(tasks: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], str]]:
     seen: set[str] = set()
     for task in tasks:
@@ -262,17 +357,16 @@ def write_exports(api: Api, project_id: str, out: Path) -> dict[str, str]:
         return cache[bucket, key]
 
     files: dict[str, str] = {}
-    coco = api.call("GET", f"/projects/{project_id}/export", params={"format": "coco"})
-    (out / "coco.json").write_bytes(coco.content)
+    (out / "coco.json").write_bytes(download_export(api, project_id, "coco"))
     place_images(out / "coco_images", coco_placements(out / "coco.json"), cached)
     files["coco"] = str(out / "coco.json")
     files["coco_images"] = str(out / "coco_images")
     for fmt in ARCHIVE_FORMATS:
-        reply = api.call("GET", f"/projects/{project_id}/export", params={"format": fmt})
+        content = download_export(api, project_id, fmt)
         archive = out / f"{fmt}.zip"
-        archive.write_bytes(reply.content)
+        archive.write_bytes(content)
         folder = out / fmt
-        unpack(reply.content, folder)
+        unpack(content, folder)
         place_images(folder, manifest_placements(folder), cached)
         files[fmt] = str(archive)
         files[f"{fmt}_folder"] = str(folder)
@@ -379,19 +473,13 @@ def _run(
         photos = demo_photos(options.coco_dir, options.coco_limit)
         bucket = stack.env["DATA_BUCKET"]
         upload_photos(photos, bucket, DATA_PREFIX)
-        dataset = api.json(
-            "POST", f"/projects/{project_id}/datasets", {"bucket": bucket, "prefix": DATA_PREFIX}
-        )
-        say(
-            f"Dataset s3://{bucket}/{DATA_PREFIX}: {len(photos)} photos, "
-            f"{dataset['task_count']} tasks in BACKLOG"
-        )
-        moved = api.json(
-            "POST",
-            f"/projects/{project_id}/tasks/move",
-            {"from": "BACKLOG", "to": "WAITING", "all": True},
-        )
-        say(f"Moved {moved['moved']} tasks to WAITING")
+        say(f"Connecting s3://{bucket}/{DATA_PREFIX} ({len(photos)} photos): an import job")
+        dataset = connect_photos(api, project_id, bucket, stdout, options.run_timeout_s)
+        skipped = dataset["report"]["objects"] - dataset["report"]["images"]
+        say(f"  dataset READY: {dataset['task_count']} tasks in BACKLOG, {skipped} files skipped")
+        say("Moving all BACKLOG tasks to WAITING: a job")
+        moved = move_all_to_waiting(api, project_id, stdout, options.run_timeout_s)
+        say(f"  moved {moved} tasks to WAITING")
         mapping = api.json(
             "PUT", f"/projects/{project_id}/mapping", mapping_body(options.threshold)
         )
@@ -458,7 +546,8 @@ def _run(
         say("  yolo_flat.zip, yolo_flat/ YOLO in one folder")
         say("  voc.zip, voc/             Pascal VOC (CVAT's Pascal VOC 1.1)")
         say("  labelstudio.zip, labelstudio/  Label Studio tasks + labeling config")
-        say("  (images copied into each layout; see docs/exports.md)")
+        say("  (each export written by a job, downloaded from its link; images copied into")
+        say("   each layout; see docs/exports.md)")
         say("  summary.json   the run, the limit and every task's labels")
         say("  stack.log      what the functions, moto and the gateway printed")
         say("What the libraries read from the exports (export_check.json):")

@@ -1,7 +1,8 @@
 """What tests, the demo and the benchmarks do to a local stack, written once.
 
 - `seed_organization`: what an operator does for a new customer (out of band, no API).
-- `put_objects`: files landing in S3 (moto's S3 at AWS_ENDPOINT_URL_S3).
+- `put_objects`: files landing in S3 (moto's S3 at AWS_ENDPOINT_URL_S3); `put_objects_in_process`
+  the same straight into moto's backend when the server runs in this process.
 - `ApiClient`: anything that calls the HTTP API as one user (in-process or over HTTP); and over
   it `create_project`, `connect_dataset` (an import job, waited for), `move_tasks` (all of a
   state is a job, waited for), `wait_for_job`, `export_link`, `all_tasks`, `start_run`.
@@ -72,6 +73,20 @@ def put_objects(bucket: str, objects: Iterable[tuple[str, bytes]]) -> int:
     n = 0
     for key, body in objects:
         s3.put_object(Bucket=bucket, Key=key, Body=body)
+        n += 1
+    return n
+
+
+def put_objects_in_process(bucket: str, objects: Iterable[tuple[str, bytes]]) -> int:
+    """Objects written straight into the moto server running in this process (the local stack,
+    tests, benchmarks): ~50x faster than PUTs over HTTP, for datasets of 10,000s of images."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["global"]
+    n = 0
+    for key, body in objects:
+        backend.put_object(bucket, key, body)
         n += 1
     return n
 

@@ -7,7 +7,8 @@ import pytest
 from prelabel.adapters.dynamodb.models import OrganizationModel
 from prelabel.container import Container
 from prelabel.domain.plans import Plan
-from prelabel_local.http_events import call_api
+from prelabel_local import harness
+from prelabel_local.http_events import InProcessApi, call_api
 from tests.integration.workflow.conftest import make_project, wait_for_end
 
 
@@ -32,12 +33,7 @@ def test_start_is_refused_with_its_reason(
     elif setup == "zero_limit":
         OrganizationModel("acme").update(actions=[OrganizationModel.remaining.set(0)])
     else:
-        call_api(
-            "POST",
-            f"/projects/{ref.project_id}/tasks/move",
-            "acme",
-            {"from": "WAITING", "to": "BACKLOG", "all": True},
-        )
+        harness.move_tasks(InProcessApi("acme"), ref.project_id, source="WAITING", target="BACKLOG")
     # When start is asked for, even confirmed
     reply = call_api("POST", f"/projects/{ref.project_id}/runs", "acme", {"confirm": True})
     # Then it is refused with the reason, no run exists, and nothing was charged
