@@ -3,8 +3,10 @@ again from the same cursor, as the ASL's Retry does), then Finish."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from prelabel.domain.entities import ProjectRef
 from prelabel.domain.jobs import Job, StepOutcome
@@ -12,8 +14,17 @@ from prelabel.services.job_finish import JobFinisher
 from prelabel.services.job_steps import JobRunner
 from tests.unit.fakes.outside import FakeOrchestrator
 
-# The ASL retries a failed step 4 times.
-STEP_ATTEMPTS = 5
+ASL = Path(__file__).resolve().parents[3] / "statemachine" / "jobs.asl.json"
+
+
+def _step_attempts() -> int:
+    """1 + the retries the ASL gives a failed step (States.TaskFailed)."""
+    retries = json.loads(ASL.read_text())["States"]["Step"]["Retry"]
+    (crash,) = [r for r in retries if r["ErrorEquals"] == ["States.TaskFailed"]]
+    return 1 + int(crash["MaxAttempts"])
+
+
+STEP_ATTEMPTS = _step_attempts()
 
 
 @dataclass

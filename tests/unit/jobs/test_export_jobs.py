@@ -15,6 +15,7 @@ from prelabel.services import exports as export_service
 from prelabel.services.datasets import DatasetSource
 from prelabel.services.exports import ExportLink, export_link, start_export
 from prelabel.services.tasks import start_move_all
+from tests.unit.fakes.jobs import STEP_ATTEMPTS
 from tests.unit.jobs.conftest import BUCKET, JobWorld
 
 
@@ -69,8 +70,9 @@ def test_an_export_repeat_gets_the_running_job_and_a_failure_leaves_no_file(
     with pytest.raises(OSError, match="disk is full"):
         w.loop.run(job)
     ended = w.finisher.finish(w.ref, job.job_id, "a step failed: OSError: the disk is full")
-    # Then no file was stored (each attempt's upload was aborted) and the link says it failed
-    assert len(w.export_files.aborted) == 5
+    # Then no file was stored (the upload of each attempt the ASL allows was aborted), and the
+    # link says the export failed
+    assert len(w.export_files.aborted) == STEP_ATTEMPTS
     assert not [k for (_, k) in w.objects.objects if k.startswith("exports/")]
     assert ended.status is JobStatus.FAILED
     with pytest.raises(Conflict, match="failed: a step failed: OSError"):

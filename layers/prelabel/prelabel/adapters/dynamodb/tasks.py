@@ -7,6 +7,8 @@ counters item in the same transaction, so the counters never drift from the item
 from __future__ import annotations
 
 import heapq
+import random
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
@@ -39,7 +41,7 @@ from prelabel.domain.entities import (
     ProjectRef,
     Task,
 )
-from prelabel.domain.errors import Conflict, NotFound, StorageError
+from prelabel.domain.errors import Busy, Conflict, NotFound, StorageError
 from prelabel.ports.tasks import Removal, TaskFilter, TaskPage, TaskRepository
 
 # Items per transaction: 90 task writes, the counters, and the dataset (imports), the
@@ -50,6 +52,10 @@ TASKS_PER_TX = 90
 # the no-active-run check make 93 items.
 DELETES_PER_TX = 30
 MAX_TX_ATTEMPTS = 6
+# Every task write changes the project's counters item in its transaction, so writes of one
+# project meet there (a job, the API's moves, a run's commits): a conflict is tried again.
+BUSY_ATTEMPTS = 5
+BUSY_BACKOFF_S = 0.05
 
 
 def task_to_domain(item: TaskModel, prelabel: PrelabelModel | None) -> Task:
@@ -97,6 +103,19 @@ def _tasks_by_id(ref: ProjectRef, task_ids: Sequence[str]) -> dict[str, TaskMode
     with storage_errors("read tasks"):
         items = TaskModel.batch_get([(ref.key, t) for t in task_ids], consistent_read=True)
         return {t.task_id: t for t in items}
+
+
+def _commit(tx: Transaction, what: str) -> list[tuple[str, str]]:
+    """Commit; a transaction that met another on the counters item (TransactionConflict:
+    nothing was written) is tried again a few times, with jittered backoff, before Busy."""
+    for attempt in range(BUSY_ATTEMPTS):
+        try:
+            return tx.commit(what)
+        except Busy:
+            if attempt == BUSY_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0, BUSY_BACKOFF_S * 2**attempt))  # noqa: S311
+    raise AssertionError("unreachable")
 
 
 def _count_in_dataset(
@@ -187,7 +206,7 @@ class DynamoTaskRepository(TaskRepository):
             tx.update(("counts", ""), counts_item(ref), counter_actions(deltas))
             if dataset is not None:
                 _count_in_dataset(tx, ref, dataset, len(pending))
-            failed = tx.commit("create tasks")
+            failed = _commit(tx, "create tasks")
             if not failed:
                 return len(pending)
             if ("dataset", "") in failed:
@@ -259,7 +278,7 @@ class DynamoTaskRepository(TaskRepository):
                     [JobModel.done.add(len(pending))],
                     condition=JobModel.job_id.exists(),
                 )
-            failed = tx.commit("move tasks")
+            failed = _commit(tx, "move tasks")
             if not failed:
                 return pending
             if ("project", "") in failed:
@@ -323,7 +342,7 @@ class DynamoTaskRepository(TaskRepository):
                 tx.delete(("task", task_id), item, condition=TaskModel.state == item.state)
             tx.update(("counts", ""), counts_item(ref), counter_actions(deltas))
             _count_in_dataset(tx, ref, dataset, -len(items))
-            failed = tx.commit("delete dataset tasks")
+            failed = _commit(tx, "delete dataset tasks")
             if not failed:
                 return len(items)
             if ("project", "") in failed:

@@ -1,0 +1,356 @@
+"""Scale: the same project at 1k, 10k and 100k tasks on the local stack; what each request costs
+and how each job goes.
+
+Run: .venv/bin/python benchmarks/scale.py [--sizes 1000 10000 100000] [--samples 50]
+
+For each size, on the whole local stack in this process (prelabel_local.stack.LocalStack:
+DynamoDB Local, moto executing the real ASLs with the real handlers):
+
+1. the images are put straight into moto's S3, then connected (an import job), all tasks moved
+   to WAITING (a job), half of them given pre-labels of 5 boxes (written directly, as runs
+   would have left them);
+2. each request the UI makes is timed `--samples` times through the API handler (p50, p99)
+   with the DynamoDB requests it makes: the assistant view, a task page unfiltered, by state,
+   pre-labeled and not, the dataset, a job, and the start-run answer (the "only X of Y"
+   confirmation: every read start makes before it starts anything);
+3. the rest get their pre-labels, then the jobs are timed: import and move (above), export
+   (COCO, every task with 5 boxes) and disconnect, each in tasks/s and DynamoDB requests per
+   task (counted in the job's own Lambda threads, not the benchmark's polling);
+4. the export's memory: the same export written into a null sink under tracemalloc (the job
+   streams into an S3 multipart upload, which holds one 8 MiB part besides).
+
+Prints tables and the 100k/1k ratio of each request (target: 2x at most). Asserts nothing.
+DynamoDB Local runs every request on this machine's 2 cores: absolute times are far above
+DynamoDB's; the ratios, request counts and memory are what carry over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from _common import ApiCounter
+
+ORG = "scale-org"
+CONFIG = [{"id": "veh", "name": "Vehicle", "geometry": "bbox"}]
+MAPPING = {"rows": [{"detector_class": "car", "entry_id": "veh"}]}
+BOXES = 5
+
+
+class ThreadCounter(ApiCounter):
+    """ApiCounter that also notes the thread: jobs run in moto's server threads, the
+    benchmark's own calls (and polling) in the main thread."""
+
+    def _before(self, event_name: str, model: Any, params: Any, context: Any, **kw: Any) -> None:
+        super()._before(event_name, model, params, context, **kw)
+        call = context.get("_bench_call")
+        if call is not None:
+            call.params["_thread"] = threading.current_thread().name
+
+    def _mine(self, job_threads: bool) -> list[Any]:
+        main = threading.main_thread().name
+        return [c for c in self.of("dynamodb") if (c.params.get("_thread") != main) == job_threads]
+
+    def ddb(self, *, job_threads: bool) -> int:
+        return len(self._mine(job_threads))
+
+    def items_written(self, *, job_threads: bool) -> int:
+        """Items a job wrote: each of a transaction's, each of a batch's, one per single write
+        (a transactional write costs twice a plain one's units)."""
+        n = 0
+        for c in self._mine(job_threads):
+            if c.operation == "TransactWriteItems":
+                n += len(c.params.get("TransactItems", []))
+            elif c.operation == "BatchWriteItem":
+                n += sum(len(v) for v in c.params.get("RequestItems", {}).values())
+            elif c.operation in ("PutItem", "UpdateItem", "DeleteItem"):
+                n += 1
+        return n
+
+
+@dataclass
+class Size:
+    tasks: int
+    latency: dict[str, list[float]] = field(default_factory=dict)
+    requests: dict[str, float] = field(default_factory=dict)
+    # seconds, tasks/s, DynamoDB requests per task, items written per task
+    jobs: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    answers: dict[str, float] = field(default_factory=dict)
+    export_peak: int = 0
+    export_bytes: int = 0
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def labels() -> Any:
+    from prelabel.adapters.dynamodb.label_codec import encode_labels
+    from prelabel.domain.entities import Box, Label
+
+    return encode_labels(
+        [
+            Label(f"l{i}", "veh", "Vehicle", Box(i, i, i + 10.5, i + 20.25), "car", 0.9, "m", "1")
+            for i in range(BOXES)
+        ]
+    )
+
+
+def plant(ref: Any, task_ids: list[str]) -> None:
+    """Pre-labels of 5 boxes and the counters, as runs would have left them."""
+    from prelabel.adapters.dynamodb.counts import counter_actions, counts_item
+    from prelabel.adapters.dynamodb.keys import outcome_key
+    from prelabel.adapters.dynamodb.label_codec import encode_model
+    from prelabel.adapters.dynamodb.models import PrelabelModel
+    from prelabel.domain.entities import PrelabelState
+
+    encoded = labels()
+    with PrelabelModel.batch_write() as batch:
+        for task_id in task_ids:
+            batch.save(
+                PrelabelModel(
+                    outcome_key(ref, PrelabelState.DONE),
+                    task_id,
+                    run_id="run_planted",
+                    width=640,
+                    height=480,
+                    model=encode_model("m", "1"),
+                    labels=encoded,
+                )
+            )
+    counts_item(ref).update(
+        actions=counter_actions({"prelabeled": len(task_ids), "eligible": -len(task_ids)})
+    )
+
+
+def timed_job(
+    counter: ThreadCounter, tasks: int, start: Callable[[], Any], wait: Callable[[Any], Any]
+) -> tuple[tuple[float, float, float, float], float, Any]:
+    """(seconds, tasks/s, DynamoDB requests and items written per task) of a job, its answer
+    time, and its end."""
+    counter.calls.clear()
+    counter.recording = True
+    began = time.perf_counter()
+    handle = start()
+    answered = time.perf_counter() - began
+    ended = wait(handle)
+    seconds = time.perf_counter() - began
+    counter.recording = False
+    per_task = counter.ddb(job_threads=True) / max(1, tasks)
+    written = counter.items_written(job_threads=True) / max(1, tasks)
+    return (seconds, tasks / seconds, per_task, written), answered, ended
+
+
+def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int) -> Size:
+    from prelabel.adapters.dynamodb.models import TaskModel
+    from prelabel.container import Container, use_container
+    from prelabel.domain.entities import ProjectRef
+    from prelabel.exports import ExportFormat
+    from prelabel.services.exports import export_project
+    from prelabel_local import harness
+    from prelabel_local.http_events import InProcessApi
+
+    size = Size(n)
+    org = f"{ORG}-{n}"
+    c = Container(stack.settings)
+    use_container(c)
+    harness.seed_organization(c, org, remaining=10)
+    api = InProcessApi(org)
+    pid = harness.create_project(api, f"Scale {n}", CONFIG)
+    ref = ProjectRef(org, pid)
+    prefix = f"{org}/images/"
+    harness.put_objects_in_process(
+        stack.bucket, ((f"{prefix}{i:07d}.jpg", b"\xff\xd8jpeg") for i in range(n))
+    )
+    print(f"\n{n:,} tasks: importing ...", flush=True)
+
+    def connect() -> Any:
+        return api.json(
+            "POST", f"/projects/{pid}/datasets", {"bucket": stack.bucket, "prefix": prefix}
+        )
+
+    size.jobs["import"], size.answers["connect"], dataset = timed_job(
+        counter,
+        n,
+        connect,
+        lambda d: harness.wait_for_dataset(api, pid, d["dataset_id"], timeout=7200),
+    )
+    assert dataset["task_count"] == n, dataset
+    print("  moving all to WAITING ...", flush=True)
+    move_path = f"/projects/{pid}/tasks/move"
+    size.jobs["move all"], size.answers["move all"], moved = timed_job(
+        counter,
+        n,
+        lambda: api.json("POST", move_path, {"from": "BACKLOG", "to": "WAITING", "all": True}),
+        lambda j: harness.wait_for_job(api, pid, j["job_id"], timeout=7200),
+    )
+    assert moved["result"] == {"moved": n}, moved
+    ids = sorted(t.task_id for t in TaskModel.query(ref.key, attributes_to_get=["task_id"]))
+    plant(ref, ids[::2])
+    api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
+
+    print("  timing requests ...", flush=True)
+    requests: dict[str, tuple[str, str, dict[str, str] | None, Any]] = {
+        "assistant view": ("GET", f"/projects/{pid}/assistant", None, None),
+        "task page": ("GET", f"/projects/{pid}/tasks", {"limit": "50"}, None),
+        "page: state=WAITING": (
+            "GET",
+            f"/projects/{pid}/tasks",
+            {"limit": "50", "state": "WAITING"},
+            None,
+        ),
+        "page: prelabeled=true": (
+            "GET",
+            f"/projects/{pid}/tasks",
+            {"limit": "50", "prelabeled": "true"},
+            None,
+        ),
+        "page: prelabeled=false": (
+            "GET",
+            f"/projects/{pid}/tasks",
+            {"limit": "50", "prelabeled": "false"},
+            None,
+        ),
+        "dataset": ("GET", f"/projects/{pid}/datasets/{dataset['dataset_id']}", None, None),
+        "job": ("GET", f"/projects/{pid}/jobs/{moved['job_id']}", None, None),
+        "start-run answer": ("POST", f"/projects/{pid}/runs", None, {"confirm": False}),
+    }
+    for name, (method, path, query, body) in requests.items():
+        times = []
+        counter.calls.clear()
+        counter.recording = True
+        for _ in range(samples):
+            began = time.perf_counter()
+            reply = api.call(method, path, body, query)
+            times.append(time.perf_counter() - began)
+            assert reply.status < 400, (name, reply.body)
+        counter.recording = False
+        size.latency[name] = times
+        size.requests[name] = counter.ddb(job_threads=False) / samples
+    assert api.json("POST", f"/projects/{pid}/runs", {"confirm": False})["confirmation_required"]
+
+    plant(ref, ids[1::2])
+    print("  exporting ...", flush=True)
+    export_path = f"/projects/{pid}/export"
+
+    def file_link(job: dict[str, Any]) -> Any:
+        def ready() -> Any:
+            query = {"format": "coco", "job_id": job["job_id"]}
+            reply = api.call("GET", export_path, None, query)
+            return reply.body if reply.status == 200 else None
+
+        return harness.wait_until(ready, what="the export", timeout=7200, interval=0.5)
+
+    size.jobs["export (COCO)"], size.answers["export"], link = timed_job(
+        counter,
+        n,
+        lambda: api.json("GET", export_path, query={"format": "coco"}),
+        file_link,
+    )
+    assert link["summary"]["annotations"] == n * BOXES, link
+
+    class NullSink:
+        written = 0
+
+        def write(self, data: bytes) -> int:
+            self.written += len(data)
+            return len(data)
+
+    sink = NullSink()
+    tracemalloc.start()
+    export_project(
+        c.projects,
+        c.tasks,
+        ref,
+        ExportFormat.COCO,
+        sink,  # type: ignore[arg-type]
+        "now",
+        locations=c.locations.locations(org),
+    )
+    size.export_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    size.export_bytes = sink.written
+
+    print("  disconnecting ...", flush=True)
+    size.jobs["disconnect"], size.answers["disconnect"], removed = timed_job(
+        counter,
+        n,
+        lambda: api.json("DELETE", f"/projects/{pid}/datasets/{dataset['dataset_id']}"),
+        lambda j: harness.wait_for_job(api, pid, j["job_id"], timeout=7200),
+    )
+    assert removed["result"] == {"removed": n}, removed
+    use_container(None)
+    return size
+
+
+def report(sizes: list[Size]) -> None:
+    names = list(sizes[0].latency)
+    head = " | ".join(f"{s.tasks:,} p50 / p99 ms" for s in sizes)
+    print("\n### Requests (ms through the API handler; DynamoDB requests per call)\n")
+    growth = sizes[-1].tasks // sizes[0].tasks
+    print(f"| request | {head} | DynamoDB req | p50 ratio at {growth}x tasks |")
+    print("|---" * (len(sizes) + 3) + "|")
+    for name in names:
+        cells = " | ".join(
+            f"{1000 * pct(s.latency[name], 0.5):.1f} / {1000 * pct(s.latency[name], 0.99):.1f}"
+            for s in sizes
+        )
+        reqs = " / ".join(f"{s.requests[name]:.1f}" for s in sizes)
+        ratio = statistics.median(sizes[-1].latency[name]) / statistics.median(
+            sizes[0].latency[name]
+        )
+        print(f"| {name} | {cells} | {reqs} | {ratio:.2f}x |")
+    print("\n### Jobs (seconds; tasks/s; DynamoDB requests and items written per task)\n")
+    print("| job | " + " | ".join(f"{s.tasks:,} tasks" for s in sizes) + " |")
+    print("|---" * (len(sizes) + 1) + "|")
+    for job in sizes[0].jobs:
+        cells = " | ".join(
+            f"{s.jobs[job][0]:.1f} s; {s.jobs[job][1]:.0f}/s; {s.jobs[job][2]:.3f} req; "
+            f"{s.jobs[job][3]:.2f} items"
+            for s in sizes
+        )
+        print(f"| {job} | {cells} |")
+    print("\n### Answers of the requests that start jobs (ms)\n")
+    print("| request | " + " | ".join(f"{s.tasks:,}" for s in sizes) + " |")
+    print("|---" * (len(sizes) + 1) + "|")
+    for name in sizes[0].answers:
+        print(f"| {name} | " + " | ".join(f"{1000 * s.answers[name]:.0f}" for s in sizes) + " |")
+    print("\n### Export memory (COCO, 5 boxes a task, tracemalloc peak of the writer)\n")
+    print("| tasks | file MB | peak MiB |")
+    print("|---|---|---|")
+    for s in sizes:
+        print(f"| {s.tasks:,} | {s.export_bytes / 1e6:.1f} | {s.export_peak / 2**20:.1f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--samples", type=int, default=50)
+    args = parser.parse_args()
+    for noisy in ("werkzeug", "moto"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # a line per job step otherwise
+    counter = ThreadCounter().install()
+    from prelabel_local.stack import LocalStack
+
+    stack = LocalStack()
+    stack.start()
+    try:
+        sizes = [measure_size(stack, counter, n, args.samples) for n in args.sizes]
+    finally:
+        stack.stop()
+        counter.uninstall()
+    report(sizes)
+
+
+if __name__ == "__main__":
+    main()
