@@ -114,6 +114,7 @@ def test_export_files_upload_in_parts_and_leave_nothing_when_they_fail(
     assert body["Body"].read() == piece * 17
     assert body["ContentType"] == "application/zip"
     assert s3.get_object(Bucket=bucket, Key="exports/acme/p/small.json")["Body"].read() == b"{}"
+
     # When a writer fails after its first part
     def failing_export() -> None:
         with files.open("exports/acme/p/failed.zip", "x") as sink:

@@ -13,6 +13,7 @@ import pytest
 
 from prelabel.container import Container, use_container
 from prelabel.domain.entities import ProjectRef
+from prelabel.domain.imports import task_id_for
 from prelabel.settings import Settings
 from prelabel_local import harness
 from prelabel_local.http_events import InProcessApi
@@ -105,6 +106,27 @@ def photos() -> list[bytes]:
     return [p.read_bytes() for p in sorted(COCO_DIR.glob("*.jpg"))]
 
 
+def _corrupt_first(
+    api: InProcessApi, pid: str, bucket: str, dataset: dict[str, Any], good: list[str], n: int
+) -> dict[str, Any]:
+    """Add `n` corrupt files to the dataset, named so that their tasks sort before every other
+    one (task ids are hashes of the dataset, its generation and the key), and reconnect it: the
+    run's first batch holds them, whatever the limit leaves out at the end."""
+    org = api.org
+    generation = int(dataset["generation"]) + 1  # what the reconnect gives
+    lowest = min(task_id_for(dataset["dataset_id"], generation, bucket, key) for key in good)
+    names: list[str] = []
+    salt = 0
+    while len(names) < n:
+        key = f"{org}/w/a_corrupt_{len(names)}_{salt}.jpg"
+        if task_id_for(dataset["dataset_id"], generation, bucket, key) < lowest:
+            names.append(key)
+        salt += 1
+    harness.put_objects(bucket, [(key, b"not a jpeg at all") for key in names])
+    api.json("POST", f"/projects/{pid}/datasets/{dataset['dataset_id']}/reconnect")
+    return harness.wait_for_dataset(api, pid, dataset["dataset_id"])
+
+
 def make_project(
     c: Container,
     org: str,
@@ -120,13 +142,13 @@ def make_project(
     pid = harness.create_project(api, "Streets", CONFIG)
     bucket = c.settings.data_bucket
     pics = photos()
+    good = [(f"{org}/w/img_{i:04d}.jpg", pics[i % len(pics)]) for i in range(waiting - corrupt)]
     harness.put_objects(
-        bucket,
-        [(f"{org}/w/a_corrupt_{i}.jpg", b"not a jpeg at all") for i in range(corrupt)]
-        + [(f"{org}/w/img_{i:04d}.jpg", pics[i % len(pics)]) for i in range(waiting - corrupt)]
-        + [(f"{org}/b/img_{i:04d}.jpg", pics[i % len(pics)]) for i in range(backlog)],
+        bucket, good + [(f"{org}/b/img_{i:04d}.jpg", pics[i % len(pics)]) for i in range(backlog)]
     )
     dataset = harness.connect_dataset(api, pid, bucket, f"{org}/w/")
+    if corrupt:
+        dataset = _corrupt_first(api, pid, bucket, dataset, [k for k, _ in good], corrupt)
     if backlog:
         harness.connect_dataset(api, pid, bucket, f"{org}/b/")
     ids = [t["task_id"] for t in harness.all_tasks(api, pid, dataset_id=dataset["dataset_id"])]

@@ -83,12 +83,7 @@ def test_an_image_that_kills_the_worker_fails_alone(stack: Container, dying_work
     ref = make_project(stack, "acme", waiting=15, limit=LIMIT)
     bucket = stack.settings.data_bucket
     harness.put_objects(bucket, [("acme/p/a_poison.jpg", POISON + photos()[0])])
-    api_ds = call_api(
-        "POST",
-        f"/projects/{ref.project_id}/datasets",
-        "acme",
-        {"bucket": bucket, "prefix": "acme/p/"},
-    ).body
+    api_ds = harness.connect_dataset(_api(), ref.project_id, bucket, "acme/p/")
     poison_id = harness.all_tasks(_api(), ref.project_id, dataset_id=api_ds["dataset_id"])[0][
         "task_id"
     ]

@@ -85,6 +85,8 @@ class S3DatasetObjects(DatasetObjects):
             ].read()
             at_end = pos + len(data) >= size
             usable = data if at_end else data[: data.rfind(b"\n") + 1]
+            if not usable and lines:
+                break  # the lines before it are this slice's; the next one stops there
             if not usable:
                 raise InvalidInput(
                     f"manifest_key: a line of s3://{bucket}/{key} at byte {pos} is longer than "
