@@ -39,7 +39,18 @@ PRICES = {
     "s3_put_copy_post_list": 0.005 / 1_000,  # S3 Standard PUT, COPY, POST, LIST
     "s3_get_other": 0.0004 / 1_000,  # S3 Standard GET, SELECT and all other requests
     "sagemaker_ml_g4dn_xlarge_hour": 0.736,  # real-time inference instance-hour
+    "sagemaker_ml_g5_xlarge_hour": 1.408,  # A10G 24 GB
+    "sagemaker_ml_g6_xlarge_hour": 1.1267,  # L4 24 GB (EC2 g6.xlarge 0.8048 x SageMaker's ~1.4)
 }
+GPU_INSTANCES = {"g4dn": "ml.g4dn.xlarge", "g5": "ml.g5.xlarge", "g6": "ml.g6.xlarge"}
+
+
+def gpu_cost_per_1000(images_per_second: float, hourly_price: float) -> tuple[float, float]:
+    """Instance-hours and USD per 1,000 images for an endpoint kept busy at that throughput."""
+    hours = 1000 / (3600 * images_per_second)
+    return hours, hours * hourly_price
+
+
 EXPRESS_MEMORY_GB = 0.064  # Express bills memory in 64 MB steps; small states use the first
 TARGETS = {"transitions_per_image": 0.1, "endpoint_calls_per_image": 0.05}
 DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -269,6 +280,13 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-concurrency", type=int, default=4)
+    parser.add_argument(
+        "--gpu-images-per-second",
+        type=float,
+        help="price the endpoint from this GPU throughput (benchmarks/detector.py --device cuda, "
+        "end to end, measured on --gpu-instance's GPU) instead of this CPU's busy time",
+    )
+    parser.add_argument("--gpu-instance", choices=sorted(GPU_INSTANCES), default="g6")
     args = parser.parse_args()
 
     for noisy in ("werkzeug", "moto"):  # request lines and interpreter notes, not figures
@@ -474,14 +492,22 @@ def report(**kw: Any) -> None:
         f"({1000 * busy_s / max(done, 1):.1f} ms/image on this CPU; a T4 is far faster)"
     )
     rows.append(("SageMaker InvokeEndpoint", len(invokes) * per_k, 0.0, "no per-request fee"))
-    rows.append(
-        (
-            "SageMaker g4dn.xlarge hours",
-            busy_s / 3600 * per_k,
-            busy_s / 3600 * per_k * PRICES["sagemaker_ml_g4dn_xlarge_hour"],
-            "busy time measured here (CPU)",
+    if args.gpu_images_per_second:
+        instance = GPU_INSTANCES[args.gpu_instance]
+        price = PRICES[f"sagemaker_{instance.replace('.', '_')}_hour"]
+        hours, usd = gpu_cost_per_1000(args.gpu_images_per_second, price)
+        rows.append(
+            (f"SageMaker {instance} hours", hours, usd, f"at {args.gpu_images_per_second:g} img/s")
         )
-    )
+    else:
+        rows.append(
+            (
+                "SageMaker g4dn.xlarge hours",
+                busy_s / 3600 * per_k,
+                busy_s / 3600 * per_k * PRICES["sagemaker_ml_g4dn_xlarge_hour"],
+                "busy time measured here (CPU)",
+            )
+        )
 
     # DynamoDB
     tables = {

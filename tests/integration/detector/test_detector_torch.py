@@ -165,3 +165,37 @@ def test_weights_file_of_another_kind_is_refused(tmp_path: Path) -> None:
     # Then it is refused with a reason
     with pytest.raises(WeightsError, match="not a prelabel-yolox"):
         load_network(path)
+
+
+def test_packaged_torch_artifact_serves_from_its_model_dir(
+    torch_weights_dir: Path,
+    as_sent: list[bytes],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given model.tar.gz packaged by the deploy CLI's defaults (the torch descriptor) with the
+    # converted weights, unpacked as SageMaker does into /opt/ml/model
+    import tarfile
+
+    from prelabel_detector.deploy import main
+    from prelabel_detector.handler import model_fn, output_fn
+
+    artifact = tmp_path / "model.tar.gz"
+    main(["package", "--weights-dir", str(torch_weights_dir), "--out", str(artifact)])
+    with tarfile.open(artifact) as tar:
+        names = set(tar.getnames())
+        requirements = tar.extractfile("code/requirements.txt").read().decode()  # type: ignore[union-attr]
+        tar.extractall(tmp_path / "model", filter="data")
+    assert {"descriptor.json", "yolox_nano.pt", "code/inference.py"} <= names
+    assert "code/prelabel_detector/backends/yolox_net.py" in names
+    assert "onnxruntime" not in requirements  # the PyTorch container needs no ONNX Runtime
+    # When the container's model_fn loads it and a request goes through the handlers
+    monkeypatch.setenv("PRELABEL_DETECTOR_DEVICE", "cpu")
+    model = model_fn(str(tmp_path / "model"))
+    body, content_type = encode_batch(as_sent[:2])
+    payload = output_fn(predict_fn(input_fn(body, content_type), model), "application/json")
+    # Then the torch backend answers from the weights inside the folder, nothing outside it
+    assert model.descriptor.family == "yolox-torch"
+    assert model.descriptor.weights["model"] == tmp_path / "model" / "yolox_nano.pt"
+    assert b'"version":"torch-416"' in payload
+    assert b'"detections":[{' in payload

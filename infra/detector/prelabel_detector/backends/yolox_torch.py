@@ -100,9 +100,12 @@ class YoloxTorchBackend(Backend):
     def blank(self, batch: int) -> torch.Tensor:
         """An input batch of padding, on the device, in the network's dtype and layout."""
         width, height = self.descriptor.input_size
-        return torch.full(
-            (batch, 3, height, width), PAD_VALUE, dtype=self.dtype, device=self.device
-        ).contiguous(memory_format=torch.channels_last)
+        return torch.empty(
+            (batch, 3, height, width),
+            dtype=self.dtype,
+            device=self.device,
+            memory_format=torch.channels_last,
+        ).fill_(PAD_VALUE)
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         """Raw grid predictions (N, cells, 85) for an input batch already on the device."""
