@@ -199,3 +199,21 @@ def test_packaged_torch_artifact_serves_from_its_model_dir(
     assert model.descriptor.weights["model"] == tmp_path / "model" / "yolox_nano.pt"
     assert b'"version":"torch-416"' in payload
     assert b'"detections":[{' in payload
+
+
+def test_floor_of_zero_keeps_nms_bounded_and_the_sure_boxes(
+    yolox_torch_model: LoadedModel, as_sent: list[bytes]
+) -> None:
+    # Given a batch of photos and the lowest score floor the wire format allows
+    images = as_sent[:8]
+    body, content_type = encode_batch(images, score_floor=0.0)
+    # When it is detected, and again at the default floor
+    everything = [
+        r.detections for r in predict_fn(input_fn(body, content_type), yolox_torch_model).results
+    ]
+    default = detect(yolox_torch_model, images)
+    # Then each image gets at most 100 boxes, best first, and keeps every sure box of the default
+    for low, usual in zip(everything, default, strict=True):
+        assert 0 < len(low) <= 100
+        assert [d.score for d in low] == sorted((d.score for d in low), reverse=True)
+        assert unmatched([usual], [low]) == []

@@ -38,6 +38,10 @@ PAD_VALUE = 114
 # (at load, up to the wire format's 32) instead of every request size it meets.
 CUDA_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 WARM_BUCKETS = (1, 2, 4, 8, 16, 32)
+# Candidates per image that enter NMS. Only very low score floors reach it (0.25 leaves a few
+# dozen); without it a floor of 0 would send every cell of the batch (113,568 boxes at 32
+# images) into one NMS whose overlap mask grows with the square of that.
+PRE_NMS_TOP_K = 1000
 
 
 @dataclass(frozen=True)
@@ -224,7 +228,10 @@ class YoloxTorchBackend(Backend):
         xy = (raw[..., :2] + self._grid) * self._strides
         half = torch.exp(raw[..., 2:4]) * self._strides / 2
         scores, class_ids = (raw[..., 4:5] * raw[..., 5:]).max(dim=-1)
-        image_idx, cell_idx = torch.nonzero(scores >= options.score_floor, as_tuple=True)
+        keep = scores >= options.score_floor
+        if scores.shape[1] > PRE_NMS_TOP_K:
+            keep &= scores >= scores.topk(PRE_NMS_TOP_K, dim=1).values[:, -1:]
+        image_idx, cell_idx = torch.nonzero(keep, as_tuple=True)
         scores, class_ids = scores[image_idx, cell_idx], class_ids[image_idx, cell_idx]
         centres, halves = xy[image_idx, cell_idx], half[image_idx, cell_idx]
         boxes = torch.cat((centres - halves, centres + halves), dim=1).double()
