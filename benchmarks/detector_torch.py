@@ -158,9 +158,7 @@ def load(device: str, weights: Path | None, threads: int | None) -> LoadedModel:
     descriptor = Descriptor.load(bundled("yolox_nano_torch.json"), folder)
     started = time.perf_counter()
     model = load_model(descriptor, threads, device)
-    print(
-        f"load: {time.perf_counter() - started:.1f} s (on CUDA including cuDNN tuning of batches up to 32)"
-    )
+    print(f"load: {time.perf_counter() - started:.1f} s (on CUDA with cuDNN tuning up to batch 32)")
     return model
 
 
