@@ -497,7 +497,12 @@ def report(**kw: Any) -> None:
         price = PRICES[f"sagemaker_{instance.replace('.', '_')}_hour"]
         hours, usd = gpu_cost_per_1000(args.gpu_images_per_second, price)
         rows.append(
-            (f"SageMaker {instance} hours", hours, usd, f"at {args.gpu_images_per_second:g} img/s")
+            (
+                f"SageMaker {instance} seconds",
+                hours * 3600,
+                usd,
+                f"busy at {args.gpu_images_per_second:g} img/s",
+            )
         )
     else:
         rows.append(
