@@ -50,23 +50,6 @@ WIRE_BATCH = 32  # images per SageMaker request (detector_wire.MAX_BATCH, 6 MB b
 SURE, MIN_IOU = 0.3, 0.9
 
 
-def rate(
-    call: Callable[[], object], images: int, seconds: float, sync: Callable[[], None]
-) -> float:
-    """Images/s from the median call (after warm-up calls that let cuDNN pick its kernels)."""
-    for _ in range(3):
-        call()
-    sync()
-    durations: list[float] = []
-    deadline = time.perf_counter() + seconds
-    while len(durations) < 5 or time.perf_counter() < deadline:
-        start = time.perf_counter()
-        call()
-        sync()
-        durations.append(time.perf_counter() - start)
-    return images / statistics.median(durations)
-
-
 def run(
     device: str,
     batches: list[int],
@@ -104,29 +87,34 @@ def run(
     kb = sum(map(len, as_sent)) / len(as_sent) / 1024
     print(f"images: {len(as_sent)} COCO photos as the worker sends them (416 px JPEG, {kb:.0f} KB)")
 
+    reference = onnx_backend(threads) if not cuda else None
     print(
         "\n(a) network alone: input already on the device, forward pass only\n"
         "(b) end to end: JPEG bytes -> header checks, decoding, letterbox, forward, grid decode,"
         " NMS -> JSON bytes (predict_fn + output_fn)"
+        + ("\n(onnx) the ONNX backend's end to end on the same JPEGs" if reference else "")
+        + "\ncalls of the paths alternate, so a change in machine load hits them alike"
     )
-    print(f"{'batch':>6}{'(a) img/s':>12}{'(b) img/s':>12}{'(b)/(a)':>9}{'peak MiB a/b':>16}")
+    header = f"{'batch':>6}{'(a) img/s':>12}{'(b) img/s':>12}{'(b)/(a)':>9}"
+    header += f"{'(onnx) img/s':>14}" if reference else ""
+    print(header + f"{'peak MiB a/b':>16}")
     options = Options()
     for size in batches:
         blank = backend.blank(size)
-        alone, peak_a = measure(lambda b=blank: backend.forward(b), size, seconds, sync, cuda)
-        jpegs = [as_sent[i % len(as_sent)] for i in range(size)]
-        prepared = PreparedBatch(jpegs, options)
-        end_to_end, peak_b = measure(
-            lambda p=prepared: output_fn(handler_predict(p, model), "application/json"),
-            size,
-            seconds,
-            sync,
-            cuda,
-        )
-        print(
-            f"{size:>6}{alone:>12.1f}{end_to_end:>12.1f}{end_to_end / alone:>9.2f}"
-            f"{peak_a:>8.0f}/{peak_b:<7.0f}"
-        )
+        prepared = PreparedBatch([as_sent[i % len(as_sent)] for i in range(size)], options)
+        paths: dict[str, Callable[[], object]] = {
+            "a": lambda b=blank: backend.forward(b),
+            "b": lambda p=prepared: output_fn(handler_predict(p, model), "application/json"),
+        }
+        if reference:
+            paths["onnx"] = lambda p=prepared: output_fn(
+                handler_predict(p, reference), "application/json"
+            )
+        rates = {name: size / t for name, t in interleaved(paths, seconds, sync).items()}
+        peak_a, peak_b = peak_mib(paths["a"], cuda), peak_mib(paths["b"], cuda)
+        line = f"{size:>6}{rates['a']:>12.1f}{rates['b']:>12.1f}{rates['b'] / rates['a']:>9.2f}"
+        line += f"{rates['onnx']:>14.1f}" if reference else ""
+        print(line + f"{peak_a:>8.0f}/{peak_b:<7.0f}")
     if cuda:
         free, total = torch.cuda.mem_get_info(device)
         print(f"GPU memory: {total / 2**20:.0f} MiB in all, {free / 2**20:.0f} MiB free now")
@@ -162,19 +150,44 @@ def load(device: str, weights: Path | None, threads: int | None) -> LoadedModel:
     return model
 
 
-def measure(
-    call: Callable[[], object],
-    size: int,
-    seconds: float,
-    sync: Callable[[], None],
-    cuda: bool,
-) -> tuple[float, float]:
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-    images_per_second = rate(call, size, seconds, sync)
-    if cuda:
-        return images_per_second, torch.cuda.max_memory_allocated() / 2**20
-    return images_per_second, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def interleaved(
+    calls: dict[str, Callable[[], object]], seconds: float, sync: Callable[[], None]
+) -> dict[str, float]:
+    """Median seconds per call of each path, calls alternating (after warm-up calls that let
+    cuDNN pick its kernels)."""
+    for call in calls.values():
+        for _ in range(3):
+            call()
+    sync()
+    durations: dict[str, list[float]] = {name: [] for name in calls}
+    deadline = time.perf_counter() + seconds * len(calls)
+    while min(map(len, durations.values())) < 5 or time.perf_counter() < deadline:
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            sync()
+            durations[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in durations.items()}
+
+
+def peak_mib(call: Callable[[], object], cuda: bool) -> float:
+    """Peak GPU memory of one call; on the CPU the process's peak resident set so far."""
+    if not cuda:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    call()
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() / 2**20
+
+
+def onnx_backend(threads: int | None = None) -> LoadedModel | None:
+    try:
+        descriptor = Descriptor.load(bundled("yolox_nano.json"), YOLOX_ONNX.parent)
+        return load_model(descriptor, threads)
+    except Exception as exc:  # onnxruntime absent, or no model file
+        print(f"ONNX backend not loaded ({exc})")
+        return None
 
 
 def concurrent(
@@ -265,10 +278,9 @@ def stages(model: LoadedModel, as_sent: list[bytes], sync: Callable[[], None]) -
 
 def agreement(model: LoadedModel, originals: list[bytes], as_sent: list[bytes]) -> None:
     """The same detections as the ONNX backend (ONNX Runtime, CPU) on the shared photos?"""
-    try:
-        reference = load_model(Descriptor.load(bundled("yolox_nano.json"), YOLOX_ONNX.parent))
-    except Exception as exc:  # onnxruntime absent, or no model file
-        print(f"\nagreement with the ONNX backend: not checked ({exc})")
+    reference = onnx_backend()
+    if reference is None:
+        print("\nagreement with the ONNX backend: not checked")
         return
     print(
         f"\nagreement with the ONNX backend (ONNX Runtime, CPU, fp32) on {len(as_sent)} photos: "
