@@ -224,16 +224,19 @@ class YoloxTorchBackend(Backend):
     def _postprocess(
         self, raw: torch.Tensor, ratios: list[float], images: list[Decoded], options: Options
     ) -> list[list[Detection]]:
-        # Grid decoding in letterbox pixels; scores are objectness x best class probability.
-        xy = (raw[..., :2] + self._grid) * self._strides
-        half = torch.exp(raw[..., 2:4]) * self._strides / 2
-        scores, class_ids = (raw[..., 4:5] * raw[..., 5:]).max(dim=-1)
+        # Score = objectness x best class probability; objectness is a sigmoid (>= 0), so the
+        # best class of the product is the best class probability's, found without the product.
+        best, class_ids = raw[..., 5:].max(dim=-1)
+        scores = raw[..., 4] * best
         keep = scores >= options.score_floor
-        if scores.shape[1] > PRE_NMS_TOP_K:
+        if int(keep.sum(dim=1).max()) > PRE_NMS_TOP_K:
             keep &= scores >= scores.topk(PRE_NMS_TOP_K, dim=1).values[:, -1:]
         image_idx, cell_idx = torch.nonzero(keep, as_tuple=True)
         scores, class_ids = scores[image_idx, cell_idx], class_ids[image_idx, cell_idx]
-        centres, halves = xy[image_idx, cell_idx], half[image_idx, cell_idx]
+        # Grid decoding, in letterbox pixels, of the candidates only.
+        cells, strides = raw[image_idx, cell_idx], self._strides[cell_idx]
+        centres = (cells[:, :2] + self._grid[cell_idx]) * strides
+        halves = torch.exp(cells[:, 2:4]) * strides / 2
         boxes = torch.cat((centres - halves, centres + halves), dim=1).double()
         # Clip to each image's part of the letterbox, the same as clipping to the image itself
         # (one ratio for x and y); NMS is scale-free, so it runs before boxes are scaled back.
