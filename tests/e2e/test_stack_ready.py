@@ -130,6 +130,7 @@ def test_the_printed_page_and_token_show_a_ready_project(
     token = running.field("Token")
     # When the printed page is fetched, and its API is asked with the printed token
     html = requests.get(page.split("#")[0], timeout=30)
+    icon = requests.get(page.split("#")[0] + "favicon.svg", timeout=30)
     projects = get(f"{api}/projects", token)
     project_id = projects[0]["project_id"]
     tasks = get(f"{api}/projects/{project_id}/tasks", token, limit="200")["tasks"]
@@ -137,6 +138,8 @@ def test_the_printed_page_and_token_show_a_ready_project(
     # Then the page is served with the token in its fragment, and demo-org has one project whose
     # sample photos are tasks WAITING for pre-labeling, mapped, ready to start
     assert html.status_code == 200 and "<html" in html.text
+    assert '<link rel="icon" href="favicon.svg"' in html.text
+    assert (icon.status_code, icon.headers["content-type"]) == (200, "image/svg+xml")
     assert page.endswith(f"#token={token}")
     assert [p["name"] for p in projects] == ["Street and animals"]
     assert len(tasks) >= 7
