@@ -48,15 +48,18 @@ def test_operator_changes_racing_with_charges_lose_none(ports: Container, make_o
     make_org("pro", Plan.TEAM_PRO, period="2026-11")
     admin = OrganizationAdmin(ports.orgs, ports.settings.plan_limits, lambda: "2026-11")
 
-    # When 200 charges of 1 unit run while an operator adds 1 unit 50 times
+    # When 300 charges of 1 unit run while an operator adds 1 unit 30 times and then sets
+    # this month's limit 20 times (the last to 10,100)
     def charge() -> None:
-        for _ in range(200):
+        for _ in range(300):
             ports.ledger.charge("pro", 1)
 
     worker = threading.Thread(target=charge)
     worker.start()
-    for _ in range(50):
+    for _ in range(30):
         admin.add_remaining("pro", 1)
+    for limit in range(10_081, 10_101):
+        admin.set_monthly_limit("pro", limit)
     worker.join()
-    # Then every charge and every addition counts: 200 used of 10,050
-    assert ports.orgs.get("pro").allowance == Allowance(10_050, 9_850)
+    # Then every charge counts (300 used) whatever the interleaving, and the last limit holds
+    assert ports.orgs.get("pro").allowance == Allowance(10_100, 9_800)

@@ -38,7 +38,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def admin(orgs: MemoryOrgs, clock: Clock) -> OrganizationAdmin:
-    return OrganizationAdmin(orgs, LIMITS, clock)
+    return OrganizationAdmin(orgs, LIMITS, clock, pause=lambda attempt: None)
 
 
 def test_create_starts_this_period_with_the_plan_amount(admin: OrganizationAdmin) -> None:
@@ -115,6 +115,28 @@ def test_a_charge_during_a_change_is_kept(admin: OrganizationAdmin, orgs: Memory
     # Then the change was computed again after the charge: 5,000 left and the 100 still used
     assert charged == [100]
     assert after.allowance == Allowance(5_100, 5_000)
+
+
+def test_taking_away_more_than_a_charge_left_is_refused(
+    admin: OrganizationAdmin, orgs: MemoryOrgs
+) -> None:
+    # Given an organization with 100 left, whose run charges 60 just before the operator's write
+    admin.create("acme", "Acme", Plan.TEAM_PRO)
+    orgs.set_remaining("acme", 100)
+    real_add = orgs.add_allowance
+
+    def charge_first(org_id: str, units: int) -> bool:
+        orgs.charge("acme", 60)
+        return real_add(org_id, units)
+
+    orgs.add_allowance = charge_first  # type: ignore[method-assign]
+    # When the operator takes 50 away (fine when read, too much once the charge landed)
+    with pytest.raises(InvalidInput) as caught:
+        admin.add_remaining("acme", -50)
+    # Then it is refused naming what is left now, and nothing was taken
+    assert caught.value.field == "units"
+    assert "only 40 left" in caught.value.message
+    assert orgs.get("acme").remaining == 40
 
 
 def test_changes_to_an_unknown_organization_are_not_found(admin: OrganizationAdmin) -> None:

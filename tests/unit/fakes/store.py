@@ -112,6 +112,16 @@ class MemoryOrgs(OrganizationRepository, Ledger):
             )
             return True
 
+    def add_allowance(self, org_id: str, units: int) -> bool:
+        with self.db.lock:
+            org = self.db.orgs.get(org_id)
+            if org is None or org.remaining + units < 0:
+                return False
+            self.db.orgs[org_id] = dataclasses.replace(
+                org, remaining=org.remaining + units, monthly_limit=org.monthly_limit + units
+            )
+            return True
+
     def add_grant(self, org_id: str, grant: DataLocation) -> bool:
         with self.db.lock:
             org = self.get(org_id)

@@ -30,6 +30,12 @@ class OrganizationRepository(ABC):
         changed since it was read (a charge, the reset, another operator). NotFound if absent."""
 
     @abstractmethod
+    def add_allowance(self, org_id: str, units: int) -> bool:
+        """Add `units` (negative: take away) to this period's limit and remaining alike, in one
+        atomic write that no charge can race; False when remaining would fall below zero or
+        the organization is absent."""
+
+    @abstractmethod
     def add_grant(self, org_id: str, grant: DataLocation) -> bool:
         """Add a data-location grant; False if the organization holds it already.
 

@@ -3,6 +3,8 @@ the monthly reset of their AI-assistance limit."""
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -26,6 +28,11 @@ MAX_ORG_ID_LENGTH = 64
 MAX_NAME_LENGTH = 200
 # Compare-and-set tries of an operator change racing with charges; each retry re-reads.
 CHANGE_TRIES = 20
+
+
+def backoff(attempt: int) -> None:
+    """A jittered pause after a lost compare-and-set, so a busy run's charges let it through."""
+    time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # noqa: S311 - timing, not secrets
 
 
 def provision_organization(
@@ -77,10 +84,12 @@ class OrganizationAdmin:
         orgs: OrganizationRepository,
         plan_limits: Mapping[Plan, int],
         period: Callable[[], str] = current_period,
+        pause: Callable[[int], None] = backoff,
     ) -> None:
         self._orgs = orgs
         self._plan_limits = plan_limits
         self._period = period
+        self._pause = pause
 
     def create(self, org_id: str, name: str, plan: Plan) -> Organization:
         """Conflict if the id is taken; its users and data folder are named by the id."""
@@ -129,7 +138,14 @@ class OrganizationAdmin:
         return self._change_allowance(org_id, lambda a: set_remaining(a, remaining))
 
     def add_remaining(self, org_id: str, units: int) -> Organization:
-        return self._change_allowance(org_id, lambda a: add_remaining(a, units))
+        """One atomic write (charges cannot race it); refused when it would leave less than
+        nothing, with what is left named."""
+        add_remaining(self._orgs.get(org_id).allowance, units)
+        if not self._orgs.add_allowance(org_id, units):
+            # Charged below it since the read: the rule names what is left now.
+            add_remaining(self._orgs.get(org_id).allowance, units)
+            raise Conflict(f"organization {org_id!r} was charged meanwhile; try again")
+        return self._orgs.get(org_id)
 
     def set_monthly_limit(self, org_id: str, limit: int) -> Organization:
         return self._change_allowance(org_id, lambda a: set_monthly_limit(a, limit))
@@ -144,11 +160,12 @@ class OrganizationAdmin:
     ) -> Organization:
         """Read, compute, write on condition nothing moved; a charge in between means again
         (with what it left), so an operator change never undoes a charge."""
-        for _ in range(CHANGE_TRIES):
+        for attempt in range(CHANGE_TRIES):
             org = self._orgs.get(org_id)
             plan, allowance = change(org)
             if self._orgs.change_terms(org, plan, allowance):
                 return self._orgs.get(org_id)
+            self._pause(attempt)
         raise Conflict(f"organization {org_id!r} kept changing (runs charging?); try again")
 
 

@@ -104,6 +104,20 @@ class DynamoOrganizationRepository(OrganizationRepository):
             raise
         return True
 
+    def add_allowance(self, org_id: str, units: int) -> bool:
+        m = OrganizationModel
+        try:
+            with storage_errors("add to the limit"):
+                m(org_id).update(
+                    actions=[m.remaining.add(units), m.monthly_limit.add(units)],
+                    condition=m.org_id.exists() & (m.remaining >= -units),
+                )
+        except UpdateError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
     def add_grant(self, org_id: str, grant: DataLocation) -> bool:
         return self._change_grants(
             org_id, lambda old: None if grant in old else (*old, grant), "add data grant"
