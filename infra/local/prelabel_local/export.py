@@ -138,20 +138,25 @@ def save_export(reply: ExportReply, project_id: str, fmt: str, out: Path) -> lis
 
 
 def _find_stack(state_file: Path | None) -> str | None:
-    """None once this process knows the stack's tables (its environment, or the running local
-    stack's state file); otherwise what is missing and how to get it."""
-    import os
-
-    from prelabel.settings import FUNCTION_NEEDS, Settings
+    """None once this process knows the stack's tables (its environment, an installed
+    container, or the running local stack's state file); otherwise what is missing and how
+    to get it."""
+    from prelabel.container import container, use_container
+    from prelabel.settings import FUNCTION_NEEDS, ConfigurationError, Settings
     from prelabel_local.state import NoLocalStack, read_state, use_local_stack
 
-    needs = [Settings.model_fields[f].alias or f for f in FUNCTION_NEEDS["api"]]
-    if state_file is None and all(os.environ.get(name) for name in needs):
-        return None
+    if state_file is None:
+        try:
+            container("api")
+            return None
+        except ConfigurationError:
+            use_container(None)  # not the half-configured one it just built
     try:
         use_local_stack(read_state(state_file))
     except NoLocalStack as exc:
+        needs = [Settings.model_fields[f].alias or f for f in FUNCTION_NEEDS["api"]]
         return f"{exc}; or set the API function's environment ({', '.join(needs)})"
+    use_container(None)  # the next call reads the stack's environment
     return None
 
 
