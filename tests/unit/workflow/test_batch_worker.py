@@ -6,9 +6,9 @@ import pytest
 
 from prelabel.domain.entities import LabelingState, PrelabelState, RunStatus
 from prelabel.domain.errors import Busy
+from prelabel.imaging import budget
 from prelabel.ports.detector import DetectorUnavailable
 from prelabel.ports.labeling import BatchCommit, CommitResult
-from prelabel.imaging import budget
 from tests.unit.fakes.world import BUCKET, ORG, World, jpeg
 
 
