@@ -19,6 +19,7 @@ from prelabel.container import Container
 from prelabel.domain.errors import NotFound
 from prelabel.domain.period import current_period
 from prelabel.domain.plans import Plan
+from prelabel.domain.run_rules import Ending
 from prelabel.services.organizations import reset_monthly_limits
 from prelabel_local.demo import DEFAULT_THRESHOLD, LABEL_CONFIG, mapping_body
 from prelabel_local.demo_photos import Photo
@@ -58,9 +59,23 @@ def folder_photos(folder: Path) -> Iterator[Photo]:
             yield Photo(path.relative_to(folder).as_posix(), path.read_bytes(), str(path))
 
 
+def end_runs_of_a_previous_process(c: Container) -> list[str]:
+    """Runs still active in persisted tables: their executions lived in the moto that stopped
+    with the previous process, so nothing will ever finish them. Each ends as a stop would
+    (committed work kept, nothing else charged), so the project can run again."""
+    ended = []
+    for org in c.orgs.iter_all():
+        for project in c.projects.list_projects(org.org_id):
+            if project.active_run_id:
+                c.run_service.finish(project.ref, project.active_run_id, Ending.ABORTED)
+                ended.append(project.active_run_id)
+    return ended
+
+
 def make_ready(c: Container, org_id: str, photos: list[Photo]) -> Ready:
     """The organization (on TEAM_PRO), its limit for this month, and a project with `photos`
     unless it has one already."""
+    end_runs_of_a_previous_process(c)
     # No scheduler runs locally: do what it would have done since a persisted stack last ran.
     reset_monthly_limits(c.orgs, c.ledger, c.settings.plan_limits, current_period())
     try:

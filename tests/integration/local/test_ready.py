@@ -75,6 +75,25 @@ def test_a_restart_seeds_nothing_twice_and_opens_the_month(c: Container, own_pho
     assert (org.period, org.remaining) == (current_period(), 10_000)
 
 
+def test_a_run_left_active_by_a_stopped_stack_is_ended(c: Container, own_photos: Path) -> None:
+    # Given a ready project whose run was RUNNING when the previous stack process stopped (its
+    # execution gone with that process's moto)
+    ready = make_ready(c, "acme", list(folder_photos(own_photos)))
+    ref = c.projects.list_projects("acme")[0].ref
+    gone = "arn:aws:states:us-east-1:123456789012:execution:prelabel-local:gone"
+    started = c.run_service.start(ref, confirm=True, execution_arn=gone)
+    api = InProcessApi("acme")
+    stuck = api.call("GET", f"/projects/{ready.project_id}/runs/current")
+    # When the stack is made ready again on the same data
+    make_ready(c, "acme", [])
+    # Then the run is STOPPED, the project is free to run again and its progress reads
+    run = api.json("GET", f"/projects/{ready.project_id}/runs/current")
+    assert stuck.status >= 500  # what the page would have shown for ever
+    assert (run["run_id"], run["status"]) == (started.run.run_id, "STOPPED")
+    assert c.projects.get(ref).active_run_id is None
+    assert api.json("GET", f"/projects/{ready.project_id}/assistant")["can_start"] is True
+
+
 def test_a_folder_without_images_is_refused(tmp_path: Path) -> None:
     # Given a folder with no image in it
     (tmp_path / "readme.txt").write_text("x")
