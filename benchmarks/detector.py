@@ -1,10 +1,17 @@
-"""Detector throughput on this machine, and the local server's overhead over direct calls.
+"""Detector throughput: every backend on this CPU, the local server's overhead, and the torch
+backend (the GPU serving path) on a device.
 
-    .venv/bin/python benchmarks/detector.py [--seconds 2.5]
+    .venv/bin/python benchmarks/detector.py [--seconds 2.5]      # CPU figures, all backends
+    .venv/bin/python benchmarks/detector.py --device cuda         # torch backend on the GPU
+    .venv/bin/python benchmarks/detector.py --device cpu --batches 1,8,32
 
-Prints images/second per backend at batch 1 and 8, single- and multi-threaded, then the
-server's overhead as a ratio measured in the same run. With ONNX Runtime's CUDA provider present
-it also measures YOLOX-Nano on the GPU at batch 1, 8 and 32.
+Without --device it prints images/second per backend at batch 1 and 8, single- and
+multi-threaded, then the server's overhead as a ratio measured in the same run. With --device
+it measures the torch backend there (benchmarks/detector_torch.py): the network alone and the
+server's end-to-end path at each batch size, their ratio, memory, concurrent requests, and
+agreement with the ONNX backend. Where the project is not installed (a GPU machine with torch):
+
+    PYTHONPATH=layers/prelabel:infra/detector python3 benchmarks/detector.py --device cuda
 """
 
 from __future__ import annotations
@@ -17,9 +24,6 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-import boto3
-import onnxruntime as ort
 
 from prelabel.detector_wire import encode_batch
 from prelabel_detector.descriptor import Descriptor, bundled
@@ -110,6 +114,8 @@ def server_overhead(seconds: float, images: list[bytes]) -> None:
         conn.request("POST", "/invocations", body=body, headers={"Content-Type": content_type})
         return conn.getresponse().read()
 
+    import boto3  # only this section needs it; a GPU machine may have no AWS SDK
+
     runtime = boto3.session.Session(
         aws_access_key_id="x",
         aws_secret_access_key="x",
@@ -152,29 +158,25 @@ def server_overhead(seconds: float, images: list[bytes]) -> None:
     server.server_close()
 
 
-def gpu(seconds: float, images: list[bytes]) -> None:
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
-        print("== GPU: run pending (ONNX Runtime CUDA execution provider absent on this machine)")
-        return
-    descriptor = descriptors()["yolox-onnx"][0]
-    if descriptor is None:
-        print("== GPU: skipped, yolox_nano.onnx absent")
-        return
-    model = load_model(descriptor)
-    print(f"== GPU yolox-onnx, providers {model.backend.providers}")  # type: ignore[attr-defined]
-    for batch in (1, 8, 32):
-        call = direct(model, *encode_batch((images * 4)[:batch]))
-        print(f"batch {batch:>3}: {rate(call, batch, seconds):8.1f} img/s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=2.5, help="time per measurement")
+    parser.add_argument("--device", help="measure the torch backend on this device (cuda, cpu)")
+    parser.add_argument("--batches", help="batch sizes for --device (default 1,32,128,256)")
+    parser.add_argument("--concurrency", type=int, default=4, help="threads sending requests")
+    parser.add_argument("--weights", type=Path, help="yolox_nano.pt (default: convert the ONNX)")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads with --device cpu")
     args = parser.parse_args()
+    if args.device:
+        from detector_torch import run  # beside this script: on sys.path when it runs
+
+        batches = [int(b) for b in (args.batches or "1,32,128,256").split(",")]
+        run(args.device, batches, args.seconds, args.concurrency, args.weights, args.threads)
+        return
     images = sample_images(32)
     throughput(args.seconds, images)
     server_overhead(args.seconds * 4, images)
-    gpu(args.seconds, images)
+    print("== GPU: `--device cuda` measures the torch backend (see docs/benchmarks.md)")
 
 
 if __name__ == "__main__":

@@ -536,6 +536,14 @@ def hostile_section(verdicts: list[tuple[str, bool]]) -> None:
             budget <= MEMORY_TARGET_MB,
         )
     )
+    worker = results["worker"]["peak_mb"]
+    verdicts.append(
+        (
+            f"hostile batch through the worker's label_batch: peak {worker:.0f} MB <= "
+            f"{MEMORY_TARGET_MB} MB",
+            worker <= MEMORY_TARGET_MB,
+        )
+    )
     now, then = single["prepare"]["peak_mb"], single["before"]["peak_mb"]
     verdicts.append(
         (

@@ -38,7 +38,18 @@ PRICES = {
     "s3_put_copy_post_list": 0.005 / 1_000,  # S3 Standard PUT, COPY, POST, LIST
     "s3_get_other": 0.0004 / 1_000,  # S3 Standard GET, SELECT and all other requests
     "sagemaker_ml_g4dn_xlarge_hour": 0.736,  # real-time inference instance-hour
+    "sagemaker_ml_g5_xlarge_hour": 1.408,  # A10G 24 GB
+    "sagemaker_ml_g6_xlarge_hour": 1.1267,  # L4 24 GB (EC2 g6.xlarge 0.8048 x SageMaker's ~1.4)
 }
+GPU_INSTANCES = {"g4dn": "ml.g4dn.xlarge", "g5": "ml.g5.xlarge", "g6": "ml.g6.xlarge"}
+
+
+def gpu_cost_per_1000(images_per_second: float, hourly_price: float) -> tuple[float, float]:
+    """Instance-hours and USD per 1,000 images for an endpoint kept busy at that throughput."""
+    hours = 1000 / (3600 * images_per_second)
+    return hours, hours * hourly_price
+
+
 EXPRESS_MEMORY_GB = 0.064  # Express bills memory in 64 MB steps; small states use the first
 TARGETS = {
     "transitions_per_image": 0.1,
@@ -186,18 +197,28 @@ def lambda_section(runner: Any, template: dict[str, Any], images: int, f: Figure
     return label_gb_s
 
 
-def endpoint_section(counter: ApiCounter, images: int, f: Figures) -> float:
+def endpoint_section(
+    counter: ApiCounter, images: int, f: Figures, gpu: tuple[float, str] | None
+) -> float:
+    """`gpu`: (images/s measured on a GPU, instance) prices the endpoint from that throughput
+    instead of this CPU's busy time."""
     invokes = counter.of("sagemaker-runtime", "InvokeEndpoint")
     busy_s = sum(c.seconds for c in invokes)
     per_k = 1000 / images
     print(f"\n[SageMaker] {len(invokes)} InvokeEndpoint requests, {busy_s:.1f} s busy (this CPU)")
     f.add("SageMaker InvokeEndpoint", len(invokes) * per_k, 0.0, "no per-request fee")
-    f.add(
-        "SageMaker g4dn.xlarge hours",
-        busy_s / 3600 * per_k,
-        PRICES["sagemaker_ml_g4dn_xlarge_hour"],
-        "busy time measured here (CPU)",
-    )
+    if gpu:
+        rate, instance = gpu
+        price = PRICES[f"sagemaker_{instance.replace('.', '_')}_hour"]
+        hours, _ = gpu_cost_per_1000(rate, price)
+        f.add(f"SageMaker {instance} hours", hours, price, f"busy at {rate:g} img/s")
+    else:
+        f.add(
+            "SageMaker g4dn.xlarge hours",
+            busy_s / 3600 * per_k,
+            PRICES["sagemaker_ml_g4dn_xlarge_hour"],
+            "busy time measured here (CPU)",
+        )
     per_image = len(invokes) / images
     f.targets.append(
         (
@@ -329,6 +350,13 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-concurrency", type=int, default=4)
+    parser.add_argument(
+        "--gpu-images-per-second",
+        type=float,
+        help="price the endpoint from this GPU throughput (benchmarks/detector.py --device cuda, "
+        "end to end, measured on --gpu-instance's GPU) instead of this CPU's busy time",
+    )
+    parser.add_argument("--gpu-instance", choices=sorted(GPU_INSTANCES), default="g6")
     args = parser.parse_args()
 
     for noisy in ("werkzeug", "moto"):  # request lines and interpreter notes, not figures
@@ -381,7 +409,12 @@ def main() -> None:
         figures = Figures()
         transitions_section(sfn, parent_arn, runner, args.tasks, figures)
         lambda_section(runner, template, args.tasks, figures)
-        endpoint_section(counter, args.tasks, figures)
+        gpu = (
+            (args.gpu_images_per_second, GPU_INSTANCES[args.gpu_instance])
+            if args.gpu_images_per_second
+            else None
+        )
+        endpoint_section(counter, args.tasks, figures, gpu)
         dynamodb_section(counter, ddb, template, names, before, args.tasks, figures)
         s3_section(counter, args.tasks, figures)
         figures.targets.append(

@@ -1,7 +1,10 @@
-"""The unit tier runs without the network: any socket connection is a test failure."""
+"""The unit tier runs without the network: any socket connection is a test failure, and no
+local endpoint that an integration fixture of the same session exported is in the environment
+(in-process mocks such as moto's `mock_aws` then answer every AWS call)."""
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
@@ -19,3 +22,5 @@ def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL") or n == "MOTO_PORT"]:
+        monkeypatch.delenv(name)

@@ -19,8 +19,13 @@ INFERENCE_PY = (
     "from prelabel_detector.handler import input_fn, model_fn, output_fn, predict_fn\n\n"
     '__all__ = ["input_fn", "model_fn", "output_fn", "predict_fn"]\n'
 )
-# Installed by the container at start-up (the GPU build of ONNX Runtime for the CUDA provider).
-REQUIREMENTS = "numpy>=2\nonnxruntime-gpu>=1.20\nopencv-python-headless>=4.10\npillow>=11\n"
+# Installed by the container at start-up, per backend. The PyTorch inference container already
+# has torch, torchvision, numpy and Pillow; the ONNX backend needs ONNX Runtime's GPU build.
+REQUIREMENTS = {
+    "yolox-torch": "opencv-python-headless>=4.10\n",
+    "yolox-onnx": "numpy>=2\nonnxruntime-gpu>=1.20\nopencv-python-headless>=4.10\npillow>=11\n",
+    "ssd-tf": "numpy>=2\nopencv-python-headless>=4.10\npillow>=11\n",
+}
 
 
 def build_artifact(descriptor_path: Path, out_path: Path, weights_dir: Path | None = None) -> Path:
@@ -38,7 +43,7 @@ def build_artifact(descriptor_path: Path, out_path: Path, weights_dir: Path | No
         for path in descriptor.weights.values():
             tar.add(path, arcname=path.name)
         _add_bytes(tar, "code/inference.py", INFERENCE_PY.encode())
-        _add_bytes(tar, "code/requirements.txt", REQUIREMENTS.encode())
+        _add_bytes(tar, "code/requirements.txt", REQUIREMENTS[descriptor.family].encode())
         _add_bytes(tar, "code/prelabel/__init__.py", b"")
         tar.add(WIRE_MODULE, arcname="code/prelabel/detector_wire.py")
         for source in sorted(PACKAGE_DIR.rglob("*")):

@@ -1,31 +1,43 @@
-"""Create the SageMaker endpoint for the detector, autoscale it, and delete it when idle.
+"""Create the detector's SageMaker endpoint with the SageMaker Python SDK, autoscale it, and
+delete it when idle.
 
-    python -m prelabel_detector.deploy package --out out/model.tar.gz
-    python -m prelabel_detector.deploy deploy --bucket B --role-arn R --endpoint-name E
+    python -m prelabel_detector.deploy convert ../shared/models/yolox-nano/yolox_nano.onnx
+    python -m prelabel_detector.deploy package            # out/model.tar.gz, torch backend
+    python -m prelabel_detector.deploy deploy --bucket B --role-arn R --instance-type ml.g6.xlarge
     python -m prelabel_detector.deploy delete-if-idle --endpoint-name E --idle-minutes 60
 
-Calls the SageMaker API through boto3 rather than the `sagemaker` SDK; docs/detector.md says why.
+`deploy` and `delete-if-idle` need the `deploy` extra (sagemaker-core, the SDK's resource layer:
+`sagemaker.core.resources.Model / EndpointConfig / Endpoint`); `convert` needs the `torch` extra;
+`package` needs neither. Application Auto Scaling and CloudWatch have no SDK resource classes,
+so they are called through clients of the same boto3 session.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prelabel_detector.artifact import build_artifact
-from prelabel_detector.descriptor import DEFAULT_DESCRIPTOR, bundled
+from prelabel_detector.descriptor import bundled
+
+if TYPE_CHECKING:
+    import boto3
 
 VARIANT = "AllTraffic"
-# AWS Deep Learning Container that runs code/inference.py through the SageMaker inference toolkit.
-DEFAULT_IMAGE = (
-    "763104351884.dkr.ecr.{region}.amazonaws.com/"
-    "pytorch-inference:2.6.0-gpu-py312-cu124-ubuntu22.04-sagemaker"
-)
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+DEFAULT_DESCRIPTOR = "yolox_nano_torch.json"
+DEFAULT_WEIGHTS_DIR = "out/weights"
+# The AWS PyTorch inference container (TorchServe + the SageMaker inference toolkit), which runs
+# code/inference.py; its image URI per region comes from the SDK's image_uris.
+FRAMEWORK_VERSION = "2.6.0"
+PY_VERSION = "py312"
+DEFAULT_INSTANCE_TYPE = "ml.g6.xlarge"
 
 
 @dataclass(frozen=True)
@@ -34,59 +46,94 @@ class EndpointPlan:
     model_data_url: str
     role_arn: str
     image_uri: str
-    instance_type: str = "ml.g4dn.xlarge"
+    instance_type: str = DEFAULT_INSTANCE_TYPE
     initial_instances: int = 1
     min_instances: int = 1
     max_instances: int = 4
     # Invocations per instance per minute; one call carries a whole batch of images.
-    target_invocations: float = 200.0
+    target_invocations: float = 600.0
+    # Model-server worker processes per instance: each has its own CUDA context and copy of the
+    # network, so one worker's CPU work (headers, JSON) overlaps another's GPU work.
+    workers: int | None = None
     threads: int | None = None
 
     @property
     def resource_id(self) -> str:
         return f"endpoint/{self.endpoint_name}/variant/{VARIANT}"
 
+    def environment(self) -> dict[str, str]:
+        env = {
+            "SAGEMAKER_PROGRAM": "inference.py",
+            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        }
+        if self.workers is not None:
+            env["SAGEMAKER_MODEL_SERVER_WORKERS"] = str(self.workers)
+        if self.threads is not None:
+            env["PRELABEL_DETECTOR_THREADS"] = str(self.threads)
+        return env
+
 
 def deploy(
-    plan: EndpointPlan, sagemaker: Any, autoscaling: Any, suffix: str, poll_seconds: int = 30
+    plan: EndpointPlan,
+    session: boto3.Session,
+    suffix: str,
+    poll_seconds: int = 30,
+    timeout_seconds: int = 3600,
 ) -> str:
-    """Model, endpoint config, endpoint, then autoscaling once it is InService; returns its ARN."""
+    """Model, endpoint config, endpoint (created, or moved to the new config), autoscaling.
+
+    Returns the endpoint's ARN once it is InService with the new config.
+    """
+    from sagemaker.core.resources import Endpoint, EndpointConfig, Model
+    from sagemaker.core.shapes import ContainerDefinition, ProductionVariant
+
+    region = session.region_name
     name = f"{plan.endpoint_name}-{suffix}"
-    env = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
-    if plan.threads is not None:
-        env["PRELABEL_DETECTOR_THREADS"] = str(plan.threads)
-    sagemaker.create_model(
-        ModelName=name,
-        ExecutionRoleArn=plan.role_arn,
-        PrimaryContainer={
-            "Image": plan.image_uri,
-            "ModelDataUrl": plan.model_data_url,
-            "Environment": env,
-        },
+    Model.create(
+        model_name=name,
+        primary_container=ContainerDefinition(
+            image=plan.image_uri,
+            model_data_url=plan.model_data_url,
+            environment=plan.environment(),
+        ),
+        execution_role_arn=plan.role_arn,
+        session=session,
+        region=region,
     )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[
-            {
-                "VariantName": VARIANT,
-                "ModelName": name,
-                "InstanceType": plan.instance_type,
-                "InitialInstanceCount": plan.initial_instances,
-            }
+    EndpointConfig.create(
+        endpoint_config_name=name,
+        production_variants=[
+            ProductionVariant(
+                variant_name=VARIANT,
+                model_name=name,
+                instance_type=plan.instance_type,
+                initial_instance_count=plan.initial_instances,
+            )
         ],
+        session=session,
+        region=region,
     )
-    arn: str = sagemaker.create_endpoint(EndpointName=plan.endpoint_name, EndpointConfigName=name)[
-        "EndpointArn"
-    ]
+    autoscaling = session.client("application-autoscaling")
+    endpoint = find_endpoint(plan.endpoint_name, session)
+    if endpoint is None:
+        endpoint = Endpoint.create(
+            endpoint_name=plan.endpoint_name,
+            endpoint_config_name=name,
+            session=session,
+            region=region,
+        )
+    else:
+        # A variant registered with Application Auto Scaling refuses an update that changes
+        # its instance type; the target is registered again below.
+        _deregister(autoscaling, plan.resource_id)
+        endpoint.endpoint_config_name = name
+        endpoint.update()
     # Scalable targets can only be registered for a variant that exists and is InService.
-    sagemaker.get_waiter("endpoint_in_service").wait(
-        EndpointName=plan.endpoint_name,
-        WaiterConfig={"Delay": poll_seconds, "MaxAttempts": 120},
-    )
+    endpoint.wait_for_status("InService", poll=poll_seconds, timeout=timeout_seconds)
     autoscaling.register_scalable_target(
         ServiceNamespace="sagemaker",
         ResourceId=plan.resource_id,
-        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        ScalableDimension=SCALABLE_DIMENSION,
         MinCapacity=plan.min_instances,
         MaxCapacity=plan.max_instances,
     )
@@ -94,7 +141,7 @@ def deploy(
         PolicyName=f"{plan.endpoint_name}-invocations",
         ServiceNamespace="sagemaker",
         ResourceId=plan.resource_id,
-        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        ScalableDimension=SCALABLE_DIMENSION,
         PolicyType="TargetTrackingScaling",
         TargetTrackingScalingPolicyConfiguration={
             "TargetValue": plan.target_invocations,
@@ -105,89 +152,145 @@ def deploy(
             "ScaleOutCooldown": 120,
         },
     )
-    return arn
+    return str(endpoint.endpoint_arn)
+
+
+def find_endpoint(endpoint_name: str, session: boto3.Session) -> Any:
+    """The SDK's Endpoint resource, or None when there is no endpoint of that name."""
+    from botocore.exceptions import ClientError
+    from sagemaker.core.resources import Endpoint
+
+    try:
+        return Endpoint.get(
+            endpoint_name=endpoint_name, session=session, region=session.region_name
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound"):
+            return None
+        raise
 
 
 def delete_if_idle(
-    endpoint_name: str, idle_minutes: int, sagemaker: Any, cloudwatch: Any, now: datetime
-) -> bool:
+    endpoint_name: str, idle_minutes: int, session: boto3.Session, now: datetime
+) -> str:
     """Delete the endpoint (keeping model and config for a quick redeploy) after no invocations.
 
     A GPU instance costs the same idle or busy; run this on a schedule between labeling runs.
+    An endpoint created or updated within the window is kept: no traffic yet is not idleness.
     """
-    stats = cloudwatch.get_metric_statistics(
+    endpoint = find_endpoint(endpoint_name, session)
+    if endpoint is None:
+        return "absent"
+    window_start = now - timedelta(minutes=idle_minutes)
+    if endpoint.last_modified_time > window_start:
+        return "kept: changed within the window"
+    stats = session.client("cloudwatch").get_metric_statistics(
         Namespace="AWS/SageMaker",
         MetricName="Invocations",
         Dimensions=[
             {"Name": "EndpointName", "Value": endpoint_name},
             {"Name": "VariantName", "Value": VARIANT},
         ],
-        StartTime=now - timedelta(minutes=idle_minutes),
+        StartTime=window_start,
         EndTime=now,
         Period=idle_minutes * 60,
         Statistics=["Sum"],
     )
     if sum(point["Sum"] for point in stats["Datapoints"]) > 0:
-        return False
-    sagemaker.delete_endpoint(EndpointName=endpoint_name)
-    return True
+        return "kept: in use"
+    # A scalable target left behind would point at an endpoint that no longer exists.
+    _deregister(
+        session.client("application-autoscaling"), f"endpoint/{endpoint_name}/variant/{VARIANT}"
+    )
+    endpoint.delete()
+    return "deleted"
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    import boto3  # deferred: packaging needs no AWS SDK
+def _deregister(autoscaling: Any, resource_id: str) -> None:
+    with contextlib.suppress(autoscaling.exceptions.ObjectNotFoundException):
+        autoscaling.deregister_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=resource_id,
+            ScalableDimension=SCALABLE_DIMENSION,
+        )
 
+
+def default_image(region: str, instance_type: str) -> str:
+    from sagemaker.core import image_uris
+
+    uri: str = image_uris.retrieve(
+        framework="pytorch",
+        region=region,
+        version=FRAMEWORK_VERSION,
+        py_version=PY_VERSION,
+        instance_type=instance_type,
+        image_scope="inference",
+    )
+    return uri
+
+
+def main(argv: Sequence[str] | None = None, session: boto3.Session | None = None) -> str:
     parser = argparse.ArgumentParser(description="Detector endpoint deployment")
     sub = parser.add_subparsers(dest="command", required=True)
-    package = sub.add_parser("package")
+    convert = sub.add_parser("convert", help="YOLOX ONNX export -> torch weights file")
+    convert.add_argument("onnx")
+    convert.add_argument("--out", default=f"{DEFAULT_WEIGHTS_DIR}/yolox_nano.pt")
+    package = sub.add_parser("package", help="build model.tar.gz")
     package.add_argument("--descriptor", default=str(bundled(DEFAULT_DESCRIPTOR)))
-    package.add_argument("--weights-dir")
+    package.add_argument("--weights-dir", default=DEFAULT_WEIGHTS_DIR)
     package.add_argument("--out", default="out/model.tar.gz")
-    up = sub.add_parser("deploy")
+    up = sub.add_parser("deploy", help="upload the artifact, create or update the endpoint")
     up.add_argument("--artifact", default="out/model.tar.gz")
     up.add_argument("--bucket", required=True)
     up.add_argument("--role-arn", required=True)
     up.add_argument("--endpoint-name", default="prelabel-detector")
-    up.add_argument("--instance-type", default="ml.g4dn.xlarge")
-    up.add_argument("--image-uri")
+    up.add_argument("--instance-type", default=DEFAULT_INSTANCE_TYPE, help="a GPU instance type")
+    up.add_argument("--image-uri", help="default: the AWS PyTorch inference container")
+    up.add_argument("--initial-instances", type=int, default=1)
     up.add_argument("--min-instances", type=int, default=1)
     up.add_argument("--max-instances", type=int, default=4)
-    up.add_argument("--target-invocations", type=float, default=200.0)
-    idle = sub.add_parser("delete-if-idle")
+    up.add_argument("--target-invocations", type=float, default=600.0)
+    up.add_argument("--workers", type=int, help="model-server workers per instance")
+    idle = sub.add_parser("delete-if-idle", help="delete the endpoint after a quiet window")
     idle.add_argument("--endpoint-name", default="prelabel-detector")
     idle.add_argument("--idle-minutes", type=int, default=60)
     args = parser.parse_args(argv)
 
-    if args.command == "package":
+    if args.command == "convert":
+        from prelabel_detector.backends.yolox_weights import convert as convert_weights
+
+        result = str(convert_weights(Path(args.onnx), Path(args.out)))
+    elif args.command == "package":
         weights = Path(args.weights_dir) if args.weights_dir else None
-        print(build_artifact(Path(args.descriptor), Path(args.out), weights))
-        return
-    session = boto3.session.Session()
-    if args.command == "delete-if-idle":
-        deleted = delete_if_idle(
-            args.endpoint_name,
-            args.idle_minutes,
-            session.client("sagemaker"),
-            session.client("cloudwatch"),
-            datetime.now(UTC),
-        )
-        print("deleted" if deleted else "in use, kept")
-        return
-    suffix = time.strftime("%Y%m%d-%H%M%S")
-    key = f"prelabel-detector/{suffix}/model.tar.gz"
-    session.client("s3").upload_file(args.artifact, args.bucket, key)
-    plan = EndpointPlan(
-        endpoint_name=args.endpoint_name,
-        model_data_url=f"s3://{args.bucket}/{key}",
-        role_arn=args.role_arn,
-        image_uri=args.image_uri or DEFAULT_IMAGE.format(region=session.region_name),
-        instance_type=args.instance_type,
-        min_instances=args.min_instances,
-        max_instances=args.max_instances,
-        target_invocations=args.target_invocations,
-    )
-    print(
-        deploy(plan, session.client("sagemaker"), session.client("application-autoscaling"), suffix)
-    )
+        result = str(build_artifact(Path(args.descriptor), Path(args.out), weights))
+    else:
+        import boto3
+
+        session = session or boto3.session.Session()
+        if args.command == "delete-if-idle":
+            result = delete_if_idle(
+                args.endpoint_name, args.idle_minutes, session, datetime.now(UTC)
+            )
+        else:
+            suffix = time.strftime("%Y%m%d-%H%M%S")
+            key = f"prelabel-detector/{suffix}/model.tar.gz"
+            session.client("s3").upload_file(args.artifact, args.bucket, key)
+            plan = EndpointPlan(
+                endpoint_name=args.endpoint_name,
+                model_data_url=f"s3://{args.bucket}/{key}",
+                role_arn=args.role_arn,
+                image_uri=args.image_uri
+                or default_image(str(session.region_name), args.instance_type),
+                instance_type=args.instance_type,
+                initial_instances=args.initial_instances,
+                min_instances=args.min_instances,
+                max_instances=args.max_instances,
+                target_invocations=args.target_invocations,
+                workers=args.workers,
+            )
+            result = deploy(plan, session, suffix)
+    print(result)
+    return result
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from typing import Any
 
 from prelabel_detector.coco import COCO80
 
-FAMILIES = ("ssd-tf", "yolox-onnx")
+FAMILIES = ("ssd-tf", "yolox-onnx", "yolox-torch")
 DESCRIPTOR_NAME = "descriptor.json"
 
 

@@ -19,9 +19,10 @@ from prelabel.detector_wire import (
 )
 from prelabel_detector.backends import Backend, load_backend
 from prelabel_detector.descriptor import DESCRIPTOR_NAME, Descriptor
-from prelabel_detector.images import ImageRejectedError, Pixels, decode_image
 
 THREADS_ENV = "PRELABEL_DETECTOR_THREADS"
+# "cuda", "cuda:1" or "cpu" for backends that can choose; unset: the GPU when there is one.
+DEVICE_ENV = "PRELABEL_DETECTOR_DEVICE"
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,8 @@ class LoadedModel:
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    # Per image either its pixels or the reason it was rejected, in request order.
-    items: list[Pixels | str]
+    # The images as sent, in request order; decoding is the backend's (on its device if it can).
+    images: list[bytes]
     options: Options
 
 
@@ -44,34 +45,27 @@ class Prediction:
     results: list[ImageResult]
 
 
-def load_model(descriptor: Descriptor, threads: int | None = None) -> LoadedModel:
-    return LoadedModel(descriptor, load_backend(descriptor, threads))
+def load_model(
+    descriptor: Descriptor, threads: int | None = None, device: str | None = None
+) -> LoadedModel:
+    return LoadedModel(descriptor, load_backend(descriptor, threads, device))
 
 
 def model_fn(model_dir: str) -> LoadedModel:
     threads = os.environ.get(THREADS_ENV)
     descriptor = Descriptor.load(Path(model_dir) / DESCRIPTOR_NAME)
-    return load_model(descriptor, int(threads) if threads else None)
+    return load_model(descriptor, int(threads) if threads else None, os.environ.get(DEVICE_ENV))
 
 
 def input_fn(request_body: bytes, request_content_type: str | None) -> PreparedBatch:
     request = decode_request(request_body, request_content_type)
-    items: list[Pixels | str] = []
-    for data in request.images:
-        try:
-            items.append(decode_image(data))
-        except ImageRejectedError as exc:
-            items.append(str(exc))
-    return PreparedBatch(items, request.options)
+    return PreparedBatch(request.images, request.options)
 
 
 def predict_fn(data: PreparedBatch, model: LoadedModel) -> Prediction:
-    pixels = [item for item in data.items if not isinstance(item, str)]
-    # One backend call for all readable images; rejected ones keep their slot with the reason.
-    detections = iter(model.backend.detect(pixels, data.options))
+    outcomes = model.backend.detect_encoded(data.images, data.options)
     results = [
-        ImageResult(error=item) if isinstance(item, str) else ImageResult(next(detections))
-        for item in data.items
+        ImageResult(error=item) if isinstance(item, str) else ImageResult(item) for item in outcomes
     ]
     return Prediction(model.descriptor.name, model.descriptor.version, results)
 

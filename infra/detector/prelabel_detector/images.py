@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -22,8 +23,15 @@ class ImageRejectedError(ValueError):
     pass
 
 
-def decode_image(data: bytes) -> Pixels:
-    """Decode one JPEG/PNG as sent (EXIF orientation ignored: boxes match the stored raster)."""
+@dataclass(frozen=True)
+class ImageHeader:
+    width: int
+    height: int
+    format: str
+
+
+def check_header(data: bytes) -> ImageHeader:
+    """What the header says, once it passed the limits; no pixel is decoded yet."""
     if not data:
         raise ImageRejectedError("empty image (0 bytes)")
     width, height, fmt = _header(data)
@@ -33,6 +41,13 @@ def decode_image(data: bytes) -> Pixels:
         raise ImageRejectedError(f"zero-size image ({width}x{height})")
     if width * height > MAX_PIXELS:
         raise ImageRejectedError(f"image is {width}x{height}, more than {MAX_PIXELS} pixels")
+    return ImageHeader(width, height, fmt)
+
+
+def decode_image(data: bytes, header: ImageHeader | None = None) -> Pixels:
+    """Decode one JPEG/PNG as sent (EXIF orientation ignored: boxes match the stored raster)."""
+    header = header or check_header(data)
+    width, height, fmt = header.width, header.height, header.format
     buffer = np.frombuffer(data, dtype=np.uint8)
     pixels = cv2.imdecode(buffer, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if pixels is None or pixels.size == 0:

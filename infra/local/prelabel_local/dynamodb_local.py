@@ -45,7 +45,10 @@ class DynamoDBLocal:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start(root: Path, port: int | None = None, timeout: float = 30.0) -> DynamoDBLocal:
+def start(
+    root: Path, port: int | None = None, timeout: float = 30.0, db_path: Path | None = None
+) -> DynamoDBLocal:
+    """In memory, or with `db_path` in a database file there that outlives the process."""
     jar = find_jar(root)
     port = port or free_port()
     java = shutil.which("java")
@@ -53,13 +56,16 @@ def start(root: Path, port: int | None = None, timeout: float = 30.0) -> DynamoD
         raise FileNotFoundError("java is needed for DynamoDB Local")
     # Its metadata file lands in the working directory; keep it out of the checkout.
     workdir = Path(tempfile.mkdtemp(prefix="ddblocal-"))
+    if db_path is not None:
+        db_path.mkdir(parents=True, exist_ok=True)
+    storage = ["-dbPath", str(db_path.resolve())] if db_path is not None else ["-inMemory"]
     proc = subprocess.Popen(
         [
             java,
             f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
             "-jar",
             str(jar),
-            "-inMemory",
+            *storage,
             "-sharedDb",
             "-port",
             str(port),

@@ -6,9 +6,10 @@
 The calls go through the API function's handler with the organization in the verified claims,
 so the CLI sees exactly what that organization sees over HTTP and nothing of another one. The
 tables and the jobs state machine come from the same environment variables as the deployed
-function (the local stack's, which must be running: the export is a job on its Step
-Functions). The CLI starts the export job, follows its progress, and downloads the file from
-the presigned link the API answers with once the file is in S3.
+function; without them, from the running local stack's state file (`.local/stack.json`, or
+`--state FILE`). The stack must be running: the export is a job on its Step Functions. The CLI
+starts the export job, follows its progress, and downloads the file from the presigned link
+the API answers with once the file is in S3.
 
 COCO is written as `<project>-coco.json`; every other format as `<project>-<format>.zip`, also
 unpacked next to it. `--with-images` then copies each image from S3 to where the layout wants
@@ -161,6 +162,29 @@ def save_export(reply: ExportReply, project_id: str, fmt: str, out: Path) -> lis
     return [target, folder]
 
 
+def _find_stack(state_file: Path | None) -> str | None:
+    """None once this process knows the stack's tables (its environment, an installed
+    container, or the running local stack's state file); otherwise what is missing and how
+    to get it."""
+    from prelabel.container import container, use_container
+    from prelabel.settings import FUNCTION_NEEDS, ConfigurationError, Settings
+    from prelabel_local.state import NoLocalStack, read_state, use_local_stack
+
+    if state_file is None:
+        try:
+            container("api")
+            return None
+        except ConfigurationError:
+            use_container(None)  # not the half-configured one it just built
+    try:
+        use_local_stack(read_state(state_file))
+    except NoLocalStack as exc:
+        needs = [Settings.model_fields[f].alias or f for f in FUNCTION_NEEDS["api"]]
+        return f"{exc}; or set the API function's environment ({', '.join(needs)})"
+    use_container(None)  # the next call reads the stack's environment
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m prelabel_local.export",
@@ -175,7 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="copy the images from S3 into the layout (COCO: into <project>-coco-images/)",
     )
+    parser.add_argument("--state", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    problem = _find_stack(args.state)
+    if problem:
+        print(f"export: {problem}", file=sys.stderr)
+        return 2
     shown: list[int] = []
 
     def progress(job: dict[str, Any]) -> None:

@@ -1,20 +1,27 @@
 """The embedded local stack: every piece of the product on this machine, no account, no Docker.
 
-    python -m prelabel_local.stack [--port 8080]     # serve until Ctrl-C
+    python -m prelabel_local.stack [--port 8080] [--org demo-org] [--photos DIR] [--persist DIR]
+
+Ready to use: the organization (`demo-org`, TEAM_PRO) has a project whose photos lie under
+`<org>/photos/` of the data bucket, connected as a dataset, moved to WAITING and mapped; the
+page's URL with a signed-in token, the API base and the S3 endpoint are printed. Where it is
+(endpoints, tables, bucket) goes to `.local/stack.json` for the admin and export CLIs.
 
 DynamoDB Local (tables from template.yaml), moto in server mode (S3, Step Functions executing the
 real ASL, Lambda invocations running the real handler files), the local detector endpoint, and
 the gateway that verifies JWTs and serves the web page. Every function reads the same
-environment, as each deployed Lambda reads its own.
+environment, as each deployed Lambda reads its own. With `--persist DIR` the tables live in
+DIR/dynamodb and the S3 objects are saved to DIR/s3 when the stack stops, so a restart on the
+same folder finds everything again.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
-import signal
-import threading
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +30,9 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from prelabel.settings import Settings
-from prelabel_local import dynamodb_local
+from prelabel_local import dynamodb_local, s3_snapshot
 from prelabel_local.lambdas import LambdaRunner
+from prelabel_local.state import LOCAL_CREDENTIALS
 from prelabel_local.template_resources import (
     create_tables,
     load_template,
@@ -52,10 +60,15 @@ def function_env(
     state_machine_arn: str,
     batch_size: int = 32,
     max_concurrency: int = 4,
+    dataset_buckets: tuple[str, ...] = (),
     jobs_state_machine_arn: str = "",
 ) -> dict[str, str]:
     """The environment template.yaml gives the functions, with local endpoints added."""
     env = {table_env_var(logical): name for logical, name in tables.items()}
+    if dataset_buckets:
+        # As the template's DatasetBuckets: the data bucket listed too, so the organization's
+        # own folder stays readable.
+        env["DATASET_BUCKETS"] = ",".join(dict.fromkeys((bucket, *dataset_buckets)))
     env.update(
         DATA_BUCKET=bucket,
         STATE_MACHINE_ARN=state_machine_arn,
@@ -75,13 +88,7 @@ def function_env(
 
 def local_credentials() -> None:
     """Local endpoints take any credentials; never let the stack reach a real account."""
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="local",
-        AWS_SECRET_ACCESS_KEY="local",
-        AWS_SESSION_TOKEN="local",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-    )
+    os.environ.update(LOCAL_CREDENTIALS)
     os.environ.pop("AWS_PROFILE", None)
 
 
@@ -100,6 +107,14 @@ def start_detector(weights_dir: Path | None = None) -> Any:
     return server
 
 
+def _save_objects(s3: Any, buckets: tuple[str, ...], folder: Path) -> None:
+    try:
+        s3_snapshot.save_buckets(s3, buckets, folder)
+    except Exception as exc:  # the other parts must still stop; the user must still hear of it
+        print(f"could not save the S3 objects to {folder}: {exc!r}", file=sys.__stderr__)
+        raise
+
+
 @dataclass
 class LocalStack:
     root: Path = ROOT
@@ -107,17 +122,26 @@ class LocalStack:
     batch_size: int = 32
     max_concurrency: int = 4
     weights_dir: Path | None = None
+    # Tables in <persist_dir>/dynamodb, S3 objects saved to <persist_dir>/s3 at stop.
+    persist_dir: Path | None = None
+    # moto's port (S3, Step Functions, Lambda); 0: a free one.
+    s3_port: int = 0
+    # Buckets besides the data bucket that operators may grant (the template's DatasetBuckets).
+    dataset_buckets: tuple[str, ...] = ()
     # The Lambda runner the stack installs (benchmarks pass one that also times invocations).
     runner: LambdaRunner = field(default_factory=LambdaRunner)
     env: dict[str, str] = field(default_factory=dict)
+    s3_endpoint: str = ""
+    dynamodb_endpoint: str = ""
     _stoppers: list[Any] = field(default_factory=list)
 
     def start(self) -> LocalStack:
         local_credentials()
         template = load_template(self.root / "template.yaml")
-        ddb = dynamodb_local.start(self.root)
+        persist = self.persist_dir.resolve() if self.persist_dir else None
+        ddb = dynamodb_local.start(self.root, db_path=persist / "dynamodb" if persist else None)
         self._stoppers.append(ddb.stop)
-        port = dynamodb_local.free_port()
+        port = self.s3_port or dynamodb_local.free_port()
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         moto.start()
         self._stoppers.append(moto.stop)
@@ -125,8 +149,20 @@ class LocalStack:
         os.environ["MOTO_PORT"] = str(port)  # the Step Functions interpreter calls back here
         enable_step_functions_execution(moto_endpoint)
         tables = {logical: f"prelabel-{logical}" for logical in table_definitions(template)}
-        create_tables(boto3.client("dynamodb", endpoint_url=ddb.endpoint), template, tables)
-        boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=self.bucket)
+        dynamodb = boto3.client("dynamodb", endpoint_url=ddb.endpoint)
+        existing = set(dynamodb.list_tables()["TableNames"])  # a persisted stack has them
+        missing = {logical: name for logical, name in tables.items() if name not in existing}
+        create_tables(dynamodb, template, missing)
+        s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+        buckets = (self.bucket, *self.dataset_buckets)
+        for name in buckets:
+            s3.create_bucket(Bucket=name)
+        if persist:
+            s3_snapshot.restore_buckets(s3, buckets, persist / "s3")
+            # Runs after the later parts stop and before moto does.
+            self._stoppers.append(lambda: _save_objects(s3, buckets, persist / "s3"))
+        self.s3_endpoint = moto_endpoint
+        self.dynamodb_endpoint = ddb.endpoint
         detector = start_detector(self.weights_dir)
         self._stoppers.append(detector.shutdown)
         register_functions(self.root, template, self.runner)
@@ -147,6 +183,7 @@ class LocalStack:
             jobs_state_machine_arn=jobs_arn,
             batch_size=self.batch_size,
             max_concurrency=self.max_concurrency,
+            dataset_buckets=self.dataset_buckets,
         )
         os.environ.update(self.env)
         return self
@@ -162,27 +199,160 @@ class LocalStack:
                 stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    from prelabel_local.gateway import GatewayConfig, LocalGateway
-    from prelabel_local.jwt_keys import JwtVerifier, load_or_create_key
+# The page's token lasts a working day; `python -m prelabel_local.token` prints a fresh one.
+PAGE_TOKEN_TTL_S = 12 * 3600
+DEMO_USER = "demo-user"
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--static", type=Path, default=ROOT / "web")
-    args = parser.parse_args(argv)
-    stack = LocalStack().start()
-    key = load_or_create_key()
-    gateway = LocalGateway(
-        GatewayConfig(JwtVerifier.for_key(key), static_dir=args.static), port=args.port
-    ).start()
-    print(f"Prelabel local stack ready: {gateway.url}  (Ctrl-C stops everything)", flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    done.wait()
-    gateway.stop()
-    stack.stop()
-    return 0
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from prelabel_local.jwt_keys import default_key_dir
+
+    parser = argparse.ArgumentParser(
+        prog="python -m prelabel_local.stack",
+        description="Run the whole product locally, ready to use, until Ctrl-C.",
+    )
+    parser.add_argument("--port", type=int, default=8080, help="the page and API (0: a free one)")
+    parser.add_argument("--org", default="demo-org", help="the organization made ready")
+    parser.add_argument(
+        "--photos",
+        type=Path,
+        default=None,
+        help="a folder of your images for the project (default: sample photos)",
+    )
+    parser.add_argument(
+        "--persist",
+        type=Path,
+        default=None,
+        help="keep tables and S3 objects in this folder across restarts",
+    )
+    parser.add_argument("--s3-port", type=int, default=0, help="moto's S3 port (0: a free one)")
+    parser.add_argument(
+        "--dataset-bucket",
+        action="append",
+        default=[],
+        help="another bucket operators may grant (repeatable)",
+    )
+    parser.add_argument("--static", type=Path, default=ROOT / "web", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        help=f"what the functions and moto print (default: {default_key_dir()}/stack.log)",
+    )
+    return parser.parse_args(argv)
+
+
+def _photos(folder: Path | None) -> list[Any]:
+    from prelabel_local.demo import COCO_SAMPLE
+    from prelabel_local.demo_photos import demo_photos
+    from prelabel_local.ready import folder_photos
+
+    if folder is not None:
+        found = list(folder_photos(folder))
+        if not found:
+            raise FileNotFoundError(f"--photos: no images in {folder}")
+        return found
+    return demo_photos(COCO_SAMPLE)
+
+
+def ready_message(state: Any, ready: Any, token: str, state_path: Path) -> str:
+    s3, where = state.s3_endpoint, f"s3://{state.data_bucket}/{ready.prefix}"
+    keys = "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1"
+    found = "seeded now" if ready.seeded else "kept from before"
+    return "\n".join(
+        [
+            "Prelabel local stack ready (Ctrl-C stops everything)",
+            f"  Page      {state.gateway_url}/#token={token}",
+            f"  API base  {state.api_url}  (header Authorization: Bearer <token>)",
+            f"  Token     {token}",
+            f"            user {DEMO_USER} of {ready.org_id}, valid {PAGE_TOKEN_TTL_S // 3600} h;"
+            f" another: .venv/bin/python -m prelabel_local.token --org {ready.org_id}",
+            f"  Project   {ready.project_name} ({ready.project_id}): {ready.tasks} tasks, {found}",
+            f"  S3        {s3}  photos under {where}",
+            f"            any key works: {keys}",
+            f"            aws --endpoint-url {s3} s3 cp DIR {where} --recursive",
+            f"  DynamoDB  {state.dynamodb_endpoint}",
+            f"  State     {state_path} (read by prelabel-admin --local and the export CLI)",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from prelabel_local.jwt_keys import default_key_dir
+
+    args = parse_args(argv)
+    console = sys.stdout
+    log_path = (args.log or default_key_dir() / "stack.log").resolve()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Starting the local stack; its logs go to {log_path}", file=console, flush=True)
+    with (
+        log_path.open("a") as log,
+        contextlib.redirect_stdout(log),
+        contextlib.redirect_stderr(log),
+    ):
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        try:
+            return _serve(args, console)
+        except KeyboardInterrupt:
+            print("Stopped.", file=console, flush=True)
+            return 130
+        except (OSError, ValueError, RuntimeError) as exc:
+            print(f"The local stack did not start: {exc} (see {log_path})", file=console)
+            return 1
+
+
+def _serve(args: argparse.Namespace, console: Any) -> int:
+    import signal
+    import threading
+
+    from prelabel.container import Container
+    from prelabel_local.gateway import GatewayConfig, LocalGateway
+    from prelabel_local.jwt_keys import JwtVerifier, issue_token, load_or_create_key
+    from prelabel_local.ready import make_ready
+    from prelabel_local.state import StackState, default_state_path, remove_state, write_state
+
+    photos = _photos(args.photos)
+    stack = LocalStack(
+        persist_dir=args.persist,
+        s3_port=args.s3_port,
+        dataset_buckets=tuple(args.dataset_bucket),
+    )
+    gateway: LocalGateway | None = None
+    state_path = default_state_path()
+    try:
+        stack.start()
+        ready = make_ready(Container(stack.settings), args.org, photos)
+        key = load_or_create_key()
+        gateway = LocalGateway(
+            GatewayConfig(JwtVerifier.for_key(key), static_dir=args.static), port=args.port
+        ).start()
+        state = StackState(
+            gateway_url=gateway.url,
+            s3_endpoint=stack.s3_endpoint,
+            dynamodb_endpoint=stack.dynamodb_endpoint,
+            data_bucket=stack.bucket,
+            env=stack.env,
+            pid=os.getpid(),
+            dataset_buckets=stack.dataset_buckets,
+            org_id=args.org,
+            persist_dir=str(args.persist.resolve()) if args.persist else None,
+        )
+        write_state(state, state_path)
+        token = issue_token(key, org_id=args.org, sub=DEMO_USER, ttl=PAGE_TOKEN_TTL_S)
+        print(ready_message(state, ready, token, state_path), file=console, flush=True)
+        done = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: done.set())
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
+        done.wait()
+        print("Stopping ...", file=console, flush=True)
+        return 0
+    finally:
+        remove_state(state_path, os.getpid())
+        if gateway is not None:
+            gateway.stop()
+        stack.stop()
+        if args.persist:
+            print(f"Tables and S3 objects kept in {args.persist}", file=console, flush=True)
 
 
 if __name__ == "__main__":

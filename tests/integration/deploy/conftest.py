@@ -32,6 +32,7 @@ def empty_zip() -> bytes:
 
 @dataclass(frozen=True)
 class Deployment:
+    stack_name: str
     parameter_set: str
     parameters: dict[str, str]
     template: dict[str, Any]
@@ -94,6 +95,7 @@ def deployment(
         if "LogicalResourceId" in r
     ]
     return Deployment(
+        stack_name=stack,
         parameter_set=name,
         parameters=overrides,
         template=template,

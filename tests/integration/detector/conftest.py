@@ -58,10 +58,33 @@ def yolox_model() -> LoadedModel:
     return load_model(Descriptor.load(bundled("yolox_nano.json"), YOLOX_DIR))
 
 
-@pytest.fixture(scope="session", params=["ssd-tf", "yolox-onnx"])
+@pytest.fixture(scope="session")
+def torch_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """yolox_nano.pt converted from the shared ONNX export, as `deploy convert` makes it."""
+    pytest.importorskip(
+        "torch", reason="torch is not installed (the `torch` extra): yolox-torch tests skipped"
+    )
+    pytest.importorskip("onnx", reason="onnx is not installed (the `torch` extra)")
+    if not (YOLOX_DIR / "yolox_nano.onnx").is_file():
+        pytest.skip(f"yolox_nano.onnx not present in {YOLOX_DIR} (test-only model file)")
+    from prelabel_detector.backends.yolox_weights import convert
+
+    out = tmp_path_factory.mktemp("yolox-torch") / "yolox_nano.pt"
+    convert(YOLOX_DIR / "yolox_nano.onnx", out)
+    return out.parent
+
+
+@pytest.fixture(scope="session")
+def yolox_torch_model(torch_weights_dir: Path) -> LoadedModel:
+    return load_model(
+        Descriptor.load(bundled("yolox_nano_torch.json"), torch_weights_dir), device="cpu"
+    )
+
+
+@pytest.fixture(scope="session", params=["ssd-tf", "yolox-onnx", "yolox-torch"])
 def model(request: pytest.FixtureRequest) -> LoadedModel:
-    name = "ssd_model" if request.param == "ssd-tf" else "yolox_model"
-    loaded: LoadedModel = request.getfixturevalue(name)
+    names = {"ssd-tf": "ssd_model", "yolox-onnx": "yolox_model", "yolox-torch": "yolox_torch_model"}
+    loaded: LoadedModel = request.getfixturevalue(names[request.param])
     return loaded
 
 

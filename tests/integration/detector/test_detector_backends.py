@@ -25,6 +25,8 @@ REFERENCE = {
         "stereo_motorcycle": ("motorcycle", (110, 65, 710, 446)),
     },
 }
+# The PyTorch port runs the same weights: it must find the ONNX export's boxes.
+REFERENCE["yolox-torch"] = REFERENCE["yolox-onnx"]
 COCO_EXPECTED = {
     "000000000285": "bear",
     "000000000724": "stop sign",

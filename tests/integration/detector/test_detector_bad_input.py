@@ -46,7 +46,7 @@ def run(model: LoadedModel, body: bytes, content_type: str) -> list[dict[str, ob
 
 
 def test_bad_images_get_errors_and_the_rest_is_answered(
-    ssd_model: LoadedModel, photos: dict[str, bytes]
+    model: LoadedModel, photos: dict[str, bytes]
 ) -> None:
     # Given a batch mixing a good photo with corrupt, non-image, empty and zero-size entries
     good = photos["chelsea"]
@@ -55,7 +55,7 @@ def test_bad_images_get_errors_and_the_rest_is_answered(
     images += [truncated, b"GIF89a" + b"\x00" * 20, good]
     body, content_type = encode_batch(images)
     # When the batch is processed
-    results = run(ssd_model, body, content_type)
+    results = run(model, body, content_type)
     # Then each bad entry carries its reason and both good photos still get their cat
     assert len(results) == len(images)
     for index in (1, 2, 3, 4, 5, 6):
@@ -67,11 +67,11 @@ def test_bad_images_get_errors_and_the_rest_is_answered(
         assert "cat" in classes
 
 
-def test_decompression_bomb_is_rejected_before_decoding(ssd_model: LoadedModel) -> None:
+def test_decompression_bomb_is_rejected_before_decoding(model: LoadedModel) -> None:
     # Given a tiny PNG that claims 8000x8000 pixels (64 MP, over the 50 MP limit)
     body, content_type = encode_batch([png_header(8000, 8000)])
     # When it is processed
-    (result,) = run(ssd_model, body, content_type)
+    (result,) = run(model, body, content_type)
     # Then it is refused for its size, not decoded
     assert "pixels" in str(result["error"])
 

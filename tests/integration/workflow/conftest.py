@@ -103,7 +103,9 @@ MAPPING = {
 
 
 def photos() -> list[bytes]:
-    return [p.read_bytes() for p in sorted(COCO_DIR.glob("*.jpg"))]
+    found = [p.read_bytes() for p in sorted(COCO_DIR.glob("*.jpg"))]
+    assert found, f"no photos under {COCO_DIR}: the tests need ../shared next to the checkout"
+    return found
 
 
 def _corrupt_first(

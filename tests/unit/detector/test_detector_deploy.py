@@ -1,206 +1,237 @@
-"""Deployment, offline: the artifact it builds and the AWS requests it would send."""
+"""Deployment through the SageMaker SDK (sagemaker-core), offline against moto's AWS.
+
+The SDK's resource classes build their clients from the boto3 session they are given, so the
+session created inside moto's mock reaches moto's SageMaker, Application Auto Scaling,
+CloudWatch and S3, which keep state: what a test reads back is what the calls created.
+"""
 
 from __future__ import annotations
 
 import json
-import tarfile
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
 
-from prelabel_detector.artifact import build_artifact
-from prelabel_detector.deploy import EndpointPlan, delete_if_idle, deploy
-from prelabel_detector.descriptor import bundled
+pytest.importorskip("sagemaker.core", reason="sagemaker-core is not installed (the `deploy` extra)")
+from botocore.awsrequest import AWSResponse
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.utils import utcnow
+from moto.sagemaker.models import sagemaker_backends
 
-NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
-PLAN = EndpointPlan(
-    endpoint_name="prelabel-detector",
-    model_data_url="s3://bucket/prelabel-detector/v1/model.tar.gz",
-    role_arn="arn:aws:iam::123456789012:role/sagemaker",
-    image_uri="123.dkr.ecr.us-east-1.amazonaws.com/inference:latest",
-    max_instances=3,
-    target_invocations=150.0,
-)
+from prelabel_detector.deploy import EndpointPlan, delete_if_idle, deploy, main
 
-
-def client(service: str) -> object:
-    return boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    ).client(service)
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/sagemaker"
+RESOURCE = "endpoint/prelabel-detector/variant/AllTraffic"
+# moto 5.2.5 still validates instance types against a list without g5/g6; g4dn is a GPU type
+# it knows, which is all these tests need from the parameter.
+GPU_TYPE = "ml.g4dn.2xlarge"
 
 
-@pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("artifact") / "model.tar.gz"
-    return build_artifact(bundled("ssd_mobilenet_v2_coco.json"), out)
+def _drop_empty_structures(parsed: dict[str, Any], **_: Any) -> None:
+    # moto answers unset structures (VpcConfig, DataCaptureConfig, ...) as {} where AWS leaves
+    # them out, and the SDK's pydantic shapes refuse {} for members they require.
+    for key in [k for k, v in parsed.items() if v == {}]:
+        del parsed[key]
+    for value in parsed.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict):
+                _drop_empty_structures(item)
 
 
-def test_artifact_holds_descriptor_weights_and_code(artifact: Path) -> None:
-    # Given the artifact built for the default SSD model
-    # When its members are listed
-    with tarfile.open(artifact) as tar:
-        names = set(tar.getnames())
-        descriptor = json.loads(tar.extractfile("descriptor.json").read())  # type: ignore[union-attr]
-        inference = tar.extractfile("code/inference.py").read().decode()  # type: ignore[union-attr]
-    # Then it has the descriptor with local weight names, the weights, and the server code
-    assert "weights_package" not in descriptor
-    assert descriptor["weights"] == {
-        "model": "frozen_inference_graph.pb",
-        "config": "ssd_mobilenet_v2_coco_2018_03_29.pbtxt",
+def _update_endpoint(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+    # moto 5.2.5 has no UpdateEndpoint. This answers it from moto's own state as AWS would:
+    # the existing endpoint switches to an existing config (unknown names raise, as in AWS).
+    request = json.loads(params["body"])
+    backend = sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION]
+    endpoint = backend.endpoints[request["EndpointName"]]
+    config = backend.endpoint_configs[request["EndpointConfigName"]]
+    endpoint.endpoint_config_name = config.endpoint_config_name
+    endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
+    endpoint.last_modified_time = utcnow()
+    return AWSResponse("https://sagemaker", 200, {}, None), {"EndpointArn": endpoint.arn}
+
+
+@pytest.fixture
+def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.session.Session]:
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER"):
+        monkeypatch.delenv(key, raising=False)
+    with mock_aws():
+        aws = boto3.session.Session(
+            aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
+        )
+        aws.events.register("after-call.sagemaker", _drop_empty_structures)
+        aws.events.register("before-call.sagemaker.UpdateEndpoint", _update_endpoint)
+        yield aws
+    from sagemaker.core.utils.utils import SageMakerClient
+
+    SageMakerClient.reset()
+
+
+def plan(**changes: Any) -> EndpointPlan:
+    values: dict[str, Any] = {
+        "endpoint_name": "prelabel-detector",
+        "model_data_url": "s3://bucket/prelabel-detector/v1/model.tar.gz",
+        "role_arn": ROLE,
+        "image_uri": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6-gpu-py312",
+        "instance_type": GPU_TYPE,
+        "max_instances": 3,
+        "target_invocations": 900.0,
+        "workers": 2,
     }
-    assert {"frozen_inference_graph.pb", "ssd_mobilenet_v2_coco_2018_03_29.pbtxt"} <= names
-    assert {
-        "code/inference.py",
-        "code/requirements.txt",
-        "code/prelabel_detector/handler.py",
-        "code/prelabel/detector_wire.py",
-        "code/prelabel_detector/backends/ssd_tf.py",
-    } <= names
-    assert "model_fn" in inference
-    assert not any("__pycache__" in n for n in names)
+    return EndpointPlan(**{**values, **changes})
 
 
-def test_artifact_loads_as_a_model_dir(artifact: Path, tmp_path: Path) -> None:
-    # Given the artifact unpacked as SageMaker does into /opt/ml/model
-    with tarfile.open(artifact) as tar:
-        tar.extractall(tmp_path, filter="data")
-    # When model_fn loads it
-    from prelabel_detector.handler import model_fn
-
-    model = model_fn(str(tmp_path))
-    # Then the descriptor finds its weights inside the folder
-    assert model.descriptor.name == "ssd-mobilenet-v2-coco"
-    assert str(model.descriptor.weights["model"]).startswith(str(tmp_path))
-
-
-def test_deploy_sends_model_config_endpoint_then_autoscaling() -> None:
-    # Given stubbed SageMaker and Application Auto Scaling clients expecting the full sequence
-    sagemaker, autoscaling = client("sagemaker"), client("application-autoscaling")
-    sm, aas = Stubber(sagemaker), Stubber(autoscaling)
-    name = "prelabel-detector-v1"
-    arn = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/prelabel-detector"
-    sm.add_response(
-        "create_model",
-        {"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/x"},
-        {
-            "ModelName": name,
-            "ExecutionRoleArn": PLAN.role_arn,
-            "PrimaryContainer": {
-                "Image": PLAN.image_uri,
-                "ModelDataUrl": PLAN.model_data_url,
-                "Environment": {
-                    "SAGEMAKER_PROGRAM": "inference.py",
-                    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-                },
-            },
-        },
+def test_deploy_creates_model_config_endpoint_and_autoscaling(
+    session: boto3.session.Session,
+) -> None:
+    # Given an artifact in S3 and a plan for a GPU instance type
+    sagemaker = session.client("sagemaker")
+    # When the endpoint is deployed
+    arn = deploy(plan(), session, suffix="v1", poll_seconds=0)
+    # Then the model runs the container on the artifact with the inference entry point
+    model = sagemaker.describe_model(ModelName="prelabel-detector-v1")
+    assert model["ExecutionRoleArn"] == ROLE
+    container = model["PrimaryContainer"]
+    assert container["ModelDataUrl"] == "s3://bucket/prelabel-detector/v1/model.tar.gz"
+    assert container["Image"].endswith("pytorch-inference:2.6-gpu-py312")
+    assert container["Environment"] == {
+        "SAGEMAKER_PROGRAM": "inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        "SAGEMAKER_MODEL_SERVER_WORKERS": "2",
+    }
+    # and the endpoint serves it on the chosen instance type
+    endpoint = sagemaker.describe_endpoint(EndpointName="prelabel-detector")
+    assert endpoint["EndpointArn"] == arn
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == "prelabel-detector-v1"
+    config = sagemaker.describe_endpoint_config(EndpointConfigName="prelabel-detector-v1")
+    (variant,) = config["ProductionVariants"]
+    assert (variant["VariantName"], variant["ModelName"]) == ("AllTraffic", "prelabel-detector-v1")
+    assert (variant["InstanceType"], variant["InitialInstanceCount"]) == (GPU_TYPE, 1)
+    # and the variant scales between 1 and 3 instances on invocations per instance
+    autoscaling = session.client("application-autoscaling")
+    (target,) = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")[
+        "ScalableTargets"
+    ]
+    assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == (RESOURCE, 1, 3)
+    (policy,) = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")[
+        "ScalingPolicies"
+    ]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["TargetValue"] == 900.0
+    assert (
+        tracking["PredefinedMetricSpecification"]["PredefinedMetricType"]
+        == "SageMakerVariantInvocationsPerInstance"
     )
-    sm.add_response(
-        "create_endpoint_config",
-        {"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/x"},
-        {
-            "EndpointConfigName": name,
-            "ProductionVariants": [
+
+
+def test_redeploy_moves_the_endpoint_to_the_new_model(session: boto3.session.Session) -> None:
+    # Given an endpoint deployed once
+    deploy(plan(), session, suffix="v1", poll_seconds=0)
+    # When a new artifact is deployed under the same endpoint name with other limits
+    deploy(
+        plan(model_data_url="s3://bucket/prelabel-detector/v2/model.tar.gz", max_instances=6),
+        session,
+        suffix="v2",
+        poll_seconds=0,
+    )
+    # Then the same endpoint now uses the new config, whose model points at the new artifact
+    sagemaker = session.client("sagemaker")
+    endpoint = sagemaker.describe_endpoint(EndpointName="prelabel-detector")
+    assert endpoint["EndpointConfigName"] == "prelabel-detector-v2"
+    model = sagemaker.describe_model(ModelName="prelabel-detector-v2")
+    assert model["PrimaryContainer"]["ModelDataUrl"].endswith("/v2/model.tar.gz")
+    assert len(sagemaker.list_endpoints()["Endpoints"]) == 1
+    # and autoscaling was registered again with the new limits, once
+    targets = session.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="sagemaker"
+    )["ScalableTargets"]
+    assert [(t["ResourceId"], t["MaxCapacity"]) for t in targets] == [(RESOURCE, 6)]
+
+
+@pytest.mark.parametrize(("calls", "outcome"), [(0, "deleted"), (5, "kept: in use")])
+def test_delete_if_idle_deletes_only_an_endpoint_nobody_called(
+    session: boto3.session.Session, calls: int, outcome: str
+) -> None:
+    # Given a deployed endpoint, looked at two hours later, with or without invocations since
+    deploy(plan(), session, suffix="v1", poll_seconds=0)
+    later = datetime.now(UTC) + timedelta(hours=2)
+    if calls:
+        session.client("cloudwatch").put_metric_data(
+            Namespace="AWS/SageMaker",
+            MetricData=[
                 {
-                    "VariantName": "AllTraffic",
-                    "ModelName": name,
-                    "InstanceType": "ml.g4dn.xlarge",
-                    "InitialInstanceCount": 1,
+                    "MetricName": "Invocations",
+                    "Dimensions": [
+                        {"Name": "EndpointName", "Value": "prelabel-detector"},
+                        {"Name": "VariantName", "Value": "AllTraffic"},
+                    ],
+                    "Timestamp": later - timedelta(minutes=10),
+                    "Value": float(calls),
                 }
             ],
-        },
-    )
-    sm.add_response(
-        "create_endpoint",
-        {"EndpointArn": arn},
-        {"EndpointName": "prelabel-detector", "EndpointConfigName": name},
-    )
-    described = {
-        "EndpointName": "prelabel-detector",
-        "EndpointArn": arn,
-        "EndpointConfigName": name,
-        "CreationTime": NOW,
-        "LastModifiedTime": NOW,
-    }
-    for status in ("Creating", "InService"):
-        sm.add_response(
-            "describe_endpoint",
-            {**described, "EndpointStatus": status},
-            {"EndpointName": "prelabel-detector"},
         )
-    resource = "endpoint/prelabel-detector/variant/AllTraffic"
-    aas.add_response(
-        "register_scalable_target",
-        {},
-        {
-            "ServiceNamespace": "sagemaker",
-            "ResourceId": resource,
-            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
-            "MinCapacity": 1,
-            "MaxCapacity": 3,
-        },
-    )
-    aas.add_response(
-        "put_scaling_policy",
-        {"PolicyARN": "arn:policy"},
-        {
-            "PolicyName": "prelabel-detector-invocations",
-            "ServiceNamespace": "sagemaker",
-            "ResourceId": resource,
-            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
-            "PolicyType": "TargetTrackingScaling",
-            "TargetTrackingScalingPolicyConfiguration": {
-                "TargetValue": 150.0,
-                "PredefinedMetricSpecification": {
-                    "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
-                },
-                "ScaleInCooldown": ANY,
-                "ScaleOutCooldown": ANY,
-            },
-        },
-    )
-    # When the endpoint is deployed
-    with sm, aas:
-        result = deploy(PLAN, sagemaker, autoscaling, suffix="v1", poll_seconds=0)
-        # Then every expected request was sent, in this order, and nothing else
-        sm.assert_no_pending_responses()
-        aas.assert_no_pending_responses()
-    assert result == arn
+    # When the idle check runs over the last hour
+    result = delete_if_idle("prelabel-detector", 60, session, later)
+    # Then the endpoint is deleted exactly when nothing called it, model and config stay
+    sagemaker = session.client("sagemaker")
+    assert result == outcome
+    names = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
+    assert names == ([] if outcome == "deleted" else ["prelabel-detector"])
+    assert sagemaker.describe_endpoint_config(EndpointConfigName="prelabel-detector-v1")
+    assert sagemaker.describe_model(ModelName="prelabel-detector-v1")
+    # and a deleted endpoint leaves no scalable target behind
+    targets = session.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="sagemaker"
+    )["ScalableTargets"]
+    assert len(targets) == (0 if outcome == "deleted" else 1)
 
 
-@pytest.mark.parametrize(("invocations", "deleted"), [([], True), ([0.0, 3.0], False)])
-def test_delete_if_idle_deletes_only_without_invocations(
-    invocations: list[float], deleted: bool
+def test_delete_if_idle_keeps_an_endpoint_younger_than_the_window(
+    session: boto3.session.Session,
 ) -> None:
-    # Given CloudWatch reporting the endpoint's invocations over the idle window
-    sagemaker, cloudwatch = client("sagemaker"), client("cloudwatch")
-    sm, cw = Stubber(sagemaker), Stubber(cloudwatch)
-    points = [{"Timestamp": NOW, "Sum": value, "Unit": "None"} for value in invocations]
-    cw.add_response(
-        "get_metric_statistics",
-        {"Label": "Invocations", "Datapoints": points},
-        {
-            "Namespace": "AWS/SageMaker",
-            "MetricName": "Invocations",
-            "Dimensions": [
-                {"Name": "EndpointName", "Value": "prelabel-detector"},
-                {"Name": "VariantName", "Value": "AllTraffic"},
-            ],
-            "StartTime": ANY,
-            "EndTime": NOW,
-            "Period": 3600,
-            "Statistics": ["Sum"],
-        },
-    )
-    if deleted:
-        sm.add_response("delete_endpoint", {}, {"EndpointName": "prelabel-detector"})
+    # Given an endpoint deployed just now, with no invocation yet
+    deploy(plan(), session, suffix="v1", poll_seconds=0)
+    # When the idle check runs right away
+    result = delete_if_idle("prelabel-detector", 60, session, datetime.now(UTC))
+    # Then it is kept: no traffic yet is not idleness
+    assert result == "kept: changed within the window"
+    assert session.client("sagemaker").list_endpoints()["Endpoints"]
+
+
+def test_delete_if_idle_reports_a_missing_endpoint(session: boto3.session.Session) -> None:
+    # Given no endpoint at all
     # When the idle check runs
-    with sm, cw:
-        result = delete_if_idle("prelabel-detector", 60, sagemaker, cloudwatch, NOW)
-        # Then the endpoint is deleted exactly when nothing called it
-        sm.assert_no_pending_responses()
-        cw.assert_no_pending_responses()
-    assert result is deleted
+    result = delete_if_idle("prelabel-detector", 60, session, datetime.now(UTC))
+    # Then it says so instead of failing
+    assert result == "absent"
+
+
+def test_cli_uploads_the_artifact_and_deploys_the_pytorch_container(
+    session: boto3.session.Session, tmp_path: Path
+) -> None:
+    # Given a packaged artifact on disk and a bucket
+    artifact = tmp_path / "model.tar.gz"
+    artifact.write_bytes(b"tarball")
+    session.client("s3").create_bucket(Bucket="models")
+    # When the deploy command runs with a GPU instance type and no image named
+    argv = ["deploy", "--artifact", str(artifact), "--bucket", "models", "--role-arn", ROLE]
+    argv += ["--instance-type", GPU_TYPE, "--max-instances", "2"]
+    main(argv, session=session)
+    # Then the artifact is in S3 where the model points
+    sagemaker = session.client("sagemaker")
+    endpoint = sagemaker.describe_endpoint(EndpointName="prelabel-detector")
+    model = sagemaker.describe_model(ModelName=endpoint["EndpointConfigName"])
+    url = model["PrimaryContainer"]["ModelDataUrl"]
+    bucket, key = url.removeprefix("s3://").split("/", 1)
+    assert session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read() == b"tarball"
+    # and the image is the SDK's PyTorch inference container for the region, GPU build
+    image = model["PrimaryContainer"]["Image"]
+    assert image.startswith("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:")
+    assert "gpu-py312" in image

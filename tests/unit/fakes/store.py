@@ -32,8 +32,10 @@ from prelabel.domain.errors import Conflict, NotFound
 from prelabel.domain.imports import ImportReport
 from prelabel.domain.jobs import Job, JobStatus, ProgressUnit
 from prelabel.domain.label_config import LabelEntry
+from prelabel.domain.limits import Allowance
 from prelabel.domain.locations import DataLocation
 from prelabel.domain.mapping import LabelMapping
+from prelabel.domain.plans import Plan
 from prelabel.ports.jobs import JobRepository
 from prelabel.ports.labeling import (
     BatchCommit,
@@ -102,6 +104,30 @@ class MemoryOrgs(OrganizationRepository, Ledger):
     def iter_all(self) -> Iterator[Organization]:
         yield from list(self.db.orgs.values())
 
+    def change_terms(self, current: Organization, plan: Plan, allowance: Allowance) -> bool:
+        with self.db.lock:
+            org = self.get(current.org_id)
+            terms = (org.plan, org.period, org.monthly_limit, org.remaining)
+            if terms != (current.plan, current.period, current.monthly_limit, current.remaining):
+                return False
+            self.db.orgs[org.org_id] = dataclasses.replace(
+                org,
+                plan=plan,
+                monthly_limit=allowance.monthly_limit,
+                remaining=allowance.remaining,
+            )
+            return True
+
+    def add_allowance(self, org_id: str, units: int) -> bool:
+        with self.db.lock:
+            org = self.db.orgs.get(org_id)
+            if org is None or org.remaining + units < 0:
+                return False
+            self.db.orgs[org_id] = dataclasses.replace(
+                org, remaining=org.remaining + units, monthly_limit=org.monthly_limit + units
+            )
+            return True
+
     def add_grant(self, org_id: str, grant: DataLocation) -> bool:
         with self.db.lock:
             org = self.get(org_id)
@@ -132,14 +158,16 @@ class MemoryOrgs(OrganizationRepository, Ledger):
             self.db.orgs[org_id] = dataclasses.replace(org, remaining=org.remaining - taken)
             return taken
 
-    def reset(self, org_id: str, period: str, amount: int) -> bool:
-        org = self.get(org_id)
-        if org.period >= period:
-            return False
-        self.db.orgs[org_id] = dataclasses.replace(
-            org, remaining=amount, monthly_limit=amount, period=period
-        )
-        return True
+    def reset(self, org_id: str, closing: str, period: str, amount: int) -> bool:
+        with self.db.lock:
+            org = self.get(org_id)
+            if org.period != closing or closing >= period:
+                return False
+            usage = {**org.usage, closing: org.monthly_limit - org.remaining}
+            self.db.orgs[org_id] = dataclasses.replace(
+                org, remaining=amount, monthly_limit=amount, period=period, usage=usage
+            )
+            return True
 
 
 class MemoryProjects(ProjectRepository):

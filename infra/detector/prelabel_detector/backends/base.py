@@ -11,10 +11,12 @@ import numpy.typing as npt
 
 from prelabel.detector_wire import Detection, Options
 from prelabel_detector.descriptor import Descriptor
-from prelabel_detector.images import Pixels
+from prelabel_detector.images import ImageRejectedError, Pixels, decode_image
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
+# Per image of a request: its detections, or why it was rejected.
+Outcome = list[Detection] | str
 
 
 class Backend(ABC):
@@ -24,6 +26,21 @@ class Backend(ABC):
     @abstractmethod
     def detect(self, images: Sequence[Pixels], options: Options) -> list[list[Detection]]:
         """Detections per image, in the pixel coordinates of each image, for the whole batch."""
+
+    def detect_encoded(self, images: Sequence[bytes], options: Options) -> list[Outcome]:
+        """Per image as sent, its detections or the reason it was rejected, in request order.
+
+        Decodes on the CPU; a backend that can decode on its device overrides this.
+        """
+        decoded: list[Pixels | str] = []
+        for data in images:
+            try:
+                decoded.append(decode_image(data))
+            except ImageRejectedError as exc:
+                decoded.append(str(exc))
+        # One detect call for all readable images; rejected ones keep their slot with the reason.
+        detections = iter(self.detect([p for p in decoded if not isinstance(p, str)], options))
+        return [item if isinstance(item, str) else next(detections) for item in decoded]
 
 
 def to_detections(
@@ -60,17 +77,19 @@ def to_detections(
 
 
 def _nms(boxes: Floats, scores: Floats, class_ids: Ints, options: Options) -> Ints:
+    groups = np.zeros_like(class_ids) if options.agnostic_nms else class_ids
+    kept = batched_nms(boxes, scores, groups, options.iou_threshold)
+    # Sorted by score, ties by index, so a batch and single calls list boxes identically.
+    return kept[np.lexsort((kept, -scores[kept]))]
+
+
+def batched_nms(boxes: Floats, scores: Floats, groups: Ints, iou_threshold: float) -> Ints:
+    """Greedy NMS within each group (boxes x1 y1 x2 y2); indices of the boxes kept."""
     if len(boxes) == 0:
         return np.zeros(0, dtype=np.int64)
-    xywh = [(float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])) for b in boxes]
-    score_list = [float(s) for s in scores]
-    if options.agnostic_nms:
-        kept = cv2.dnn.NMSBoxes(xywh, score_list, options.score_floor, options.iou_threshold)
-    else:
-        ids = [int(c) for c in class_ids]
-        kept = cv2.dnn.NMSBoxesBatched(
-            xywh, score_list, ids, options.score_floor, options.iou_threshold
-        )
-    kept_idx = np.asarray(kept, dtype=np.int64).reshape(-1)
-    # Sorted by score, ties by index, so a batch and single calls list boxes identically.
-    return kept_idx[np.lexsort((kept_idx, -scores[kept_idx]))]
+    xywh = np.concatenate([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], axis=1).astype(np.float64)
+    # Every box passed the score floor already; 0 keeps OpenCV from filtering again.
+    kept = cv2.dnn.NMSBoxesBatched(
+        xywh.tolist(), scores.tolist(), groups.astype(np.int64).tolist(), 0.0, iou_threshold
+    )
+    return np.asarray(kept, dtype=np.int64).reshape(-1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from prelabel.domain.imports import ImportReport, ManifestFormat
 from prelabel.domain.label_config import LabelEntry
+from prelabel.domain.limits import Allowance
 from prelabel.domain.locations import DataLocation
 from prelabel.domain.mapping import DEFAULT_THRESHOLD, LabelMapping
 from prelabel.domain.plans import Plan
@@ -50,6 +52,12 @@ class Organization:
     period: str
     # Bucket + prefix roots an operator granted, besides the organization's own data folder.
     grants: tuple[DataLocation, ...] = ()
+    # Images used in each period the monthly reset closed (YYYY-MM -> units).
+    usage: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def allowance(self) -> Allowance:
+        return Allowance(self.monthly_limit, self.remaining)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 from prelabel.domain.entities import Organization
+from prelabel.domain.limits import Allowance
 from prelabel.domain.locations import DataLocation
+from prelabel.domain.plans import Plan
 
 
 class OrganizationRepository(ABC):
@@ -20,6 +22,18 @@ class OrganizationRepository(ABC):
 
     @abstractmethod
     def iter_all(self) -> Iterator[Organization]: ...
+
+    @abstractmethod
+    def change_terms(self, current: Organization, plan: Plan, allowance: Allowance) -> bool:
+        """Set the plan and this period's allowance, on condition that the plan, the period,
+        the limit and the remaining units are still those of `current`; False when any of them
+        changed since it was read (a charge, the reset, another operator). NotFound if absent."""
+
+    @abstractmethod
+    def add_allowance(self, org_id: str, units: int) -> bool:
+        """Add `units` (negative: take away) to this period's limit and remaining alike, in one
+        atomic write that no charge can race; False when remaining would fall below zero or
+        the organization is absent."""
 
     @abstractmethod
     def add_grant(self, org_id: str, grant: DataLocation) -> bool:
@@ -45,5 +59,8 @@ class Ledger(ABC):
         """Take up to `units` atomically; never below zero. Returns the units actually taken."""
 
     @abstractmethod
-    def reset(self, org_id: str, period: str, amount: int) -> bool:
-        """Set remaining to `amount` once for `period`; False when that period was already set."""
+    def reset(self, org_id: str, closing: str, period: str, amount: int) -> bool:
+        """Close `closing` (the stored period) and open `period` with `amount`, in one write:
+        what `closing` used is recorded in the organization's usage, remaining and the limit
+        become `amount`. Only while the stored period is still `closing` and before `period`;
+        False otherwise (that period was opened already), so a repeat changes nothing."""

@@ -1,15 +1,38 @@
-"""Organizations: provisioning and the monthly reset of their AI-assistance limit."""
+"""Organizations: provisioning, what operators change (plan, this period's limit), usage, and
+the monthly reset of their AI-assistance limit."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from prelabel.domain.entities import Organization
-from prelabel.domain.errors import InvalidInput
+from prelabel.domain.errors import Conflict, InvalidInput
+from prelabel.domain.limits import (
+    Allowance,
+    add_remaining,
+    plan_allowance,
+    set_monthly_limit,
+    set_remaining,
+)
 from prelabel.domain.locations import ORG_ID_PATTERN, valid_org_id
+from prelabel.domain.period import current_period
 from prelabel.domain.plans import Plan
 from prelabel.ports.organizations import Ledger, OrganizationRepository
+
+# Cognito's custom:org_id holds at most 64 characters (template.yaml): a longer id could never
+# have users.
+MAX_ORG_ID_LENGTH = 64
+MAX_NAME_LENGTH = 200
+# Compare-and-set tries of an operator change racing with charges; each retry re-reads.
+CHANGE_TRIES = 20
+
+
+def backoff(attempt: int) -> None:
+    """A jittered pause after a lost compare-and-set, so a busy run's charges let it through."""
+    time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # noqa: S311 - timing, not secrets
 
 
 def provision_organization(
@@ -34,6 +57,119 @@ def provision_organization(
 
 
 @dataclass(frozen=True, slots=True)
+class PeriodUsage:
+    period: str
+    used: int
+    # Known for the open period only; the reset records what a period used, not its limit.
+    monthly_limit: int | None = None
+    remaining: int | None = None
+
+    @property
+    def current(self) -> bool:
+        return self.remaining is not None
+
+
+def usage_of(org: Organization) -> list[PeriodUsage]:
+    """Newest first: the open period live (limit - remaining), then each closed period."""
+    now = PeriodUsage(org.period, org.allowance.used, org.monthly_limit, org.remaining)
+    closed = [PeriodUsage(p, used) for p, used in org.usage.items() if p != org.period]
+    return [now, *sorted(closed, key=lambda u: u.period, reverse=True)]
+
+
+class OrganizationAdmin:
+    """What an operator does to organizations (the `prelabel-admin` CLI is a thin shell)."""
+
+    def __init__(
+        self,
+        orgs: OrganizationRepository,
+        plan_limits: Mapping[Plan, int],
+        period: Callable[[], str] = current_period,
+        pause: Callable[[int], None] = backoff,
+    ) -> None:
+        self._orgs = orgs
+        self._plan_limits = plan_limits
+        self._period = period
+        self._pause = pause
+
+    def create(self, org_id: str, name: str, plan: Plan) -> Organization:
+        """Conflict if the id is taken; its users and data folder are named by the id."""
+        if len(org_id) > MAX_ORG_ID_LENGTH:
+            raise InvalidInput(
+                f"org_id: {org_id[:80]!r} is longer than {MAX_ORG_ID_LENGTH} characters "
+                "(the user pool's custom:org_id holds at most that)",
+                field="org_id",
+            )
+        clean = name.strip()
+        if not clean or len(clean) > MAX_NAME_LENGTH:
+            raise InvalidInput(
+                f"name: {name[:80]!r} must be 1 to {MAX_NAME_LENGTH} characters", field="name"
+            )
+        return provision_organization(
+            self._orgs,
+            self._plan_limits,
+            org_id=org_id,
+            name=clean,
+            plan=plan,
+            period=self._period(),
+        )
+
+    def get(self, org_id: str) -> Organization:
+        return self._orgs.get(org_id)
+
+    def list_all(self) -> list[Organization]:
+        return sorted(self._orgs.iter_all(), key=lambda o: o.org_id)
+
+    def usage(self, org_id: str) -> list[PeriodUsage]:
+        return usage_of(self._orgs.get(org_id))
+
+    def set_plan(self, org_id: str, plan: Plan, *, keep_limit: bool = False) -> Organization:
+        """The new plan; unless `keep_limit`, this period's allowance becomes the plan's
+        amount less what was used already (the reset gives the full amount next month)."""
+        amount = self._plan_limits[plan]
+        return self._change(
+            org_id,
+            lambda org: (
+                plan,
+                org.allowance if keep_limit else plan_allowance(org.allowance, amount),
+            ),
+        )
+
+    def set_remaining(self, org_id: str, remaining: int) -> Organization:
+        return self._change_allowance(org_id, lambda a: set_remaining(a, remaining))
+
+    def add_remaining(self, org_id: str, units: int) -> Organization:
+        """One atomic write (charges cannot race it); refused when it would leave less than
+        nothing, with what is left named."""
+        add_remaining(self._orgs.get(org_id).allowance, units)
+        if not self._orgs.add_allowance(org_id, units):
+            # Charged below it since the read: the rule names what is left now.
+            add_remaining(self._orgs.get(org_id).allowance, units)
+            raise Conflict(f"organization {org_id!r} was charged meanwhile; try again")
+        return self._orgs.get(org_id)
+
+    def set_monthly_limit(self, org_id: str, limit: int) -> Organization:
+        return self._change_allowance(org_id, lambda a: set_monthly_limit(a, limit))
+
+    def _change_allowance(
+        self, org_id: str, change: Callable[[Allowance], Allowance]
+    ) -> Organization:
+        return self._change(org_id, lambda org: (org.plan, change(org.allowance)))
+
+    def _change(
+        self, org_id: str, change: Callable[[Organization], tuple[Plan, Allowance]]
+    ) -> Organization:
+        """Read, compute, write on condition nothing moved; a charge in between means again
+        (with what it left), so an operator change never undoes a charge."""
+        for attempt in range(CHANGE_TRIES):
+            org = self._orgs.get(org_id)
+            plan, allowance = change(org)
+            if self._orgs.change_terms(org, plan, allowance):
+                return self._orgs.get(org_id)
+            self._pause(attempt)
+        raise Conflict(f"organization {org_id!r} kept changing (runs charging?); try again")
+
+
+@dataclass(frozen=True, slots=True)
 class ResetReport:
     period: str
     reset: list[str]
@@ -43,10 +179,13 @@ class ResetReport:
 def reset_monthly_limits(
     orgs: OrganizationRepository, ledger: Ledger, limits: Mapping[Plan, int], period: str
 ) -> ResetReport:
-    """Restore every organization to its plan's amount, once per period (safe to re-run)."""
+    """Restore every organization to its plan's amount, once per period (safe to re-run); the
+    period each one closes has its usage recorded in the same write."""
     reset: list[str] = []
     already: list[str] = []
     for org in orgs.iter_all():
-        done = ledger.reset(org.org_id, period, limits[org.plan])
+        done = org.period < period and ledger.reset(
+            org.org_id, org.period, period, limits[org.plan]
+        )
         (reset if done else already).append(org.org_id)
     return ResetReport(period, reset, already)

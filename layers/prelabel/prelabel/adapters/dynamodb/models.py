@@ -35,6 +35,9 @@ class OrganizationModel(Model):
     period = UnicodeAttribute()
     # On the organization item, which every request reads anyway: grants come with that read.
     data_grants = ListAttribute(of=DataGrantAttr, null=True)
+    # Closed periods -> images used (YYYY-MM -> number), written by the monthly reset. Created
+    # empty with the organization: the reset sets one key of it, which needs the map to exist.
+    usage = MapAttribute[str, Any](null=True)
 
 
 class LabelEntryAttr(MapAttribute[str, Any]):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from prelabel.adapters.dynamodb.errors import condition_failed, storage_errors
 from prelabel.adapters.dynamodb.models import DataGrantAttr, OrganizationModel
 from prelabel.domain.entities import Organization
-from prelabel.domain.errors import Conflict, InvalidInput, NotFound
+from prelabel.domain.errors import Conflict, InvalidInput, NotFound, StorageError
+from prelabel.domain.limits import Allowance
 from prelabel.domain.locations import DataLocation
 from prelabel.domain.plans import Plan
 from prelabel.ports.organizations import Ledger, OrganizationRepository
@@ -22,6 +24,12 @@ def _grants(item: OrganizationModel) -> tuple[DataLocation, ...]:
     return tuple(DataLocation(g.bucket, g.prefix) for g in item.data_grants or [])
 
 
+def _usage(item: OrganizationModel) -> dict[str, int]:
+    recorded = item.usage.as_dict() if item.usage is not None else {}
+    # A period whose remaining was raised above its limit by hand records a negative difference.
+    return {str(period): max(0, int(used)) for period, used in sorted(recorded.items())}
+
+
 def _to_domain(item: OrganizationModel) -> Organization:
     return Organization(
         org_id=item.org_id,
@@ -31,6 +39,14 @@ def _to_domain(item: OrganizationModel) -> Organization:
         remaining=int(item.remaining),
         period=item.period,
         grants=_grants(item),
+        usage=_usage(item),
+    )
+
+
+def _no_usage_map(exc: UpdateError) -> bool:
+    # An organization stored before usage was recorded has no map to set a period in.
+    return exc.cause_response_code == "ValidationException" and "document path" in str(
+        exc.cause_response_message
     )
 
 
@@ -43,6 +59,7 @@ class DynamoOrganizationRepository(OrganizationRepository):
             monthly_limit=org.monthly_limit,
             remaining=org.remaining,
             period=org.period,
+            usage=dict(org.usage),
         )
         try:
             with storage_errors("create organization"):
@@ -61,6 +78,45 @@ class DynamoOrganizationRepository(OrganizationRepository):
         with storage_errors("list organizations"):
             for item in OrganizationModel.scan():
                 yield _to_domain(item)
+
+    def change_terms(self, current: Organization, plan: Plan, allowance: Allowance) -> bool:
+        m = OrganizationModel
+        unchanged = (
+            m.org_id.exists()
+            & (m.plan == current.plan.value)
+            & (m.period == current.period)
+            & (m.monthly_limit == current.monthly_limit)
+            & (m.remaining == current.remaining)
+        )
+        try:
+            with storage_errors("change plan or limit"):
+                m(current.org_id).update(
+                    actions=[
+                        m.plan.set(plan.value),
+                        m.monthly_limit.set(allowance.monthly_limit),
+                        m.remaining.set(allowance.remaining),
+                    ],
+                    condition=unchanged,
+                )
+        except UpdateError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def add_allowance(self, org_id: str, units: int) -> bool:
+        m = OrganizationModel
+        try:
+            with storage_errors("add to the limit"):
+                m(org_id).update(
+                    actions=[m.remaining.add(units), m.monthly_limit.add(units)],
+                    condition=m.org_id.exists() & (m.remaining >= -units),
+                )
+        except UpdateError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
 
     def add_grant(self, org_id: str, grant: DataLocation) -> bool:
         return self._change_grants(
@@ -143,20 +199,50 @@ class DynamoLedger(Ledger):
             want = min(want, self.remaining(org_id))
         return 0
 
-    def reset(self, org_id: str, period: str, amount: int) -> bool:
+    def reset(self, org_id: str, closing: str, period: str, amount: int) -> bool:
+        if not closing < period:
+            return False
+        m = OrganizationModel
+        actions = [
+            m.remaining.set(amount),
+            m.monthly_limit.set(amount),
+            m.period.set(period),
+            # Computed by DynamoDB from the item as it is at this write, so a charge that lands
+            # between the scan and this update is counted in the period it was made in.
+            m.usage[closing].set(m.monthly_limit - m.remaining),
+        ]
+        condition = m.org_id.exists() & (m.period == closing)
         try:
-            with storage_errors("reset limit"):
-                OrganizationModel(org_id).update(
-                    actions=[
-                        OrganizationModel.remaining.set(amount),
-                        OrganizationModel.monthly_limit.set(amount),
-                        OrganizationModel.period.set(period),
-                    ],
-                    condition=OrganizationModel.org_id.exists()
-                    & (OrganizationModel.period < period),
-                )
+            return self._update_unless_changed(org_id, actions, condition)
+        except UpdateError as exc:
+            if not _no_usage_map(exc):
+                raise StorageError(f"reset limit failed: {exc.cause_response_code}") from exc
+        self._add_usage_map(org_id)
+        try:
+            return self._update_unless_changed(org_id, actions, condition)
+        except UpdateError as exc:
+            raise StorageError(f"reset limit failed: {exc.cause_response_code}") from exc
+
+    @staticmethod
+    def _update_unless_changed(org_id: str, actions: list[Any], condition: Any) -> bool:
+        """False when `condition` failed; any other failure raises the UpdateError."""
+        try:
+            OrganizationModel(org_id).update(actions=actions, condition=condition)
         except UpdateError as exc:
             if condition_failed(exc):
                 return False
             raise
         return True
+
+    @staticmethod
+    def _add_usage_map(org_id: str) -> None:
+        m = OrganizationModel
+        try:
+            with storage_errors("add usage map"):
+                m(org_id).update(
+                    actions=[m.usage.set({})],
+                    condition=m.org_id.exists() & m.usage.does_not_exist(),
+                )
+        except UpdateError as exc:
+            if not condition_failed(exc):  # someone else added it: as good
+                raise

@@ -1,0 +1,1 @@
+"""`prelabel-admin`: what operators do to a Prelabel deployment, from a terminal."""

@@ -1,0 +1,56 @@
+"""The model artifact: what model.tar.gz holds, and that SageMaker's model_fn can load it."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from prelabel_detector.artifact import build_artifact
+from prelabel_detector.descriptor import bundled
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("artifact") / "model.tar.gz"
+    return build_artifact(bundled("ssd_mobilenet_v2_coco.json"), out)
+
+
+def test_artifact_holds_descriptor_weights_and_code(artifact: Path) -> None:
+    # Given the artifact built for the SSD model (weights from an installed package)
+    # When its members are listed
+    with tarfile.open(artifact) as tar:
+        names = set(tar.getnames())
+        descriptor = json.loads(tar.extractfile("descriptor.json").read())  # type: ignore[union-attr]
+        inference = tar.extractfile("code/inference.py").read().decode()  # type: ignore[union-attr]
+    # Then it has the descriptor with local weight names, the weights, and the server code
+    assert "weights_package" not in descriptor
+    assert descriptor["weights"] == {
+        "model": "frozen_inference_graph.pb",
+        "config": "ssd_mobilenet_v2_coco_2018_03_29.pbtxt",
+    }
+    assert {"frozen_inference_graph.pb", "ssd_mobilenet_v2_coco_2018_03_29.pbtxt"} <= names
+    assert {
+        "code/inference.py",
+        "code/requirements.txt",
+        "code/prelabel_detector/handler.py",
+        "code/prelabel/detector_wire.py",
+        "code/prelabel_detector/backends/ssd_tf.py",
+    } <= names
+    assert "model_fn" in inference
+    assert not any("__pycache__" in n for n in names)
+
+
+def test_artifact_loads_as_a_model_dir(artifact: Path, tmp_path: Path) -> None:
+    # Given the artifact unpacked as SageMaker does into /opt/ml/model
+    with tarfile.open(artifact) as tar:
+        tar.extractall(tmp_path, filter="data")
+    # When model_fn loads it
+    from prelabel_detector.handler import model_fn
+
+    model = model_fn(str(tmp_path))
+    # Then the descriptor finds its weights inside the folder
+    assert model.descriptor.name == "ssd-mobilenet-v2-coco"
+    assert str(model.descriptor.weights["model"]).startswith(str(tmp_path))
