@@ -17,7 +17,7 @@ from prelabel.ports.detector import Detections, Detector, DetectorUnavailable
 from prelabel.ports.images import ImageLinks, ImageSource, ImageUnavailable
 from prelabel.ports.labeling import BatchItem
 from prelabel.ports.objects import DatasetObjects, ExportFiles, LinesRead, ListingPage
-from prelabel.ports.orchestration import ManifestStore, Orchestrator
+from prelabel.ports.orchestration import ExecutionGone, ManifestStore, Orchestrator
 
 
 class MemoryObjects(ImageSource, DatasetObjects):
@@ -133,6 +133,8 @@ class FakeOrchestrator(Orchestrator):
     stopped: list[str] = field(default_factory=list)
     states: dict[str, str] = field(default_factory=dict)
     refuse_start: bool = False
+    # Executions the engine no longer knows (a local stack that stopped).
+    gone: set[str] = field(default_factory=set)
 
     def start(self, run_id: str, payload: Mapping[str, object]) -> str:
         from prelabel.domain.errors import StorageError
@@ -149,6 +151,8 @@ class FakeOrchestrator(Orchestrator):
         self.states[execution_arn] = "ABORTED"
 
     def status(self, execution_arn: str) -> str:
+        if execution_arn in self.gone:
+            raise ExecutionGone(f"no execution {execution_arn}")
         return self.states.get(execution_arn, "RUNNING")
 
 

@@ -100,6 +100,34 @@ def test_a_job_whose_execution_ended_elsewhere_is_ended_by_the_next_read(w: JobW
     assert again.kind is JobKind.RECONNECT
 
 
+def test_a_job_whose_execution_is_gone_is_ended_by_the_next_read(w: JobWorld) -> None:
+    # Given a move job whose execution the engine no longer knows (a local stack restarted)
+    _tasks(w, 3)
+    job = start_move_all(
+        w.projects,
+        w.tasks,
+        w.job_service,
+        w.ref,
+        source=LabelingState.BACKLOG,
+        target=LabelingState.WAITING,
+    )
+    assert job.execution_arn is not None
+    w.job_orchestrator.gone.add(job.execution_arn)
+    # When it is read; Then it has ended FAILED saying to start it again, and a new move starts
+    read = w.job_service.get(w.ref, job.job_id)
+    assert read.status is JobStatus.FAILED
+    assert read.error == "the job's workflow is gone; start it again"
+    again = start_move_all(
+        w.projects,
+        w.tasks,
+        w.job_service,
+        w.ref,
+        source=LabelingState.BACKLOG,
+        target=LabelingState.WAITING,
+    )
+    assert again.job_id != job.job_id and again.status is JobStatus.RUNNING
+
+
 def test_jobs_list_newest_first(w: JobWorld) -> None:
     # Given an import, a move and an export, in that order
     _tasks(w, 2)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from prelabel.domain.errors import StorageError
-from prelabel.ports.orchestration import Orchestrator
+from prelabel.ports.orchestration import ExecutionGone, Orchestrator
 from prelabel.settings import ConfigurationError
 
 if TYPE_CHECKING:
@@ -57,5 +57,9 @@ class StepFunctionsOrchestrator(Orchestrator):
     def status(self, execution_arn: str) -> str:
         try:
             return self._sfn.describe_execution(executionArn=execution_arn)["status"]
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+                raise ExecutionGone(f"no execution {execution_arn}") from exc
+            raise StorageError(f"reading the workflow's status failed: {exc}") from exc
+        except BotoCoreError as exc:
             raise StorageError(f"reading the workflow's status failed: {exc}") from exc

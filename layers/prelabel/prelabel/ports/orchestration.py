@@ -5,7 +5,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 
+from prelabel.domain.errors import StorageError
 from prelabel.ports.labeling import BatchItem
+
+
+class ExecutionGone(StorageError):
+    """The engine knows no such execution (it lived in a local stack that has stopped)."""
 
 
 class Orchestrator(ABC):
@@ -19,7 +24,7 @@ class Orchestrator(ABC):
 
     @abstractmethod
     def status(self, execution_arn: str) -> str:
-        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED."""
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED; ExecutionGone if there is none."""
 
 
 class ManifestStore(ABC):

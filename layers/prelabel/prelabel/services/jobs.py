@@ -15,7 +15,7 @@ from prelabel.domain.errors import NotFound, StorageError
 from prelabel.domain.ids import new_id, now_iso
 from prelabel.domain.jobs import Job, JobKind, JobStatus, ProgressUnit
 from prelabel.ports.jobs import JobRepository
-from prelabel.ports.orchestration import Orchestrator
+from prelabel.ports.orchestration import ExecutionGone, Orchestrator
 from prelabel.services.job_finish import JobFinisher
 
 ENDED_ELSEWHERE = {"FAILED", "TIMED_OUT", "ABORTED"}
@@ -94,7 +94,13 @@ class JobService:
     def refresh(self, job: Job) -> Job:
         if not job.running or not job.execution_arn:
             return job
-        state = self._orchestrator.status(job.execution_arn)
+        try:
+            state = self._orchestrator.status(job.execution_arn)
+        except ExecutionGone:
+            # It lived in a local stack that has stopped since: nothing will finish it.
+            return self._finisher.finish(
+                job.project, job.job_id, "the job's workflow is gone; start it again"
+            )
         if state in ENDED_ELSEWHERE:
             return self._finisher.finish(
                 job.project, job.job_id, f"the job's workflow ended {state}"
