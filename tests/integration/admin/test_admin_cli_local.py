@@ -10,6 +10,7 @@ import boto3
 from prelabel.container import container
 from prelabel.domain.plans import Plan
 from prelabel.services.organizations import reset_monthly_limits
+from prelabel_local import harness
 from prelabel_local.http_events import InProcessApi, call_api
 from prelabel_local.jwt_keys import JwtVerifier, load_or_create_key
 from tests.integration.admin.conftest import Ran
@@ -113,12 +114,13 @@ def test_grants_decide_where_the_organization_may_connect(  # type: ignore[no-un
     # When the operator grants team-a/ of that bucket
     granted = admin("grant", "add", "acme", "--bucket", shared_bucket, "--prefix", "team-a")
     connected = api.call("POST", f"/projects/{project}/datasets", body)
+    imported = harness.wait_for_dataset(api, project, connected.body["dataset_id"])
     listed = admin("grant", "list", "acme", "--json").json()
     removed = admin("grant", "remove", "acme", "--bucket", shared_bucket, "--prefix", "team-a/")
     # Then the connect is refused before and accepted after; the grant is listed, then revoked
     assert before.status == 403
     assert granted.status == 0 and f"s3://{shared_bucket}/team-a/" in granted.out
-    assert connected.status == 201 and connected.body["task_count"] == 1
+    assert connected.status == 202 and imported["task_count"] == 1
     assert listed == [
         {"bucket": shared_bucket, "prefix": "team-a/", "location": f"s3://{shared_bucket}/team-a/"}
     ]
