@@ -18,6 +18,7 @@ from prelabel.container import Container
 from prelabel.domain.entities import Dataset, DatasetStatus, LabelingState, ProjectRef, Task
 from prelabel.domain.errors import Busy, InvalidInput
 from prelabel.domain.imports import ObjectRef
+from prelabel.ports.orchestration import ExecutionGone
 
 
 @pytest.fixture
@@ -155,3 +156,13 @@ def test_task_writes_that_meet_another_on_the_counters_are_tried_again(
     assert met == ["create tasks"] and added == 5
     assert ports.tasks.counts(ref).by_state[LabelingState.BACKLOG] == 5
     assert ports.datasets.get(ref, "ds_1").task_count == 5
+
+
+def test_an_execution_the_engine_does_not_know_is_gone(ports: Container) -> None:
+    # Given the jobs state machine, and the ARN of an execution it never ran (as after a local
+    # stack restarted)
+    arn = ports.settings.jobs_state_machine_arn.replace(":stateMachine:", ":execution:")
+    # When its status is read
+    # Then the orchestrator says it is gone (a job read then ends the job), not a storage error
+    with pytest.raises(ExecutionGone):
+        ports.job_orchestrator.status(f"{arn}:job_never_started")
