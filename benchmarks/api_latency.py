@@ -64,14 +64,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
 
-    from prelabel.api import deps
-    from prelabel.domain.plans import Plan
-    from prelabel.services.organizations import provision_organization
+    from prelabel.container import Container, use_container
     from prelabel.settings import Settings
-    from prelabel.wiring import dynamo_ports
     from prelabel_local import dynamodb_local
+    from prelabel_local.harness import seed_organization
     from prelabel_local.http_events import call_api as call
-    from prelabel_local.template_resources import create_tables, load_template
+    from prelabel_local.template_resources import TABLE_SETTING, create_tables, load_template
 
     # Imports first, while no local server competes for the CPU.
     api_import = import_time_ms("app", ROOT / "functions" / "api")
@@ -83,37 +81,23 @@ def main() -> None:
     os.environ["AWS_ENDPOINT_URL_S3"] = f"http://127.0.0.1:{moto_port}"
     try:
         suffix = uuid.uuid4().hex[:6]
-        logical = [
-            "OrganizationsTable",
-            "ProjectsTable",
-            "DatasetsTable",
-            "TasksTable",
-            "RunsTable",
-        ]
-        names = {name: f"{name}-{suffix}" for name in logical}
+        names = {logical: f"{logical}-{suffix}" for logical in TABLE_SETTING}
         create_tables(
             boto3.client("dynamodb", endpoint_url=ddb.endpoint),
             load_template(ROOT / "template.yaml"),
             names,
         )
         settings = Settings(
-            organizations_table=names["OrganizationsTable"],
-            projects_table=names["ProjectsTable"],
-            datasets_table=names["DatasetsTable"],
-            tasks_table=names["TasksTable"],
-            runs_table=names["RunsTable"],
+            **{TABLE_SETTING[logical]: name for logical, name in names.items()},
+            data_bucket="bench-data",
+            # No state machine here: the figures are the views, not runs or jobs.
+            state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:none",
+            jobs_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:jobs",
             dynamodb_endpoint=ddb.endpoint,
         )
-        ports = dynamo_ports(settings)
-        deps.use_ports(ports)
-        provision_organization(
-            ports.orgs,
-            settings.plan_limits,
-            org_id="bench",
-            name="B",
-            plan=Plan.TEAM_PRO,
-            period="2026-11",
-        )
+        container = Container(settings)
+        use_container(container)
+        seed_organization(container, "bench", name="B")
         config = [
             {"id": "veh", "name": "Vehicle", "geometry": "bbox"},
             {"id": "per", "name": "Person", "geometry": "bbox"},
@@ -138,7 +122,7 @@ def main() -> None:
         put_ms = median_ms(
             lambda: call("PUT", f"/projects/{pid}/mapping", "bench", mapping), args.requests
         )
-        baseline_ms = median_ms(lambda: ports.orgs.get("bench"), args.requests)
+        baseline_ms = median_ms(lambda: container.orgs.get("bench"), args.requests)
     finally:
         moto.stop()
         ddb.stop()

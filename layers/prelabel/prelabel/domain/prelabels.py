@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from prelabel.detector_wire import Detection
 from prelabel.domain.entities import AI_PRE_LABEL, Box, Label, RunSnapshot
+
+if TYPE_CHECKING:
+    # Only the worker calls labels_from_detections; the API reads label ids through this
+    # module and should not import the detector's wire format at its cold start.
+    from prelabel.detector_wire import Detection
 
 
 def label_id(task_id: str, index: int) -> str:
