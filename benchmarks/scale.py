@@ -39,6 +39,8 @@ from typing import Any
 
 from _common import ApiCounter
 
+from prelabel.services.exports import ExportWriter
+
 ORG = "scale-org"
 CONFIG = [{"id": "veh", "name": "Vehicle", "geometry": "bbox"}]
 MAPPING = {"rows": [{"detector_class": "car", "entry_id": "veh"}]}
@@ -155,7 +157,6 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int) -> Si
     from prelabel.container import Container, use_container
     from prelabel.domain.entities import ProjectRef
     from prelabel.exports import ExportFormat
-    from prelabel.services.exports import export_project
     from prelabel_local import harness
     from prelabel_local.http_events import InProcessApi
 
@@ -267,9 +268,7 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int) -> Si
 
     sink = NullSink()
     tracemalloc.start()
-    export_project(
-        c.projects,
-        c.tasks,
+    ExportWriter(c.projects, c.tasks).write(
         ref,
         ExportFormat.COCO,
         sink,  # type: ignore[arg-type]

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 import boto3
 
 from prelabel.container import Container
 from prelabel.domain.plans import Plan
-from prelabel.services.organizations import provision_organization
 
 T = TypeVar("T")
 ACTIVE_RUN = ("RUNNING", "STOPPING")
@@ -53,19 +51,12 @@ def seed_organization(
     name: str | None = None,
     period: str | None = None,
 ) -> None:
-    """The organization on `plan`; `remaining` lowers this month's AI assistance left."""
-    provision_organization(
-        c.orgs,
-        c.settings.plan_limits,
-        org_id=org_id,
-        name=name or org_id,
-        plan=plan,
-        period=period or datetime.now(UTC).strftime("%Y-%m"),
-    )
+    """What an operator does (prelabel-admin org create / limit set-remaining): the
+    organization on `plan`; `remaining` sets this month's AI assistance left."""
+    admin = c.organization_admin
+    admin.create(org_id, name or org_id, plan, period=period)
     if remaining is not None:
-        from prelabel.adapters.dynamodb.models import OrganizationModel
-
-        OrganizationModel(org_id).update(actions=[OrganizationModel.remaining.set(remaining)])
+        admin.set_remaining(org_id, remaining)
 
 
 def put_objects(bucket: str, objects: Iterable[tuple[str, bytes]]) -> int:

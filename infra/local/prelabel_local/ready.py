@@ -20,7 +20,6 @@ from prelabel.domain.imports import IMAGE_SUFFIXES
 from prelabel.domain.period import current_period
 from prelabel.domain.plans import Plan
 from prelabel.domain.run_rules import Ending
-from prelabel.services.organizations import reset_monthly_limits
 from prelabel_local.demo import DEFAULT_THRESHOLD, LABEL_CONFIG, mapping_body
 from prelabel_local.demo_photos import Photo
 from prelabel_local.harness import (
@@ -77,7 +76,7 @@ def make_ready(c: Container, org_id: str, photos: list[Photo]) -> Ready:
     unless it has one already."""
     end_runs_of_a_previous_process(c)
     # No scheduler runs locally: do what it would have done since a persisted stack last ran.
-    reset_monthly_limits(c.orgs, c.ledger, c.settings.plan_limits, current_period())
+    c.monthly_reset.run(current_period())
     try:
         c.orgs.get(org_id)
     except NotFound:

@@ -21,10 +21,16 @@ from prelabel.adapters.dynamodb.projects import DynamoDatasetRepository, DynamoP
 from prelabel.adapters.dynamodb.runs import DynamoRunRepository
 from prelabel.adapters.dynamodb.tasks import DynamoTaskRepository
 from prelabel.adapters.s3_images import S3ImageLinks
+from prelabel.services.assistant import AssistantService
 from prelabel.services.datasets import DatasetService
+from prelabel.services.exports import ExportService
+from prelabel.services.images import ImageService
 from prelabel.services.job_finish import JobFinisher
 from prelabel.services.jobs import JobService
 from prelabel.services.locations import LocationService
+from prelabel.services.organizations import MonthlyReset, OrganizationAdmin
+from prelabel.services.projects import ProjectService
+from prelabel.services.tasks import TaskService
 from prelabel.settings import FUNCTION_NEEDS, Settings
 
 if TYPE_CHECKING:
@@ -233,6 +239,34 @@ class Container:
     @cached_property
     def dataset_service(self) -> DatasetService:
         return DatasetService(self.projects, self.datasets, self.job_service)
+
+    @cached_property
+    def project_service(self) -> ProjectService:
+        return ProjectService(self.projects)
+
+    @cached_property
+    def task_service(self) -> TaskService:
+        return TaskService(self.projects, self.tasks, self.job_service)
+
+    @cached_property
+    def assistant_service(self) -> AssistantService:
+        return AssistantService(self.orgs, self.projects, self.tasks)
+
+    @cached_property
+    def export_service(self) -> ExportService:
+        return ExportService(self.projects, self.tasks, self.job_service, self.image_links)
+
+    @cached_property
+    def image_service(self) -> ImageService:
+        return ImageService(self.projects, self.tasks, self.image_links)
+
+    @cached_property
+    def organization_admin(self) -> OrganizationAdmin:
+        return OrganizationAdmin(self.orgs, self.settings.plan_limits)
+
+    @cached_property
+    def monthly_reset(self) -> MonthlyReset:
+        return MonthlyReset(self.orgs, self.ledger, self.settings.plan_limits)
 
     @cached_property
     def locations(self) -> LocationService:

@@ -9,7 +9,7 @@ import boto3
 
 from prelabel.container import container
 from prelabel.domain.plans import Plan
-from prelabel.services.organizations import reset_monthly_limits
+from prelabel.services.organizations import MonthlyReset
 from prelabel_local import harness
 from prelabel_local.http_events import InProcessApi, call_api
 from prelabel_local.jwt_keys import JwtVerifier, load_or_create_key
@@ -76,7 +76,7 @@ def test_usage_by_month_after_the_monthly_reset(admin) -> None:  # type: ignore[
     c.ledger.charge("acme", 1_234)
     year, month = map(int, period.split("-"))
     following = f"{year + month // 12:04d}-{month % 12 + 1:02d}"
-    reset_monthly_limits(c.orgs, c.ledger, c.settings.plan_limits, following)
+    MonthlyReset(c.orgs, c.ledger, c.settings.plan_limits).run(following)
     c.ledger.charge("acme", 6)
     # When the operator reads acme's usage
     usage = admin("org", "usage", "acme", "--json").json()

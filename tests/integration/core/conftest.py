@@ -8,7 +8,7 @@ import pytest
 
 from prelabel.container import Container, use_container
 from prelabel.domain.plans import Plan
-from prelabel.services.organizations import provision_organization
+from prelabel.services.organizations import OrganizationAdmin
 from prelabel.settings import Settings
 
 
@@ -23,13 +23,8 @@ def ports(settings: Settings) -> Iterator[Container]:
 @pytest.fixture
 def make_org(ports: Container):  # type: ignore[no-untyped-def]
     def make(org_id: str, plan: Plan = Plan.TEAM_PRO, period: str = "2026-11") -> str:
-        provision_organization(
-            ports.orgs,
-            ports.settings.plan_limits,
-            org_id=org_id,
-            name=org_id.upper(),
-            plan=plan,
-            period=period,
+        OrganizationAdmin(ports.orgs, ports.settings.plan_limits).create(
+            org_id, org_id.upper(), plan, period=period
         )
         return org_id
 

@@ -9,7 +9,7 @@ from prelabel.adapters.dynamodb.models import OrganizationModel
 from prelabel.container import Container
 from prelabel.domain.limits import Allowance
 from prelabel.domain.plans import Plan
-from prelabel.services.organizations import OrganizationAdmin, reset_monthly_limits
+from prelabel.services.organizations import MonthlyReset, OrganizationAdmin
 
 
 def test_reset_records_the_closed_period_once(ports: Container, make_org) -> None:
@@ -18,10 +18,10 @@ def test_reset_records_the_closed_period_once(ports: Container, make_org) -> Non
     ports.ledger.charge("pro", 4_000)
     limits = ports.settings.plan_limits
     # When December's reset runs twice, with 7 units charged in between, then January's
-    dec = reset_monthly_limits(ports.orgs, ports.ledger, limits, "2026-12")
+    dec = MonthlyReset(ports.orgs, ports.ledger, limits).run("2026-12")
     ports.ledger.charge("pro", 7)
-    dec_again = reset_monthly_limits(ports.orgs, ports.ledger, limits, "2026-12")
-    jan = reset_monthly_limits(ports.orgs, ports.ledger, limits, "2027-01")
+    dec_again = MonthlyReset(ports.orgs, ports.ledger, limits).run("2026-12")
+    jan = MonthlyReset(ports.orgs, ports.ledger, limits).run("2027-01")
     # Then November's 4,000 and December's 7 are recorded, each once, and January is open
     org = ports.orgs.get("pro")
     assert (dec.reset, dec_again.reset, jan.reset) == (["pro"], [], ["pro"])
@@ -35,7 +35,7 @@ def test_reset_of_an_organization_stored_before_usage_existed(ports: Container) 
         "old", name="Old", plan="TEAM", monthly_limit=1_000, remaining=250, period="2026-11"
     ).save()
     # When December's reset runs
-    report = reset_monthly_limits(ports.orgs, ports.ledger, ports.settings.plan_limits, "2026-12")
+    report = MonthlyReset(ports.orgs, ports.ledger, ports.settings.plan_limits).run("2026-12")
     # Then November's 750 are recorded and December opens with TEAM's amount
     org = ports.orgs.get("old")
     assert report.reset == ["old"]

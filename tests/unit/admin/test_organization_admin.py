@@ -8,11 +8,7 @@ from prelabel.domain.entities import Organization
 from prelabel.domain.errors import Conflict, InvalidInput, NotFound
 from prelabel.domain.limits import Allowance
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
-from prelabel.services.organizations import (
-    OrganizationAdmin,
-    PeriodUsage,
-    reset_monthly_limits,
-)
+from prelabel.services.organizations import MonthlyReset, OrganizationAdmin, PeriodUsage
 from tests.unit.fakes.store import MemoryOrgs
 
 LIMITS = {**DEFAULT_MONTHLY_LIMITS, Plan.TEAM: 1_000, Plan.TEAM_PRO: 10_000}
@@ -158,8 +154,8 @@ def test_usage_by_month_comes_from_the_reset(
     # Given an organization that used 4,000 in November and 250 in December so far
     admin.create("acme", "Acme", Plan.TEAM_PRO)
     orgs.charge("acme", 4_000)
-    december = reset_monthly_limits(orgs, orgs, LIMITS, "2026-12")
-    again = reset_monthly_limits(orgs, orgs, LIMITS, "2026-12")
+    december = MonthlyReset(orgs, orgs, LIMITS).run("2026-12")
+    again = MonthlyReset(orgs, orgs, LIMITS).run("2026-12")
     orgs.charge("acme", 250)
     # When the operator reads its usage
     usage = admin.usage("acme")

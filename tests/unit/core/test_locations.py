@@ -23,10 +23,10 @@ from prelabel.domain.locations import (
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 from prelabel.exports import ExportFormat
 from prelabel.services.datasets import DatasetSource
-from prelabel.services.exports import export_project
+from prelabel.services.exports import ExportWriter
 from prelabel.services.locations import LocationService
-from prelabel.services.organizations import provision_organization
-from prelabel.services.projects import create_project
+from prelabel.services.organizations import OrganizationAdmin
+from prelabel.services.projects import ProjectService
 from tests.unit.fakes.store import MemoryOrgs
 from tests.unit.fakes.world import World
 
@@ -149,13 +149,8 @@ def test_prefix_spelling_errors_name_the_field() -> None:
 def world() -> dict[str, object]:
     orgs = MemoryOrgs()
     for org_id in ("org-a", "org-b"):
-        provision_organization(
-            orgs,
-            DEFAULT_MONTHLY_LIMITS,
-            org_id=org_id,
-            name=org_id,
-            plan=Plan.TEAM_PRO,
-            period="2026-11",
+        OrganizationAdmin(orgs, DEFAULT_MONTHLY_LIMITS).create(
+            org_id, org_id, Plan.TEAM_PRO, period="2026-11"
         )
     return {"orgs": orgs, "svc": LocationService(orgs, DATA, [DATA, SHARED])}
 
@@ -205,13 +200,13 @@ def test_grants_that_cannot_be_given(
 
 def _dataset_world() -> dict[str, object]:
     w = World(bucket=DATA, grant_buckets=(SHARED,))
-    provision_organization(
-        w.orgs, DEFAULT_MONTHLY_LIMITS, org_id="org-a", name="A", plan=Plan.TEAM, period="2026-11"
+    OrganizationAdmin(w.orgs, DEFAULT_MONTHLY_LIMITS).create(
+        "org-a", "A", Plan.TEAM, period="2026-11"
     )
     w.orgs.add_grant("org-a", DataLocation(SHARED, "team/"))
     for key in ("org-a/cam/1.jpg", "org-a/cam/../../org-b/2.jpg", "org-b/secret.jpg"):
         w.objects.put(DATA, key, b"jpeg")
-    ref = create_project(w.projects, "org-a", "P", [LabelEntry("v", "V", Geometry.BBOX)]).ref
+    ref = ProjectService(w.projects).create("org-a", "P", [LabelEntry("v", "V", Geometry.BBOX)]).ref
     return {
         "svc": w.dataset_service,
         "tasks": w.tasks,
@@ -259,7 +254,7 @@ def test_exports_leave_out_tasks_outside_the_locations() -> None:
     )
     # When A exports COCO
     sink = io.BytesIO()
-    export_project(w["projects"], tasks, ref, ExportFormat.COCO, sink, "now", locations=A)
+    ExportWriter(w["projects"], tasks).write(ref, ExportFormat.COCO, sink, "now", locations=A)
     # Then only A's image is named
     text = sink.getvalue().decode()
     assert "org-a/cam/1.jpg" in text and "org-b" not in text
@@ -278,8 +273,8 @@ def test_organizations_are_set_up_only_with_ids_that_name_one_folder(org_id: str
     # product's own runs/ and exports/ folders)
     orgs = MemoryOrgs()
     with pytest.raises(InvalidInput) as err:
-        provision_organization(
-            orgs, DEFAULT_MONTHLY_LIMITS, org_id=org_id, name="x", plan=Plan.TEAM, period="2026-11"
+        OrganizationAdmin(orgs, DEFAULT_MONTHLY_LIMITS).create(
+            org_id, "x", Plan.TEAM, period="2026-11"
         )
     # Then it is refused naming the field, and no organization exists
     assert err.value.field == "org_id"

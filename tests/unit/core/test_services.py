@@ -20,12 +20,9 @@ from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.domain.locations import DataLocation, OrgLocations
 from prelabel.domain.mapping import MappingRowInput
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
-from prelabel.services.assistant import assistant_view
+from prelabel.services.assistant import AssistantService
 from prelabel.services.datasets import DatasetSource
-from prelabel.services.mapping import replace_mapping
-from prelabel.services.organizations import provision_organization, reset_monthly_limits
-from prelabel.services.projects import create_project, replace_label_config
-from prelabel.services.tasks import move_tasks, start_move_all
+from prelabel.services.organizations import MonthlyReset, OrganizationAdmin
 from tests.unit.fakes.store import Prelabel
 from tests.unit.fakes.world import World
 
@@ -37,10 +34,10 @@ def world() -> dict[str, object]:
     w = World(bucket="bkt")
     for i in range(5):
         w.objects.put("bkt", f"o1/cars/{i}.jpg", b"jpeg")
-    provision_organization(
-        w.orgs, DEFAULT_MONTHLY_LIMITS, org_id="o1", name="O", plan=Plan.TEAM_PRO, period="2026-11"
+    OrganizationAdmin(w.orgs, DEFAULT_MONTHLY_LIMITS).create(
+        "o1", "O", Plan.TEAM_PRO, period="2026-11"
     )
-    project = create_project(w.projects, "o1", "P", CONFIG)
+    project = w.project_service.create("o1", "P", CONFIG)
     return {
         "orgs": w.orgs,
         "projects": w.projects,
@@ -107,9 +104,7 @@ def test_moving_unknown_tasks_changes_nothing(world: dict) -> None:
     ids = list(tasks.ids_in_state(ref, LabelingState.BACKLOG))
     # When moving two real ids and one unknown id to WAITING
     with pytest.raises(NotFound) as err:
-        move_tasks(
-            world["projects"],
-            tasks,
+        world["world"].task_service.move(
             ref,
             source=LabelingState.BACKLOG,
             target=LabelingState.WAITING,
@@ -125,28 +120,14 @@ def test_move_all_and_disallowed_transitions(world: dict) -> None:
     tasks, ref, w = world["tasks"], world["ref"], world["world"]
     _connect(world)
     # When all are moved to WAITING by a job
-    job = start_move_all(
-        world["projects"],
-        tasks,
-        w.job_service,
-        ref,
-        source=LabelingState.BACKLOG,
-        target=LabelingState.WAITING,
-    )
+    job = w.task_service.move_all(ref, source=LabelingState.BACKLOG, target=LabelingState.WAITING)
     ended = w.loop.run(job)
     # Then all five are WAITING and eligible
     assert ended.result == {"moved": 5}
     assert tasks.counts(ref).eligible == 5
     # And moving WAITING -> COMPLETED is refused
     with pytest.raises(InvalidInput, match="COMPLETED"):
-        start_move_all(
-            world["projects"],
-            tasks,
-            w.job_service,
-            ref,
-            source=LabelingState.WAITING,
-            target=LabelingState.COMPLETED,
-        )
+        w.task_service.move_all(ref, source=LabelingState.WAITING, target=LabelingState.COMPLETED)
 
 
 def test_start_blockers_name_every_reason(world: dict) -> None:
@@ -156,7 +137,9 @@ def test_start_blockers_name_every_reason(world: dict) -> None:
     db.orgs["o1"] = dataclasses.replace(db.orgs["o1"], plan=Plan.TEAM, remaining=0)
     db.runs[(ref, "run_1")] = Run(ref, "run_1", RunStatus.RUNNING, RunCounters(), "now")
     # When the assistant view is built
-    view = assistant_view(orgs, world["projects"], world["tasks"], ref, runs.get(ref, "run_1"))
+    view = AssistantService(orgs, world["projects"], world["tasks"]).view(
+        ref, runs.get(ref, "run_1")
+    )
     # Then start is impossible and each reason is listed
     assert not view.can_start
     text = " | ".join(view.blockers)
@@ -169,15 +152,17 @@ def test_start_blockers_name_every_reason(world: dict) -> None:
 def test_mapping_and_label_config_guard_each_other(world: dict) -> None:
     # Given a mapping car -> Vehicle
     projects, ref = world["projects"], world["ref"]
-    replace_mapping(projects, ref, [MappingRowInput("car", "veh")], 0.4)
+    world["world"].project_service.replace_mapping(ref, [MappingRowInput("car", "veh")], 0.4)
     assert projects.get(ref).default_threshold == 0.4
     # When the label configuration drops the Vehicle entry
     with pytest.raises(InvalidInput, match="'veh'"):
-        replace_label_config(projects, ref, [LabelEntry("r", "Road", Geometry.POLYGON)])
+        world["world"].project_service.replace_label_config(
+            ref, [LabelEntry("r", "Road", Geometry.POLYGON)]
+        )
     # Then the mapping is unchanged; and while a run is active the mapping cannot change
     world["db"].projects[ref] = dataclasses.replace(projects.get(ref), active_run_id="run_1")
     with pytest.raises(Conflict):
-        replace_mapping(projects, ref, [MappingRowInput("bus", "veh")], None)
+        world["world"].project_service.replace_mapping(ref, [MappingRowInput("bus", "veh")], None)
     assert [r.class_name for r in projects.get(ref).mapping.rows] == ["car"]
 
 
@@ -187,10 +172,10 @@ def test_monthly_reset_restores_plan_amount_once_per_period(world: dict) -> None
     orgs.charge("o1", 1234)
     limits = {**DEFAULT_MONTHLY_LIMITS, Plan.TEAM_PRO: 5000}
     # When the reset runs for November again, then twice for December
-    nov = reset_monthly_limits(orgs, orgs, limits, "2026-11")
-    dec1 = reset_monthly_limits(orgs, orgs, limits, "2026-12")
+    nov = MonthlyReset(orgs, orgs, limits).run("2026-11")
+    dec1 = MonthlyReset(orgs, orgs, limits).run("2026-12")
     orgs.charge("o1", 10)
-    dec2 = reset_monthly_limits(orgs, orgs, limits, "2026-12")
+    dec2 = MonthlyReset(orgs, orgs, limits).run("2026-12")
     # Then November is untouched, December restores 5000 once, and the second run is a no-op
     assert nov.reset == [] and nov.already_reset == ["o1"]
     assert dec1.reset == ["o1"]

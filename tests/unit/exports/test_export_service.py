@@ -17,7 +17,7 @@ from prelabel.exports import ExportFormat
 from prelabel.exports.common import FileNames
 from prelabel.ports.tasks import TaskFilter, TaskPage
 from prelabel.services import exports as export_service
-from prelabel.services.exports import export_project, iter_tasks
+from prelabel.services.exports import ExportWriter, iter_tasks
 from tests.unit.exports.samples import CAR, PROJECT, REF, label, task
 from tests.unit.fakes.store import MemoryProjects, MemoryTasks
 
@@ -60,7 +60,7 @@ def test_export_writes_each_page_before_reading_the_next(
     projects.create(PROJECT)
     tasks.add_many([_varied(i) for i in range(1000)])
     # When the project is exported
-    summary = export_project(projects, tasks, REF, fmt, sink, "now", locations=READABLE)
+    summary = ExportWriter(projects, tasks).write(REF, fmt, sink, "now", locations=READABLE)
     # Then all five pages were read, and when the last was asked for, output of the earlier
     # ones had reached the sink (the compressor holds back at most its window): the export
     # streams instead of collecting every task first
@@ -97,9 +97,7 @@ def test_export_of_another_orgs_project_is_not_found_and_writes_nothing() -> Non
     sink = io.BytesIO()
     # Then it does not exist for org-2, and not a byte was written
     with pytest.raises(NotFound):
-        export_project(
-            projects,
-            tasks,
+        ExportWriter(projects, tasks).write(
             ProjectRef("org-2", "prj_1"),
             ExportFormat.YOLO,
             sink,

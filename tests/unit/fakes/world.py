@@ -15,15 +15,16 @@ from prelabel.domain.mapping import MappingRowInput
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 from prelabel.ports.labeling import BatchItem
 from prelabel.services.datasets import DatasetService
+from prelabel.services.exports import ExportService
 from prelabel.services.job_finish import JobFinisher
 from prelabel.services.job_steps import JobContext, JobRunner, StepLimits
 from prelabel.services.jobs import JobService
 from prelabel.services.labeling import BatchWorker, WorkerSettings
 from prelabel.services.locations import LocationService
-from prelabel.services.mapping import replace_mapping
-from prelabel.services.organizations import provision_organization
-from prelabel.services.projects import create_project
+from prelabel.services.organizations import OrganizationAdmin
+from prelabel.services.projects import ProjectService
 from prelabel.services.runs import RunService
+from prelabel.services.tasks import TaskService
 from tests.unit.fakes.jobs import JobLoop
 from tests.unit.fakes.outside import (
     FakeLinks,
@@ -93,6 +94,9 @@ class World:
         self.finisher = JobFinisher(self.jobs, self.datasets)
         self.job_service = JobService(self.jobs, self.job_orchestrator, self.finisher)
         self.dataset_service = DatasetService(self.projects, self.datasets, self.job_service)
+        self.project_service = ProjectService(self.projects)
+        self.task_service = TaskService(self.projects, self.tasks, self.job_service)
+        self.export_service = ExportService(self.projects, self.tasks, self.job_service, self.links)
         self.runner = JobRunner(
             JobContext(
                 projects=self.projects,
@@ -129,21 +133,13 @@ class World:
     def project(self, *, waiting: int, backlog: int = 0, limit: int = 1000) -> ProjectRef:
         """A TEAM_PRO organization with `limit` left and a project mapping car and person."""
         if ORG not in self.db.orgs:
-            provision_organization(
-                self.orgs,
-                DEFAULT_MONTHLY_LIMITS,
-                org_id=ORG,
-                name="Acme",
-                plan=Plan.TEAM_PRO,
-                period="2026-11",
+            OrganizationAdmin(self.orgs, DEFAULT_MONTHLY_LIMITS).create(
+                ORG, "Acme", Plan.TEAM_PRO, period="2026-11"
             )
         self.orgs.set_remaining(ORG, limit)
-        ref = create_project(self.projects, ORG, "Streets", CONFIG).ref
-        replace_mapping(
-            self.projects,
-            ref,
-            [MappingRowInput("car", "veh", None), MappingRowInput("person", "per", None)],
-            0.5,
+        ref = self.project_service.create(ORG, "Streets", CONFIG).ref
+        self.project_service.replace_mapping(
+            ref, [MappingRowInput("car", "veh", None), MappingRowInput("person", "per", None)], 0.5
         )
         tasks = []
         for i in range(waiting + backlog):

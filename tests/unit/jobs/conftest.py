@@ -11,8 +11,7 @@ from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.domain.locations import OrgLocations
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 from prelabel.services.job_steps import StepLimits
-from prelabel.services.organizations import provision_organization
-from prelabel.services.projects import create_project
+from prelabel.services.organizations import OrganizationAdmin
 from tests.unit.fakes.world import World
 
 ORG = "acme"
@@ -50,16 +49,11 @@ def w() -> JobWorld:
         ),
     )
     world.objects.buckets.add(SHARED)
-    provision_organization(
-        world.orgs,
-        DEFAULT_MONTHLY_LIMITS,
-        org_id=ORG,
-        name="Acme",
-        plan=Plan.TEAM_PRO,
-        period="2026-11",
+    OrganizationAdmin(world.orgs, DEFAULT_MONTHLY_LIMITS).create(
+        ORG, "Acme", Plan.TEAM_PRO, period="2026-11"
     )
-    world.ref = create_project(
-        world.projects, ORG, "Streets", [LabelEntry("veh", "Vehicle", Geometry.BBOX)]
+    world.ref = world.project_service.create(
+        ORG, "Streets", [LabelEntry("veh", "Vehicle", Geometry.BBOX)]
     ).ref
     world.locs = world.locations.locations(ORG)
     return world

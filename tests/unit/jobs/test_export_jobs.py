@@ -13,8 +13,7 @@ from prelabel.domain.jobs import JobKind, JobStatus
 from prelabel.exports import ExportFormat
 from prelabel.services import exports as export_service
 from prelabel.services.datasets import DatasetSource
-from prelabel.services.exports import ExportLink, export_link, start_export
-from prelabel.services.tasks import start_move_all
+from prelabel.services.exports import ExportLink
 from tests.unit.fakes.jobs import STEP_ATTEMPTS
 from tests.unit.jobs.conftest import BUCKET, JobWorld
 
@@ -32,8 +31,8 @@ def test_an_export_job_writes_the_file_and_the_link_names_it(
     monkeypatch.setattr(export_service, "EXPORT_PAGE_SIZE", 2)
     _tasks(w, 7)
     # When a COCO export is started, and asked for while it has not run yet
-    job = start_export(w.projects, w.tasks, w.job_service, w.ref, ExportFormat.COCO)
-    waiting = export_link(w.job_service, w.links, w.ref, job.job_id, ExportFormat.COCO)
+    job = w.export_service.start(w.ref, ExportFormat.COCO)
+    waiting = w.export_service.link(w.ref, job.job_id, ExportFormat.COCO)
     ended = w.loop.run(job)
     # Then first the running job is the answer, counting the project's tasks
     assert waiting == job and job.total == 7 and job.kind is JobKind.EXPORT
@@ -43,14 +42,14 @@ def test_an_export_job_writes_the_file_and_the_link_names_it(
     assert len(doc["images"]) == 7
     assert ended.status is JobStatus.SUCCEEDED and (ended.done, ended.total) == (7, 7)
     # And the link is to that file, named for the download, with the export's summary
-    link = export_link(w.job_service, w.links, w.ref, job.job_id, ExportFormat.COCO)
+    link = w.export_service.link(w.ref, job.job_id, ExportFormat.COCO)
     assert isinstance(link, ExportLink) and link.expires_in == 900
     assert link.url.startswith(f"https://{BUCKET}.s3.example/{key}?")
     assert f"name={w.ref.project_id}-coco.json" in link.url
     assert (link.job.result["images"], link.job.result["annotations"]) == (7, 0)
     # And the link of one format is not handed out for another
     with pytest.raises(InvalidInput, match="not an export to voc"):
-        export_link(w.job_service, w.links, w.ref, job.job_id, ExportFormat.VOC)
+        w.export_service.link(w.ref, job.job_id, ExportFormat.VOC)
 
 
 def test_an_export_repeat_gets_the_running_job_and_a_failure_leaves_no_file(
@@ -58,9 +57,9 @@ def test_an_export_repeat_gets_the_running_job_and_a_failure_leaves_no_file(
 ) -> None:
     # Given a project, and an export of it started
     _tasks(w, 3)
-    job = start_export(w.projects, w.tasks, w.job_service, w.ref, ExportFormat.VOC)
+    job = w.export_service.start(w.ref, ExportFormat.VOC)
     # When the same export is asked for again while it runs; Then the same job answers
-    assert start_export(w.projects, w.tasks, w.job_service, w.ref, ExportFormat.VOC) == job
+    assert w.export_service.start(w.ref, ExportFormat.VOC) == job
 
     # When the export's writer fails part way (the step is retried, and fails each time)
     def broken(*args: object, **kwargs: object) -> None:
@@ -76,7 +75,7 @@ def test_an_export_repeat_gets_the_running_job_and_a_failure_leaves_no_file(
     assert not [k for (_, k) in w.objects.objects if k.startswith("exports/")]
     assert ended.status is JobStatus.FAILED
     with pytest.raises(Conflict, match="failed: a step failed: OSError"):
-        export_link(w.job_service, w.links, w.ref, job.job_id, ExportFormat.VOC)
+        w.export_service.link(w.ref, job.job_id, ExportFormat.VOC)
 
 
 def test_a_job_whose_execution_ended_elsewhere_is_ended_by_the_next_read(w: JobWorld) -> None:
@@ -103,27 +102,15 @@ def test_a_job_whose_execution_ended_elsewhere_is_ended_by_the_next_read(w: JobW
 def test_a_job_whose_execution_is_gone_is_ended_by_the_next_read(w: JobWorld) -> None:
     # Given a move job whose execution the engine no longer knows (a local stack restarted)
     _tasks(w, 3)
-    job = start_move_all(
-        w.projects,
-        w.tasks,
-        w.job_service,
-        w.ref,
-        source=LabelingState.BACKLOG,
-        target=LabelingState.WAITING,
-    )
+    job = w.task_service.move_all(w.ref, source=LabelingState.BACKLOG, target=LabelingState.WAITING)
     assert job.execution_arn is not None
     w.job_orchestrator.gone.add(job.execution_arn)
     # When it is read; Then it has ended FAILED saying to start it again, and a new move starts
     read = w.job_service.get(w.ref, job.job_id)
     assert read.status is JobStatus.FAILED
     assert read.error == "the job's workflow is gone; start it again"
-    again = start_move_all(
-        w.projects,
-        w.tasks,
-        w.job_service,
-        w.ref,
-        source=LabelingState.BACKLOG,
-        target=LabelingState.WAITING,
+    again = w.task_service.move_all(
+        w.ref, source=LabelingState.BACKLOG, target=LabelingState.WAITING
     )
     assert again.job_id != job.job_id and again.status is JobStatus.RUNNING
 
@@ -132,16 +119,9 @@ def test_jobs_list_newest_first(w: JobWorld) -> None:
     # Given an import, a move and an export, in that order
     _tasks(w, 2)
     w.loop.run(
-        start_move_all(
-            w.projects,
-            w.tasks,
-            w.job_service,
-            w.ref,
-            source=LabelingState.BACKLOG,
-            target=LabelingState.WAITING,
-        )
+        w.task_service.move_all(w.ref, source=LabelingState.BACKLOG, target=LabelingState.WAITING)
     )
-    start_export(w.projects, w.tasks, w.job_service, w.ref, ExportFormat.YOLO)
+    w.export_service.start(w.ref, ExportFormat.YOLO)
     # When the project's jobs are listed, 2 at most
     jobs = w.job_service.recent(w.ref, 2)
     # Then the newest come first

@@ -11,7 +11,6 @@ from prelabel.domain.entities import DatasetStatus, LabelingState, PrelabelState
 from prelabel.domain.errors import Conflict
 from prelabel.domain.jobs import JobKind, JobStatus
 from prelabel.services.datasets import DatasetSource
-from prelabel.services.tasks import start_move_all
 from tests.unit.fakes.store import MemoryTasks, Prelabel
 from tests.unit.jobs.conftest import BUCKET, JobWorld
 
@@ -24,7 +23,7 @@ def _dataset(w: JobWorld, n: int, prefix: str = "acme/cam/") -> str:
 
 
 def _move_all(w: JobWorld, source: LabelingState, target: LabelingState) -> object:
-    return start_move_all(w.projects, w.tasks, w.job_service, w.ref, source=source, target=target)
+    return w.task_service.move_all(w.ref, source=source, target=target)
 
 
 class CrashAfterOneChunk(MemoryTasks):

@@ -10,7 +10,6 @@ from prelabel.domain.entities import ProjectRef, RunStatus
 from prelabel.domain.errors import Conflict, NotAllowed, StorageError
 from prelabel.domain.plans import Plan
 from prelabel.domain.run_rules import Ending, run_message
-from prelabel.services.mapping import replace_mapping
 from tests.unit.fakes.world import ORG, World
 
 
@@ -30,7 +29,7 @@ def test_start_refuses_with_each_reason_and_creates_nothing() -> None:
         if case == "plan":
             fresh.db.orgs[ORG] = dataclasses.replace(fresh.orgs.get(ORG), plan=Plan.TEAM)
         elif case == "mapping":
-            replace_mapping(fresh.projects, r, [], None)
+            fresh.project_service.replace_mapping(r, [], None)
         elif case == "limit":
             fresh.orgs.set_remaining(ORG, 0)
         else:

@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prelabel.container import container
 from prelabel.domain.period import period_of
-from prelabel.services.organizations import reset_monthly_limits
 
 logger = Logger(service="prelabel-reset-quota")
 
@@ -25,7 +24,7 @@ def _period(event: dict[str, Any]) -> str:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     c = container("reset_quota")
-    report = reset_monthly_limits(c.orgs, c.ledger, c.settings.plan_limits, _period(event))
+    report = c.monthly_reset.run(_period(event))
     logger.info(
         "monthly limits reset",
         extra={

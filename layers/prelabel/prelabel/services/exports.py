@@ -36,40 +36,6 @@ class ExportLink:
     job: Job
 
 
-def start_export(
-    projects: ProjectRepository,
-    tasks: TaskRepository,
-    jobs: JobService,
-    ref: ProjectRef,
-    fmt: ExportFormat,
-) -> Job:
-    """A job writing the export file; the same request while one runs gets that job."""
-    projects.get(ref)
-    params = {"format": fmt.value}
-    running = jobs.running(ref, JobKind.EXPORT, params)
-    if running is not None:
-        return running
-    total = tasks.counts(ref).total
-    return jobs.launch(new_job(ref, JobKind.EXPORT, params, total=total))
-
-
-def export_link(
-    jobs: JobService, links: ImageLinks, ref: ProjectRef, job_id: str, fmt: ExportFormat
-) -> ExportLink | Job:
-    """The file's link once the job has written it; the job itself while it runs."""
-    job = jobs.get(ref, job_id)
-    if job.kind is not JobKind.EXPORT or job.params.get("format") != fmt.value:
-        raise InvalidInput(f"job_id: job {job_id} is not an export to {fmt.value}", field="job_id")
-    if job.status is JobStatus.RUNNING:
-        return job
-    if job.status is JobStatus.FAILED:
-        raise Conflict(f"export job {job_id} failed: {job.error}; start a new export")
-    bucket, key = str(job.result["bucket"]), str(job.result["key"])
-    filename = str(job.result.get("filename", key.rsplit("/", 1)[-1]))
-    url = links.signed_get_url(bucket, key, LINK_TTL_SECONDS, download_name=filename)
-    return ExportLink(url, LINK_TTL_SECONDS, fmt, job)
-
-
 def iter_tasks(
     tasks: TaskRepository, ref: ProjectRef, page_size: int | None = None
 ) -> Iterator[Task]:
@@ -83,31 +49,79 @@ def iter_tasks(
             return
 
 
-def export_project(
-    projects: ProjectRepository,
-    tasks: TaskRepository,
-    ref: ProjectRef,
-    fmt: ExportFormat,
-    sink: IO[bytes],
-    created_at: str,
-    *,
-    locations: OrgLocations,
-    progress: Callable[[int], None] | None = None,
-    progress_every: int = 5_000,
-) -> ExportSummary:
-    """NotFound for another organization's project, before any task is read or byte written.
+class ExportService:
+    def __init__(
+        self,
+        projects: ProjectRepository,
+        tasks: TaskRepository,
+        jobs: JobService,
+        links: ImageLinks,
+    ) -> None:
+        self._projects = projects
+        self._tasks = tasks
+        self._jobs = jobs
+        self._links = links
 
-    Tasks whose image lies outside the organization's data locations (a revoked grant, a key
-    that was never the organization's) are left out: an export never names such an image.
-    `progress` hears how many tasks were read, every `progress_every` of them.
-    """
-    project = projects.get(ref)
+    def start(self, ref: ProjectRef, fmt: ExportFormat) -> Job:
+        """A job writing the export file; the same request while one runs gets that job."""
+        self._projects.get(ref)
+        params = {"format": fmt.value}
+        running = self._jobs.running(ref, JobKind.EXPORT, params)
+        if running is not None:
+            return running
+        total = self._tasks.counts(ref).total
+        return self._jobs.launch(new_job(ref, JobKind.EXPORT, params, total=total))
 
-    def readable() -> Iterator[Task]:
-        for n, task in enumerate(iter_tasks(tasks, ref), start=1):
-            if progress is not None and n % progress_every == 0:
-                progress(n)
-            if is_readable(locations, task.bucket, task.image_key):
-                yield task
+    def link(self, ref: ProjectRef, job_id: str, fmt: ExportFormat) -> ExportLink | Job:
+        """The file's link once the job has written it; the job itself while it runs."""
+        self._projects.get(ref)
+        job = self._jobs.get(ref, job_id)
+        if job.kind is not JobKind.EXPORT or job.params.get("format") != fmt.value:
+            raise InvalidInput(
+                f"job_id: job {job_id} is not an export to {fmt.value}", field="job_id"
+            )
+        if job.status is JobStatus.RUNNING:
+            return job
+        if job.status is JobStatus.FAILED:
+            raise Conflict(f"export job {job_id} failed: {job.error}; start a new export")
+        bucket, key = str(job.result["bucket"]), str(job.result["key"])
+        filename = str(job.result.get("filename", key.rsplit("/", 1)[-1]))
+        url = self._links.signed_get_url(bucket, key, LINK_TTL_SECONDS, download_name=filename)
+        return ExportLink(url, LINK_TTL_SECONDS, fmt, job)
 
-    return write_export(project, readable(), fmt, sink, created_at)
+
+class ExportWriter:
+    """Writes an export into a sink; the export job's step runs it."""
+
+    def __init__(self, projects: ProjectRepository, tasks: TaskRepository) -> None:
+        self._projects = projects
+        self._tasks = tasks
+
+    def write(
+        self,
+        ref: ProjectRef,
+        fmt: ExportFormat,
+        sink: IO[bytes],
+        created_at: str,
+        *,
+        locations: OrgLocations,
+        progress: Callable[[int], None] | None = None,
+        progress_every: int = 5_000,
+    ) -> ExportSummary:
+        """NotFound for another organization's project, before any task is read or byte
+        written.
+
+        Tasks whose image lies outside the organization's data locations (a revoked grant, a
+        key that was never the organization's) are left out: an export never names such an
+        image. `progress` hears how many tasks were read, every `progress_every` of them.
+        """
+        project = self._projects.get(ref)
+
+        def readable() -> Iterator[Task]:
+            for n, task in enumerate(iter_tasks(self._tasks, ref), start=1):
+                if progress is not None and n % progress_every == 0:
+                    progress(n)
+                if is_readable(locations, task.bucket, task.image_key):
+                    yield task
+
+        return write_export(project, readable(), fmt, sink, created_at)

@@ -20,20 +20,24 @@ class TaskImageLink:
     expires_in: int
 
 
-def task_image_link(
-    projects: ProjectRepository,
-    tasks: TaskRepository,
-    links: ImageLinks,
-    locations: OrgLocations,
-    ref: ProjectRef,
-    task_id: str,
-) -> TaskImageLink:
-    """NotFound for another organization's project or task, as everywhere; LocationRefused for a
-    task whose image lies outside the organization's locations (a revoked grant, or a key that
-    was never the organization's), so nothing outside them is ever signed."""
-    projects.get(ref)
-    task = tasks.get(ref, task_id)
-    if not is_readable(locations, task.bucket, task.image_key):
-        raise refused(task.bucket, task.image_key)
-    url = links.signed_get_url(task.bucket, task.image_key, LINK_TTL_SECONDS)
-    return TaskImageLink(task, url, LINK_TTL_SECONDS)
+class ImageService:
+    def __init__(
+        self, projects: ProjectRepository, tasks: TaskRepository, links: ImageLinks
+    ) -> None:
+        self._projects = projects
+        self._tasks = tasks
+        self._links = links
+
+    def task_image_link(
+        self, locations: OrgLocations, ref: ProjectRef, task_id: str
+    ) -> TaskImageLink:
+        """NotFound for another organization's project or task, as everywhere;
+        LocationRefused for a task whose image lies outside the organization's locations (a
+        revoked grant, or a key that was never the organization's), so nothing outside them
+        is ever signed."""
+        self._projects.get(ref)
+        task = self._tasks.get(ref, task_id)
+        if not is_readable(locations, task.bucket, task.image_key):
+            raise refused(task.bucket, task.image_key)
+        url = self._links.signed_get_url(task.bucket, task.image_key, LINK_TTL_SECONDS)
+        return TaskImageLink(task, url, LINK_TTL_SECONDS)

@@ -12,7 +12,7 @@ from typing import Any
 
 from prelabel.domain.jobs import Job, ProgressUnit, StepOutcome, encode_cursor
 from prelabel.exports import ExportFormat
-from prelabel.services.exports import export_key, export_project
+from prelabel.services.exports import ExportWriter, export_key
 from prelabel.services.job_steps import JobContext
 
 
@@ -27,9 +27,7 @@ def export_step(ctx: JobContext, job: Job, cursor: dict[str, Any]) -> StepOutcom
         ctx.jobs.set_progress(ref, job.job_id, read, job.total, ProgressUnit.TASKS)
 
     with ctx.exports.open(key, fmt.media_type) as sink:
-        summary = export_project(
-            ctx.projects,
-            ctx.tasks,
+        summary = ExportWriter(ctx.projects, ctx.tasks).write(
             ref,
             fmt,
             sink,

@@ -35,27 +35,6 @@ def backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))  # noqa: S311 - timing, not secrets
 
 
-def provision_organization(
-    orgs: OrganizationRepository,
-    limits: Mapping[Plan, int],
-    *,
-    org_id: str,
-    name: str,
-    plan: Plan,
-    period: str,
-) -> Organization:
-    # The id names the organization's folder of the data bucket: one plain path segment.
-    if not valid_org_id(org_id):
-        raise InvalidInput(
-            f"org_id: {org_id[:80]!r} must match {ORG_ID_PATTERN.pattern} and not be reserved",
-            field="org_id",
-        )
-    limit = limits[plan]
-    org = Organization(org_id, name, plan, limit, limit, period)
-    orgs.create(org)
-    return org
-
-
 @dataclass(frozen=True, slots=True)
 class PeriodUsage:
     period: str
@@ -91,8 +70,17 @@ class OrganizationAdmin:
         self._period = period
         self._pause = pause
 
-    def create(self, org_id: str, name: str, plan: Plan) -> Organization:
-        """Conflict if the id is taken; its users and data folder are named by the id."""
+    def create(
+        self, org_id: str, name: str, plan: Plan, *, period: str | None = None
+    ) -> Organization:
+        """Conflict if the id is taken; its users and data folder are named by the id. The
+        allowance is the plan's amount for `period` (this month unless given)."""
+        # The id names the organization's folder of the data bucket: one plain path segment.
+        if not valid_org_id(org_id):
+            raise InvalidInput(
+                f"org_id: {org_id[:80]!r} must match {ORG_ID_PATTERN.pattern} and not be reserved",
+                field="org_id",
+            )
         if len(org_id) > MAX_ORG_ID_LENGTH:
             raise InvalidInput(
                 f"org_id: {org_id[:80]!r} is longer than {MAX_ORG_ID_LENGTH} characters "
@@ -104,14 +92,10 @@ class OrganizationAdmin:
             raise InvalidInput(
                 f"name: {name[:80]!r} must be 1 to {MAX_NAME_LENGTH} characters", field="name"
             )
-        return provision_organization(
-            self._orgs,
-            self._plan_limits,
-            org_id=org_id,
-            name=clean,
-            plan=plan,
-            period=self._period(),
-        )
+        limit = self._plan_limits[plan]
+        org = Organization(org_id, clean, plan, limit, limit, period or self._period())
+        self._orgs.create(org)
+        return org
 
     def get(self, org_id: str) -> Organization:
         return self._orgs.get(org_id)
@@ -176,16 +160,24 @@ class ResetReport:
     already_reset: list[str]
 
 
-def reset_monthly_limits(
-    orgs: OrganizationRepository, ledger: Ledger, limits: Mapping[Plan, int], period: str
-) -> ResetReport:
-    """Restore every organization to its plan's amount, once per period (safe to re-run); the
-    period each one closes has its usage recorded in the same write."""
-    reset: list[str] = []
-    already: list[str] = []
-    for org in orgs.iter_all():
-        done = org.period < period and ledger.reset(
-            org.org_id, org.period, period, limits[org.plan]
-        )
-        (reset if done else already).append(org.org_id)
-    return ResetReport(period, reset, already)
+class MonthlyReset:
+    """The monthly schedule's work: every organization back to its plan's amount."""
+
+    def __init__(
+        self, orgs: OrganizationRepository, ledger: Ledger, limits: Mapping[Plan, int]
+    ) -> None:
+        self._orgs = orgs
+        self._ledger = ledger
+        self._limits = limits
+
+    def run(self, period: str) -> ResetReport:
+        """Once per period (safe to re-run); the period each organization closes has its usage
+        recorded in the same write."""
+        reset: list[str] = []
+        already: list[str] = []
+        for org in self._orgs.iter_all():
+            done = org.period < period and self._ledger.reset(
+                org.org_id, org.period, period, self._limits[org.plan]
+            )
+            (reset if done else already).append(org.org_id)
+        return ResetReport(period, reset, already)

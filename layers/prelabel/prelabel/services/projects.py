@@ -1,4 +1,4 @@
-"""Projects and their label configuration."""
+"""Projects: their label configuration and the mapping of detector classes onto it."""
 
 from __future__ import annotations
 
@@ -8,33 +8,54 @@ from prelabel.domain.entities import Project, ProjectRef
 from prelabel.domain.errors import Conflict, InvalidInput
 from prelabel.domain.ids import new_id, now_iso
 from prelabel.domain.label_config import Geometry, LabelEntry, validate_label_config
+from prelabel.domain.mapping import MappingRowInput, build_mapping, check_threshold
 from prelabel.ports.projects import ProjectRepository
 
 
-def create_project(
-    projects: ProjectRepository, org_id: str, name: str, label_config: Sequence[LabelEntry]
-) -> Project:
-    entries = validate_label_config(label_config)
-    project = Project(ProjectRef(org_id, new_id("prj")), name, entries, created_at=now_iso())
-    projects.create(project)
-    return project
+class ProjectService:
+    def __init__(self, projects: ProjectRepository) -> None:
+        self._projects = projects
 
+    def create(self, org_id: str, name: str, label_config: Sequence[LabelEntry]) -> Project:
+        entries = validate_label_config(label_config)
+        project = Project(ProjectRef(org_id, new_id("prj")), name, entries, created_at=now_iso())
+        self._projects.create(project)
+        return project
 
-def replace_label_config(
-    projects: ProjectRepository, ref: ProjectRef, label_config: Sequence[LabelEntry]
-) -> Project:
-    project = projects.get(ref)
-    if project.active_run_id:
-        raise Conflict("the label configuration cannot change while a pre-labeling run is active")
-    entries = validate_label_config(label_config)
-    by_id = {e.id: e for e in entries}
-    for i, row in enumerate(project.mapping.rows):
-        entry = by_id.get(row.entry_id)
-        if entry is None or entry.geometry is not Geometry.BBOX:
-            raise InvalidInput(
-                f"label_config: entry {row.entry_id!r} is the target of mapping row {i} "
-                f"({row.class_name}); change the mapping first",
-                field="label_config",
+    def replace_label_config(self, ref: ProjectRef, label_config: Sequence[LabelEntry]) -> Project:
+        project = self._projects.get(ref)
+        if project.active_run_id:
+            raise Conflict(
+                "the label configuration cannot change while a pre-labeling run is active"
             )
-    projects.save_label_config(ref, entries)
-    return projects.get(ref)
+        entries = validate_label_config(label_config)
+        by_id = {e.id: e for e in entries}
+        for i, row in enumerate(project.mapping.rows):
+            entry = by_id.get(row.entry_id)
+            if entry is None or entry.geometry is not Geometry.BBOX:
+                raise InvalidInput(
+                    f"label_config: entry {row.entry_id!r} is the target of mapping row {i} "
+                    f"({row.class_name}); change the mapping first",
+                    field="label_config",
+                )
+        self._projects.save_label_config(ref, entries)
+        return self._projects.get(ref)
+
+    def replace_mapping(
+        self,
+        ref: ProjectRef,
+        rows: Sequence[MappingRowInput],
+        default_threshold: float | None,
+    ) -> Project:
+        """All rows are checked before anything is written; a bad row leaves the old mapping."""
+        project = self._projects.get(ref)
+        if project.active_run_id:
+            raise Conflict(
+                "the mapping cannot change while a pre-labeling run is active; stop it first"
+            )
+        mapping = build_mapping(rows, project.label_config)
+        threshold = project.default_threshold
+        if default_threshold is not None:
+            threshold = check_threshold(default_threshold, "default_threshold")
+        self._projects.save_mapping(ref, mapping, threshold)
+        return self._projects.get(ref)

@@ -28,64 +28,62 @@ def _check_move(source: LabelingState, target: LabelingState) -> None:
         )
 
 
-def start_move_all(
-    projects: ProjectRepository,
-    tasks: TaskRepository,
-    jobs: JobService,
-    ref: ProjectRef,
-    *,
-    source: LabelingState,
-    target: LabelingState,
-) -> Job:
-    """A job moving every task in `source`; the same request while it runs gets the same job.
-    Moving out of WAITING is refused up front while a run is active (each of the job's writes
-    checks it again)."""
-    project = projects.get(ref)
-    _check_move(source, target)
-    params = {"from": source.value, "to": target.value}
-    running = jobs.running(ref, JobKind.MOVE, params)
-    if running is not None:
-        return running
-    if source is LabelingState.WAITING and project.active_run_id:
-        raise Conflict(
-            f"tasks cannot leave {source.value} while a pre-labeling run is active; "
-            "stop the run first"
-        )
-    total = tasks.counts(ref).by_state.get(source, 0)
-    return jobs.launch(new_job(ref, JobKind.MOVE, params, total=total))
+class TaskService:
+    def __init__(
+        self, projects: ProjectRepository, tasks: TaskRepository, jobs: JobService
+    ) -> None:
+        self._projects = projects
+        self._tasks = tasks
+        self._jobs = jobs
 
+    def move_all(self, ref: ProjectRef, *, source: LabelingState, target: LabelingState) -> Job:
+        """A job moving every task in `source`; the same request while it runs gets the same
+        job. Moving out of WAITING is refused up front while a run is active (each of the job's
+        writes checks it again)."""
+        project = self._projects.get(ref)
+        _check_move(source, target)
+        params = {"from": source.value, "to": target.value}
+        running = self._jobs.running(ref, JobKind.MOVE, params)
+        if running is not None:
+            return running
+        if source is LabelingState.WAITING and project.active_run_id:
+            raise Conflict(
+                f"tasks cannot leave {source.value} while a pre-labeling run is active; "
+                "stop the run first"
+            )
+        total = self._tasks.counts(ref).by_state.get(source, 0)
+        return self._jobs.launch(new_job(ref, JobKind.MOVE, params, total=total))
 
-def move_tasks(
-    projects: ProjectRepository,
-    tasks: TaskRepository,
-    ref: ProjectRef,
-    *,
-    source: LabelingState,
-    target: LabelingState,
-    task_ids: Sequence[str],
-) -> list[str]:
-    """Move the named tasks (at most 1,000); unknown ids change nothing."""
-    projects.get(ref)
-    _check_move(source, target)
-    if len(task_ids) > MAX_TASK_IDS_PER_MOVE:
-        raise InvalidInput(
-            f"task_ids: {len(task_ids)} ids given; at most {MAX_TASK_IDS_PER_MOVE}",
-            field="task_ids",
-        )
-    missing = []
-    wrong_state = []
-    for task_id in dict.fromkeys(task_ids):
-        try:
-            task = tasks.get(ref, task_id)
-        except NotFound:
-            missing.append(task_id)
-            continue
-        if task.state is not source:
-            wrong_state.append(f"{task_id} ({task.state.value})")
-    if missing:
-        raise NotFound(f"task_ids: no such tasks in this project: {', '.join(missing[:20])}")
-    if wrong_state:
-        raise InvalidInput(
-            f"task_ids: not in {source.value}: {', '.join(wrong_state[:20])}", field="task_ids"
-        )
-    return tasks.move(ref, list(dict.fromkeys(task_ids)), source, target)
+    def move(
+        self,
+        ref: ProjectRef,
+        *,
+        source: LabelingState,
+        target: LabelingState,
+        task_ids: Sequence[str],
+    ) -> list[str]:
+        """Move the named tasks (at most 1,000); unknown ids change nothing."""
+        self._projects.get(ref)
+        _check_move(source, target)
+        if len(task_ids) > MAX_TASK_IDS_PER_MOVE:
+            raise InvalidInput(
+                f"task_ids: {len(task_ids)} ids given; at most {MAX_TASK_IDS_PER_MOVE}",
+                field="task_ids",
+            )
+        missing = []
+        wrong_state = []
+        for task_id in dict.fromkeys(task_ids):
+            try:
+                task = self._tasks.get(ref, task_id)
+            except NotFound:
+                missing.append(task_id)
+                continue
+            if task.state is not source:
+                wrong_state.append(f"{task_id} ({task.state.value})")
+        if missing:
+            raise NotFound(f"task_ids: no such tasks in this project: {', '.join(missing[:20])}")
+        if wrong_state:
+            raise InvalidInput(
+                f"task_ids: not in {source.value}: {', '.join(wrong_state[:20])}", field="task_ids"
+            )
+        return self._tasks.move(ref, list(dict.fromkeys(task_ids)), source, target)

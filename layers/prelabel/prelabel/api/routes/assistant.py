@@ -16,8 +16,6 @@ from prelabel.api.views import assistant_out, limit_out, mapping_out
 from prelabel.container import container
 from prelabel.domain.detector_classes import DETECTOR_CLASSES
 from prelabel.domain.mapping import MappingRowInput
-from prelabel.services.assistant import assistant_view
-from prelabel.services.mapping import replace_mapping
 
 router = Router()
 
@@ -46,8 +44,8 @@ def get_mapping(project_id: IdPath) -> MappingOut:
 )
 def put_mapping(project_id: IdPath, body: MappingReplace) -> MappingOut:
     rows = [MappingRowInput(r.detector_class, r.entry_id, r.min_confidence) for r in body.rows]
-    project = replace_mapping(
-        container().projects, project_ref(router, project_id), rows, body.default_threshold
+    project = container().project_service.replace_mapping(
+        project_ref(router, project_id), rows, body.default_threshold
     )
     return mapping_out(project)
 
@@ -61,4 +59,4 @@ def get_assistant(project_id: IdPath) -> AssistantOut:
     p = container()
     ref = project_ref(router, project_id)
     run = p.run_service.current(ref)  # reconciles a run whose execution ended elsewhere
-    return assistant_out(assistant_view(p.orgs, p.projects, p.tasks, ref, run))
+    return assistant_out(p.assistant_service.view(ref, run))

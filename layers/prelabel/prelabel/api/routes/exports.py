@@ -20,7 +20,7 @@ from prelabel.api.schemas import ExportLinkOut, JobOut
 from prelabel.api.views import export_link_out, job_out
 from prelabel.container import container
 from prelabel.exports import ExportFormat
-from prelabel.services.exports import ExportLink, export_link, start_export
+from prelabel.services.exports import ExportLink
 
 router = Router()
 
@@ -67,10 +67,9 @@ def get_export(
     c = container()
     ref = project_ref(router, project_id)
     if job_id is None:
-        job = start_export(c.projects, c.tasks, c.job_service, ref, export_format)
+        job = c.export_service.start(ref, export_format)
         return Response(202, content_types.APPLICATION_JSON, job_out(job).model_dump_json())
-    c.projects.get(ref)
-    found = export_link(c.job_service, c.image_links, ref, job_id, export_format)
+    found = c.export_service.link(ref, job_id, export_format)
     if isinstance(found, ExportLink):
         body = export_link_out(found).model_dump_json()
         return Response(200, content_types.APPLICATION_JSON, body)

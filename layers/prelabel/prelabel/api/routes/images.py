@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from prelabel.api.routes.common import IdPath, caller_locations, project_ref
 from prelabel.container import container
-from prelabel.services.images import LINK_TTL_SECONDS, task_image_link
+from prelabel.services.images import LINK_TTL_SECONDS
 
 router = Router()
 
@@ -32,11 +32,7 @@ class TaskImageOut(BaseModel):
     description=f"A presigned S3 GET URL (SigV4), valid for {LINK_TTL_SECONDS} seconds.",
 )
 def get_task_image(project_id: IdPath, task_id: IdPath) -> TaskImageOut:
-    p = container()
-    link = task_image_link(
-        p.projects,
-        p.tasks,
-        p.image_links,
+    link = container().image_service.task_image_link(
         caller_locations(router),
         project_ref(router, project_id),
         task_id,

@@ -9,7 +9,6 @@ from prelabel.api.schemas import LabelConfigReplace, LabelEntryIn, ProjectCreate
 from prelabel.api.views import project_out
 from prelabel.container import container
 from prelabel.domain.label_config import LabelEntry
-from prelabel.services.projects import create_project, replace_label_config
 
 router = Router()
 
@@ -25,8 +24,8 @@ def list_projects() -> list[ProjectOut]:
 
 @router.post("/projects", summary="Create a project", tags=["Projects"], status_code=201)
 def post_project(body: ProjectCreate) -> ProjectOut:
-    project = create_project(
-        container().projects, caller_org(router), body.name, _entries(body.label_config)
+    project = container().project_service.create(
+        caller_org(router), body.name, _entries(body.label_config)
     )
     return project_out(project)
 
@@ -42,7 +41,7 @@ def get_project(project_id: IdPath) -> ProjectOut:
     tags=["Projects"],
 )
 def put_label_config(project_id: IdPath, body: LabelConfigReplace) -> ProjectOut:
-    project = replace_label_config(
-        container().projects, project_ref(router, project_id), _entries(body.label_config)
+    project = container().project_service.replace_label_config(
+        project_ref(router, project_id), _entries(body.label_config)
     )
     return project_out(project)

@@ -15,7 +15,6 @@ from prelabel.container import container
 from prelabel.domain.entities import LabelingState
 from prelabel.domain.errors import InvalidInput
 from prelabel.ports.tasks import TaskFilter
-from prelabel.services.tasks import move_tasks, start_move_all
 
 router = Router()
 
@@ -76,18 +75,9 @@ def post_move(project_id: IdPath, body: TaskMove) -> Response[str]:
     ref = project_ref(router, project_id)
     c = container()
     if body.task_ids is None:
-        job = start_move_all(
-            c.projects,
-            c.tasks,
-            c.job_service,
-            ref,
-            source=body.from_state,
-            target=body.to_state,
-        )
+        job = c.task_service.move_all(ref, source=body.from_state, target=body.to_state)
         return Response(202, content_types.APPLICATION_JSON, job_out(job).model_dump_json())
-    moved = move_tasks(
-        c.projects,
-        c.tasks,
+    moved = c.task_service.move(
         ref,
         source=body.from_state,
         target=body.to_state,
