@@ -17,7 +17,7 @@ stored sideways with EXIF orientation 6. Then, each in a fresh interpreter:
   state (run, snapshot, limit, the batch's tasks, locations) are in-memory fakes.
 - baseline: bare Pillow, `Image.open(f).convert("RGB").resize((416, 416 * h // w))`, no draft.
 - prepare / before: `prepare_image` alone on one thread, now and as it was before tiles
-  (benchmarks/_preprocess_before.py, a frozen copy), on the same files.
+  (read from git at commit 8f59791 and imported as a module of its own), on the same files.
 
 Hostile batch. 32 files whose headers pass the checks but that are costly to decode: 7000x7000
 RGBA, LA and 16-bit greyscale PNGs (smooth pictures, so they compress to a few hundred KB), a
@@ -269,6 +269,32 @@ def run_label_batch(worker: Any, item: Any) -> int:
     return int(report.failed)
 
 
+BASELINE_COMMIT = "8f59791"  # prepare_image before tiles and budgets
+
+
+def baseline_module() -> Any:
+    """`prelabel/imaging/preprocess.py` as it was at BASELINE_COMMIT, read from git and
+    imported on its own, so before and after run in the same process on the same files."""
+    import importlib.util
+    import tempfile
+
+    source = subprocess.run(
+        ["git", "show", f"{BASELINE_COMMIT}:layers/prelabel/prelabel/imaging/preprocess.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp(prefix="prelabel-baseline-")) / "preprocess_before.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("preprocess_before", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def batch_function(mode: str, files: dict[str, Path]) -> Callable[[], int]:
     """The batch a child measures; each call prepares every file and returns how many failed."""
     paths = list(files.values())
@@ -304,7 +330,7 @@ def batch_function(mode: str, files: dict[str, Path]) -> Callable[[], int]:
             return sum(isinstance(r, str) for r in results)
 
         return budgeted
-    import _preprocess_before
+    _preprocess_before = baseline_module()
 
     import prelabel.imaging.preprocess
 

@@ -94,31 +94,32 @@ class DynamoBatchStore(BatchStore):
             condition=BatchReceiptModel.receipt_key.does_not_exist(),
         )
         model = encode_model(*batch.model)
-        once = PrelabelModel.task_id.does_not_exist()
-        for done in batch.done:
-            tx.put(
-                ("task", done.task_id),
-                PrelabelModel(
-                    outcome_key(ref, PrelabelState.DONE),
-                    done.task_id,
-                    run_id=item.run_id,
-                    width=done.width,
-                    height=done.height,
-                    model=model,
-                    labels=encode_labels(done.labels),
-                ),
-                condition=once,
+        prelabels = [
+            PrelabelModel(
+                outcome_key(ref, PrelabelState.DONE),
+                d.task_id,
+                run_id=item.run_id,
+                width=d.width,
+                height=d.height,
+                model=model,
+                labels=encode_labels(d.labels),
             )
-        for failed in batch.failed:
+            for d in batch.done
+        ] + [
+            PrelabelModel(
+                outcome_key(ref, PrelabelState.FAILED),
+                f.task_id,
+                run_id=item.run_id,
+                reason=f.reason[:REASON_MAX],
+            )
+            for f in batch.failed
+        ]
+        for prelabel in prelabels:
+            # Once only: a task's pre-label is written by one commit, ever.
             tx.put(
-                ("task", failed.task_id),
-                PrelabelModel(
-                    outcome_key(ref, PrelabelState.FAILED),
-                    failed.task_id,
-                    run_id=item.run_id,
-                    reason=failed.reason[:REASON_MAX],
-                ),
-                condition=once,
+                ("task", prelabel.task_id),
+                prelabel,
+                condition=PrelabelModel.task_id.does_not_exist(),
             )
         run_actions: list[Action] = [
             RunModel.labeled.add(k),

@@ -10,8 +10,9 @@ import heapq
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist
@@ -444,51 +445,33 @@ class DynamoTaskRepository(TaskRepository):
     def _source_ids(
         self, ref: ProjectRef, flt: TaskFilter, source: str, after: str | None, page_size: int
     ) -> Iterator[str]:
-        start = {"task_id": {"S": after}} if after else None
+        query, key, start_key, only_ids = self._source_query(ref, flt, source)
+        start = {**start_key, "task_id": {"S": after}} if after else None
+        options: dict[str, Any] = {"attributes_to_get": ["task_id"]} if only_ids else {}
         with storage_errors("list tasks"):
-            if source == "done":
-                key = outcome_key(ref, PrelabelState.DONE)
-                start = start and {"project_key": {"S": key}, **start}
-                for p in PrelabelModel.query(
-                    key,
-                    attributes_to_get=["task_id"],
-                    last_evaluated_key=start,
-                    page_size=page_size,
-                ):
-                    yield p.task_id
-            elif source == "dataset":
-                assert flt.dataset_id is not None
-                key = dataset_key(ref, flt.dataset_id)
-                start = start and {
-                    "dataset_key": {"S": key},
-                    "project_key": {"S": ref.key},
-                    **start,
-                }
-                for k in TaskModel.by_dataset.query(
-                    key, last_evaluated_key=start, page_size=page_size
-                ):
-                    yield k.task_id
-            elif source == "state":
-                assert flt.state is not None
-                key = state_key(ref, flt.state)
-                start = start and {
-                    "state_key": {"S": key},
-                    "project_key": {"S": ref.key},
-                    **start,
-                }
-                for k in TaskModel.by_state.query(
-                    key, last_evaluated_key=start, page_size=page_size
-                ):
-                    yield k.task_id
-            else:
-                start = start and {"project_key": {"S": ref.key}, **start}
-                for t in TaskModel.query(
-                    ref.key,
-                    attributes_to_get=["task_id"],
-                    last_evaluated_key=start,
-                    page_size=page_size,
-                ):
-                    yield t.task_id
+            for item in query(key, last_evaluated_key=start, page_size=page_size, **options):
+                yield item.task_id
+
+    @staticmethod
+    def _source_query(
+        ref: ProjectRef, flt: TaskFilter, source: str
+    ) -> tuple[Callable[..., Iterable[Any]], str, dict[str, Any], bool]:
+        """The query of a stored list, its partition key, the key attributes a page's start
+        names besides the task id, and whether the items hold more than their keys."""
+        if source == "done":
+            key = outcome_key(ref, PrelabelState.DONE)
+            return PrelabelModel.query, key, {"project_key": {"S": key}}, True
+        if source == "dataset":
+            assert flt.dataset_id is not None
+            key = dataset_key(ref, flt.dataset_id)
+            start = {"dataset_key": {"S": key}, "project_key": {"S": ref.key}}
+            return TaskModel.by_dataset.query, key, start, False
+        if source == "state":
+            assert flt.state is not None
+            key = state_key(ref, flt.state)
+            start = {"state_key": {"S": key}, "project_key": {"S": ref.key}}
+            return TaskModel.by_state.query, key, start, False
+        return TaskModel.query, ref.key, {"project_key": {"S": ref.key}}, True
 
     def _joined(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[Task]:
         items = _tasks_by_id(ref, task_ids)
