@@ -5,18 +5,18 @@ slices read)."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
-from functools import cached_property
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from prelabel.adapters.s3_client import S3Adapter
 from prelabel.domain.errors import InvalidInput, StorageError
 from prelabel.domain.imports import ObjectRef
 from prelabel.ports.objects import DatasetObjects, LinesRead, ListingPage
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 REFUSED = {"NoSuchBucket", "NoSuchKey", "AccessDenied", "403", "404"}
 # One ranged GET of a plain manifest; a line longer than this is refused.
@@ -28,14 +28,7 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-class S3DatasetObjects(DatasetObjects):
-    def __init__(self, make_client: Callable[[], S3Client]) -> None:
-        self._make_client = make_client
-
-    @cached_property
-    def _s3(self) -> S3Client:
-        return self._make_client()
-
+class S3DatasetObjects(S3Adapter, DatasetObjects):
     def list_page(self, bucket: str, prefix: str, token: str | None, max_keys: int) -> ListingPage:
         args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": max_keys}
         if token:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from prelabel.adapters.s3_client import S3Adapter
 from prelabel.domain.errors import StorageError
 from prelabel.ports.objects import ExportFiles
 
@@ -103,14 +103,10 @@ class MultipartSink:
             )
 
 
-class S3ExportFiles(ExportFiles):
+class S3ExportFiles(S3Adapter, ExportFiles):
     def __init__(self, make_client: Callable[[], S3Client], bucket: str) -> None:
-        self._make_client = make_client
+        super().__init__(make_client)
         self._bucket = bucket
-
-    @cached_property
-    def _s3(self) -> S3Client:
-        return self._make_client()
 
     @property
     def bucket(self) -> str:

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from prelabel.adapters.s3_client import S3Adapter
 from prelabel.domain.errors import StorageError
 from prelabel.ports.images import ImageLinks
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
+    pass
 
 
-class S3ImageLinks(ImageLinks):
+class S3ImageLinks(S3Adapter, ImageLinks):
     """Presigned GET URLs. The client must sign with SigV4 (`signature_version="s3v4"`):
     SigV2 is deprecated, and refused by buckets in regions opened since 2014."""
-
-    def __init__(self, make_client: Callable[[], S3Client]) -> None:
-        self._make_client = make_client
-
-    @cached_property
-    def _s3(self) -> S3Client:
-        return self._make_client()
 
     def signed_get_url(
         self, bucket: str, key: str, expires_in: int, download_name: str | None = None

@@ -6,11 +6,11 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from prelabel.adapters.s3_client import S3Adapter
 from prelabel.domain.errors import StorageError
 from prelabel.ports.images import ImageSource, ImageUnavailable
 from prelabel.ports.labeling import BatchItem
@@ -24,14 +24,7 @@ MISSING = {"NoSuchKey", "404", "NoSuchBucket", "AccessDenied", "403"}
 PUT_THREADS = 16
 
 
-class S3ImageSource(ImageSource):
-    def __init__(self, make_client: Callable[[], S3Client]) -> None:
-        self._make_client = make_client
-
-    @cached_property
-    def _s3(self) -> S3Client:
-        return self._make_client()
-
+class S3ImageSource(S3Adapter, ImageSource):
     def fetch(self, bucket: str, key: str, max_bytes: int) -> bytes:
         try:
             obj = self._s3.get_object(Bucket=bucket, Key=key)
@@ -49,7 +42,7 @@ class S3ImageSource(ImageSource):
             raise StorageError(f"reading s3://{bucket}/{key} failed: {exc}") from exc
 
 
-class S3ManifestStore(ManifestStore):
+class S3ManifestStore(S3Adapter, ManifestStore):
     """One small object per batch under the run's prefix: the Distributed Map lists them.
 
     (A single JSON array would need the ItemReader's `InputType`, which moto's interpreter and
@@ -58,12 +51,8 @@ class S3ManifestStore(ManifestStore):
     """
 
     def __init__(self, make_client: Callable[[], S3Client], bucket: str) -> None:
-        self._make_client = make_client
+        super().__init__(make_client)
         self._bucket = bucket
-
-    @cached_property
-    def _s3(self) -> S3Client:
-        return self._make_client()
 
     def write(self, run_id: str, items: Iterable[BatchItem]) -> tuple[str, str, int]:
         prefix = f"runs/{run_id}/batches/"
