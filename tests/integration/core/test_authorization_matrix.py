@@ -46,6 +46,7 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("POST", "/projects/{project_id}/runs"): {"confirm": True},
     ("POST", "/projects/{project_id}/runs/stop"): None,
     ("GET", "/projects/{project_id}/runs/current"): None,
+    ("GET", "/projects/{project_id}/runs"): None,
     ("GET", "/projects/{project_id}/export"): None,
     ("GET", "/projects/{project_id}/jobs"): None,
     ("GET", "/projects/{project_id}/jobs/{job_id}"): None,

@@ -255,6 +255,10 @@ class RunProgressOut(BaseModel):
     message: str | None
 
 
+class RunListOut(BaseModel):
+    runs: list[RunProgressOut] = Field(description="Newest first")
+
+
 class CountsOut(BaseModel):
     """The project's counters, kept by the writes that change them: one read at any size."""
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from prelabel.api.routes.common import IdPath, project_ref
-from prelabel.api.schemas import RunProgressOut, StartRunIn, StartRunOut
+from prelabel.api.schemas import RunListOut, RunProgressOut, StartRunIn, StartRunOut
 from prelabel.api.views import run_out
 from prelabel.container import container
 from prelabel.domain.errors import NotFound
@@ -54,3 +57,13 @@ def get_current_run(project_id: IdPath) -> RunProgressOut:
     if run is None:
         raise NotFound("this project has no pre-labeling run yet")
     return run_out(run)
+
+
+@router.get(
+    "/projects/<project_id>/runs",
+    summary="The project's runs with their figures, newest first",
+    tags=["Pre-labeling"],
+)
+def list_runs(project_id: IdPath, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> RunListOut:
+    runs = container().run_service.history(project_ref(router, project_id), limit)
+    return RunListOut(runs=[run_out(r) for r in runs])
