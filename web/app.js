@@ -381,6 +381,7 @@
     const projectId = state.projectId;
     let ticks = 0;
     let lastStatus = state.run ? state.run.status : "";
+    let failed = false;
     loadRuns().catch(() => {});
     try {
       const last = await pollUntil(
@@ -404,9 +405,14 @@
       applyAssistant(last, false);
       await Promise.all([loadTasks(false), loadRuns()]);
     } catch (err) {
+      failed = true;
       if (current(session)) $("run-error").textContent = errorText(err);
     } finally {
-      if (current(session)) state.runPolling = false;
+      if (current(session)) {
+        state.runPolling = false;
+        // A run started while this watch was winding down found it still busy: watch that one.
+        if (!failed && runActive()) watchRun();
+      }
     }
   }
 
