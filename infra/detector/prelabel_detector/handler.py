@@ -11,9 +11,10 @@ from pathlib import Path
 
 from prelabel.detector_wire import (
     JSON_CONTENT_TYPE,
+    BatchRequest,
+    DetectorResponse,
     ImageResult,
     NotAcceptableError,
-    Options,
     decode_request,
     encode_response,
 )
@@ -31,18 +32,9 @@ class LoadedModel:
     backend: Backend
 
 
-@dataclass(frozen=True)
-class PreparedBatch:
-    # The images as sent, in request order; decoding is the backend's (on its device if it can).
-    images: list[bytes]
-    options: Options
-
-
-@dataclass(frozen=True)
-class Prediction:
-    model_name: str
-    model_version: str
-    results: list[ImageResult]
+# The images stay as sent, in request order: decoding is the backend's (on its device if it can).
+# The name is the one benchmarks/detector_torch.py imports.
+PreparedBatch = BatchRequest
 
 
 def load_model(
@@ -57,20 +49,19 @@ def model_fn(model_dir: str) -> LoadedModel:
     return load_model(descriptor, int(threads) if threads else None, os.environ.get(DEVICE_ENV))
 
 
-def input_fn(request_body: bytes, request_content_type: str | None) -> PreparedBatch:
-    request = decode_request(request_body, request_content_type)
-    return PreparedBatch(request.images, request.options)
+def input_fn(request_body: bytes, request_content_type: str | None) -> BatchRequest:
+    return decode_request(request_body, request_content_type)
 
 
-def predict_fn(data: PreparedBatch, model: LoadedModel) -> Prediction:
+def predict_fn(data: BatchRequest, model: LoadedModel) -> DetectorResponse:
     outcomes = model.backend.detect_encoded(data.images, data.options)
     results = [
         ImageResult(error=item) if isinstance(item, str) else ImageResult(item) for item in outcomes
     ]
-    return Prediction(model.descriptor.name, model.descriptor.version, results)
+    return DetectorResponse(model.descriptor.name, model.descriptor.version, results)
 
 
-def output_fn(prediction: Prediction, accept: str | None) -> bytes:
+def output_fn(prediction: DetectorResponse, accept: str | None) -> bytes:
     accepted = [part.split(";")[0].strip().lower() for part in (accept or "*/*").split(",")]
     if not any(a in (JSON_CONTENT_TYPE, "*/*", "application/*", "") for a in accepted):
         raise NotAcceptableError(f"responses are {JSON_CONTENT_TYPE}; Accept was {accept!r}")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
 from prelabel.api.schemas import (
     AssistantOut,
     CountsOut,
@@ -19,6 +23,7 @@ from prelabel.api.schemas import (
     ProjectOut,
     RunProgressOut,
     SkippedOut,
+    StartRunOut,
     TaskDetailOut,
     TaskOut,
 )
@@ -37,21 +42,35 @@ from prelabel.domain.label_config import LabelEntry, bbox_entries
 from prelabel.domain.run_rules import run_message
 from prelabel.services.assistant import AssistantView
 from prelabel.services.exports import ExportLink
+from prelabel.services.runs import StartOutcome
+
+Out = TypeVar("Out", bound=BaseModel)
+
+
+def _copied(model: type[Out], *records: object, **computed: Any) -> Out:
+    """A response body whose fields are the records' attributes of the same names (the first
+    record that has one gives it), but for those in `computed`: a field added to a record and
+    its body then needs no third edit here."""
+    fields = dict(computed)
+    for name in model.model_fields.keys() - computed.keys():
+        holder = next((r for r in records if hasattr(r, name)), None)
+        if holder is None:
+            raise AttributeError(f"{model.__name__}.{name}: no record holds it")
+        fields[name] = getattr(holder, name)
+    return model.model_validate(fields)
 
 
 def entry_out(e: LabelEntry) -> LabelEntryOut:
-    return LabelEntryOut(id=e.id, name=e.name, geometry=e.geometry)
+    return _copied(LabelEntryOut, e)
 
 
 def project_out(p: Project) -> ProjectOut:
-    return ProjectOut(
+    return _copied(
+        ProjectOut,
+        p,
         project_id=p.ref.project_id,
-        name=p.name,
         label_config=[entry_out(e) for e in p.label_config],
-        default_threshold=p.default_threshold,
         mapping_rows=len(p.mapping.rows),
-        active_run_id=p.active_run_id,
-        created_at=p.created_at,
     )
 
 
@@ -59,12 +78,11 @@ def mapping_out(p: Project) -> MappingOut:
     names = {e.id: e.name for e in p.label_config}
     return MappingOut(
         rows=[
-            MappingRowOut(
+            _copied(
+                MappingRowOut,
+                r,
                 detector_class=r.class_name,
-                class_id=r.class_id,
-                entry_id=r.entry_id,
                 entry_name=names.get(r.entry_id, r.entry_id),
-                min_confidence=r.min_confidence,
                 effective_threshold=p.mapping.threshold_for(r, p.default_threshold),
             )
             for r in p.mapping.rows
@@ -75,23 +93,13 @@ def mapping_out(p: Project) -> MappingOut:
 
 
 def job_out(j: Job) -> JobOut:
-    return JobOut(
-        job_id=j.job_id,
-        kind=j.kind,
-        status=j.status,
-        params=j.params,
-        progress=JobProgressOut(done=j.done, total=j.total, unit=j.unit, percent=j.percent),
-        result=j.result,
-        error=j.error,
-        created_at=j.created_at,
-        finished_at=j.finished_at,
-    )
+    return _copied(JobOut, j, progress=_copied(JobProgressOut, j))
 
 
 def report_out(r: ImportReport) -> ImportReportOut:
-    return ImportReportOut(
-        objects=r.objects,
-        images=r.images,
+    return _copied(
+        ImportReportOut,
+        r,
         skipped={
             reason.value: SkippedOut(
                 count=t.count, description=reason.description, examples=list(t.examples)
@@ -102,18 +110,9 @@ def report_out(r: ImportReport) -> ImportReportOut:
 
 
 def dataset_out(d: Dataset, job: Job | None = None) -> DatasetOut:
-    return DatasetOut(
-        dataset_id=d.dataset_id,
-        bucket=d.bucket,
-        prefix=d.prefix,
-        manifest_key=d.manifest_key,
-        manifest_format=d.manifest_format,
-        status=d.status,
-        failure=d.failure,
-        task_count=d.task_count,
-        generation=d.generation,
-        connected_at=d.connected_at,
-        job_id=d.job_id,
+    return _copied(
+        DatasetOut,
+        d,
         report=report_out(d.report) if d.report else None,
         job=job_out(job) if job else None,
     )
@@ -152,63 +151,41 @@ def export_link_out(link: ExportLink) -> ExportLinkOut:
 
 
 def task_out(t: Task) -> TaskOut:
-    return TaskOut(
-        task_id=t.task_id,
-        dataset_id=t.dataset_id,
-        image_key=t.image_key,
-        state=t.state,
-        prelabeled=t.prelabeled,
+    return _copied(
+        TaskOut,
+        t,
         prelabel_state=t.prelabel_state.value if t.prelabel_state else None,
-        prelabel_reason=t.prelabel_reason,
         label_count=len(t.labels),
     )
 
 
 def task_detail_out(t: Task) -> TaskDetailOut:
-    return TaskDetailOut(
+    return _copied(
+        TaskDetailOut,
+        t,
         **task_out(t).model_dump(),
-        bucket=t.bucket,
-        image_width=t.image_width,
-        image_height=t.image_height,
-        labels=[
-            LabelOut(
-                label_id=lbl.label_id,
-                entry_id=lbl.entry_id,
-                entry_name=lbl.entry_name,
-                box=lbl.box.as_list(),
-                detector_class=lbl.detector_class,
-                score=lbl.score,
-                model_name=lbl.model_name,
-                model_version=lbl.model_version,
-                source=lbl.source,
-            )
-            for lbl in t.labels
-        ],
+        labels=[_copied(LabelOut, lbl, box=lbl.box.as_list()) for lbl in t.labels],
     )
 
 
 def limit_out(o: Organization) -> LimitOut:
-    return LimitOut(
-        plan=o.plan, monthly_limit=o.monthly_limit, remaining=o.remaining, period=o.period
-    )
+    return _copied(LimitOut, o)
 
 
 def run_out(r: Run) -> RunProgressOut:
     c = r.counters
     done = c.labeled + c.failed + c.skipped_quota
-    return RunProgressOut(
-        run_id=r.run_id,
-        status=r.status,
-        total=c.total,
-        labeled=c.labeled,
-        failed=c.failed,
-        skipped_quota=c.skipped_quota,
-        left=c.left,
+    return _copied(
+        RunProgressOut,
+        r,
+        c,
         percent=100.0 if c.total == 0 else round(100.0 * done / c.total, 1),
-        started_at=r.started_at,
-        finished_at=r.finished_at,
         message=run_message(r),
     )
+
+
+def start_run_out(o: StartOutcome) -> StartRunOut:
+    return _copied(StartRunOut, o, run=run_out(o.run) if o.run else None)
 
 
 def assistant_out(v: AssistantView) -> AssistantOut:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from prelabel.domain.errors import InvalidInput
+from prelabel.domain.repeats import FirstPlaces
 
 MAX_LABEL_ENTRIES = 200
 
@@ -34,15 +35,9 @@ def validate_label_config(entries: Sequence[LabelEntry]) -> tuple[LabelEntry, ..
             f"label_config has {len(entries)} entries; at most {MAX_LABEL_ENTRIES} are allowed",
             field="label_config",
         )
-    seen: dict[str, int] = {}
+    ids = FirstPlaces[str]("label_config")
     for i, entry in enumerate(entries):
-        if entry.id in seen:
-            raise InvalidInput(
-                f"label_config[{i}].id: {entry.id!r} is already used by "
-                f"label_config[{seen[entry.id]}]",
-                field=f"label_config[{i}].id",
-            )
-        seen[entry.id] = i
+        ids.claim(i, entry.id, "id", f"{entry.id!r} is already used by")
     return tuple(entries)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from prelabel.domain.detector_classes import resolve_class
 from prelabel.domain.errors import InvalidInput
 from prelabel.domain.label_config import Geometry, LabelEntry, bbox_entries
+from prelabel.domain.repeats import FirstPlaces
 
 DEFAULT_THRESHOLD = 0.5
 MAX_MAPPING_ROWS = 80  # one row per detector class at most
@@ -69,7 +70,7 @@ def build_mapping(
             f"rows: {len(rows)} rows given; at most {MAX_MAPPING_ROWS} are allowed", field="rows"
         )
     entries = {e.id: e for e in label_config}
-    first_row_of_class: dict[int, int] = {}
+    classes = FirstPlaces[int]("rows")
     built: list[MappingRow] = []
     for i, row in enumerate(rows):
         try:
@@ -90,13 +91,13 @@ def build_mapping(
                 f"{entry.geometry.value}; only bbox entries can be targets",
                 field=f"rows[{i}].entry_id",
             )
-        if cls.id in first_row_of_class:
-            raise InvalidInput(
-                f"rows[{i}].detector_class: {cls.name!r} is already mapped in "
-                f"rows[{first_row_of_class[cls.id]}]; one class maps to at most one entry",
-                field=f"rows[{i}].detector_class",
-            )
-        first_row_of_class[cls.id] = i
+        classes.claim(
+            i,
+            cls.id,
+            "detector_class",
+            f"{cls.name!r} is already mapped in",
+            "; one class maps to at most one entry",
+        )
         if row.min_confidence is not None:
             check_threshold(row.min_confidence, f"rows[{i}].min_confidence")
         built.append(MappingRow(cls.id, cls.name, entry.id, row.min_confidence))

@@ -10,6 +10,7 @@ import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
 
 
 class _Event(BaseModel):
@@ -31,17 +32,22 @@ class PrepareEvent(_Event):
 
 
 class PrepareResult(_Event):
-    """Prepare's answer; the ASL's ResultSelector picks from it."""
+    """Prepare's answer; the ASL's ResultSelector picks from it by the camelCase names. The
+    Python names are those of the service's Prepared, which fills all but the last two."""
 
-    runId: str  # noqa: N815
-    orgId: str  # noqa: N815
-    projectId: str  # noqa: N815
-    manifestBucket: str  # noqa: N815
-    manifestPrefix: str  # noqa: N815
+    model_config = ConfigDict(
+        alias_generator=to_camel, validate_by_name=True, serialize_by_alias=True
+    )
+
+    run_id: str
+    org_id: str
+    project_id: str
+    manifest_bucket: str
+    manifest_prefix: str
     total: int
     batches: int
-    maxConcurrency: int  # noqa: N815
-    toleratedFailurePercentage: int  # noqa: N815
+    max_concurrency: int
+    tolerated_failure_percentage: int
 
 
 class LabelBatchEvent(_Event):

@@ -32,8 +32,13 @@ class StepState(_Event):
     failure: str | None = None
 
 
-class JobStepEvent(_Event):
+class JobEvent(_Event):
+    """What every step of the jobs state machine is sent: the job it works on."""
+
     job: JobRef
+
+
+class JobStepEvent(JobEvent):
     step: StepState
     retryCount: int = Field(default=0, ge=0)  # noqa: N815
 
@@ -44,10 +49,9 @@ class JobStepResult(_Event):
     failure: str | None
 
 
-class JobFinishEvent(_Event):
+class JobFinishEvent(JobEvent):
     """The last step; `state.error` is there when a step failed for good (Catch)."""
 
-    job: JobRef
     state: dict[str, Any] = Field(default_factory=dict)
 
     @property

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from prelabel.container import container
+from prelabel.container import Container
 from prelabel.entrypoints.job_events import JobFinishEvent, JobFinishResult
+from prelabel.entrypoints.job_handler import job_handler, logger
 
-logger = Logger(service="prelabel-jobs")
 
-
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    parsed = JobFinishEvent.model_validate(event)
-    logger.set_correlation_id(parsed.job.jobId)
-    job = container("job_finish").job_finisher.finish(
-        parsed.job.ref, parsed.job.jobId, parsed.failure
-    )
+@job_handler(JobFinishEvent, "job_finish")
+def handler(event: JobFinishEvent, c: Container) -> JobFinishResult:
+    job = c.job_finisher.finish(event.job.ref, event.job.jobId, event.failure)
     logger.info("job finished", extra={"status": job.status.value, "error": job.error})
-    return JobFinishResult(jobId=job.job_id, status=job.status.value).model_dump()
+    return JobFinishResult(jobId=job.job_id, status=job.status.value)

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from prelabel.container import container
+from prelabel.container import Container
 from prelabel.entrypoints.job_events import JobStepEvent, JobStepResult
+from prelabel.entrypoints.job_handler import job_handler, logger
 
-logger = Logger(service="prelabel-jobs")
 
-
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    parsed = JobStepEvent.model_validate(event)
-    logger.set_correlation_id(parsed.job.jobId)
-    outcome = container("job_step").job_runner.step(
-        parsed.job.ref, parsed.job.jobId, parsed.step.cursor
-    )
+@job_handler(JobStepEvent, "job_step")
+def handler(event: JobStepEvent, c: Container) -> JobStepResult:
+    outcome = c.job_runner.step(event.job.ref, event.job.jobId, event.step.cursor)
     logger.info(
         "job step",
-        extra={"done": outcome.done, "failure": outcome.failure, "attempt": parsed.retryCount},
+        extra={"done": outcome.done, "failure": outcome.failure, "attempt": event.retryCount},
     )
-    return JobStepResult(
-        done=outcome.done, cursor=outcome.cursor, failure=outcome.failure
-    ).model_dump()
+    return JobStepResult(done=outcome.done, cursor=outcome.cursor, failure=outcome.failure)

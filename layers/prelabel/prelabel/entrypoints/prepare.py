@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -26,14 +27,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     logger.info("run prepared", extra={"total": prepared.total, "batches": prepared.batches})
     return PrepareResult(
-        runId=prepared.run_id,
-        orgId=prepared.org_id,
-        projectId=prepared.project_id,
-        manifestBucket=prepared.manifest_bucket,
-        manifestPrefix=prepared.manifest_prefix,
-        total=prepared.total,
-        batches=prepared.batches,
-        maxConcurrency=c.settings.max_concurrency,
+        **asdict(prepared),
+        max_concurrency=c.settings.max_concurrency,
         # A batch that keeps failing leaves its tasks untouched; the other batches go on.
-        toleratedFailurePercentage=100,
+        tolerated_failure_percentage=100,
     ).model_dump()

@@ -10,18 +10,18 @@ writer no memory.
 
 from __future__ import annotations
 
-from types import TracebackType
+from collections.abc import Iterable, Iterator
 
 from prelabel.domain.entities import Project, Task
-from prelabel.exports.common import Tally, image_uri
+from prelabel.exports.common import Tally, has_size, image_uri
 from prelabel.exports.formats import ExportFormat
-from prelabel.exports.streams import Archive, JsonArraySpool, json_bytes
+from prelabel.exports.streams import Archive, Closing, JsonArraySpool, json_bytes
 
 MANIFEST_NAME = "prelabel_export.json"
 SKIPPED_REASON = "image size unknown: the image has not been pre-labeled yet"
 
 
-class Manifest:
+class Manifest(Closing):
     def __init__(self, project: Project, fmt: ExportFormat, created_at: str) -> None:
         self._header = {
             "project_id": project.ref.project_id,
@@ -50,6 +50,16 @@ class Manifest:
     def skip(self, task: Task) -> None:
         self._skipped.append(task.task_id)
 
+    def sized(self, tasks: Iterable[Task], tally: Tally) -> Iterator[Task]:
+        """The tasks whose image size is known, for formats that cannot do without it; the
+        others are counted into `tally.skipped_images` and listed as skipped."""
+        for task in tasks:
+            if has_size(task):
+                yield task
+            else:
+                tally.skipped_images += 1
+                self.skip(task)
+
     def write(self, archive: Archive, tally: Tally) -> None:
         counts = {
             "images": tally.images,
@@ -71,14 +81,3 @@ class Manifest:
     def close(self) -> None:
         self._files.close()
         self._skipped.close()
-
-    def __enter__(self) -> Manifest:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -14,7 +14,6 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import TracebackType
 from typing import IO, Any, Self
 
 # A fixed timestamp makes the same labels give the same archive, byte for byte.
@@ -28,7 +27,27 @@ def json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode()
 
 
-class Spool:
+class Closing:
+    """What an export holds open until its `with` block ends."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Called instead of close() when the block raised."""
+        self.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()
+
+
+class Spool(Closing):
     """Bytes set aside during an export and copied into it at the end."""
 
     def __init__(self) -> None:
@@ -43,12 +62,6 @@ class Spool:
 
     def close(self) -> None:
         self._file.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class JsonArraySpool(Spool):
@@ -76,7 +89,7 @@ def _info(name: str) -> zipfile.ZipInfo:
     return info
 
 
-class Archive:
+class Archive(Closing):
     """A zip written entry after entry into `sink`; nothing of an entry stays in memory once it
     is written, only zipfile's directory record of it (its name and sizes)."""
 
@@ -105,19 +118,8 @@ class Archive:
     def close(self) -> None:
         self._zip.close()
 
-    def __enter__(self) -> Archive:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            # A failed export gets no central directory: a half-written archive must not open
-            # as if it were whole. Without its file, ZipFile's own close (run again when it is
-            # collected) writes nothing.
-            self._zip.fp = None
+    def discard(self) -> None:
+        # A failed export gets no central directory: a half-written archive must not open
+        # as if it were whole. Without its file, ZipFile's own close (run again when it is
+        # collected) writes nothing.
+        self._zip.fp = None

@@ -24,7 +24,6 @@ from prelabel.exports.common import (
     Tally,
     clipped,
     exported_labels,
-    has_size,
     image_suffix,
     image_uri,
     one_line,
@@ -102,11 +101,7 @@ def write_voc(
     archive.add("labels.txt", "".join(f"{one_line(n)}\n" for n in categories.names()))
     archive.folder(IMAGES_DIR)
     with Spool() as image_set:
-        for task in tasks:
-            if not has_size(task):
-                tally.skipped_images += 1
-                manifest.skip(task)
-                continue
+        for task in manifest.sized(tasks, tally):
             name = names.name(task)
             image_file = f"{name}{image_suffix(task)}"
             annotation = f"Annotations/{name}.xml"

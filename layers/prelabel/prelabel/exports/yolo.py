@@ -19,7 +19,6 @@ from prelabel.exports.common import (
     Tally,
     clipped,
     exported_labels,
-    has_size,
     image_suffix,
     one_line,
     size_of,
@@ -72,11 +71,7 @@ def write_yolo(
     archive.add("classes.txt", "".join(f"{one_line(n)}\n" for n in categories.names()))
     archive.add("data.yaml", data_yaml(categories, project))
     archive.folder("images")
-    for task in tasks:
-        if not has_size(task):
-            tally.skipped_images += 1
-            manifest.skip(task)
-            continue
+    for task in manifest.sized(tasks, tally):
         name = names.name(task)
         label_file = f"labels/{name}.txt"
         lines = yolo_lines(task, categories, tally)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from prelabel.api.routes.common import IdPath, project_ref
 from prelabel.api.schemas import RunListOut, RunProgressOut, StartRunIn, StartRunOut
-from prelabel.api.views import run_out
+from prelabel.api.views import run_out, start_run_out
 from prelabel.container import container
 from prelabel.domain.errors import NotFound
 
@@ -28,16 +28,7 @@ router = Router()
 )
 def post_run(project_id: IdPath, body: StartRunIn) -> tuple[StartRunOut, int]:
     outcome = container().run_service.start(project_ref(router, project_id), confirm=body.confirm)
-    reply = StartRunOut(
-        started=outcome.started,
-        already_active=outcome.already_active,
-        confirmation_required=outcome.confirmation_required,
-        eligible=outcome.eligible,
-        will_label=outcome.will_label,
-        message=outcome.message,
-        run=run_out(outcome.run) if outcome.run else None,
-    )
-    return reply, 201 if outcome.started else 200
+    return start_run_out(outcome), 201 if outcome.started else 200
 
 
 @router.post(
