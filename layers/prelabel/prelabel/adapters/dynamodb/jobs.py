@@ -15,7 +15,7 @@ from prelabel.domain.entities import ProjectRef
 from prelabel.domain.errors import NotFound
 from prelabel.domain.imports import ImportReport
 from prelabel.domain.jobs import Job, JobKind, JobStatus, ProgressUnit
-from prelabel.ports.jobs import JobRepository
+from prelabel.ports.jobs import JobEnd, JobRepository, Progress
 
 
 def _to_domain(item: JobModel) -> Job:
@@ -75,41 +75,26 @@ class DynamoJobRepository(JobRepository):
     def set_execution(self, ref: ProjectRef, job_id: str, execution_arn: str) -> None:
         self._update(ref, job_id, [JobModel.execution_arn.set(execution_arn)], "save job")
 
-    def set_progress(
-        self,
-        ref: ProjectRef,
-        job_id: str,
-        done: int,
-        total: int | None = None,
-        unit: ProgressUnit | None = None,
-    ) -> None:
-        actions: list[Action] = [JobModel.done.set(done)]
-        if total is not None:
-            actions.append(JobModel.total.set(total))
-        if unit is not None:
-            actions.append(JobModel.unit.set(unit.value))
+    def set_progress(self, ref: ProjectRef, job_id: str, progress: Progress) -> None:
+        actions: list[Action] = [JobModel.done.set(progress.done)]
+        if progress.total is not None:
+            actions.append(JobModel.total.set(progress.total))
+        if progress.unit is not None:
+            actions.append(JobModel.unit.set(progress.unit.value))
         self._update(ref, job_id, actions, "save job progress")
 
     def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, str | int]) -> None:
         self._update(ref, job_id, [JobModel.result.set(_json(result))], "save job result")
 
-    def finish(
-        self,
-        ref: ProjectRef,
-        job_id: str,
-        status: JobStatus,
-        error: str | None,
-        result: Mapping[str, str | int] | None,
-        finished_at: str,
-    ) -> bool:
+    def finish(self, ref: ProjectRef, job_id: str, end: JobEnd) -> bool:
         actions: list[Action] = [
-            JobModel.status.set(status.value),
-            JobModel.finished_at.set(finished_at),
+            JobModel.status.set(end.status.value),
+            JobModel.finished_at.set(end.finished_at),
         ]
-        if error is not None:
-            actions.append(JobModel.error.set(error[:2000]))
-        if result is not None:
-            actions.append(JobModel.result.set(_json(result)))
+        if end.error is not None:
+            actions.append(JobModel.error.set(end.error[:2000]))
+        if end.result is not None:
+            actions.append(JobModel.result.set(_json(end.result)))
         try:
             with storage_errors("finish job"):
                 JobModel(ref.key, job_id).update(

@@ -16,10 +16,10 @@ from prelabel.adapters.dynamodb.models import (
 from prelabel.adapters.dynamodb.reports import report_from_json, report_to_json
 from prelabel.domain.entities import Dataset, DatasetStatus, Project, ProjectRef
 from prelabel.domain.errors import Conflict, NotFound
-from prelabel.domain.imports import ImportReport, ManifestFormat
+from prelabel.domain.imports import ManifestFormat
 from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.domain.mapping import LabelMapping, MappingRow
-from prelabel.ports.projects import DatasetRepository, ProjectRepository
+from prelabel.ports.projects import Claim, DatasetRepository, ProjectRepository, Settlement
 
 
 def _entries_to_items(entries: tuple[LabelEntry, ...]) -> list[LabelEntryAttr]:
@@ -209,42 +209,25 @@ class DynamoDatasetRepository(DatasetRepository):
             raise
         return True
 
-    def claim(
-        self,
-        ref: ProjectRef,
-        dataset_id: str,
-        *,
-        expected_job_id: str | None,
-        job_id: str,
-        status: DatasetStatus,
-        generation: int | None = None,
-    ) -> bool:
+    def claim(self, ref: ProjectRef, dataset_id: str, claim: Claim) -> bool:
         actions: list[Action] = [
-            DatasetModel.job_id.set(job_id),
-            DatasetModel.status.set(status.value),
+            DatasetModel.job_id.set(claim.job_id),
+            DatasetModel.status.set(claim.status.value),
             DatasetModel.failure.remove(),
             DatasetModel.report.remove(),
         ]
-        if generation is not None:
-            actions.append(DatasetModel.generation.set(generation))
-        return self._update(ref, dataset_id, actions, _owned_by(expected_job_id))
+        if claim.generation is not None:
+            actions.append(DatasetModel.generation.set(claim.generation))
+        return self._update(ref, dataset_id, actions, _owned_by(claim.expected_job_id))
 
-    def settle(
-        self,
-        ref: ProjectRef,
-        dataset_id: str,
-        job_id: str,
-        status: DatasetStatus,
-        *,
-        failure: str | None = None,
-        report: ImportReport | None = None,
-    ) -> bool:
+    def settle(self, ref: ProjectRef, dataset_id: str, job_id: str, end: Settlement) -> bool:
+        failure = end.failure
         actions: list[Action] = [
-            DatasetModel.status.set(status.value),
+            DatasetModel.status.set(end.status.value),
             DatasetModel.failure.set(failure[:2000]) if failure else DatasetModel.failure.remove(),
         ]
-        if report is not None:
-            actions.append(DatasetModel.report.set(report_to_json(report)))
+        if end.report is not None:
+            actions.append(DatasetModel.report.set(report_to_json(end.report)))
         return self._update(ref, dataset_id, actions, _owned_by(job_id))
 
     def remove(self, ref: ProjectRef, dataset_id: str, job_id: str) -> bool:

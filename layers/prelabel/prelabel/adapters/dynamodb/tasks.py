@@ -43,7 +43,7 @@ from prelabel.domain.entities import (
     Task,
 )
 from prelabel.domain.errors import Busy, Conflict, NotFound, StorageError
-from prelabel.ports.tasks import Removal, TaskFilter, TaskPage, TaskRepository
+from prelabel.ports.tasks import IdRange, Move, Removal, TaskFilter, TaskPage, TaskRepository
 
 # Items per transaction: 90 task writes, the counters, and the dataset (imports), the
 # project's no-active-run check (moves out of WAITING) or the job's progress (moves by a job)
@@ -220,28 +220,14 @@ class DynamoTaskRepository(TaskRepository):
                 return 0
         raise StorageError("create tasks: the transaction kept failing")
 
-    def move(
-        self,
-        ref: ProjectRef,
-        task_ids: Sequence[str],
-        source: LabelingState,
-        target: LabelingState,
-        *,
-        job_id: str | None = None,
-    ) -> list[str]:
+    def move(self, ref: ProjectRef, task_ids: Sequence[str], move: Move) -> list[str]:
         moved: list[str] = []
         for chunk in _chunks(list(dict.fromkeys(task_ids)), TASKS_PER_TX):
-            moved += self._move_chunk(ref, chunk, source, target, job_id)
+            moved += self._move_chunk(ref, chunk, move)
         return moved
 
-    def _move_chunk(
-        self,
-        ref: ProjectRef,
-        chunk: list[str],
-        source: LabelingState,
-        target: LabelingState,
-        job_id: str | None,
-    ) -> list[str]:
+    def _move_chunk(self, ref: ProjectRef, chunk: list[str], move: Move) -> list[str]:
+        source, target, job_id = move.source, move.target, move.job_id
         for _ in range(MAX_TX_ATTEMPTS):
             items = _tasks_by_id(ref, chunk)
             pending = [t for t in chunk if t in items and items[t].state == source.value]
@@ -370,13 +356,9 @@ class DynamoTaskRepository(TaskRepository):
         return read_counts(ref)
 
     def ids_in_state(
-        self,
-        ref: ProjectRef,
-        state: LabelingState,
-        *,
-        after: str | None = None,
-        limit: int | None = None,
+        self, ref: ProjectRef, state: LabelingState, span: IdRange | None = None
     ) -> Iterator[str]:
+        after, limit = (span.after, span.limit) if span else (None, None)
         key = state_key(ref, state)
         start = (
             {"state_key": {"S": key}, "project_key": {"S": ref.key}, "task_id": {"S": after}}
