@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from prelabel.adapters.dynamodb.errors import CONDITION_FAILED, storage_errors
+from prelabel.adapters.dynamodb.errors import CONDITION_FAILED, read_item, save_new, storage_errors
+from prelabel.adapters.dynamodb.keys import project_ref
 from prelabel.adapters.dynamodb.models import (
     DatasetModel,
     LabelEntryAttr,
@@ -66,11 +67,6 @@ def _project_to_domain(item: ProjectModel) -> Project:
     )
 
 
-def _not_found(ref: ProjectRef) -> NotFound:
-    # Same words whether the project is absent or another organization's: nothing leaks.
-    return NotFound(f"project {ref.project_id!r} not found")
-
-
 class DynamoProjectRepository(ProjectRepository):
     def create(self, project: Project) -> None:
         item = ProjectModel(
@@ -82,18 +78,15 @@ class DynamoProjectRepository(ProjectRepository):
             default_threshold=project.default_threshold,
             created_at=project.created_at,
         )
-        try:
-            with storage_errors("create project"):
-                item.save(condition=ProjectModel.project_id.does_not_exist())
-        except PutError as exc:
-            raise Conflict(f"project {project.ref.project_id!r} exists") from exc
+        exists = f"project {project.ref.project_id!r} exists"
+        save_new(item, ProjectModel.project_id, "create project", exists)
 
     def get(self, ref: ProjectRef) -> Project:
-        try:
-            with storage_errors("read project"):
-                item = ProjectModel.get(ref.org_id, ref.project_id, consistent_read=True)
-        except DoesNotExist as exc:
-            raise _not_found(ref) from exc
+        # Same words whether the project is absent or another organization's: nothing leaks.
+        missing = f"project {ref.project_id!r} not found"
+        item = read_item(
+            ProjectModel, ref.org_id, ref.project_id, what="read project", missing=missing
+        )
         return _project_to_domain(item)
 
     def list_projects(self, org_id: str) -> list[Project]:
@@ -137,9 +130,8 @@ class DynamoProjectRepository(ProjectRepository):
 
 
 def _dataset_to_domain(item: DatasetModel) -> Dataset:
-    org_id, project_id = item.project_key.split("#", 1)
     return Dataset(
-        ProjectRef(org_id, project_id),
+        project_ref(item.project_key),
         item.dataset_id,
         item.bucket,
         item.prefix,
@@ -178,20 +170,13 @@ class DynamoDatasetRepository(DatasetRepository):
             generation=dataset.generation,
             job_id=dataset.job_id,
         )
-        try:
-            with storage_errors("save dataset"):
-                item.save(condition=DatasetModel.dataset_id.does_not_exist())
-        except PutError as exc:
-            raise Conflict(f"dataset {dataset.dataset_id!r} exists") from exc
+        exists = f"dataset {dataset.dataset_id!r} exists"
+        save_new(item, DatasetModel.dataset_id, "save dataset", exists)
 
     def get(self, ref: ProjectRef, dataset_id: str) -> Dataset:
-        try:
-            with storage_errors("read dataset"):
-                return _dataset_to_domain(
-                    DatasetModel.get(ref.key, dataset_id, consistent_read=True)
-                )
-        except DoesNotExist as exc:
-            raise NotFound(f"dataset {dataset_id!r} not found") from exc
+        missing = f"dataset {dataset_id!r} not found"
+        item = read_item(DatasetModel, ref.key, dataset_id, what="read dataset", missing=missing)
+        return _dataset_to_domain(item)
 
     def list_datasets(self, ref: ProjectRef) -> list[Dataset]:
         with storage_errors("list datasets"):

@@ -15,15 +15,15 @@ from itertools import islice
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist
 
 from prelabel.adapters.dynamodb.counts import counter_actions, counts_item, read_counts
 from prelabel.adapters.dynamodb.cursors import CursorCodec
-from prelabel.adapters.dynamodb.errors import storage_errors
+from prelabel.adapters.dynamodb.errors import read_item, storage_errors
 from prelabel.adapters.dynamodb.keys import (
     STATE_COUNTER,
     dataset_key,
     outcome_key,
+    project_ref,
     state_key,
 )
 from prelabel.adapters.dynamodb.label_codec import decode_labels, decode_model
@@ -60,8 +60,7 @@ BUSY_BACKOFF_S = 0.05
 
 
 def task_to_domain(item: TaskModel, prelabel: PrelabelModel | None) -> Task:
-    org_id, project_id = item.project_key.split("#", 1)
-    ref = ProjectRef(org_id, project_id)
+    ref = project_ref(item.project_key)
     if prelabel is None:
         return Task(
             ref,
@@ -129,6 +128,18 @@ def _count_in_dataset(
         DatasetModel(ref.key, dataset_id),
         [DatasetModel.task_count.add(delta)],
         condition=DatasetModel.job_id == job_id,
+    )
+
+
+def _check_no_active_run(tx: Transaction, ref: ProjectRef) -> None:
+    """The transaction fails at ("project", "") if a run is active: a run's tasks stay as they
+    were when it started."""
+    tx.check(
+        ("project", ""),
+        ProjectModel,
+        ref.org_id,
+        ref.project_id,
+        ProjectModel.active_run_id.does_not_exist(),
     )
 
 
@@ -239,14 +250,7 @@ class DynamoTaskRepository(TaskRepository):
                 deltas["eligible"] = unlabeled if target is LabelingState.WAITING else -unlabeled
             tx = Transaction(self._connection)
             if source is LabelingState.WAITING:
-                # A run's tasks stay WAITING until it ends: checked in the same write.
-                tx.check(
-                    ("project", ""),
-                    ProjectModel,
-                    ref.org_id,
-                    ref.project_id,
-                    ProjectModel.active_run_id.does_not_exist(),
-                )
+                _check_no_active_run(tx, ref)
             for task_id in pending:
                 tx.update(
                     ("task", task_id),
@@ -308,14 +312,7 @@ class DynamoTaskRepository(TaskRepository):
                 return 0
             deltas: Counter[str] = Counter()
             tx = Transaction(self._connection)
-            # A run's tasks stay while it runs: checked in the same write.
-            tx.check(
-                ("project", ""),
-                ProjectModel,
-                ref.org_id,
-                ref.project_id,
-                ProjectModel.active_run_id.does_not_exist(),
-            )
+            _check_no_active_run(tx, ref)
             for task_id, item in items.items():
                 state = LabelingState(item.state)
                 deltas[STATE_COUNTER[state]] -= 1
@@ -345,11 +342,8 @@ class DynamoTaskRepository(TaskRepository):
     # --- reads ----------------------------------------------------------------------------
 
     def get(self, ref: ProjectRef, task_id: str) -> Task:
-        try:
-            with storage_errors("read task"):
-                item = TaskModel.get(ref.key, task_id, consistent_read=True)
-        except DoesNotExist as exc:
-            raise NotFound(f"task {task_id!r} not found") from exc
+        missing = f"task {task_id!r} not found"
+        item = read_item(TaskModel, ref.key, task_id, what="read task", missing=missing)
         return task_to_domain(item, _prelabels_of(ref, [task_id]).get(task_id))
 
     def counts(self, ref: ProjectRef) -> ProjectCounts:
