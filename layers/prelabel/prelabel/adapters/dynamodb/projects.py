@@ -8,10 +8,10 @@ from pynamodb.expressions.update import Action
 
 from prelabel.adapters.dynamodb.errors import CONDITION_FAILED, read_item, save_new, storage_errors
 from prelabel.adapters.dynamodb.keys import project_ref
+from prelabel.adapters.dynamodb.mapping_items import mapping_from_items, mapping_to_items
 from prelabel.adapters.dynamodb.models import (
     DatasetModel,
     LabelEntryAttr,
-    MappingRowAttr,
     ProjectModel,
 )
 from prelabel.adapters.dynamodb.reports import report_from_json, report_to_json
@@ -19,38 +19,12 @@ from prelabel.domain.entities import Dataset, DatasetStatus, Project, ProjectRef
 from prelabel.domain.errors import Conflict, NotFound
 from prelabel.domain.imports import ManifestFormat
 from prelabel.domain.label_config import Geometry, LabelEntry
-from prelabel.domain.mapping import LabelMapping, MappingRow
+from prelabel.domain.mapping import LabelMapping
 from prelabel.ports.projects import Claim, DatasetRepository, ProjectRepository, Settlement
 
 
 def _entries_to_items(entries: tuple[LabelEntry, ...]) -> list[LabelEntryAttr]:
     return [LabelEntryAttr(id=e.id, name=e.name, geometry=e.geometry.value) for e in entries]
-
-
-def mapping_from_items(items: list[MappingRowAttr] | None) -> LabelMapping:
-    return LabelMapping(
-        tuple(
-            MappingRow(
-                int(r.class_id),
-                r.class_name,
-                r.entry_id,
-                None if r.min_confidence is None else float(r.min_confidence),
-            )
-            for r in items or []
-        )
-    )
-
-
-def mapping_to_items(mapping: LabelMapping) -> list[MappingRowAttr]:
-    return [
-        MappingRowAttr(
-            class_id=r.class_id,
-            class_name=r.class_name,
-            entry_id=r.entry_id,
-            min_confidence=r.min_confidence,
-        )
-        for r in mapping.rows
-    ]
 
 
 def _project_to_domain(item: ProjectModel) -> Project:

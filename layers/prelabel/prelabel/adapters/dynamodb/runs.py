@@ -9,8 +9,8 @@ from pynamodb.expressions.update import Action
 
 from prelabel.adapters.dynamodb.errors import condition_failed, read_item, storage_errors
 from prelabel.adapters.dynamodb.keys import project_ref
+from prelabel.adapters.dynamodb.mapping_items import mapping_from_items, mapping_to_items
 from prelabel.adapters.dynamodb.models import ProjectModel, RunModel, RunSnapshotModel
-from prelabel.adapters.dynamodb.projects import mapping_from_items, mapping_to_items
 from prelabel.adapters.dynamodb.transact import Transaction
 from prelabel.domain.entities import ProjectRef, Run, RunCounters, RunSnapshot, RunStatus
 from prelabel.domain.errors import NotFound
