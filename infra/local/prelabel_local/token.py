@@ -17,23 +17,18 @@ from prelabel_local.jwt_keys import LOCAL_CLIENT_ID, LOCAL_ISSUER, issue_token, 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m prelabel_local.token")
-    parser.add_argument("--org", required=True, help="organization id put in custom:org_id")
+    # Each option's dest is the issue_token keyword it sets.
+    parser.add_argument(
+        "--org", dest="org_id", required=True, help="organization id put in custom:org_id"
+    )
     parser.add_argument("--sub", default="demo-user", help="the user (sub claim)")
     parser.add_argument("--ttl", type=int, default=3600, help="seconds until the token expires")
     parser.add_argument("--issuer", default=LOCAL_ISSUER)
     parser.add_argument("--audience", default=LOCAL_CLIENT_ID, help="app client id (aud)")
     parser.add_argument("--key-dir", type=Path, default=None, help="default: <repo>/.local")
-    args = parser.parse_args(argv)
-    key = load_or_create_key(args.key_dir)
-    token = issue_token(
-        key,
-        org_id=args.org,
-        sub=args.sub,
-        ttl=args.ttl,
-        issuer=args.issuer,
-        audience=args.audience,
-    )
-    sys.stdout.write(token + "\n")
+    claims = vars(parser.parse_args(argv))
+    key = load_or_create_key(claims.pop("key_dir"))
+    sys.stdout.write(issue_token(key, **claims) + "\n")
     return 0
 
 

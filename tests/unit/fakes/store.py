@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from prelabel.domain.entities import (
     Dataset,
-    DatasetStatus,
     LabelingState,
     Organization,
     PrelabelState,
@@ -30,13 +29,13 @@ from prelabel.domain.entities import (
 )
 from prelabel.domain.errors import Conflict, NotFound
 from prelabel.domain.imports import ImportReport
-from prelabel.domain.jobs import Job, JobStatus, ProgressUnit
+from prelabel.domain.jobs import Job, JobStatus
 from prelabel.domain.label_config import LabelEntry
 from prelabel.domain.limits import Allowance
 from prelabel.domain.locations import DataLocation
 from prelabel.domain.mapping import LabelMapping
 from prelabel.domain.plans import Plan
-from prelabel.ports.jobs import JobRepository
+from prelabel.ports.jobs import JobEnd, JobRepository, Progress
 from prelabel.ports.labeling import (
     BatchCommit,
     BatchStore,
@@ -46,9 +45,9 @@ from prelabel.ports.labeling import (
     TaskImage,
 )
 from prelabel.ports.organizations import Ledger, OrganizationRepository
-from prelabel.ports.projects import DatasetRepository, ProjectRepository
+from prelabel.ports.projects import Claim, DatasetRepository, ProjectRepository, Settlement
 from prelabel.ports.runs import RunRepository
-from prelabel.ports.tasks import Removal, TaskFilter, TaskPage, TaskRepository
+from prelabel.ports.tasks import IdRange, Move, Removal, TaskFilter, TaskPage, TaskRepository
 
 
 @dataclass
@@ -232,46 +231,29 @@ class MemoryDatasets(DatasetRepository):
         found = self.db.datasets.get((ref, dataset_id))
         return found if found is not None and found.job_id == job_id else None
 
-    def claim(
-        self,
-        ref: ProjectRef,
-        dataset_id: str,
-        *,
-        expected_job_id: str | None,
-        job_id: str,
-        status: DatasetStatus,
-        generation: int | None = None,
-    ) -> bool:
+    def claim(self, ref: ProjectRef, dataset_id: str, claim: Claim) -> bool:
         with self.db.lock:
-            found = self._owned(ref, dataset_id, expected_job_id)
+            found = self._owned(ref, dataset_id, claim.expected_job_id)
             if found is None:
                 return False
+            generation = found.generation if claim.generation is None else claim.generation
             self.db.datasets[(ref, dataset_id)] = dataclasses.replace(
                 found,
-                job_id=job_id,
-                status=status,
+                job_id=claim.job_id,
+                status=claim.status,
                 failure=None,
                 report=None,
-                generation=found.generation if generation is None else generation,
+                generation=generation,
             )
             return True
 
-    def settle(
-        self,
-        ref: ProjectRef,
-        dataset_id: str,
-        job_id: str,
-        status: DatasetStatus,
-        *,
-        failure: str | None = None,
-        report: ImportReport | None = None,
-    ) -> bool:
+    def settle(self, ref: ProjectRef, dataset_id: str, job_id: str, end: Settlement) -> bool:
         with self.db.lock:
             found = self._owned(ref, dataset_id, job_id)
             if found is None:
                 return False
             self.db.datasets[(ref, dataset_id)] = dataclasses.replace(
-                found, status=status, failure=failure, report=report or found.report
+                found, status=end.status, failure=end.failure, report=end.report or found.report
             )
             return True
 
@@ -319,29 +301,15 @@ class MemoryJobs(JobRepository):
     def set_execution(self, ref: ProjectRef, job_id: str, execution_arn: str) -> None:
         self._replace(ref, job_id, execution_arn=execution_arn)
 
-    def set_progress(
-        self,
-        ref: ProjectRef,
-        job_id: str,
-        done: int,
-        total: int | None = None,
-        unit: ProgressUnit | None = None,
-    ) -> None:
+    def set_progress(self, ref: ProjectRef, job_id: str, progress: Progress) -> None:
         job = self.get(ref, job_id)
-        self._replace(ref, job_id, done=done, total=total, unit=unit or job.unit)
+        unit = progress.unit or job.unit
+        self._replace(ref, job_id, done=progress.done, total=progress.total, unit=unit)
 
     def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, str | int]) -> None:
         self._replace(ref, job_id, result=dict(result))
 
-    def finish(
-        self,
-        ref: ProjectRef,
-        job_id: str,
-        status: JobStatus,
-        error: str | None,
-        result: Mapping[str, str | int] | None,
-        finished_at: str,
-    ) -> bool:
+    def finish(self, ref: ProjectRef, job_id: str, end: JobEnd) -> bool:
         with self.db.lock:
             job = self.get(ref, job_id)
             if job.status is not JobStatus.RUNNING:
@@ -349,10 +317,10 @@ class MemoryJobs(JobRepository):
             self._replace(
                 ref,
                 job_id,
-                status=status,
-                error=error,
-                finished_at=finished_at,
-                result=job.result if result is None else dict(result),
+                status=end.status,
+                error=end.error,
+                finished_at=end.finished_at,
+                result=job.result if end.result is None else dict(end.result),
             )
             return True
 
@@ -459,15 +427,8 @@ class MemoryTasks(TaskRepository):
             MemoryDatasets(self.db).add_to_count(ref, dataset_id, job_id, -removed)
             return Removal(removed, left=len(doomed) > limit)
 
-    def move(
-        self,
-        ref: ProjectRef,
-        task_ids: Sequence[str],
-        source: LabelingState,
-        target: LabelingState,
-        *,
-        job_id: str | None = None,
-    ) -> list[str]:
+    def move(self, ref: ProjectRef, task_ids: Sequence[str], move: Move) -> list[str]:
+        source, target = move.source, move.target
         with self.db.lock:
             project = self.db.projects.get(ref)
             if source is LabelingState.WAITING and project and project.active_run_id:
@@ -484,18 +445,14 @@ class MemoryTasks(TaskRepository):
                 c[_state_counter(target)] += 1
                 c["eligible"] += int(self._eligible(ref, moved_task)) - int(was)
                 moved.append(tid)
-            if job_id is not None:
-                MemoryJobs(self.db).add_done(ref, job_id, len(moved))
+            if move.job_id is not None:
+                MemoryJobs(self.db).add_done(ref, move.job_id, len(moved))
             return moved
 
     def ids_in_state(
-        self,
-        ref: ProjectRef,
-        state: LabelingState,
-        *,
-        after: str | None = None,
-        limit: int | None = None,
+        self, ref: ProjectRef, state: LabelingState, span: IdRange | None = None
     ) -> Iterator[str]:
+        after, limit = (span.after, span.limit) if span else (None, None)
         ids = sorted(
             t.task_id
             for (r, _), t in self.db.tasks.items()

@@ -4,12 +4,14 @@ even when a slice runs twice, repeats answered with the running job, runs respec
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import pytest
 
 from prelabel.domain.entities import DatasetStatus, LabelingState, PrelabelState, ProjectRef
 from prelabel.domain.errors import Conflict
 from prelabel.domain.jobs import JobKind, JobStatus
+from prelabel.ports.tasks import Move
 from prelabel.services.datasets import DatasetSource
 from tests.unit.fakes.store import MemoryTasks, Prelabel
 from tests.unit.jobs.conftest import BUCKET, JobWorld
@@ -33,12 +35,12 @@ class CrashAfterOneChunk(MemoryTasks):
         super().__init__(w.db)
         self.crashed = False
 
-    def move(self, ref: ProjectRef, task_ids, source, target, *, job_id=None):  # type: ignore[no-untyped-def,override]
+    def move(self, ref: ProjectRef, task_ids: Sequence[str], move: Move) -> list[str]:
         if not self.crashed and len(task_ids) > 2:
             self.crashed = True
-            super().move(ref, task_ids[:2], source, target, job_id=job_id)
+            super().move(ref, task_ids[:2], move)
             raise RuntimeError("died mid-slice")
-        return super().move(ref, task_ids, source, target, job_id=job_id)
+        return super().move(ref, task_ids, move)
 
 
 def test_move_all_moves_every_task_in_slices_and_counts_exactly_through_a_crash(
@@ -150,7 +152,7 @@ def test_reconnect_replaces_the_tasks_and_a_repeat_answers_with_its_job(w: JobWo
     # Given a dataset of 9 tasks, 4 of them WAITING, one pre-labeled
     ds = _dataset(w, 9)
     old = sorted(t.task_id for t in w.db.tasks.values())
-    w.tasks.move(w.ref, old[:4], LabelingState.BACKLOG, LabelingState.WAITING)
+    w.tasks.move(w.ref, old[:4], Move(LabelingState.BACKLOG, LabelingState.WAITING))
     w.db.prelabels[(w.ref, old[0])] = Prelabel(PrelabelState.DONE, "run_1")
     w.db.counter(w.ref)["prelabeled"] += 1
     w.db.counter(w.ref)["eligible"] -= 1

@@ -10,6 +10,7 @@ from prelabel.domain.entities import ProjectRef, RunStatus
 from prelabel.domain.errors import Conflict, NotAllowed, StorageError
 from prelabel.domain.plans import Plan
 from prelabel.domain.run_rules import Ending, run_message
+from prelabel.ports.tasks import Move
 from tests.unit.fakes.world import ORG, World
 
 
@@ -33,7 +34,7 @@ def test_start_refuses_with_each_reason_and_creates_nothing() -> None:
         elif case == "limit":
             fresh.orgs.set_remaining(ORG, 0)
         else:
-            fresh.tasks.move(r, [f"t{i:04d}" for i in range(3)], *_waiting_to_backlog())
+            fresh.tasks.move(r, [f"t{i:04d}" for i in range(3)], _waiting_to_backlog())
         # When start is asked for, confirmed
         with pytest.raises(error) as raised:
             fresh.run_service.start(r, confirm=True)
@@ -44,10 +45,10 @@ def test_start_refuses_with_each_reason_and_creates_nothing() -> None:
     assert world.run_service.start(ref, confirm=True).started
 
 
-def _waiting_to_backlog() -> tuple:  # type: ignore[type-arg]
+def _waiting_to_backlog() -> Move:
     from prelabel.domain.entities import LabelingState
 
-    return LabelingState.WAITING, LabelingState.BACKLOG
+    return Move(LabelingState.WAITING, LabelingState.BACKLOG)
 
 
 def test_a_short_limit_asks_for_confirmation_before_anything_starts() -> None:

@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 from prelabel.domain.entities import Dataset, DatasetStatus, Project, ProjectRef
 from prelabel.domain.imports import ImportReport
 from prelabel.domain.label_config import LabelEntry
 from prelabel.domain.mapping import LabelMapping
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """`job_id` takes a dataset in `status` if its job is still `expected_job_id` (None: no
+    job); the claim clears the failure and the report, and sets `generation` when given."""
+
+    job_id: str
+    status: DatasetStatus
+    expected_job_id: str | None
+    generation: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a job leaves on a dataset when its work ends: the status, and why or what it found."""
+
+    status: DatasetStatus
+    failure: str | None = None
+    report: ImportReport | None = None
 
 
 class ProjectRepository(ABC):
@@ -52,30 +73,11 @@ class DatasetRepository(ABC):
     def list_datasets(self, ref: ProjectRef) -> list[Dataset]: ...
 
     @abstractmethod
-    def claim(
-        self,
-        ref: ProjectRef,
-        dataset_id: str,
-        *,
-        expected_job_id: str | None,
-        job_id: str,
-        status: DatasetStatus,
-        generation: int | None = None,
-    ) -> bool:
-        """Hand the dataset to `job_id` in `status` if its job is still `expected_job_id`;
-        clears the failure and the report, and sets `generation` when given. False otherwise."""
+    def claim(self, ref: ProjectRef, dataset_id: str, claim: Claim) -> bool:
+        """Hand the dataset over as `claim` says; False if another job owns it now."""
 
     @abstractmethod
-    def settle(
-        self,
-        ref: ProjectRef,
-        dataset_id: str,
-        job_id: str,
-        status: DatasetStatus,
-        *,
-        failure: str | None = None,
-        report: ImportReport | None = None,
-    ) -> bool:
+    def settle(self, ref: ProjectRef, dataset_id: str, job_id: str, end: Settlement) -> bool:
         """The end of `job_id`'s work on the dataset; False if another job owns it now."""
 
     @abstractmethod

@@ -17,6 +17,24 @@ class TaskFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class Move:
+    """Tasks from `source` to `target`. With `job_id`, each write also adds what it moved to
+    that job's progress, so a job's count is exact even when a step is retried."""
+
+    source: LabelingState
+    target: LabelingState
+    job_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdRange:
+    """Ids in id order after `after` (None: from the first), at most `limit` (None: all)."""
+
+    after: str | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Removal:
     """What one bounded removal did: tasks removed, and whether the dataset still lists some."""
 
@@ -62,32 +80,18 @@ class TaskRepository(ABC):
         no run is active (Conflict otherwise)."""
 
     @abstractmethod
-    def move(
-        self,
-        ref: ProjectRef,
-        task_ids: Sequence[str],
-        source: LabelingState,
-        target: LabelingState,
-        *,
-        job_id: str | None = None,
-    ) -> list[str]:
-        """Move each task that is in `source`; returns the ids that moved.
+    def move(self, ref: ProjectRef, task_ids: Sequence[str], move: Move) -> list[str]:
+        """Move each task that is in `move.source`; returns the ids that moved.
 
         Moving out of WAITING is refused (Conflict) while a run is active: a run's tasks stay
-        as they were when it started. With `job_id`, each write also adds what it moved to
-        that job's progress, so a job's count is exact even when a step is retried.
+        as they were when it started.
         """
 
     @abstractmethod
     def ids_in_state(
-        self,
-        ref: ProjectRef,
-        state: LabelingState,
-        *,
-        after: str | None = None,
-        limit: int | None = None,
+        self, ref: ProjectRef, state: LabelingState, span: IdRange | None = None
     ) -> Iterator[str]:
-        """Task ids in `state`, in id order, after `after`, at most `limit`."""
+        """Task ids in `state`, in id order, within `span` (None: all of them)."""
 
     @abstractmethod
     def counts(self, ref: ProjectRef) -> ProjectCounts:

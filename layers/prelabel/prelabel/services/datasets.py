@@ -23,7 +23,7 @@ from prelabel.domain.locations import (
     refused,
     require_prefix,
 )
-from prelabel.ports.projects import DatasetRepository, ProjectRepository
+from prelabel.ports.projects import Claim, DatasetRepository, ProjectRepository
 from prelabel.services.jobs import JobService, new_job
 
 RUN_ACTIVE = "datasets cannot be {what} while a pre-labeling run is active; stop the run first"
@@ -162,10 +162,7 @@ class DatasetService:
         claimed = self._datasets.claim(
             dataset.project,
             dataset.dataset_id,
-            expected_job_id=dataset.job_id,
-            job_id=job.job_id,
-            status=status,
-            generation=generation,
+            Claim(job.job_id, status, expected_job_id=dataset.job_id, generation=generation),
         )
         if not claimed:
             self._jobs.fail(job, "another request took the dataset first")

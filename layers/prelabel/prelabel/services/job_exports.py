@@ -12,6 +12,7 @@ from typing import Any
 
 from prelabel.domain.jobs import Job, ProgressUnit, StepOutcome, encode_cursor
 from prelabel.exports import ExportFormat
+from prelabel.ports.jobs import Progress
 from prelabel.services.exports import ExportWriter, export_key
 from prelabel.services.job_steps import JobContext
 
@@ -24,7 +25,7 @@ def export_step(ctx: JobContext, job: Job, cursor: dict[str, Any]) -> StepOutcom
     locations = ctx.locations.locations(ref.org_id)
 
     def progress(read: int) -> None:
-        ctx.jobs.set_progress(ref, job.job_id, read, job.total, ProgressUnit.TASKS)
+        ctx.jobs.set_progress(ref, job.job_id, Progress(read, job.total, ProgressUnit.TASKS))
 
     with ctx.exports.open(key, fmt.media_type) as sink:
         summary = ExportWriter(ctx.projects, ctx.tasks).write(
@@ -36,7 +37,7 @@ def export_step(ctx: JobContext, job: Job, cursor: dict[str, Any]) -> StepOutcom
             progress=progress,
             progress_every=ctx.limits.export_progress_every,
         )
-    ctx.jobs.set_progress(ref, job.job_id, job.total or 0, job.total, ProgressUnit.TASKS)
+    ctx.jobs.set_progress(ref, job.job_id, Progress(job.total or 0, job.total, ProgressUnit.TASKS))
     ctx.jobs.set_result(
         ref,
         job.job_id,

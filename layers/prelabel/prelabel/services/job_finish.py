@@ -12,8 +12,8 @@ from prelabel.domain.errors import NotFound
 from prelabel.domain.ids import now_iso
 from prelabel.domain.imports import IMAGE_SUFFIXES, ImportReport, ReportBuilder
 from prelabel.domain.jobs import Job, JobKind, JobStatus
-from prelabel.ports.jobs import JobRepository
-from prelabel.ports.projects import DatasetRepository
+from prelabel.ports.jobs import JobEnd, JobRepository
+from prelabel.ports.projects import DatasetRepository, Settlement
 
 IMPORTS = (JobKind.IMPORT, JobKind.RECONNECT)
 
@@ -39,7 +39,7 @@ class JobFinisher:
 
     def _end(self, job: Job, failure: str | None, result: dict[str, str | int] | None) -> None:
         status = JobStatus.FAILED if failure else JobStatus.SUCCEEDED
-        self._jobs.finish(job.project, job.job_id, status, failure, result, now_iso())
+        self._jobs.finish(job.project, job.job_id, JobEnd(status, failure, result, now_iso()))
 
     def _dataset(self, job: Job) -> Dataset | None:
         try:
@@ -58,9 +58,8 @@ class JobFinisher:
             failure = f"{where} holds no images ({', '.join(IMAGE_SUFFIXES)})"
         if dataset is not None and dataset.job_id == job.job_id:
             status = DatasetStatus.FAILED if failure else DatasetStatus.READY
-            self._datasets.settle(
-                job.project, dataset.dataset_id, job.job_id, status, failure=failure, report=report
-            )
+            end = Settlement(status, failure=failure, report=report)
+            self._datasets.settle(job.project, dataset.dataset_id, job.job_id, end)
         self._end(job, failure, _import_result(report, dataset))
 
     def _finish_disconnect(self, job: Job, failure: str | None) -> None:
@@ -69,13 +68,8 @@ class JobFinisher:
         removed = max(0, (job.total or 0) - left)
         if dataset is not None and dataset.job_id == job.job_id:
             if failure:
-                self._datasets.settle(
-                    job.project,
-                    dataset.dataset_id,
-                    job.job_id,
-                    DatasetStatus.FAILED,
-                    failure=f"{failure} ({left} tasks left)",
-                )
+                end = Settlement(DatasetStatus.FAILED, failure=f"{failure} ({left} tasks left)")
+                self._datasets.settle(job.project, dataset.dataset_id, job.job_id, end)
             else:
                 self._datasets.remove(job.project, dataset.dataset_id, job.job_id)
         self._end(job, failure, {"removed": removed})

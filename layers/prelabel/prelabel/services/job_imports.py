@@ -24,6 +24,7 @@ from prelabel.domain.imports import (
 )
 from prelabel.domain.jobs import Job, ProgressUnit, SliceProgress, StepOutcome, encode_cursor
 from prelabel.domain.manifests import BadLine, parse_line
+from prelabel.ports.jobs import Progress
 from prelabel.services.datasets import require_source, source_of
 from prelabel.services.job_steps import JobContext
 
@@ -73,7 +74,7 @@ def import_step(ctx: JobContext, job: Job, cursor: dict[str, Any]) -> StepOutcom
     ctx.jobs.put_slice(job.job_id, slice_no, built)
     for reason, tally in built.skipped.items():
         kept[reason.value] = kept.get(reason.value, 0) + len(tally.examples)
-    ctx.jobs.set_progress(ref, job.job_id, progress.done, progress.total, progress.unit)
+    ctx.jobs.set_progress(ref, job.job_id, Progress(progress.done, progress.total, progress.unit))
     values = {**cursor, **nxt, "slice": slice_no + 1, "images": accepted, "examples": kept}
     return StepOutcome(progress.finished, encode_cursor(values))
 

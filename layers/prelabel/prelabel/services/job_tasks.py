@@ -13,6 +13,8 @@ from typing import Any
 from prelabel.domain.entities import LabelingState
 from prelabel.domain.errors import Conflict
 from prelabel.domain.jobs import Job, ProgressUnit, StepOutcome, encode_cursor
+from prelabel.ports.jobs import Progress
+from prelabel.ports.tasks import IdRange, Move
 from prelabel.services.job_imports import import_step
 from prelabel.services.job_steps import JobContext
 
@@ -24,8 +26,8 @@ def move_step(ctx: JobContext, job: Job, cursor: dict[str, Any]) -> StepOutcome:
     source = LabelingState(job.params["from"])
     target = LabelingState(job.params["to"])
     limit = ctx.limits.move_tasks
-    ids = list(ctx.tasks.ids_in_state(ref, source, after=cursor.get("after"), limit=limit))
-    ctx.tasks.move(ref, ids, source, target, job_id=job.job_id)
+    ids = list(ctx.tasks.ids_in_state(ref, source, IdRange(cursor.get("after"), limit)))
+    ctx.tasks.move(ref, ids, Move(source, target, job.job_id))
     done = len(ids) < limit
     return StepOutcome(done, encode_cursor({"after": ids[-1] if ids else cursor.get("after")}))
 
@@ -39,7 +41,7 @@ def _remove_slice(ctx: JobContext, job: Job) -> bool:
     if dataset.job_id != job.job_id:
         raise Conflict(f"dataset {dataset_id} is worked on by job {dataset.job_id}")
     removed = max(0, (job.total or 0) - dataset.task_count)
-    ctx.jobs.set_progress(ref, job.job_id, removed, job.total, ProgressUnit.TASKS)
+    ctx.jobs.set_progress(ref, job.job_id, Progress(removed, job.total, ProgressUnit.TASKS))
     return not removal.left
 
 

@@ -8,7 +8,7 @@ from prelabel.domain.entities import LabelingState, ProjectRef
 from prelabel.domain.errors import Conflict, InvalidInput, NotFound
 from prelabel.domain.jobs import Job, JobKind
 from prelabel.ports.projects import ProjectRepository
-from prelabel.ports.tasks import TaskRepository
+from prelabel.ports.tasks import Move, TaskRepository
 from prelabel.services.jobs import JobService, new_job
 
 # Users move tasks between these two; the other states belong to the labeling tool itself.
@@ -86,4 +86,4 @@ class TaskService:
             raise InvalidInput(
                 f"task_ids: not in {source.value}: {', '.join(wrong_state[:20])}", field="task_ids"
             )
-        return self._tasks.move(ref, list(dict.fromkeys(task_ids)), source, target)
+        return self._tasks.move(ref, list(dict.fromkeys(task_ids)), Move(source, target))

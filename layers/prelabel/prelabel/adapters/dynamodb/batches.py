@@ -91,7 +91,7 @@ class DynamoBatchStore(BatchStore):
         tx.put(
             ("receipt", ""),
             BatchReceiptModel(receipt_key, batch_key, labeled=k, committed_at=now_iso()),
-            condition=BatchReceiptModel.receipt_key.does_not_exist(),
+            condition=BatchReceiptModel.batch_key.does_not_exist(),
         )
         model = encode_model(*batch.model)
         prelabels = [

@@ -5,23 +5,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from prelabel.adapters.dynamodb.errors import storage_errors
+from prelabel.adapters.dynamodb.errors import read_item, storage_errors
+from prelabel.adapters.dynamodb.keys import project_ref
 from prelabel.adapters.dynamodb.models import JobModel, JobSliceModel
 from prelabel.adapters.dynamodb.reports import report_from_json, report_to_json
 from prelabel.domain.entities import ProjectRef
-from prelabel.domain.errors import NotFound
 from prelabel.domain.imports import ImportReport
 from prelabel.domain.jobs import Job, JobKind, JobStatus, ProgressUnit
-from prelabel.ports.jobs import JobRepository
+from prelabel.ports.jobs import JobEnd, JobRepository, Progress
 
 
 def _to_domain(item: JobModel) -> Job:
-    org_id, project_id = item.project_key.split("#", 1)
     return Job(
-        project=ProjectRef(org_id, project_id),
+        project=project_ref(item.project_key),
         job_id=item.job_id,
         kind=JobKind(item.kind),
         status=JobStatus(item.status),
@@ -57,11 +56,8 @@ class DynamoJobRepository(JobRepository):
             ).save(condition=JobModel.job_id.does_not_exist())
 
     def get(self, ref: ProjectRef, job_id: str) -> Job:
-        try:
-            with storage_errors("read job"):
-                return _to_domain(JobModel.get(ref.key, job_id, consistent_read=True))
-        except DoesNotExist as exc:
-            raise NotFound(f"job {job_id!r} not found") from exc
+        missing = f"job {job_id!r} not found"
+        return _to_domain(read_item(JobModel, ref.key, job_id, what="read job", missing=missing))
 
     def recent(self, ref: ProjectRef, limit: int) -> list[Job]:
         with storage_errors("list jobs"):
@@ -75,41 +71,26 @@ class DynamoJobRepository(JobRepository):
     def set_execution(self, ref: ProjectRef, job_id: str, execution_arn: str) -> None:
         self._update(ref, job_id, [JobModel.execution_arn.set(execution_arn)], "save job")
 
-    def set_progress(
-        self,
-        ref: ProjectRef,
-        job_id: str,
-        done: int,
-        total: int | None = None,
-        unit: ProgressUnit | None = None,
-    ) -> None:
-        actions: list[Action] = [JobModel.done.set(done)]
-        if total is not None:
-            actions.append(JobModel.total.set(total))
-        if unit is not None:
-            actions.append(JobModel.unit.set(unit.value))
+    def set_progress(self, ref: ProjectRef, job_id: str, progress: Progress) -> None:
+        actions: list[Action] = [JobModel.done.set(progress.done)]
+        if progress.total is not None:
+            actions.append(JobModel.total.set(progress.total))
+        if progress.unit is not None:
+            actions.append(JobModel.unit.set(progress.unit.value))
         self._update(ref, job_id, actions, "save job progress")
 
     def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, str | int]) -> None:
         self._update(ref, job_id, [JobModel.result.set(_json(result))], "save job result")
 
-    def finish(
-        self,
-        ref: ProjectRef,
-        job_id: str,
-        status: JobStatus,
-        error: str | None,
-        result: Mapping[str, str | int] | None,
-        finished_at: str,
-    ) -> bool:
+    def finish(self, ref: ProjectRef, job_id: str, end: JobEnd) -> bool:
         actions: list[Action] = [
-            JobModel.status.set(status.value),
-            JobModel.finished_at.set(finished_at),
+            JobModel.status.set(end.status.value),
+            JobModel.finished_at.set(end.finished_at),
         ]
-        if error is not None:
-            actions.append(JobModel.error.set(error[:2000]))
-        if result is not None:
-            actions.append(JobModel.result.set(_json(result)))
+        if end.error is not None:
+            actions.append(JobModel.error.set(end.error[:2000]))
+        if end.result is not None:
+            actions.append(JobModel.result.set(_json(end.result)))
         try:
             with storage_errors("finish job"):
                 JobModel(ref.key, job_id).update(

@@ -1,8 +1,15 @@
-"""The partition keys of the tasks table, in one place: tasks, their states, pre-labels, counts."""
+"""The partition keys, in one place: a project's, and in the tasks table those of tasks, their
+states, pre-labels and counts."""
 
 from __future__ import annotations
 
 from prelabel.domain.entities import LabelingState, PrelabelState, ProjectRef
+
+
+def project_ref(project_key: str) -> ProjectRef:
+    """The project a `project_key` (ProjectRef.key) names."""
+    org_id, project_id = project_key.split("#", 1)
+    return ProjectRef(org_id, project_id)
 
 
 def state_key(ref: ProjectRef, state: LabelingState) -> str:

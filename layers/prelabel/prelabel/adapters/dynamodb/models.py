@@ -1,8 +1,13 @@
-"""pynamodb models: the one place that knows the DynamoDB item layout (see template.yaml)."""
+"""pynamodb models: the one place that knows the DynamoDB item layout.
+
+The tables themselves (keys, indexes, billing) are made from template.yaml, which
+tests/unit/test_template.py holds these models to; a model's Meta only names its table. The
+models of a shared table derive from one base that holds its Meta.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -16,6 +21,8 @@ from pynamodb.models import Model
 
 from prelabel.settings import Settings
 
+_M = TypeVar("_M", bound=Model)
+
 
 class DataGrantAttr(MapAttribute[str, Any]):
     bucket = UnicodeAttribute()
@@ -25,7 +32,6 @@ class DataGrantAttr(MapAttribute[str, Any]):
 class OrganizationModel(Model):
     class Meta:
         table_name = "prelabel-organizations"
-        billing_mode = "PAY_PER_REQUEST"
 
     org_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
@@ -53,12 +59,18 @@ class MappingRowAttr(MapAttribute[str, Any]):
     min_confidence = NumberAttribute(null=True)
 
 
-class ProjectByIdIndex(GlobalSecondaryIndex["ProjectModel"]):
-    """A console start names only the project; this finds its organization."""
+class KeysOnlyIndex(GlobalSecondaryIndex[_M]):
+    """A global index named `index_name` that holds keys only: every read through one gets
+    its items by key afterwards, so no index write copies the rest of an item."""
 
-    class Meta:
-        index_name = "by-id"
-        projection = KeysOnlyProjection()
+    def __init_subclass__(cls, index_name: str = "", **kwargs: Any) -> None:
+        # Each index its own Meta: pynamodb records the index's attributes on it.
+        cls.Meta = type("Meta", (), {"index_name": index_name, "projection": KeysOnlyProjection()})
+        super().__init_subclass__(**kwargs)
+
+
+class ProjectByIdIndex(KeysOnlyIndex["ProjectModel"], index_name="by-id"):
+    """A console start names only the project; this finds its organization."""
 
     project_id = UnicodeAttribute(hash_key=True)
 
@@ -66,7 +78,6 @@ class ProjectByIdIndex(GlobalSecondaryIndex["ProjectModel"]):
 class ProjectModel(Model):
     class Meta:
         table_name = "prelabel-projects"
-        billing_mode = "PAY_PER_REQUEST"
 
     by_id = ProjectByIdIndex()
     org_id = UnicodeAttribute(hash_key=True)
@@ -85,7 +96,6 @@ class DatasetModel(Model):
 
     class Meta:
         table_name = "prelabel-datasets"
-        billing_mode = "PAY_PER_REQUEST"
 
     project_key = UnicodeAttribute(hash_key=True)
     dataset_id = UnicodeAttribute(range_key=True)
@@ -103,33 +113,30 @@ class DatasetModel(Model):
     report = UnicodeAttribute(null=True)
 
 
-class ByStateIndex(GlobalSecondaryIndex["TaskModel"]):
-    """`<project>#<STATE>`: a page of tasks in one state, and the WAITING tasks a run starts
-    from. Keys only: a page reads its tasks by key afterwards."""
+class TasksTable(Model):
+    """The items of the tasks table: tasks, their pre-labels and the project's counters."""
 
     class Meta:
-        index_name = "by-state"
-        projection = KeysOnlyProjection()
+        table_name = "prelabel-tasks"
+
+
+class ByStateIndex(KeysOnlyIndex["TaskModel"], index_name="by-state"):
+    """`<project>#<STATE>`: a page of tasks in one state, and the WAITING tasks a run starts
+    from."""
 
     state_key = UnicodeAttribute(hash_key=True)
     task_id = UnicodeAttribute(range_key=True)
 
 
-class ByDatasetIndex(GlobalSecondaryIndex["TaskModel"]):
-    class Meta:
-        index_name = "by-dataset"
-        projection = KeysOnlyProjection()
+class ByDatasetIndex(KeysOnlyIndex["TaskModel"], index_name="by-dataset"):
+    """`<project>#<dataset>`: a dataset's tasks, to list or remove them."""
 
     dataset_key = UnicodeAttribute(hash_key=True)
     task_id = UnicodeAttribute(range_key=True)
 
 
-class TaskModel(Model):
+class TaskModel(TasksTable):
     """One image of a project. Pre-labeling never writes this item (see PrelabelModel)."""
-
-    class Meta:
-        table_name = "prelabel-tasks"
-        billing_mode = "PAY_PER_REQUEST"
 
     project_key = UnicodeAttribute(hash_key=True)
     task_id = UnicodeAttribute(range_key=True)
@@ -145,7 +152,7 @@ class TaskModel(Model):
     by_dataset = ByDatasetIndex()
 
 
-class PrelabelModel(Model):
+class PrelabelModel(TasksTable):
     """A task's pre-label, in its own item of the tasks table: `<project>#pl#DONE` or
     `<project>#pl#FAILED`, sorted by task id.
 
@@ -154,10 +161,6 @@ class PrelabelModel(Model):
     partition is the list of the project's pre-labeled (or failed) tasks. Attribute names are
     short because every byte over 1 KB doubles the write's cost.
     """
-
-    class Meta:
-        table_name = "prelabel-tasks"
-        billing_mode = "PAY_PER_REQUEST"
 
     outcome_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
     task_id = UnicodeAttribute(range_key=True)
@@ -169,13 +172,9 @@ class PrelabelModel(Model):
     reason = UnicodeAttribute(null=True, attr_name="why")
 
 
-class CountsModel(Model):
+class CountsModel(TasksTable):
     """The project's counters (`<project>#counts`), changed in the same transactions as the
     tasks and pre-labels they count, so a view reads one item at any project size."""
-
-    class Meta:
-        table_name = "prelabel-tasks"
-        billing_mode = "PAY_PER_REQUEST"
 
     counts_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
     name = UnicodeAttribute(range_key=True, attr_name="task_id")
@@ -189,12 +188,15 @@ class CountsModel(Model):
     failed = NumberAttribute(default=0)
 
 
-class RunModel(Model):
-    """A run's status and counters: small, because every batch's commit updates it."""
+class RunsTable(Model):
+    """The items of the runs table: runs, their mapping snapshots, and an item per batch."""
 
     class Meta:
         table_name = "prelabel-runs"
-        billing_mode = "PAY_PER_REQUEST"
+
+
+class RunModel(RunsTable):
+    """A run's status and counters: small, because every batch's commit updates it."""
 
     project_key = UnicodeAttribute(hash_key=True)
     run_id = UnicodeAttribute(range_key=True)
@@ -210,13 +212,9 @@ class RunModel(Model):
     failure = UnicodeAttribute(null=True)
 
 
-class RunSnapshotModel(Model):
+class RunSnapshotModel(RunsTable):
     """The mapping as it was at start (`snapshot#<project>`): a run never sees later edits.
     Apart from RunModel so that the commits do not rewrite it."""
-
-    class Meta:
-        table_name = "prelabel-runs"
-        billing_mode = "PAY_PER_REQUEST"
 
     snapshot_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
     run_id = UnicodeAttribute(range_key=True)
@@ -226,51 +224,49 @@ class RunSnapshotModel(Model):
     batch_size = NumberAttribute(default=32)
 
 
-class BatchReceiptModel(Model):
-    """One per committed batch, written in the batch's transaction: a retried batch is a no-op.
+class BatchItem(RunsTable):
+    """An item per batch of a run, in the partition `<PARTITION>#<run id>` of the runs table,
+    away from the run items; sorted by batch number."""
 
-    Lives in the runs table under its own partition (`batch#<run id>`), away from run items.
-    """
+    PARTITION: ClassVar[str]
 
-    class Meta:
-        table_name = "prelabel-runs"
-        billing_mode = "PAY_PER_REQUEST"
-
-    receipt_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
+    batch_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
     batch = UnicodeAttribute(range_key=True, attr_name="run_id")
+
+    @classmethod
+    def key(cls, run_id: str, batch_no: int) -> tuple[str, str]:
+        return f"{cls.PARTITION}#{run_id}", f"{batch_no:06d}"
+
+
+class BatchReceiptModel(BatchItem):
+    """One per committed batch, written in the batch's transaction: a retried batch is a no-op."""
+
+    PARTITION = "batch"
+
     labeled = NumberAttribute()
     committed_at = UnicodeAttribute()
 
-    @staticmethod
-    def key(run_id: str, batch_no: int) -> tuple[str, str]:
-        return f"batch#{run_id}", f"{batch_no:06d}"
 
+class CrashNoteModel(BatchItem):
+    """The image a retried batch is decoding alone: if the worker dies, the next attempt finds
+    it here."""
 
-class CrashNoteModel(Model):
-    """The image a retried batch is decoding alone (`crash#<run id>`, batch number): if the
-    worker dies, the next attempt finds it here."""
+    PARTITION = "crash"
 
-    class Meta:
-        table_name = "prelabel-runs"
-        billing_mode = "PAY_PER_REQUEST"
-
-    note_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
-    batch = UnicodeAttribute(range_key=True, attr_name="run_id")
     task_id = UnicodeAttribute()
     crashes = NumberAttribute()
 
-    @staticmethod
-    def key(run_id: str, batch_no: int) -> tuple[str, str]:
-        return f"crash#{run_id}", f"{batch_no:06d}"
 
-
-class JobModel(Model):
-    """A job: kind, status, progress, result. Ids are time-ordered, so a project's partition
-    read backwards lists its newest jobs first. Params and result are small JSON texts."""
+class JobsTable(Model):
+    """The items of the jobs table: jobs, and the report of each slice of an import."""
 
     class Meta:
         table_name = "prelabel-jobs"
-        billing_mode = "PAY_PER_REQUEST"
+
+
+class JobModel(JobsTable):
+    """A job: kind, status, progress, result. Ids are time-ordered, so a project's partition
+    read backwards lists its newest jobs first. Params and result are small JSON texts."""
 
     project_key = UnicodeAttribute(hash_key=True)
     job_id = UnicodeAttribute(range_key=True)
@@ -287,13 +283,9 @@ class JobModel(Model):
     execution_arn = UnicodeAttribute(null=True)
 
 
-class JobSliceModel(Model):
+class JobSliceModel(JobsTable):
     """The report of one slice of an import (`slice#<job id>`, slice number): a retried slice
     writes the same key, so it replaces its report instead of adding to it."""
-
-    class Meta:
-        table_name = "prelabel-jobs"
-        billing_mode = "PAY_PER_REQUEST"
 
     slice_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
     slice_no = UnicodeAttribute(range_key=True, attr_name="job_id")

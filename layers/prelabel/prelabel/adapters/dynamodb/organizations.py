@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from prelabel.adapters.dynamodb.errors import condition_failed, storage_errors
+from prelabel.adapters.dynamodb.errors import condition_failed, read_item, save_new, storage_errors
 from prelabel.adapters.dynamodb.models import DataGrantAttr, OrganizationModel
 from prelabel.domain.entities import Organization
 from prelabel.domain.errors import Conflict, InvalidInput, NotFound, StorageError
@@ -61,18 +61,14 @@ class DynamoOrganizationRepository(OrganizationRepository):
             period=org.period,
             usage=dict(org.usage),
         )
-        try:
-            with storage_errors("create organization"):
-                item.save(condition=OrganizationModel.org_id.does_not_exist())
-        except PutError as exc:
-            raise Conflict(f"organization {org.org_id!r} exists") from exc
+        exists = f"organization {org.org_id!r} exists"
+        save_new(item, OrganizationModel.org_id, "create organization", exists)
 
     def get(self, org_id: str) -> Organization:
-        try:
-            with storage_errors("read organization"):
-                return _to_domain(OrganizationModel.get(org_id, consistent_read=True))
-        except DoesNotExist as exc:
-            raise NotFound(f"organization {org_id!r} not found") from exc
+        missing = f"organization {org_id!r} not found"
+        return _to_domain(
+            read_item(OrganizationModel, org_id, what="read organization", missing=missing)
+        )
 
     def iter_all(self) -> Iterator[Organization]:
         with storage_errors("list organizations"):

@@ -2,54 +2,29 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from prelabel.adapters.dynamodb.errors import CONDITION_FAILED, storage_errors
+from prelabel.adapters.dynamodb.errors import CONDITION_FAILED, read_item, save_new, storage_errors
+from prelabel.adapters.dynamodb.keys import project_ref
+from prelabel.adapters.dynamodb.mapping_items import mapping_from_items, mapping_to_items
 from prelabel.adapters.dynamodb.models import (
     DatasetModel,
     LabelEntryAttr,
-    MappingRowAttr,
     ProjectModel,
 )
 from prelabel.adapters.dynamodb.reports import report_from_json, report_to_json
 from prelabel.domain.entities import Dataset, DatasetStatus, Project, ProjectRef
 from prelabel.domain.errors import Conflict, NotFound
-from prelabel.domain.imports import ImportReport, ManifestFormat
+from prelabel.domain.imports import ManifestFormat
 from prelabel.domain.label_config import Geometry, LabelEntry
-from prelabel.domain.mapping import LabelMapping, MappingRow
-from prelabel.ports.projects import DatasetRepository, ProjectRepository
+from prelabel.domain.mapping import LabelMapping
+from prelabel.ports.projects import Claim, DatasetRepository, ProjectRepository, Settlement
 
 
 def _entries_to_items(entries: tuple[LabelEntry, ...]) -> list[LabelEntryAttr]:
     return [LabelEntryAttr(id=e.id, name=e.name, geometry=e.geometry.value) for e in entries]
-
-
-def mapping_from_items(items: list[MappingRowAttr] | None) -> LabelMapping:
-    return LabelMapping(
-        tuple(
-            MappingRow(
-                int(r.class_id),
-                r.class_name,
-                r.entry_id,
-                None if r.min_confidence is None else float(r.min_confidence),
-            )
-            for r in items or []
-        )
-    )
-
-
-def mapping_to_items(mapping: LabelMapping) -> list[MappingRowAttr]:
-    return [
-        MappingRowAttr(
-            class_id=r.class_id,
-            class_name=r.class_name,
-            entry_id=r.entry_id,
-            min_confidence=r.min_confidence,
-        )
-        for r in mapping.rows
-    ]
 
 
 def _project_to_domain(item: ProjectModel) -> Project:
@@ -66,11 +41,6 @@ def _project_to_domain(item: ProjectModel) -> Project:
     )
 
 
-def _not_found(ref: ProjectRef) -> NotFound:
-    # Same words whether the project is absent or another organization's: nothing leaks.
-    return NotFound(f"project {ref.project_id!r} not found")
-
-
 class DynamoProjectRepository(ProjectRepository):
     def create(self, project: Project) -> None:
         item = ProjectModel(
@@ -82,18 +52,15 @@ class DynamoProjectRepository(ProjectRepository):
             default_threshold=project.default_threshold,
             created_at=project.created_at,
         )
-        try:
-            with storage_errors("create project"):
-                item.save(condition=ProjectModel.project_id.does_not_exist())
-        except PutError as exc:
-            raise Conflict(f"project {project.ref.project_id!r} exists") from exc
+        exists = f"project {project.ref.project_id!r} exists"
+        save_new(item, ProjectModel.project_id, "create project", exists)
 
     def get(self, ref: ProjectRef) -> Project:
-        try:
-            with storage_errors("read project"):
-                item = ProjectModel.get(ref.org_id, ref.project_id, consistent_read=True)
-        except DoesNotExist as exc:
-            raise _not_found(ref) from exc
+        # Same words whether the project is absent or another organization's: nothing leaks.
+        missing = f"project {ref.project_id!r} not found"
+        item = read_item(
+            ProjectModel, ref.org_id, ref.project_id, what="read project", missing=missing
+        )
         return _project_to_domain(item)
 
     def list_projects(self, org_id: str) -> list[Project]:
@@ -137,9 +104,8 @@ class DynamoProjectRepository(ProjectRepository):
 
 
 def _dataset_to_domain(item: DatasetModel) -> Dataset:
-    org_id, project_id = item.project_key.split("#", 1)
     return Dataset(
-        ProjectRef(org_id, project_id),
+        project_ref(item.project_key),
         item.dataset_id,
         item.bucket,
         item.prefix,
@@ -178,20 +144,13 @@ class DynamoDatasetRepository(DatasetRepository):
             generation=dataset.generation,
             job_id=dataset.job_id,
         )
-        try:
-            with storage_errors("save dataset"):
-                item.save(condition=DatasetModel.dataset_id.does_not_exist())
-        except PutError as exc:
-            raise Conflict(f"dataset {dataset.dataset_id!r} exists") from exc
+        exists = f"dataset {dataset.dataset_id!r} exists"
+        save_new(item, DatasetModel.dataset_id, "save dataset", exists)
 
     def get(self, ref: ProjectRef, dataset_id: str) -> Dataset:
-        try:
-            with storage_errors("read dataset"):
-                return _dataset_to_domain(
-                    DatasetModel.get(ref.key, dataset_id, consistent_read=True)
-                )
-        except DoesNotExist as exc:
-            raise NotFound(f"dataset {dataset_id!r} not found") from exc
+        missing = f"dataset {dataset_id!r} not found"
+        item = read_item(DatasetModel, ref.key, dataset_id, what="read dataset", missing=missing)
+        return _dataset_to_domain(item)
 
     def list_datasets(self, ref: ProjectRef) -> list[Dataset]:
         with storage_errors("list datasets"):
@@ -209,42 +168,25 @@ class DynamoDatasetRepository(DatasetRepository):
             raise
         return True
 
-    def claim(
-        self,
-        ref: ProjectRef,
-        dataset_id: str,
-        *,
-        expected_job_id: str | None,
-        job_id: str,
-        status: DatasetStatus,
-        generation: int | None = None,
-    ) -> bool:
+    def claim(self, ref: ProjectRef, dataset_id: str, claim: Claim) -> bool:
         actions: list[Action] = [
-            DatasetModel.job_id.set(job_id),
-            DatasetModel.status.set(status.value),
+            DatasetModel.job_id.set(claim.job_id),
+            DatasetModel.status.set(claim.status.value),
             DatasetModel.failure.remove(),
             DatasetModel.report.remove(),
         ]
-        if generation is not None:
-            actions.append(DatasetModel.generation.set(generation))
-        return self._update(ref, dataset_id, actions, _owned_by(expected_job_id))
+        if claim.generation is not None:
+            actions.append(DatasetModel.generation.set(claim.generation))
+        return self._update(ref, dataset_id, actions, _owned_by(claim.expected_job_id))
 
-    def settle(
-        self,
-        ref: ProjectRef,
-        dataset_id: str,
-        job_id: str,
-        status: DatasetStatus,
-        *,
-        failure: str | None = None,
-        report: ImportReport | None = None,
-    ) -> bool:
+    def settle(self, ref: ProjectRef, dataset_id: str, job_id: str, end: Settlement) -> bool:
+        failure = end.failure
         actions: list[Action] = [
-            DatasetModel.status.set(status.value),
+            DatasetModel.status.set(end.status.value),
             DatasetModel.failure.set(failure[:2000]) if failure else DatasetModel.failure.remove(),
         ]
-        if report is not None:
-            actions.append(DatasetModel.report.set(report_to_json(report)))
+        if end.report is not None:
+            actions.append(DatasetModel.report.set(report_to_json(end.report)))
         return self._update(ref, dataset_id, actions, _owned_by(job_id))
 
     def remove(self, ref: ProjectRef, dataset_id: str, job_id: str) -> bool:

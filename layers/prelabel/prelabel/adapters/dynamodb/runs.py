@@ -4,12 +4,13 @@ a snapshot item with the mapping the run started with."""
 from __future__ import annotations
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from prelabel.adapters.dynamodb.errors import condition_failed, storage_errors
+from prelabel.adapters.dynamodb.errors import condition_failed, read_item, storage_errors
+from prelabel.adapters.dynamodb.keys import project_ref
+from prelabel.adapters.dynamodb.mapping_items import mapping_from_items, mapping_to_items
 from prelabel.adapters.dynamodb.models import ProjectModel, RunModel, RunSnapshotModel
-from prelabel.adapters.dynamodb.projects import mapping_from_items, mapping_to_items
 from prelabel.adapters.dynamodb.transact import Transaction
 from prelabel.domain.entities import ProjectRef, Run, RunCounters, RunSnapshot, RunStatus
 from prelabel.domain.errors import NotFound
@@ -24,9 +25,8 @@ def snapshot_key(ref: ProjectRef) -> str:
 
 
 def run_to_domain(item: RunModel) -> Run:
-    org_id, project_id = item.project_key.split("#", 1)
     return Run(
-        project=ProjectRef(org_id, project_id),
+        project=project_ref(item.project_key),
         run_id=item.run_id,
         status=RunStatus(item.status),
         counters=RunCounters(
@@ -85,11 +85,8 @@ class DynamoRunRepository(RunRepository):
         return not tx.commit("create run")
 
     def get(self, ref: ProjectRef, run_id: str) -> Run:
-        try:
-            with storage_errors("read run"):
-                return run_to_domain(RunModel.get(ref.key, run_id, consistent_read=True))
-        except DoesNotExist as exc:
-            raise NotFound(f"run {run_id!r} not found") from exc
+        missing = f"run {run_id!r} not found"
+        return run_to_domain(read_item(RunModel, ref.key, run_id, what="read run", missing=missing))
 
     def find(self, ref: ProjectRef, run_id: str) -> Run | None:
         try:
@@ -109,11 +106,13 @@ class DynamoRunRepository(RunRepository):
         return newest[0] if newest else None
 
     def snapshot(self, ref: ProjectRef, run_id: str) -> RunSnapshot:
-        try:
-            with storage_errors("read run snapshot"):
-                item = RunSnapshotModel.get(snapshot_key(ref), run_id, consistent_read=True)
-        except DoesNotExist as exc:
-            raise NotFound(f"run {run_id!r} has no mapping snapshot") from exc
+        item = read_item(
+            RunSnapshotModel,
+            snapshot_key(ref),
+            run_id,
+            what="read run snapshot",
+            missing=f"run {run_id!r} has no mapping snapshot",
+        )
         names = item.entry_names.as_dict() if item.entry_names else {}
         return RunSnapshot(
             mapping=mapping_from_items(item.mapping),

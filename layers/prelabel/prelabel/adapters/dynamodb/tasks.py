@@ -15,15 +15,15 @@ from itertools import islice
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist
 
 from prelabel.adapters.dynamodb.counts import counter_actions, counts_item, read_counts
 from prelabel.adapters.dynamodb.cursors import CursorCodec
-from prelabel.adapters.dynamodb.errors import storage_errors
+from prelabel.adapters.dynamodb.errors import read_item, storage_errors
 from prelabel.adapters.dynamodb.keys import (
     STATE_COUNTER,
     dataset_key,
     outcome_key,
+    project_ref,
     state_key,
 )
 from prelabel.adapters.dynamodb.label_codec import decode_labels, decode_model
@@ -43,7 +43,7 @@ from prelabel.domain.entities import (
     Task,
 )
 from prelabel.domain.errors import Busy, Conflict, NotFound, StorageError
-from prelabel.ports.tasks import Removal, TaskFilter, TaskPage, TaskRepository
+from prelabel.ports.tasks import IdRange, Move, Removal, TaskFilter, TaskPage, TaskRepository
 
 # Items per transaction: 90 task writes, the counters, and the dataset (imports), the
 # project's no-active-run check (moves out of WAITING) or the job's progress (moves by a job)
@@ -60,8 +60,7 @@ BUSY_BACKOFF_S = 0.05
 
 
 def task_to_domain(item: TaskModel, prelabel: PrelabelModel | None) -> Task:
-    org_id, project_id = item.project_key.split("#", 1)
-    ref = ProjectRef(org_id, project_id)
+    ref = project_ref(item.project_key)
     if prelabel is None:
         return Task(
             ref,
@@ -129,6 +128,18 @@ def _count_in_dataset(
         DatasetModel(ref.key, dataset_id),
         [DatasetModel.task_count.add(delta)],
         condition=DatasetModel.job_id == job_id,
+    )
+
+
+def _check_no_active_run(tx: Transaction, ref: ProjectRef) -> None:
+    """The transaction fails at ("project", "") if a run is active: a run's tasks stay as they
+    were when it started."""
+    tx.check(
+        ("project", ""),
+        ProjectModel,
+        ref.org_id,
+        ref.project_id,
+        ProjectModel.active_run_id.does_not_exist(),
     )
 
 
@@ -220,28 +231,14 @@ class DynamoTaskRepository(TaskRepository):
                 return 0
         raise StorageError("create tasks: the transaction kept failing")
 
-    def move(
-        self,
-        ref: ProjectRef,
-        task_ids: Sequence[str],
-        source: LabelingState,
-        target: LabelingState,
-        *,
-        job_id: str | None = None,
-    ) -> list[str]:
+    def move(self, ref: ProjectRef, task_ids: Sequence[str], move: Move) -> list[str]:
         moved: list[str] = []
         for chunk in _chunks(list(dict.fromkeys(task_ids)), TASKS_PER_TX):
-            moved += self._move_chunk(ref, chunk, source, target, job_id)
+            moved += self._move_chunk(ref, chunk, move)
         return moved
 
-    def _move_chunk(
-        self,
-        ref: ProjectRef,
-        chunk: list[str],
-        source: LabelingState,
-        target: LabelingState,
-        job_id: str | None,
-    ) -> list[str]:
+    def _move_chunk(self, ref: ProjectRef, chunk: list[str], move: Move) -> list[str]:
+        source, target, job_id = move.source, move.target, move.job_id
         for _ in range(MAX_TX_ATTEMPTS):
             items = _tasks_by_id(ref, chunk)
             pending = [t for t in chunk if t in items and items[t].state == source.value]
@@ -253,14 +250,7 @@ class DynamoTaskRepository(TaskRepository):
                 deltas["eligible"] = unlabeled if target is LabelingState.WAITING else -unlabeled
             tx = Transaction(self._connection)
             if source is LabelingState.WAITING:
-                # A run's tasks stay WAITING until it ends: checked in the same write.
-                tx.check(
-                    ("project", ""),
-                    ProjectModel,
-                    ref.org_id,
-                    ref.project_id,
-                    ProjectModel.active_run_id.does_not_exist(),
-                )
+                _check_no_active_run(tx, ref)
             for task_id in pending:
                 tx.update(
                     ("task", task_id),
@@ -322,14 +312,7 @@ class DynamoTaskRepository(TaskRepository):
                 return 0
             deltas: Counter[str] = Counter()
             tx = Transaction(self._connection)
-            # A run's tasks stay while it runs: checked in the same write.
-            tx.check(
-                ("project", ""),
-                ProjectModel,
-                ref.org_id,
-                ref.project_id,
-                ProjectModel.active_run_id.does_not_exist(),
-            )
+            _check_no_active_run(tx, ref)
             for task_id, item in items.items():
                 state = LabelingState(item.state)
                 deltas[STATE_COUNTER[state]] -= 1
@@ -359,24 +342,17 @@ class DynamoTaskRepository(TaskRepository):
     # --- reads ----------------------------------------------------------------------------
 
     def get(self, ref: ProjectRef, task_id: str) -> Task:
-        try:
-            with storage_errors("read task"):
-                item = TaskModel.get(ref.key, task_id, consistent_read=True)
-        except DoesNotExist as exc:
-            raise NotFound(f"task {task_id!r} not found") from exc
+        missing = f"task {task_id!r} not found"
+        item = read_item(TaskModel, ref.key, task_id, what="read task", missing=missing)
         return task_to_domain(item, _prelabels_of(ref, [task_id]).get(task_id))
 
     def counts(self, ref: ProjectRef) -> ProjectCounts:
         return read_counts(ref)
 
     def ids_in_state(
-        self,
-        ref: ProjectRef,
-        state: LabelingState,
-        *,
-        after: str | None = None,
-        limit: int | None = None,
+        self, ref: ProjectRef, state: LabelingState, span: IdRange | None = None
     ) -> Iterator[str]:
+        after, limit = (span.after, span.limit) if span else (None, None)
         key = state_key(ref, state)
         start = (
             {"state_key": {"S": key}, "project_key": {"S": ref.key}, "task_id": {"S": after}}
