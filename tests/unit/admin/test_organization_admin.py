@@ -135,6 +135,53 @@ def test_taking_away_more_than_a_charge_left_is_refused(
     assert orgs.get("acme").remaining == 40
 
 
+def test_a_charge_between_read_and_write_does_not_hold_up_a_new_monthly_limit(
+    admin: OrganizationAdmin, orgs: MemoryOrgs
+) -> None:
+    # Given an organization with 10,000 this month, whose run charges 300 just before the
+    # operator's write lands
+    admin.create("acme", "Acme", Plan.TEAM_PRO)
+    real_add = orgs.add_allowance
+    writes: list[int] = []
+
+    def charge_first(org_id: str, units: int, *, limit_was: int | None = None) -> bool:
+        if not writes:
+            orgs.charge("acme", 300)
+        writes.append(units)
+        return real_add(org_id, units, limit_was=limit_was)
+
+    orgs.add_allowance = charge_first  # type: ignore[method-assign]
+    # When the operator sets this month's limit to 12,000
+    after = admin.set_monthly_limit("acme", 12_000)
+    # Then the first write landed (the charge moved only what is left), and the 300 count
+    assert writes == [2_000]
+    assert after.allowance == Allowance(12_000, 11_700)
+
+
+def test_another_operators_limit_change_in_between_is_computed_again(
+    admin: OrganizationAdmin, orgs: MemoryOrgs
+) -> None:
+    # Given an organization with 10,000 this month, 500 used, and a second operator who adds
+    # 1,000 just before the first one's write
+    admin.create("acme", "Acme", Plan.TEAM_PRO)
+    orgs.charge("acme", 500)
+    real_add = orgs.add_allowance
+    tries: list[int | None] = []
+
+    def other_first(org_id: str, units: int, *, limit_was: int | None = None) -> bool:
+        if not tries:
+            real_add(org_id, 1_000)
+        tries.append(limit_was)
+        return real_add(org_id, units, limit_was=limit_was)
+
+    orgs.add_allowance = other_first  # type: ignore[method-assign]
+    # When the first operator sets the limit to 8,000
+    after = admin.set_monthly_limit("acme", 8_000)
+    # Then the stale write was refused and the retry set exactly 8,000, the 500 still used
+    assert tries == [10_000, 11_000]
+    assert after.allowance == Allowance(8_000, 7_500)
+
+
 def test_changes_to_an_unknown_organization_are_not_found(admin: OrganizationAdmin) -> None:
     # Given no organization "ghost"
     # When an operator changes or reads it

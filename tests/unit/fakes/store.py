@@ -117,10 +117,12 @@ class MemoryOrgs(OrganizationRepository, Ledger):
             )
             return True
 
-    def add_allowance(self, org_id: str, units: int) -> bool:
+    def add_allowance(self, org_id: str, units: int, *, limit_was: int | None = None) -> bool:
         with self.db.lock:
             org = self.db.orgs.get(org_id)
             if org is None or org.remaining + units < 0:
+                return False
+            if limit_was is not None and org.monthly_limit != limit_was:
                 return False
             self.db.orgs[org_id] = dataclasses.replace(
                 org, remaining=org.remaining + units, monthly_limit=org.monthly_limit + units

@@ -30,10 +30,10 @@ class OrganizationRepository(ABC):
         changed since it was read (a charge, the reset, another operator). NotFound if absent."""
 
     @abstractmethod
-    def add_allowance(self, org_id: str, units: int) -> bool:
+    def add_allowance(self, org_id: str, units: int, *, limit_was: int | None = None) -> bool:
         """Add `units` (negative: take away) to this period's limit and remaining alike, in one
-        atomic write that no charge can race; False when remaining would fall below zero or
-        the organization is absent."""
+        atomic write that no charge can race; False when remaining would fall below zero, the
+        organization is absent, or (given `limit_was`) the limit is no longer that."""
 
     @abstractmethod
     def add_grant(self, org_id: str, grant: DataLocation) -> bool:

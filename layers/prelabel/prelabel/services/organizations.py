@@ -132,7 +132,17 @@ class OrganizationAdmin:
         return self._orgs.get(org_id)
 
     def set_monthly_limit(self, org_id: str, limit: int) -> Organization:
-        return self._change_allowance(org_id, lambda a: set_monthly_limit(a, limit))
+        """One atomic write by the difference, on condition the limit is still the one read:
+        charges move only what is left, so a busy run cannot keep it from landing; another
+        operator's change means again, and a limit below what was used meanwhile is refused."""
+        for attempt in range(CHANGE_TRIES):
+            read = self._orgs.get(org_id).allowance
+            set_monthly_limit(read, limit)
+            units = limit - read.monthly_limit
+            if self._orgs.add_allowance(org_id, units, limit_was=read.monthly_limit):
+                return self._orgs.get(org_id)
+            self._pause(attempt)
+        raise Conflict(f"organization {org_id!r} kept changing (another operator?); try again")
 
     def _change_allowance(
         self, org_id: str, change: Callable[[Allowance], Allowance]

@@ -100,13 +100,16 @@ class DynamoOrganizationRepository(OrganizationRepository):
             raise
         return True
 
-    def add_allowance(self, org_id: str, units: int) -> bool:
+    def add_allowance(self, org_id: str, units: int, *, limit_was: int | None = None) -> bool:
         m = OrganizationModel
+        condition = m.org_id.exists() & (m.remaining >= -units)
+        if limit_was is not None:
+            condition &= m.monthly_limit == limit_was
         try:
             with storage_errors("add to the limit"):
                 m(org_id).update(
                     actions=[m.remaining.add(units), m.monthly_limit.add(units)],
-                    condition=m.org_id.exists() & (m.remaining >= -units),
+                    condition=condition,
                 )
         except UpdateError as exc:
             if condition_failed(exc):
