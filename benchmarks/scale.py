@@ -95,45 +95,6 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def labels() -> Any:
-    from prelabel.adapters.dynamodb.label_codec import encode_labels
-    from prelabel.domain.entities import Box, Label
-
-    return encode_labels(
-        [
-            Label(f"l{i}", "veh", "Vehicle", Box(i, i, i + 10.5, i + 20.25), "car", 0.9, "m", "1")
-            for i in range(BOXES)
-        ]
-    )
-
-
-def plant(ref: Any, task_ids: list[str]) -> None:
-    """Pre-labels of 5 boxes and the counters, as runs would have left them."""
-    from prelabel.adapters.dynamodb.counts import counter_actions, counts_item
-    from prelabel.adapters.dynamodb.keys import outcome_key
-    from prelabel.adapters.dynamodb.label_codec import encode_model
-    from prelabel.adapters.dynamodb.models import PrelabelModel
-    from prelabel.domain.entities import PrelabelState
-
-    encoded = labels()
-    with PrelabelModel.batch_write() as batch:
-        for task_id in task_ids:
-            batch.save(
-                PrelabelModel(
-                    outcome_key(ref, PrelabelState.DONE),
-                    task_id,
-                    run_id="run_planted",
-                    width=640,
-                    height=480,
-                    model=encode_model("m", "1"),
-                    labels=encoded,
-                )
-            )
-    counts_item(ref).update(
-        actions=counter_actions({"prelabeled": len(task_ids), "eligible": -len(task_ids)})
-    )
-
-
 def timed_job(
     counter: ThreadCounter, tasks: int, start: Callable[[], Any], wait: Callable[[Any], Any]
 ) -> tuple[tuple[float, float, float, float], float, Any]:
@@ -196,7 +157,7 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int) -> Si
     )
     assert moved["result"] == {"moved": n}, moved
     ids = sorted(t.task_id for t in TaskModel.query(ref.key, attributes_to_get=["task_id"]))
-    plant(ref, ids[::2])
+    harness.plant_prelabels(ref, ids[::2], BOXES)
     api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
 
     print("  timing requests ...", flush=True)
@@ -239,7 +200,7 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int) -> Si
         size.requests[name] = counter.ddb(job_threads=False) / samples
     assert api.json("POST", f"/projects/{pid}/runs", {"confirm": False})["confirmation_required"]
 
-    plant(ref, ids[1::2])
+    harness.plant_prelabels(ref, ids[1::2], BOXES)
     print("  exporting ...", flush=True)
     export_path = f"/projects/{pid}/export"
 

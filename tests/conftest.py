@@ -12,6 +12,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from prelabel.container import Container, use_container
 from prelabel.settings import Settings
 from prelabel_local import dynamodb_local
 from prelabel_local.lambdas import LambdaRunner
@@ -99,3 +100,12 @@ def settings(
         state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:not-deployed",
         jobs_state_machine_arn=jobs_state_machine_arn,
     )
+
+
+@pytest.fixture
+def ports(settings: Settings) -> Iterator[Container]:
+    """The ports bound to the test's tables and bucket, installed as the API handler's container."""
+    c = Container(settings)
+    use_container(c)
+    yield c
+    use_container(None)

@@ -59,7 +59,7 @@ def bare_project(c: Container, org: str) -> ProjectRef:
     api.json(
         "PUT",
         f"/projects/{pid}/mapping",
-        {"rows": [{"detector_class": "car", "entry_id": "veh"}]},
+        {"rows": [{"detector_class": "car", "entry_id": "vehicle"}]},
     )
     return ProjectRef(org, pid)
 

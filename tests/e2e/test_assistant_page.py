@@ -19,6 +19,7 @@ from prelabel.domain.entities import ProjectRef
 from prelabel_local.http_events import call_api
 from prelabel_local.jwt_keys import SigningKey
 from tests.e2e.conftest import save_shot
+from tests.e2e.held_runs import current_run, expect_stopped, gated_project
 from tests.e2e.page_steps import (
     RUN_TIMEOUT_MS,
     add_class,
@@ -28,8 +29,7 @@ from tests.e2e.page_steps import (
     remaining,
     tid,
 )
-from tests.integration.workflow.conftest import all_tasks, make_project, reconfigure
-from tests.integration.workflow.test_stop_and_resume import GatedDetector
+from tests.integration.workflow.conftest import all_tasks, make_project
 
 pytestmark = pytest.mark.e2e
 
@@ -149,15 +149,10 @@ def test_live_counters_then_stop_mid_run_then_start_again_labels_every_task_once
 ) -> None:
     # Given a mapped project with 40 WAITING photos, batches of 8, one batch at a time, and a
     # detector that lets the first batch through and holds the next until the test opens it
-    stack = reconfigure(stack, max_concurrency=1)
-    gated = GatedDetector(stack.detector, open_calls=1)
-    stack.override(detector=gated)
-    ref = make_project(stack, "org-stop", waiting=40)
-    before = remaining(ref.org_id)
-    open_page(page, gateway_url, signing_key, ref.org_id)
-    expect(page.locator(tid("limit-remaining"))).to_contain_text(f"{before:,} of")
-    expect(page.locator(tid("eligible-count"))).to_have_text("40")
-    try:
+    with gated_project(stack, page, gateway_url, signing_key, "org-stop", waiting=40) as g:
+        before = g.before
+        expect(page.locator(tid("limit-remaining"))).to_contain_text(f"{before:,} of")
+        expect(page.locator(tid("eligible-count"))).to_have_text("40")
         # When the user starts, and the first batch is in while the run goes on
         page.click(tid("start-button"))
         expect(page.locator(tid("run-status"))).to_have_text("RUNNING")
@@ -181,13 +176,8 @@ def test_live_counters_then_stop_mid_run_then_start_again_labels_every_task_once
         page.click(tid("stop-button"))
         # Then the run ends STOPPED with the first batch kept and the rest left for later
         expect(page.locator(tid("run-status"))).to_have_text("STOPPED", timeout=RUN_TIMEOUT_MS)
-    finally:
-        gated.gate.set()
-    expect(page.locator(tid("run-summary"))).to_have_text(
-        "Stopped: 8 images pre-labeled, 32 left for a new run"
-    )
-    first = call_api("GET", f"/projects/{ref.project_id}/runs/current", ref.org_id).body
-    assert (first["status"], first["labeled"], first["left"]) == ("STOPPED", 8, 32), first
+    ref = g.ref
+    first = expect_stopped(page, ref, labeled=8, left=32)
     # And the limit and the task list shown are those the stopped run left behind
     expect(page.locator(tid("limit-remaining"))).to_contain_text(f"{before - 8:,} of")
     save_shot(page, tmp_path, "05-stopped")
@@ -199,7 +189,7 @@ def test_live_counters_then_stop_mid_run_then_start_again_labels_every_task_once
     page.click(tid("start-button"))
     # Then the new run takes only what is left and completes
     expect(page.locator(tid("run-status"))).to_have_text("COMPLETED", timeout=RUN_TIMEOUT_MS)
-    second = call_api("GET", f"/projects/{ref.project_id}/runs/current", ref.org_id).body
+    second = current_run(ref)
     assert second["run_id"] != first["run_id"]
     assert second["total"] == 32 and second["labeled"] == 32
     expect(page.locator(tid("run-summary"))).to_have_text("32 images pre-labeled")

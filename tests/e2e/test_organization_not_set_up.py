@@ -11,9 +11,6 @@ from prelabel.container import Container
 from prelabel_local.gateway import GatewayConfig, LocalGateway
 from prelabel_local.jwt_keys import JwtVerifier, SigningKey, issue_token
 from tests.e2e.conftest import WEB_DIR
-from tests.integration.core.conftest import ports
-
-__all__ = ["ports"]
 
 pytestmark = pytest.mark.e2e
 

@@ -16,9 +16,9 @@ from prelabel_local import harness
 from prelabel_local.http_events import call_api
 from prelabel_local.jwt_keys import SigningKey
 from tests.e2e.conftest import save_shot
+from tests.e2e.held_runs import current_run, expect_stopped, gated_project
 from tests.e2e.page_steps import RUN_TIMEOUT_MS, open_page, remaining, tid
-from tests.integration.workflow.conftest import all_tasks, make_project, reconfigure
-from tests.integration.workflow.test_stop_and_resume import GatedDetector
+from tests.integration.workflow.conftest import all_tasks, make_project
 
 pytestmark = pytest.mark.e2e
 
@@ -28,24 +28,16 @@ def test_stopping_shows_until_the_batch_in_flight_lands_then_stopped_figures_hol
 ) -> None:
     # Given 24 WAITING photos, batches of 8 one at a time, and a detector that lets the first
     # batch through and holds the second
-    stack = reconfigure(stack, max_concurrency=1)
-    gated = GatedDetector(stack.detector, open_calls=1)
-    stack.override(detector=gated)
-    ref = make_project(stack, "org-stopping", waiting=24)
-    before = remaining(ref.org_id)
-    open_page(page, gateway_url, signing_key, ref.org_id)
-    try:
+    with gated_project(stack, page, gateway_url, signing_key, "org-stopping", waiting=24) as g:
         page.click(tid("start-button"))
         expect(page.locator(tid("progress-counts"))).to_contain_text(
             "8 labeled · 0 failed · 0 skipped (limit) · 16 left of 24", timeout=RUN_TIMEOUT_MS
         )
-        harness.wait_until(lambda: gated.entered >= 2, what="the second batch in the detector")
-        run_id = call_api("GET", f"/projects/{ref.project_id}/runs/current", ref.org_id).body[
-            "run_id"
-        ]
+        harness.wait_until(lambda: g.gated.entered >= 2, what="the second batch in the detector")
+        run_id = current_run(g.ref)["run_id"]
         # When the stop's first write lands (a stop from the console or another tab) while the
         # second batch is still in the detector
-        assert stack.runs.request_stop(ref, run_id)
+        assert g.stack.runs.request_stop(g.ref, run_id)
         # Then the page shows STOPPING, says nothing more is charged, and offers neither
         # Start nor Stop
         expect(page.locator(tid("run-status"))).to_have_text("STOPPING")
@@ -57,20 +49,14 @@ def test_stopping_shows_until_the_batch_in_flight_lands_then_stopped_figures_hol
         )
         save_shot(page, tmp_path, "17-stopping")
         # When the batch in flight is let through
-        gated.gate.set()
+        g.gated.gate.set()
         # Then the run ends STOPPED with the first batch only
         expect(page.locator(tid("run-status"))).to_have_text("STOPPED", timeout=RUN_TIMEOUT_MS)
-    finally:
-        gated.gate.set()
-    expect(page.locator(tid("run-summary"))).to_have_text(
-        "Stopped: 8 images pre-labeled, 16 left for a new run"
-    )
-    run = call_api("GET", f"/projects/{ref.project_id}/runs/current", ref.org_id).body
-    assert (run["status"], run["labeled"], run["left"]) == ("STOPPED", 8, 16), run
+    expect_stopped(page, g.ref, labeled=8, left=16)
     # And the batch that landed after the stop was neither charged nor labeled
-    assert remaining(ref.org_id) == before - 8
-    assert sum(t["prelabel_state"] == "DONE" for t in all_tasks(ref)) == 8
-    expect(page.locator(tid("limit-remaining"))).to_contain_text(f"{before - 8:,} of")
+    assert remaining(g.ref.org_id) == g.before - 8
+    assert sum(t["prelabel_state"] == "DONE" for t in all_tasks(g.ref)) == 8
+    expect(page.locator(tid("limit-remaining"))).to_contain_text(f"{g.before - 8:,} of")
     expect(page.locator(tid("eligible-count"))).to_have_text("16")
     expect(page.locator(f'{tid("task-row")}[data-prelabeled="true"]')).to_have_count(8)
     expect(page.locator(tid("start-button"))).to_be_enabled()

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
 from prelabel_local.harness import wait_until
+from prelabel_local.state import local_client
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_PYTHON = ".venv/bin/python"
@@ -113,6 +113,15 @@ def running(tmp_path: Path, env: dict[str, str]) -> Iterator[RunningStack]:
         stack.stop()
 
 
+def run_cli(
+    argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """A CLI run in a process of its own next to the stack, as a user runs it."""
+    return subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
 def get(url: str, token: str, **params: str) -> Any:
     reply = requests.get(
         url, headers={"Authorization": f"Bearer {token}"}, params=params, timeout=30
@@ -148,25 +157,11 @@ def test_the_printed_page_and_token_show_a_ready_project(
     assert assistant["can_start"] is True, assistant["start_blockers"]
     assert assistant["mapping"]["rows"]
     # And the admin and export CLIs find this stack through its state file
-    admin = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "prelabel-admin"),
-            "--local",
-            "org",
-            "show",
-            "demo-org",
-            "--json",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    admin_cli = str(Path(sys.executable).parent / "prelabel-admin")
+    admin = run_cli([admin_cli, "--local", "org", "show", "demo-org", "--json"], tmp_path, env)
     assert admin.returncode == 0, admin.stderr
     assert admin.stdout and '"plan": "TEAM_PRO"' in admin.stdout
-    export = subprocess.run(
+    export = run_cli(
         [
             sys.executable,
             "-m",
@@ -180,12 +175,9 @@ def test_the_printed_page_and_token_show_a_ready_project(
             "--out",
             str(tmp_path / "export"),
         ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
+        tmp_path,
+        env,
         timeout=120,
-        check=False,
     )
     assert export.returncode == 0, export.stderr
     assert (tmp_path / "export" / f"{project_id}-coco.json").is_file()
@@ -202,13 +194,7 @@ def test_persisted_stack_keeps_its_data_across_a_restart(
     first = start(argv, tmp_path, env)
     s3_endpoint, token, api = first.field("S3"), first.field("Token"), first.field("API base")
     project_id = get(f"{api}/projects", token)[0]["project_id"]
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    s3 = local_client("s3", s3_endpoint)
     s3.put_object(Bucket="prelabel-local-data", Key="demo-org/more/extra.jpg", Body=b"later")
     tasks_before = len(get(f"{api}/projects/{project_id}/tasks", token, limit="200")["tasks"])
     # When it is stopped with Ctrl-C and started again on the same folder
@@ -218,13 +204,7 @@ def test_persisted_stack_keeps_its_data_across_a_restart(
         api2, token2, s3_2 = second.field("API base"), second.field("Token"), second.field("S3")
         projects = get(f"{api2}/projects", token2)
         tasks_after = get(f"{api2}/projects/{project_id}/tasks", token2, limit="200")["tasks"]
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=s3_2,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        s3 = local_client("s3", s3_2)
         body = s3.get_object(Bucket="prelabel-local-data", Key="demo-org/more/extra.jpg")
         # Then the same one project and its tasks are there, nothing seeded twice, and the
         # uploaded object survived

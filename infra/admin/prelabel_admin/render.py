@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from prelabel.domain.entities import Organization
@@ -15,25 +16,11 @@ def grant_json(grant: DataLocation) -> dict[str, str]:
 
 
 def user_json(user: User) -> dict[str, Any]:
-    return {
-        "username": user.username,
-        "email": user.email,
-        "org_id": user.org_id,
-        "name": user.name,
-        "status": user.status,
-        "enabled": user.enabled,
-        "created_at": user.created_at,
-    }
+    return asdict(user)
 
 
 def usage_json(usage: PeriodUsage) -> dict[str, Any]:
-    return {
-        "period": usage.period,
-        "used": usage.used,
-        "monthly_limit": usage.monthly_limit,
-        "remaining": usage.remaining,
-        "current": usage.current,
-    }
+    return asdict(usage) | {"current": usage.current}
 
 
 def org_json(org: Organization, users: list[User] | None = None) -> dict[str, Any]:

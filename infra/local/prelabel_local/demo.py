@@ -172,28 +172,16 @@ def progress_line(run: dict[str, Any], width: int = 30) -> str:
     )
 
 
-def watch_run(
-    api: Api, project_id: str, out: TextIO, timeout_s: float, poll_s: float = 0.25
-) -> dict[str, Any]:
-    """Poll the run's progress until it ends, drawing a one-line bar on a terminal (one line per
-    change elsewhere)."""
-    tty = out.isatty()
-    last = ""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        run: dict[str, Any] = api.json("GET", f"/projects/{project_id}/runs/current")
-        line = progress_line(run)
-        if line != last:
-            out.write(f"\r{line}" if tty else f"{line}\n")
-            out.flush()
-            last = line
-        if run["status"] not in ACTIVE:
-            if tty:
-                out.write("\n")
-            return run
-        if time.monotonic() > deadline:
-            raise DemoError(f"the run is still {run['status']} after {timeout_s:.0f}s")
-        time.sleep(poll_s)
+def watch_run(api: Api, project_id: str, out: TextIO, timeout_s: float) -> dict[str, Any]:
+    """Follow the run's progress until it ends."""
+    return follow(
+        api,
+        f"/projects/{project_id}/runs/current",
+        lambda run: run["status"] not in ACTIVE,
+        progress_line,
+        out,
+        timeout_s,
+    )
 
 
 def follow(
@@ -206,7 +194,8 @@ def follow(
     query: dict[str, str] | None = None,
     poll_s: float = 0.25,
 ) -> dict[str, Any]:
-    """Poll `path` until `ended` says so, drawing its progress `line` as watch_run does."""
+    """Poll `path` until `ended` says so, drawing its progress `line`: one line redrawn on a
+    terminal, one line per change elsewhere."""
     tty = out.isatty()
     last = ""
     deadline = time.monotonic() + timeout_s
@@ -222,7 +211,7 @@ def follow(
                 out.write("\n")
             return body
         if time.monotonic() > deadline:
-            raise DemoError(f"{path} still not done after {timeout_s:.0f}s")
+            raise DemoError(f"{path} still not done after {timeout_s:.0f}s: {text.strip()}")
         time.sleep(poll_s)
 
 

@@ -7,6 +7,7 @@
   it `create_project`, `connect_dataset` (an import job, waited for), `move_tasks` (all of a
   state is a job, waited for), `wait_for_job`, `export_link`, `all_tasks`, `start_run`.
 - `wait_until`: poll until a condition holds (never a fixed sleep).
+- `plant_prelabels`: what runs would have left, written straight into the tables.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 import boto3
 
 from prelabel.container import Container
+from prelabel.domain.entities import ProjectRef
 from prelabel.domain.plans import Plan
 
 T = TypeVar("T")
@@ -224,3 +226,36 @@ def wait_for_run_end(api: ApiClient, project_id: str, timeout: float = 240.0) ->
         return None if run["status"] in ACTIVE_RUN else run
 
     return wait_until(ended, what=f"the run of {project_id} to end", timeout=timeout, interval=0.3)
+
+
+def plant_prelabels(ref: ProjectRef, task_ids: list[str], boxes: int) -> None:
+    """What runs would have left on WAITING tasks, written straight into the tables (for
+    10,000s of tasks, where running the workflow would take hours): each task a pre-label of
+    `boxes` cars as Vehicle (entry `veh`), and the counters."""
+    from prelabel.adapters.dynamodb.counts import counter_actions, counts_item
+    from prelabel.adapters.dynamodb.keys import outcome_key
+    from prelabel.adapters.dynamodb.label_codec import encode_labels, encode_model
+    from prelabel.adapters.dynamodb.models import PrelabelModel
+    from prelabel.domain.entities import Box, Label, PrelabelState
+
+    labels = encode_labels(
+        [
+            Label(f"l{i}", "veh", "Vehicle", Box(i, i, i + 10.5, i + 20.25), "car", 0.9, "m", "1")
+            for i in range(boxes)
+        ]
+    )
+    with PrelabelModel.batch_write() as batch:
+        for task_id in task_ids:
+            batch.save(
+                PrelabelModel(
+                    outcome_key(ref, PrelabelState.DONE),
+                    task_id,
+                    run_id="run_planted",
+                    width=640,
+                    height=480,
+                    model=encode_model("m", "1"),
+                    labels=labels,
+                )
+            )
+    deltas = {"prelabeled": len(task_ids), "eligible": -len(task_ids)}
+    counts_item(ref).update(actions=counter_actions(deltas))

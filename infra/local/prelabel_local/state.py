@@ -13,6 +13,9 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Literal
+
+import boto3
 
 from prelabel_local.jwt_keys import default_key_dir
 
@@ -25,6 +28,18 @@ LOCAL_CREDENTIALS = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
 }
+
+
+def local_client(service: Literal["dynamodb", "s3"], endpoint: str) -> Any:
+    """A boto3 client of a local endpoint with the local credentials, whatever this process's
+    environment holds (none in a test's clean one, a real account's in a developer's)."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=LOCAL_CREDENTIALS["AWS_REGION"],
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 class NoLocalStack(RuntimeError):

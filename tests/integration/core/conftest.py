@@ -1,23 +1,12 @@
-"""Core integration fixtures: ports bound to fresh DynamoDB Local tables and a moto S3 bucket."""
+"""Core integration fixtures: organizations made as an operator makes them (over `ports`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from prelabel.container import Container, use_container
+from prelabel.container import Container
 from prelabel.domain.plans import Plan
 from prelabel.services.organizations import OrganizationAdmin
-from prelabel.settings import Settings
-
-
-@pytest.fixture
-def ports(settings: Settings) -> Iterator[Container]:
-    c = Container(settings)
-    use_container(c)
-    yield c
-    use_container(None)
 
 
 @pytest.fixture

@@ -77,7 +77,8 @@ def _create_state_machine(
 
 
 class _Created:
-    """What moto's stack asks of a created resource."""
+    """A resource moto's stack has no model for: made as CloudFormation makes it, by `create`
+    from the resolved properties, which answers the physical id."""
 
     def __init__(self, physical_id: str) -> None:
         self.physical_resource_id = physical_id
@@ -85,11 +86,6 @@ class _Created:
     def is_created(self) -> bool:
         return True
 
-
-class _BucketPolicy(_Created):
-    """AWS::S3::BucketPolicy: CloudFormation calls PutBucketPolicy with the resolved document;
-    moto 5.2.5 has no model for it, so the policy never reached the bucket."""
-
     @classmethod
     def create_from_cloudformation_json(
         cls,
@@ -98,44 +94,47 @@ class _BucketPolicy(_Created):
         account_id: str,
         region_name: str,
         **_: Any,
-    ) -> _BucketPolicy:
+    ) -> _Created:
         props = cloudformation_json["Properties"]
+        return cls(cls.create(resource_name, props, account_id, region_name))
+
+    @staticmethod
+    def create(resource_name: str, props: dict[str, Any], account_id: str, region: str) -> str:
+        raise NotImplementedError
+
+
+class _BucketPolicy(_Created):
+    """AWS::S3::BucketPolicy: CloudFormation calls PutBucketPolicy with the resolved document;
+    moto 5.2.5 has no model for it, so the policy never reached the bucket."""
+
+    @staticmethod
+    def create(resource_name: str, props: dict[str, Any], account_id: str, region: str) -> str:
         document = json.dumps(props["PolicyDocument"]).encode()
-        s3_backends[account_id][get_partition(region_name)].put_bucket_policy(
-            props["Bucket"], document
-        )
-        return cls(props["Bucket"])
+        s3_backends[account_id][get_partition(region)].put_bucket_policy(props["Bucket"], document)
+        return str(props["Bucket"])
 
 
 class _Schedule(_Created):
     """AWS::Scheduler::Schedule: CloudFormation calls CreateSchedule with the same fields; moto
     5.2.5 has the Scheduler API but no CloudFormation model for it."""
 
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **_: Any,
-    ) -> _Schedule:
-        p = cloudformation_json["Properties"]
-        schedule = scheduler_backends[account_id][region_name].create_schedule(
-            description=p.get("Description", ""),
-            end_date=p.get("EndDate"),
-            flexible_time_window=p["FlexibleTimeWindow"],
-            group_name=p.get("GroupName", "default"),
-            kms_key_arn=p.get("KmsKeyArn"),
-            name=p.get("Name", resource_name),
-            schedule_expression=p["ScheduleExpression"],
-            schedule_expression_timezone=p.get("ScheduleExpressionTimezone", "UTC"),
-            start_date=p.get("StartDate"),
-            state=p.get("State", "ENABLED"),
-            target=p["Target"],
+    @staticmethod
+    def create(resource_name: str, props: dict[str, Any], account_id: str, region: str) -> str:
+        schedule = scheduler_backends[account_id][region].create_schedule(
+            description=props.get("Description", ""),
+            end_date=props.get("EndDate"),
+            flexible_time_window=props["FlexibleTimeWindow"],
+            group_name=props.get("GroupName", "default"),
+            kms_key_arn=props.get("KmsKeyArn"),
+            name=props.get("Name", resource_name),
+            schedule_expression=props["ScheduleExpression"],
+            schedule_expression_timezone=props.get("ScheduleExpressionTimezone", "UTC"),
+            start_date=props.get("StartDate"),
+            state=props.get("State", "ENABLED"),
+            target=props["Target"],
             action_after_completion=None,
         )
-        return cls(schedule.arn)
+        return str(schedule.arn)
 
 
 SHIMMED_TYPES: dict[str, Any] = {

@@ -14,9 +14,9 @@ from prelabel_local import harness
 from prelabel_local.gateway import GatewayConfig, LocalGateway
 from prelabel_local.http_events import InProcessApi, call_api
 from prelabel_local.jwt_keys import JwtVerifier, SigningKey, generate_key, issue_token
-from tests.integration.core.conftest import make_org, ports
+from tests.integration.core.conftest import make_org
 
-__all__ = ["contract_target", "gateway", "make_org", "ports", "signing_key", "static_dir"]
+__all__ = ["contract_target", "gateway", "make_org", "signing_key", "static_dir"]
 
 CONFIG = [{"id": "veh", "name": "Vehicle", "geometry": "bbox"}]
 

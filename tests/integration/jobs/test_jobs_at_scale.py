@@ -20,13 +20,11 @@ import boto3
 import pytest
 import requests
 
-from prelabel.adapters.dynamodb.counts import counter_actions, counts_item
 from prelabel.adapters.dynamodb.keys import outcome_key
-from prelabel.adapters.dynamodb.label_codec import encode_labels, encode_model
 from prelabel.adapters.dynamodb.models import PrelabelModel, TaskModel
 from prelabel.adapters.dynamodb.tasks import DynamoTaskRepository
 from prelabel.container import Container, use_container
-from prelabel.domain.entities import Box, Label, PrelabelState, ProjectRef, Task
+from prelabel.domain.entities import PrelabelState, ProjectRef, Task
 from prelabel.domain.plans import Plan
 from prelabel.settings import Settings
 from prelabel_local import harness
@@ -179,33 +177,10 @@ def test_moving_all_20000_tasks_is_a_job_that_counts_each_once(big: Big) -> None
     assert len(page["tasks"]) == 200 and page["cursor"]
 
 
-def _plant_prelabels(ref: ProjectRef, task_ids: list[str]) -> None:
-    """What runs would have left: pre-labels with 5 boxes each, and the counters."""
-    labels = [
-        Label(f"l{i}", "veh", "Vehicle", Box(i, i, i + 10.5, i + 20.25), "car", 0.9, "m", "1")
-        for i in range(BOXES)
-    ]
-    with PrelabelModel.batch_write() as batch:
-        for task_id in task_ids:
-            batch.save(
-                PrelabelModel(
-                    outcome_key(ref, PrelabelState.DONE),
-                    task_id,
-                    run_id="run_planted",
-                    width=640,
-                    height=480,
-                    model=encode_model("m", "1"),
-                    labels=encode_labels(labels),
-                )
-            )
-    deltas = {"prelabeled": len(task_ids), "eligible": -len(task_ids)}
-    counts_item(ref).update(actions=counter_actions(deltas))
-
-
 def test_an_export_of_20000_tasks_is_a_file_behind_a_link(big: Big) -> None:
     # Given 20,000 WAITING tasks, 2,000 of them pre-labeled with 5 boxes each
     ids = sorted(t.task_id for t in TaskModel.query(big.ref.key, attributes_to_get=["task_id"]))
-    _plant_prelabels(big.ref, ids[:LABELED])
+    harness.plant_prelabels(big.ref, ids[:LABELED], BOXES)
     # When a COCO export is asked for and its job is followed to the link
     link = harness.export_link(big.api, big.pid, "coco", timeout=600)
     # Then the link downloads one document with every task and every box

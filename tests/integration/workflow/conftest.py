@@ -16,6 +16,7 @@ from prelabel.domain.entities import ProjectRef
 from prelabel.domain.imports import task_id_for
 from prelabel.settings import Settings
 from prelabel_local import harness
+from prelabel_local.demo import LABEL_CONFIG
 from prelabel_local.http_events import InProcessApi
 from prelabel_local.lambdas import LambdaRunner
 from prelabel_local.stack import function_env, start_detector
@@ -86,18 +87,16 @@ def reconfigure(c: Container, **changes: Any) -> Container:
     return changed
 
 
-CONFIG = [
-    {"id": "veh", "name": "Vehicle", "geometry": "bbox"},
-    {"id": "per", "name": "Person", "geometry": "bbox"},
-    {"id": "ani", "name": "Animal", "geometry": "bbox"},
-    {"id": "road", "name": "Road", "geometry": "polygon"},
-]
+# The demo's label configuration: three bbox entries and a polygon one that takes no classes.
+CONFIG = LABEL_CONFIG
 MAPPING = {
     "rows": [
-        {"detector_class": c, "entry_id": "veh"} for c in ("car", "truck", "bus", "motorcycle")
+        {"detector_class": c, "entry_id": "vehicle"} for c in ("car", "truck", "bus", "motorcycle")
     ]
-    + [{"detector_class": "person", "entry_id": "per"}]
-    + [{"detector_class": c, "entry_id": "ani"} for c in ("cat", "dog", "horse", "bird", "bear")],
+    + [{"detector_class": "person", "entry_id": "person"}]
+    + [
+        {"detector_class": c, "entry_id": "animal"} for c in ("cat", "dog", "horse", "bird", "bear")
+    ],
     "default_threshold": 0.3,
 }
 

@@ -52,6 +52,14 @@ def place_images(folder: Path, manifest: dict[str, Any], tasks: Iterable[Task]) 
         write_image(folder / entry["image"], (w, h))
 
 
+def unpack_with_images(data: bytes, folder: Path, tasks: Iterable[Task]) -> dict[str, Any]:
+    """The archive unpacked into `folder` with its images where the manifest says; returns the
+    manifest."""
+    manifest = unpack(data, folder)
+    place_images(folder, manifest, tasks)
+    return manifest
+
+
 def task_ids_by_path(folder: Path, manifest: dict[str, Any]) -> dict[str, str]:
     return {str((folder / e["image"]).resolve()): e["task_id"] for e in manifest["files"]}
 
@@ -99,6 +107,20 @@ def task_boxes(
             if lbl.entry_id in names
         )
     return out
+
+
+def assert_boxes_are_the_tasks(
+    ds: sv.DetectionDataset,
+    folder: Path,
+    manifest: dict[str, Any],
+    tasks: Iterable[Task],
+    names: dict[str, str],
+    tolerance_px: float,
+) -> None:
+    """Each image's boxes, as a library read them from the unpacked export, are its task's
+    labels (clipped to the image)."""
+    got = dataset_boxes(ds, task_ids_by_path(folder, manifest))
+    assert_same_boxes(got, task_boxes(tasks, names), tolerance_px)
 
 
 def assert_same_boxes(

@@ -107,48 +107,54 @@ def test_export_of_another_orgs_project_is_not_found_and_writes_nothing() -> Non
     assert sink.getvalue() == b""
 
 
-def test_nested_names_are_unique_and_cannot_leave_the_archive() -> None:
-    # Given keys that collide across datasets, differ only in case or extension, or hold
-    # climbing or absolute segments
-    tasks = [
-        task("t1", "cam/1.jpg", dataset_id="ds1"),
-        task("t2", "cam/1.jpg", dataset_id="ds2"),
-        task("t3", "cam/1.png", dataset_id="ds2"),
-        task("t4", "CAM/1.jpg", dataset_id="ds1"),
-        task("t5", "../../etc/passwd", dataset_id="ds1"),
-        task("t6", "/abs/./x.jpg", dataset_id="ds1"),
-    ]
-    # When nested names are given one task at a time
-    names = FileNames(flat=False)
-    chosen = {t.task_id: names.name(t) for t in tasks}
-    # Then each is unique without regard to case, relative, and free of ".." segments
-    assert chosen == {
-        "t1": "cam/1",
-        "t2": "ds2/cam/1",
-        "t3": "ds2/cam/1-t3",
-        "t4": "ds1/CAM/1",
-        "t5": "etc/passwd",
-        "t6": "abs/x",
-    }
-
-
-def test_flat_names_add_the_dataset_then_the_task_only_on_a_clash() -> None:
-    # Given one file name in several folders and datasets, and an image literally named like
-    # another's fallback
-    tasks = [
-        task("t1", "a/1.jpg", dataset_id="ds1"),
-        task("t2", "b/1.jpg", dataset_id="ds2"),
-        task("t3", "c/1.jpg", dataset_id="ds2"),
-        task("t4", "1-t3.jpg", dataset_id="ds1"),
-        task("t5", "d/2.jpg", dataset_id="ds1"),
-        task("t6", "1-t7.jpg", dataset_id="ds1"),
-        task("t7", "e/1.jpg", dataset_id="ds2"),
-    ]
-    # When flat names are given
-    names = FileNames(flat=True)
+@pytest.mark.parametrize(
+    ("flat", "keys", "expected"),
+    [
+        pytest.param(
+            False,
+            # keys that collide across datasets, differ only in case or extension, or hold
+            # climbing or absolute segments
+            [
+                ("cam/1.jpg", "ds1"),
+                ("cam/1.jpg", "ds2"),
+                ("cam/1.png", "ds2"),
+                ("CAM/1.jpg", "ds1"),
+                ("../../etc/passwd", "ds1"),
+                ("/abs/./x.jpg", "ds1"),
+            ],
+            # unique without regard to case, relative, and free of ".." segments
+            ["cam/1", "ds2/cam/1", "ds2/cam/1-t3", "ds1/CAM/1", "etc/passwd", "abs/x"],
+            id="nested names cannot leave the archive",
+        ),
+        pytest.param(
+            True,
+            # one file name in several folders and datasets, and an image literally named like
+            # another's fallback
+            [
+                ("a/1.jpg", "ds1"),
+                ("b/1.jpg", "ds2"),
+                ("c/1.jpg", "ds2"),
+                ("1-t3.jpg", "ds1"),
+                ("d/2.jpg", "ds1"),
+                ("1-t7.jpg", "ds1"),
+                ("e/1.jpg", "ds2"),
+            ],
+            # the stem kept where it is free; the dataset, then the task added on a clash
+            ["1", "1-ds2", "1-t3", "1-t3-ds1", "2", "1-t7", "1-t7-2"],
+            id="flat names add the dataset then the task",
+        ),
+    ],
+)
+def test_file_names_are_unique(
+    flat: bool, keys: list[tuple[str, str]], expected: list[str]
+) -> None:
+    # Given tasks t1, t2, ... of these image keys and datasets
+    tasks = [task(f"t{i}", key, dataset_id=ds) for i, (key, ds) in enumerate(keys, 1)]
+    # When flat or nested names are given one task at a time
+    names = FileNames(flat=flat)
     chosen = [names.name(t) for t in tasks]
-    # Then the stem is kept where it is free, and every name is different
-    assert chosen == ["1", "1-ds2", "1-t3", "1-t3-ds1", "2", "1-t7", "1-t7-2"]
+    # Then each is the expected one: every name different, and inside the archive
+    assert chosen == expected
 
 
 def test_folders_named_images_are_renamed_where_asked() -> None:

@@ -19,15 +19,7 @@ from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.exports import ExportFormat
 from prelabel.exports.common import Categories, Tally
 from prelabel.exports.voc import voc_xml
-from tests.unit.exports.readers import (
-    assert_same_boxes,
-    dataset_boxes,
-    export,
-    place_images,
-    task_boxes,
-    task_ids_by_path,
-    unpack,
-)
+from tests.unit.exports.readers import assert_boxes_are_the_tasks, export, unpack_with_images
 from tests.unit.exports.samples import MIXED, NAMES, PROJECT, REF, TASKS, label, task
 
 
@@ -109,8 +101,7 @@ def test_voc_opens_in_supervision_with_the_tasks_boxes(tmp_path: Path) -> None:
     # Given the VOC export of tasks whose file names clash once flattened, unpacked with the
     # images put where its manifest says
     data, summary = export(PROJECT, MIXED, ExportFormat.VOC)
-    manifest = unpack(data, tmp_path)
-    place_images(tmp_path, manifest, MIXED)
+    manifest = unpack_with_images(data, tmp_path, MIXED)
     # When supervision loads it as a Pascal VOC dataset
     ds = sv.DetectionDataset.from_pascal_voc(
         str(tmp_path / "JPEGImages"), str(tmp_path / "Annotations")
@@ -119,6 +110,5 @@ def test_voc_opens_in_supervision_with_the_tasks_boxes(tmp_path: Path) -> None:
     assert len(ds) == summary.images == len(MIXED) - 1
     # And its boxes are the task's labels: whole pixels, and supervision reads VOC's corners
     # as the devkit's 1-based ones (xmin, ymin one pixel less), so within 1.5 px
-    got = dataset_boxes(ds, task_ids_by_path(tmp_path, manifest))
     assert sorted(ds.classes) == ["Person", "Vehicle"]
-    assert_same_boxes(got, task_boxes(MIXED, NAMES), tolerance_px=1.5)
+    assert_boxes_are_the_tasks(ds, tmp_path, manifest, MIXED, NAMES, tolerance_px=1.5)

@@ -15,15 +15,7 @@ import yaml
 from prelabel.exports import ExportFormat
 from prelabel.exports.common import Categories, Tally
 from prelabel.exports.yolo import yolo_lines
-from tests.unit.exports.readers import (
-    assert_same_boxes,
-    dataset_boxes,
-    export,
-    place_images,
-    task_boxes,
-    task_ids_by_path,
-    unpack,
-)
+from tests.unit.exports.readers import assert_boxes_are_the_tasks, export, unpack_with_images
 from tests.unit.exports.samples import MIXED, NAMES, PROJECT, TASKS, label, task
 
 
@@ -137,8 +129,7 @@ def test_flat_layout_opens_in_supervision_with_the_tasks_boxes(tmp_path: Path) -
     # Given the flat YOLO export of tasks whose file names clash once flattened, unpacked with
     # the images put where its manifest says
     data, summary = export(PROJECT, MIXED, ExportFormat.YOLO_FLAT)
-    manifest = unpack(data, tmp_path)
-    place_images(tmp_path, manifest, MIXED)
+    manifest = unpack_with_images(data, tmp_path, MIXED)
     # When supervision loads it as a YOLO dataset
     ds = sv.DetectionDataset.from_yolo(
         str(tmp_path / "images"), str(tmp_path / "labels"), str(tmp_path / "data.yaml")
@@ -153,9 +144,8 @@ def test_flat_layout_opens_in_supervision_with_the_tasks_boxes(tmp_path: Path) -
         "images/café 2.jpg",
     ]
     # And its boxes and classes are the task's labels, clipped to the image
-    got = dataset_boxes(ds, task_ids_by_path(tmp_path, manifest))
     assert ds.classes == ["Vehicle", "Person"]
-    assert_same_boxes(got, task_boxes(MIXED, NAMES), tolerance_px=0.01)
+    assert_boxes_are_the_tasks(ds, tmp_path, manifest, MIXED, NAMES, tolerance_px=0.01)
 
 
 def test_same_labels_give_the_same_bytes() -> None:

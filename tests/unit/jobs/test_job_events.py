@@ -1,14 +1,11 @@
-"""statemachine/jobs.asl.json and the job functions' event models agree, and the execution
-input the API starts a job with is what the first step reads."""
+"""statemachine/jobs.asl.json and the job functions' event models agree (the payloads: see
+tests/unit/test_asl_payloads.py), and the execution input the API starts a job with is what the
+first step reads."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from prelabel.domain.jobs import JobKind
 from prelabel.entrypoints.job_events import (
@@ -19,33 +16,10 @@ from prelabel.entrypoints.job_events import (
     StepState,
 )
 from prelabel.services.jobs import new_job
+from tests.unit.asl import fields, states
 from tests.unit.fakes.world import World
 
-ASL: dict[str, Any] = json.loads(
-    (Path(__file__).resolve().parents[3] / "statemachine" / "jobs.asl.json").read_text()
-)
-STATES = ASL["States"]
-
-
-def _keys(block: dict[str, Any]) -> set[str]:
-    return {k.removesuffix(".$") for k in block}
-
-
-def _fields(model: type[BaseModel]) -> set[str]:
-    return {f.alias or name for name, f in model.model_fields.items()}
-
-
-@pytest.mark.parametrize(("state", "model"), [("Step", JobStepEvent), ("Finish", JobFinishEvent)])
-def test_every_payload_key_the_asl_sends_is_a_field_of_the_handlers_event(
-    state: str, model: type[BaseModel]
-) -> None:
-    # Given the payload the state sends to its Lambda function
-    payload = STATES[state]["Parameters"]["Payload"]
-    # When its keys are compared with the event model's fields
-    # Then each one is a field, and every required field is sent
-    assert _keys(payload) <= _fields(model)
-    required = {f.alias or n for n, f in model.model_fields.items() if f.is_required()}
-    assert required <= _keys(payload)
+STATES = states("jobs.asl.json")
 
 
 def test_the_loop_hands_each_steps_answer_to_the_next_step() -> None:
@@ -54,8 +28,8 @@ def test_the_loop_hands_each_steps_answer_to_the_next_step() -> None:
     picked = {k.removesuffix(".$"): v for k, v in step["ResultSelector"].items()}
     # Then it picks every field of the step's result, stores it where the next step reads its
     # state, and loops until `done`
-    assert set(picked) == _fields(JobStepResult) == _fields(StepState)
-    assert {v.removeprefix("$.Payload.") for v in picked.values()} == _fields(JobStepResult)
+    assert set(picked) == fields(JobStepResult) == fields(StepState)
+    assert {v.removeprefix("$.Payload.") for v in picked.values()} == fields(JobStepResult)
     assert step["ResultPath"] == step["Parameters"]["Payload"]["step.$"] == "$.step"
     (choice,) = STATES["MoreWork"]["Choices"]
     assert (choice["Variable"], choice["BooleanEquals"], choice["Next"]) == (
@@ -69,7 +43,7 @@ def test_the_loop_hands_each_steps_answer_to_the_next_step() -> None:
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Finish"}
     ]
     assert {v.removeprefix("$.Payload.") for v in STATES["Finish"]["ResultSelector"].values()} <= (
-        _fields(JobFinishResult)
+        fields(JobFinishResult)
     )
 
 
