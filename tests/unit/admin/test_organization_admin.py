@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
-from prelabel.domain.entities import Organization
 from prelabel.domain.errors import Conflict, InvalidInput, NotFound
 from prelabel.domain.limits import Allowance
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
@@ -94,23 +96,66 @@ def test_plan_change_applies_its_amount_now_unless_kept(
     assert (kept.plan, kept.allowance) == (Plan.TEAM, Allowance(10_000, 9_700))
 
 
-def test_a_charge_during_a_change_is_kept(admin: OrganizationAdmin, orgs: MemoryOrgs) -> None:
-    # Given an organization whose run charges 100 units just as the operator's write lands
+def before_first(orgs: MemoryOrgs, write: str, meanwhile: Callable[[], object]) -> list[Any]:
+    """Wraps the repository's `write` so that `meanwhile` (a charge, another operator's change)
+    lands just before its first call; returns the calls' arguments, keywords last."""
+    real = getattr(orgs, write)
+    calls: list[Any] = []
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not calls:
+            meanwhile()
+        calls.append((*args, *kwargs.values()))
+        return real(*args, **kwargs)
+
+    setattr(orgs, write, wrapped)
+    return calls
+
+
+# What lands just before the operator's write, the change, and what must come of it.
+RACES = {
+    # A charge under a compare-and-set change: computed again, the charge kept.
+    "charge during set-remaining": (
+        "change_terms",
+        lambda admin, orgs: orgs.charge("acme", 100),
+        lambda admin: admin.set_remaining("acme", 5_000),
+        2,
+        Allowance(5_600, 5_000),
+    ),
+    # A charge moves only what is left: the new limit lands at the first write.
+    "charge during set-monthly": (
+        "add_allowance",
+        lambda admin, orgs: orgs.charge("acme", 300),
+        lambda admin: admin.set_monthly_limit("acme", 12_000),
+        1,
+        Allowance(12_000, 11_200),
+    ),
+    # Another operator's limit (11,000) refuses the stale write; the retry sets exactly 8,000.
+    "other operator during set-monthly": (
+        "add_allowance",
+        lambda admin, orgs: admin.set_remaining("acme", 10_500),
+        lambda admin: admin.set_monthly_limit("acme", 8_000),
+        2,
+        Allowance(8_000, 7_500),
+    ),
+}
+
+
+@pytest.mark.parametrize("race", sorted(RACES))
+def test_a_change_racing_with_a_write_loses_neither(
+    admin: OrganizationAdmin, orgs: MemoryOrgs, race: str
+) -> None:
+    write, meanwhile, change, writes, expected = RACES[race]
+    # Given an organization with 10,000 this month and 500 used, and something that lands
+    # just before the operator's write
     admin.create("acme", "Acme", Plan.TEAM_PRO)
-    real_change = orgs.change_terms
-    charged: list[int] = []
-
-    def charge_first(current: Organization, plan: Plan, allowance: Allowance) -> bool:
-        if not charged:
-            charged.append(orgs.charge("acme", 100))
-        return real_change(current, plan, allowance)
-
-    orgs.change_terms = charge_first  # type: ignore[method-assign]
-    # When the operator sets 5,000 left
-    after = admin.set_remaining("acme", 5_000)
-    # Then the change was computed again after the charge: 5,000 left and the 100 still used
-    assert charged == [100]
-    assert after.allowance == Allowance(5_100, 5_000)
+    orgs.charge("acme", 500)
+    calls = before_first(orgs, write, lambda: meanwhile(admin, orgs))
+    # When the operator makes the change
+    after = change(admin)
+    # Then it took the writes expected and its result counts what landed meanwhile
+    assert len(calls) == writes
+    assert after.allowance == expected
 
 
 def test_taking_away_more_than_a_charge_left_is_refused(
@@ -119,13 +164,7 @@ def test_taking_away_more_than_a_charge_left_is_refused(
     # Given an organization with 100 left, whose run charges 60 just before the operator's write
     admin.create("acme", "Acme", Plan.TEAM_PRO)
     orgs.set_remaining("acme", 100)
-    real_add = orgs.add_allowance
-
-    def charge_first(org_id: str, units: int) -> bool:
-        orgs.charge("acme", 60)
-        return real_add(org_id, units)
-
-    orgs.add_allowance = charge_first  # type: ignore[method-assign]
+    before_first(orgs, "add_allowance", lambda: orgs.charge("acme", 60))
     # When the operator takes 50 away (fine when read, too much once the charge landed)
     with pytest.raises(InvalidInput) as caught:
         admin.add_remaining("acme", -50)
@@ -133,53 +172,6 @@ def test_taking_away_more_than_a_charge_left_is_refused(
     assert caught.value.field == "units"
     assert "only 40 left" in caught.value.message
     assert orgs.get("acme").remaining == 40
-
-
-def test_a_charge_between_read_and_write_does_not_hold_up_a_new_monthly_limit(
-    admin: OrganizationAdmin, orgs: MemoryOrgs
-) -> None:
-    # Given an organization with 10,000 this month, whose run charges 300 just before the
-    # operator's write lands
-    admin.create("acme", "Acme", Plan.TEAM_PRO)
-    real_add = orgs.add_allowance
-    writes: list[int] = []
-
-    def charge_first(org_id: str, units: int, *, limit_was: int | None = None) -> bool:
-        if not writes:
-            orgs.charge("acme", 300)
-        writes.append(units)
-        return real_add(org_id, units, limit_was=limit_was)
-
-    orgs.add_allowance = charge_first  # type: ignore[method-assign]
-    # When the operator sets this month's limit to 12,000
-    after = admin.set_monthly_limit("acme", 12_000)
-    # Then the first write landed (the charge moved only what is left), and the 300 count
-    assert writes == [2_000]
-    assert after.allowance == Allowance(12_000, 11_700)
-
-
-def test_another_operators_limit_change_in_between_is_computed_again(
-    admin: OrganizationAdmin, orgs: MemoryOrgs
-) -> None:
-    # Given an organization with 10,000 this month, 500 used, and a second operator who adds
-    # 1,000 just before the first one's write
-    admin.create("acme", "Acme", Plan.TEAM_PRO)
-    orgs.charge("acme", 500)
-    real_add = orgs.add_allowance
-    tries: list[int | None] = []
-
-    def other_first(org_id: str, units: int, *, limit_was: int | None = None) -> bool:
-        if not tries:
-            real_add(org_id, 1_000)
-        tries.append(limit_was)
-        return real_add(org_id, units, limit_was=limit_was)
-
-    orgs.add_allowance = other_first  # type: ignore[method-assign]
-    # When the first operator sets the limit to 8,000
-    after = admin.set_monthly_limit("acme", 8_000)
-    # Then the stale write was refused and the retry set exactly 8,000, the 500 still used
-    assert tries == [10_000, 11_000]
-    assert after.allowance == Allowance(8_000, 7_500)
 
 
 def test_changes_to_an_unknown_organization_are_not_found(admin: OrganizationAdmin) -> None:
