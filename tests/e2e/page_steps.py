@@ -18,6 +18,8 @@ from prelabel_local.lambdas import Handler
 from tests.integration.workflow.conftest import CONFIG
 
 RUN_TIMEOUT_MS = 120_000
+# A job (import, move all, export) on moto's Step Functions: a few steps, each polled by moto.
+JOB_TIMEOUT_MS = 60_000
 GATE_TIMEOUT_S = 120
 
 

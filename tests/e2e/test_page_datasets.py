@@ -17,7 +17,7 @@ from prelabel_local.http_events import call_api
 from prelabel_local.jwt_keys import SigningKey
 from prelabel_local.lambdas import LambdaRunner
 from tests.e2e.conftest import save_shot
-from tests.e2e.page_steps import Held, bare_project, open_page, tid
+from tests.e2e.page_steps import JOB_TIMEOUT_MS, Held, bare_project, open_page, tid
 from tests.integration.workflow.conftest import photos
 
 pytestmark = pytest.mark.e2e
@@ -69,7 +69,7 @@ def test_connect_a_folder_and_a_manifest_then_move_selected_and_all(
         save_shot(page, tmp_path, "10-importing")
         held.open()
         # And once the job is done: READY, 5 tasks, and the report per skip reason
-        expect(dataset.locator(tid("dataset-status"))).to_have_text("READY")
+        expect(dataset.locator(tid("dataset-status"))).to_have_text("READY", timeout=JOB_TIMEOUT_MS)
     finally:
         held.open()
     expect(dataset.locator(tid("dataset-tasks"))).to_have_text("5 tasks")
@@ -125,7 +125,7 @@ def test_connect_a_folder_and_a_manifest_then_move_selected_and_all(
         save_shot(page, tmp_path, "13-moving-all")
         held.open()
         expect(page.locator(tid("move-status"))).to_have_text(
-            "Moved 3 tasks from BACKLOG to WAITING.", timeout=30_000
+            "Moved 3 tasks from BACKLOG to WAITING.", timeout=JOB_TIMEOUT_MS
         )
     finally:
         held.open()
@@ -156,7 +156,7 @@ def test_connect_a_folder_and_a_manifest_then_move_selected_and_all(
     page.click(tid("connect-button"))
     # Then a second dataset is READY with 2 tasks, and its report names the skipped key
     second = page.locator(tid("dataset")).nth(1)
-    expect(second.locator(tid("dataset-status"))).to_have_text("READY", timeout=30_000)
+    expect(second.locator(tid("dataset-status"))).to_have_text("READY", timeout=JOB_TIMEOUT_MS)
     expect(second).to_contain_text(f"s3://{bucket}/{key} (ground_truth)")
     expect(second.locator(tid("dataset-tasks"))).to_have_text("2 tasks")
     outside = second.locator(f'{tid("report-reason")}[data-reason="outside_locations"]')

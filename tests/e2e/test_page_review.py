@@ -20,7 +20,7 @@ from prelabel_local import harness
 from prelabel_local.http_events import InProcessApi, call_api
 from prelabel_local.jwt_keys import SigningKey
 from tests.e2e.conftest import save_shot
-from tests.e2e.page_steps import open_page, tid
+from tests.e2e.page_steps import JOB_TIMEOUT_MS, open_page, tid
 from tests.integration.workflow.conftest import all_tasks, make_project
 
 pytestmark = pytest.mark.e2e
@@ -99,7 +99,7 @@ def test_past_runs_failed_task_and_export_download(
     page.select_option(tid("export-format"), "yolo")
     page.click(tid("export-button"))
     link = page.locator(tid("export-link"))
-    expect(link).to_have_text(f"Download {ref.project_id}-yolo.zip", timeout=60_000)
+    expect(link).to_have_text(f"Download {ref.project_id}-yolo.zip", timeout=JOB_TIMEOUT_MS)
     boxes = sum(t["label_count"] for t in tasks)
     expect(page.locator(tid("export-result"))).to_contain_text(f"{boxes} annotations")
     save_shot(page, tmp_path, "16-export-ready")
