@@ -32,9 +32,10 @@ def keys(block: dict[str, Any]) -> set[str]:
     return {k.removesuffix(".$") for k in block}
 
 
-def fields(model: type[BaseModel]) -> set[str]:
-    """The names a model reads (aliases where it has them)."""
-    return {f.alias or name for name, f in model.model_fields.items()}
+def fields(model: type[Any]) -> set[str]:
+    """The names a model (or a pydantic dataclass) reads, aliases where it has them."""
+    found = model.model_fields if issubclass(model, BaseModel) else model.__pydantic_fields__
+    return {f.alias or name for name, f in found.items()}
 
 
 def required_fields(model: type[BaseModel]) -> set[str]:

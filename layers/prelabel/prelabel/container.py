@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from prelabel.adapters.s3_objects import S3ImageSource, S3ManifestStore
     from prelabel.adapters.sagemaker_detector import SageMakerDetector
     from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
-    from prelabel.services.job_steps import JobRunner
-    from prelabel.services.labeling import BatchWorker
+    from prelabel.services.job_steps import JobRunner, StepLimits
+    from prelabel.services.labeling import BatchWorker, WorkerSettings
     from prelabel.services.runs import RunService
 
 
@@ -199,7 +199,7 @@ class Container:
 
     @cached_property
     def worker(self) -> BatchWorker:
-        from prelabel.services.labeling import BatchWorker, WorkerSettings
+        from prelabel.services.labeling import BatchWorker
 
         return BatchWorker(
             runs=self.runs,
@@ -209,8 +209,14 @@ class Container:
             images=self.image_source,
             detector=self.detector,
             locations=self.locations,
-            settings=WorkerSettings(input_size=self.settings.detector_input_size),
+            settings=self.worker_settings,
         )
+
+    @cached_property
+    def worker_settings(self) -> WorkerSettings:
+        from prelabel.services.labeling import WorkerSettings
+
+        return WorkerSettings(input_size=self.settings.detector_input_size)
 
     @cached_property
     def job_finisher(self) -> JobFinisher:
@@ -233,8 +239,15 @@ class Container:
                 locations=self.locations,
                 objects=self.dataset_objects,
                 exports=self.export_files,
+                limits=self.step_limits,
             )
         )
+
+    @cached_property
+    def step_limits(self) -> StepLimits:
+        from prelabel.services.job_steps import StepLimits
+
+        return StepLimits()
 
     @cached_property
     def dataset_service(self) -> DatasetService:

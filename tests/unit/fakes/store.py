@@ -35,15 +35,8 @@ from prelabel.domain.limits import Allowance
 from prelabel.domain.locations import DataLocation
 from prelabel.domain.mapping import LabelMapping
 from prelabel.domain.plans import Plan
+from prelabel.ports import labeling
 from prelabel.ports.jobs import JobEnd, JobRepository, Progress
-from prelabel.ports.labeling import (
-    BatchCommit,
-    BatchStore,
-    CommitResult,
-    CrashLog,
-    Suspect,
-    TaskImage,
-)
 from prelabel.ports.organizations import Ledger, OrganizationRepository
 from prelabel.ports.projects import Claim, DatasetRepository, ProjectRepository, Settlement
 from prelabel.ports.runs import RunRepository
@@ -71,12 +64,12 @@ class MemoryDb:
     runs: dict[tuple[ProjectRef, str], Run] = field(default_factory=dict)
     snapshots: dict[tuple[ProjectRef, str], RunSnapshot] = field(default_factory=dict)
     receipts: set[tuple[str, int]] = field(default_factory=set)
-    crash_notes: dict[tuple[str, int], Suspect] = field(default_factory=dict)
+    crash_notes: dict[tuple[str, int], labeling.Suspect] = field(default_factory=dict)
     jobs: dict[tuple[ProjectRef, str], Job] = field(default_factory=dict)
     slices: dict[str, dict[int, ImportReport]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     # Every commit attempt, in order: what the tests inspect.
-    commits: list[BatchCommit] = field(default_factory=list)
+    commits: list[labeling.BatchCommit] = field(default_factory=list)
 
     def counter(self, ref: ProjectRef) -> Counter[str]:
         return self.counts.setdefault(ref, Counter())
@@ -552,42 +545,42 @@ class MemoryRuns(RunRepository):
             return True
 
 
-class MemoryBatchStore(BatchStore):
+class MemoryBatchStore(labeling.BatchStore):
     def __init__(self, db: MemoryDb | None = None) -> None:
         self.db = db or MemoryDb()
 
     def batch_committed(self, run_id: str, batch_no: int) -> bool:
         return (run_id, batch_no) in self.db.receipts
 
-    def batch_images(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[TaskImage]:
+    def batch_images(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[labeling.TaskImage]:
         out = []
         for tid in task_ids:
             t = self.db.tasks.get((ref, tid))
             if t and t.state is LabelingState.WAITING and (ref, tid) not in self.db.prelabels:
-                out.append(TaskImage(tid, t.bucket, t.image_key))
+                out.append(labeling.TaskImage(tid, t.bucket, t.image_key))
         return out
 
-    def commit(self, batch: BatchCommit) -> CommitResult:
+    def commit(self, batch: labeling.BatchCommit) -> labeling.CommitResult:
         item = batch.item
         ref = item.ref
         with self.db.lock:
             self.db.commits.append(dataclasses.replace(batch, done=list(batch.done)))
             if (item.run_id, item.batch_no) in self.db.receipts:
-                return CommitResult(committed=False, already_committed=True)
+                return labeling.CommitResult(committed=False, already_committed=True)
             run = self.db.runs.get((ref, item.run_id))
             if run is None or run.status is not RunStatus.RUNNING:
-                return CommitResult(committed=False, run_closed=True)
+                return labeling.CommitResult(committed=False, run_closed=True)
             k = len(batch.done)
             org = self.db.orgs[item.org_id]
             if k and org.remaining < k:
-                return CommitResult(committed=False, quota_left=org.remaining)
+                return labeling.CommitResult(committed=False, quota_left=org.remaining)
             taken = tuple(
                 t
                 for t in [d.task_id for d in batch.done] + [f.task_id for f in batch.failed]
                 if (ref, t) in self.db.prelabels
             )
             if taken:
-                return CommitResult(committed=False, taken_task_ids=taken)
+                return labeling.CommitResult(committed=False, taken_task_ids=taken)
             # Every condition holds: write it all.
             self.db.receipts.add((item.run_id, item.batch_no))
             for d in batch.done:
@@ -614,18 +607,18 @@ class MemoryBatchStore(BatchStore):
             counts["prelabeled"] += k
             counts["failed"] += len(batch.failed)
             counts["eligible"] -= k + len(batch.failed)
-            return CommitResult(committed=True)
+            return labeling.CommitResult(committed=True)
 
 
-class MemoryCrashLog(CrashLog):
+class MemoryCrashLog(labeling.CrashLog):
     def __init__(self, db: MemoryDb | None = None) -> None:
         self.db = db or MemoryDb()
         self.notes_written = 0
 
-    def suspect(self, run_id: str, batch_no: int) -> Suspect | None:
+    def suspect(self, run_id: str, batch_no: int) -> labeling.Suspect | None:
         return self.db.crash_notes.get((run_id, batch_no))
 
-    def note(self, run_id: str, batch_no: int, suspect: Suspect) -> None:
+    def note(self, run_id: str, batch_no: int, suspect: labeling.Suspect) -> None:
         self.notes_written += 1
         self.db.crash_notes[(run_id, batch_no)] = suspect
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 from PIL import Image
 
+from prelabel.container import Container
 from prelabel.detector_wire import Detection
 from prelabel.domain.entities import LabelingState, ProjectRef, Task
 from prelabel.domain.ids import now_iso
@@ -14,17 +16,10 @@ from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.domain.mapping import MappingRowInput
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 from prelabel.ports.labeling import BatchItem
-from prelabel.services.datasets import DatasetService
-from prelabel.services.exports import ExportService
-from prelabel.services.job_finish import JobFinisher
-from prelabel.services.job_steps import JobContext, JobRunner, StepLimits
-from prelabel.services.jobs import JobService
-from prelabel.services.labeling import BatchWorker, WorkerSettings
-from prelabel.services.locations import LocationService
+from prelabel.services.job_steps import StepLimits
+from prelabel.services.labeling import WorkerSettings
 from prelabel.services.organizations import OrganizationAdmin
-from prelabel.services.projects import ProjectService
-from prelabel.services.runs import RunService
-from prelabel.services.tasks import TaskService
+from prelabel.settings import Settings
 from tests.unit.fakes.jobs import JobLoop
 from tests.unit.fakes.outside import (
     FakeLinks,
@@ -66,6 +61,9 @@ def jpeg(width: int = 128, height: int = 96) -> bytes:
 
 @dataclass
 class World:
+    """The fakes, and the services as the production container wires them over those fakes:
+    a unit test runs the same composition a function does, only the adapters differ."""
+
     db: MemoryDb = field(default_factory=MemoryDb)
     objects: MemoryObjects = field(default_factory=MemoryObjects)
     detector: ScriptedDetector = field(
@@ -82,53 +80,45 @@ class World:
     def __post_init__(self) -> None:
         self.orgs = MemoryOrgs(self.db)
         self.projects = MemoryProjects(self.db)
-        self.datasets = MemoryDatasets(self.db)
         self.tasks = MemoryTasks(self.db)
         self.runs = MemoryRuns(self.db)
-        self.batches = MemoryBatchStore(self.db)
-        self.crash_log = MemoryCrashLog(self.db)
         self.jobs = MemoryJobs(self.db)
-        self.links = FakeLinks()
-        self.locations = LocationService(self.orgs, self.bucket, self.grant_buckets)
         self.export_files = MemoryExportFiles(self.objects, self.bucket)
-        self.finisher = JobFinisher(self.jobs, self.datasets)
-        self.job_service = JobService(self.jobs, self.job_orchestrator, self.finisher)
-        self.dataset_service = DatasetService(self.projects, self.datasets, self.job_service)
-        self.project_service = ProjectService(self.projects)
-        self.task_service = TaskService(self.projects, self.tasks, self.job_service)
-        self.export_service = ExportService(self.projects, self.tasks, self.job_service, self.links)
-        self.runner = JobRunner(
-            JobContext(
-                projects=self.projects,
-                datasets=self.datasets,
-                tasks=self.tasks,
-                jobs=self.jobs,
-                locations=self.locations,
-                objects=self.objects,
-                exports=self.export_files,
-                limits=self.limits,
-            )
-        )
-        self.loop = JobLoop(self.runner, self.finisher, self.job_orchestrator)
-        self.run_service = RunService(
-            orgs=self.orgs,
-            projects=self.projects,
-            tasks=self.tasks,
-            runs=self.runs,
-            orchestrator=self.orchestrator,
-            manifests=self.manifests,
+        settings = Settings(
+            data_bucket=self.bucket,
+            dataset_buckets=(self.bucket, *self.grant_buckets),
             batch_size=self.batch_size,
         )
-        self.worker = BatchWorker(
-            runs=self.runs,
+        self.services = Container(settings).override(
+            orgs=self.orgs,
             ledger=self.orgs,
-            batches=self.batches,
-            crash_log=self.crash_log,
-            images=self.objects,
+            projects=self.projects,
+            datasets=MemoryDatasets(self.db),
+            tasks=self.tasks,
+            runs=self.runs,
+            jobs=self.jobs,
+            batches=MemoryBatchStore(self.db),
+            crash_log=MemoryCrashLog(self.db),
+            image_source=self.objects,
+            dataset_objects=self.objects,
+            export_files=self.export_files,
+            image_links=FakeLinks(),
             detector=self.detector,
-            locations=self.locations,
-            settings=WorkerSettings(input_size=64, fetch_threads=2),
+            manifests=self.manifests,
+            orchestrator=self.orchestrator,
+            job_orchestrator=self.job_orchestrator,
+            step_limits=self.limits,
+            worker_settings=WorkerSettings(input_size=64, fetch_threads=2),
         )
+        self.loop = JobLoop(
+            self.services.job_runner, self.services.job_finisher, self.job_orchestrator
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        # Services, and the fakes not kept above (datasets, batches, crash_log, image_links).
+        if name == "services":  # not built yet: __post_init__ failed or has not run
+            raise AttributeError(name)
+        return getattr(self.services, name)
 
     def project(self, *, waiting: int, backlog: int = 0, limit: int = 1000) -> ProjectRef:
         """A TEAM_PRO organization with `limit` left and a project mapping car and person."""

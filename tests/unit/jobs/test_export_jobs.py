@@ -68,7 +68,7 @@ def test_an_export_repeat_gets_the_running_job_and_a_failure_leaves_no_file(
     monkeypatch.setattr("prelabel.services.exports.write_export", broken)
     with pytest.raises(OSError, match="disk is full"):
         w.loop.run(job)
-    ended = w.finisher.finish(w.ref, job.job_id, "a step failed: OSError: the disk is full")
+    ended = w.job_finisher.finish(w.ref, job.job_id, "a step failed: OSError: the disk is full")
     # Then no file was stored (the upload of each attempt the ASL allows was aborted), and the
     # link says the export failed
     assert len(w.export_files.aborted) == STEP_ATTEMPTS
@@ -84,7 +84,7 @@ def test_a_job_whose_execution_ended_elsewhere_is_ended_by_the_next_read(w: JobW
     dataset, job = w.dataset_service.connect(
         w.locs, w.ref, DatasetSource(BUCKET, prefix="acme/cam/")
     )
-    w.runner.step(w.ref, job.job_id, "")
+    w.job_runner.step(w.ref, job.job_id, "")
     assert job.execution_arn is not None
     w.job_orchestrator.states[job.execution_arn] = "ABORTED"
     # When the dataset is read

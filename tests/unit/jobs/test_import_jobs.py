@@ -82,7 +82,7 @@ def test_a_slice_that_crashed_after_writing_half_runs_again_without_duplicates(
     # Given 30 images, and a job step that dies in its second slice after half its writes
     w.images("acme/cam/", 30)
     crashing = CrashingTasks(w, crash_on_call=2)
-    w.runner._ctx.tasks = crashing
+    w.job_runner._ctx.tasks = crashing
     # When the import runs (the loop retries the slice from the same cursor, as the ASL does)
     ds_id = _connect(w, prefix="acme/cam/")
     # Then every image is one task, counted once in the dataset and in the project
@@ -188,11 +188,11 @@ def test_a_grant_revoked_during_an_import_stops_it(w: JobWorld) -> None:
     dataset, job = w.dataset_service.connect(
         w.locations.locations(ORG), w.ref, DatasetSource(SHARED, prefix="team/")
     )
-    first = w.runner.step(w.ref, job.job_id, "")
+    first = w.job_runner.step(w.ref, job.job_id, "")
     # When the grant is revoked and the next slice runs
     w.orgs.remove_grant(ORG, DataLocation(SHARED, "team/"))
-    second = w.runner.step(w.ref, job.job_id, first.cursor)
-    ended = w.finisher.finish(w.ref, job.job_id, second.failure)
+    second = w.job_runner.step(w.ref, job.job_id, first.cursor)
+    ended = w.job_finisher.finish(w.ref, job.job_id, second.failure)
     # Then that slice imports nothing more, and the job ends FAILED naming the location
     assert not first.done and second.done
     assert ended.status is JobStatus.FAILED and "s3://share/team/" in str(ended.error)

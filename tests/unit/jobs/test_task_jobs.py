@@ -48,7 +48,7 @@ def test_move_all_moves_every_task_in_slices_and_counts_exactly_through_a_crash(
 ) -> None:
     # Given 20 BACKLOG tasks, and a move slice (6 tasks) that dies after moving 2
     _dataset(w, 20)
-    w.runner._ctx.tasks = CrashAfterOneChunk(w)
+    w.job_runner._ctx.tasks = CrashAfterOneChunk(w)
     # When all BACKLOG tasks are moved to WAITING
     job = _move_all(w, LabelingState.BACKLOG, LabelingState.WAITING)
     assert job.kind is JobKind.MOVE and job.total == 20  # type: ignore[attr-defined]
@@ -111,12 +111,12 @@ def test_a_run_starting_during_a_disconnect_stops_it_with_the_tasks_left(w: JobW
     # Given a disconnect whose first slice ran, then a run that started
     ds = _dataset(w, 10)
     job = w.dataset_service.disconnect(w.ref, ds)
-    first = w.runner.step(w.ref, job.job_id, "")
+    first = w.job_runner.step(w.ref, job.job_id, "")
     project = w.projects.get(w.ref)
     w.db.projects[w.ref] = dataclasses.replace(project, active_run_id="run_1")
     # When the next slice runs and the job ends
-    second = w.runner.step(w.ref, job.job_id, first.cursor)
-    ended = w.finisher.finish(w.ref, job.job_id, second.failure)
+    second = w.job_runner.step(w.ref, job.job_id, first.cursor)
+    ended = w.job_finisher.finish(w.ref, job.job_id, second.failure)
     # Then the run's tasks stay: the job is FAILED, the dataset FAILED saying how many are left
     dataset, _ = w.dataset_service.get(w.ref, ds)
     assert ended.status is JobStatus.FAILED and ended.result == {"removed": 4}
@@ -133,14 +133,14 @@ def test_disconnecting_during_an_import_stops_the_import_first(w: JobWorld) -> N
     dataset, importing = w.dataset_service.connect(
         w.locs, w.ref, DatasetSource(BUCKET, prefix="acme/cam/")
     )
-    first = w.runner.step(w.ref, importing.job_id, "")
+    first = w.job_runner.step(w.ref, importing.job_id, "")
     # When the dataset is disconnected
     removing = w.dataset_service.disconnect(w.ref, dataset.dataset_id)
     # Then the import's execution is stopped and the import ended FAILED
     assert w.job_orchestrator.stopped == [importing.execution_arn]
     assert w.jobs.get(w.ref, importing.job_id).status is JobStatus.FAILED
     # And a late slice of the stopped import writes nothing (the dataset is not its own now)
-    late = w.runner.step(w.ref, importing.job_id, first.cursor)
+    late = w.job_runner.step(w.ref, importing.job_id, first.cursor)
     assert late.done and late.failure is None
     # And the disconnect removes what the import had written, then the dataset
     ended = w.loop.run(removing)

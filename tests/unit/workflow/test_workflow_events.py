@@ -3,6 +3,8 @@ on is a field of the model on the other side (what it sends: tests/unit/test_asl
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pytest
 from pydantic import ValidationError
 
@@ -12,6 +14,7 @@ from prelabel.entrypoints.events import (
     PrepareEvent,
     PrepareResult,
 )
+from prelabel.services.runs import Prepared
 from tests.unit.asl import fields, keys, states
 
 STATES = states("prelabel.asl.json")
@@ -30,6 +33,21 @@ def test_every_key_selected_from_prepares_answer_is_a_field_of_its_result() -> N
         *STATES["LabelBatches"]["ItemReader"]["Parameters"].values(),
     }
     assert {p.removeprefix("$.prepared.") for p in map_paths} <= keys(selected)
+
+
+def test_prepares_answer_carries_every_key_the_asl_selects() -> None:
+    # Given a prepared run as the service returns it
+    prepared = Prepared("run_1", "acme", "prj_1", "data", "manifests/run_1/", 70, 3)
+    # When the Prepare function answers with it
+    answer = PrepareResult(
+        **asdict(prepared), max_concurrency=8, tolerated_failure_percentage=100
+    ).dump()
+    # Then every path the ResultSelector reads is there, under its camelCase name
+    selected = STATES["Prepare"]["ResultSelector"]
+    assert {v.removeprefix("$.Payload.") for v in selected.values()} <= set(answer)
+    assert answer["runId"] == "run_1"
+    assert answer["manifestPrefix"] == "manifests/run_1/"
+    assert answer["maxConcurrency"] == 8
 
 
 def test_the_map_hands_each_item_to_the_worker_as_its_event_expects() -> None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from prelabel.services.runs import Prepared
 
 
 class _Event(BaseModel):
@@ -31,23 +34,20 @@ class PrepareEvent(_Event):
     executionArn: str = Field(min_length=1)  # noqa: N815
 
 
-class PrepareResult(_Event):
-    """Prepare's answer; the ASL's ResultSelector picks from it by the camelCase names. The
-    Python names are those of the service's Prepared, which fills all but the last two."""
+@pydantic_dataclass(
+    frozen=True,
+    config=ConfigDict(alias_generator=to_camel, validate_by_name=True, serialize_by_alias=True),
+)
+class PrepareResult(Prepared):
+    """Prepare's answer: the service's Prepared and the Distributed Map's two settings. The
+    ASL's ResultSelector picks from it by the camelCase names."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel, validate_by_name=True, serialize_by_alias=True
-    )
-
-    run_id: str
-    org_id: str
-    project_id: str
-    manifest_bucket: str
-    manifest_prefix: str
-    total: int
-    batches: int
     max_concurrency: int
     tolerated_failure_percentage: int
+
+    def dump(self) -> dict[str, Any]:
+        out: dict[str, Any] = TypeAdapter(PrepareResult).dump_python(self)
+        return out
 
 
 class LabelBatchEvent(_Event):

@@ -31,4 +31,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         max_concurrency=c.settings.max_concurrency,
         # A batch that keeps failing leaves its tasks untouched; the other batches go on.
         tolerated_failure_percentage=100,
-    ).model_dump()
+    ).dump()

@@ -13,16 +13,7 @@ import json
 from collections.abc import Iterable
 
 from prelabel.domain.entities import Project, Task
-from prelabel.exports.common import (
-    Categories,
-    FileNames,
-    Tally,
-    clipped,
-    exported_labels,
-    image_suffix,
-    one_line,
-    size_of,
-)
+from prelabel.exports import common
 from prelabel.exports.manifest import Manifest
 from prelabel.exports.streams import Archive
 
@@ -33,18 +24,18 @@ def _num(value: float) -> str:
     return text or "0"
 
 
-def yolo_lines(task: Task, categories: Categories, tally: Tally) -> list[str]:
-    width, height = size_of(task)
+def yolo_lines(task: Task, categories: common.Categories, tally: common.Tally) -> list[str]:
+    width, height = common.size_of(task)
     lines = []
-    for index, label in exported_labels(task, categories, tally):
-        b = clipped(label.box, width, height)
+    for index, label in common.exported_labels(task, categories, tally):
+        b = common.clipped(label.box, width, height)
         cx, cy = (b.x1 + b.x2) / 2 / width, (b.y1 + b.y2) / 2 / height
         w, h = (b.x2 - b.x1) / width, (b.y2 - b.y1) / height
         lines.append(" ".join([str(index), _num(cx), _num(cy), _num(w), _num(h)]))
     return lines
 
 
-def data_yaml(categories: Categories, project: Project) -> str:
+def data_yaml(categories: common.Categories, project: Project) -> str:
     # JSON strings are valid YAML scalars, so any entry name (colons, quotes) stays one name.
     names = "".join(f"  {i}: {json.dumps(e.name)}\n" for i, e in enumerate(categories.entries))
     return (
@@ -61,14 +52,14 @@ def data_yaml(categories: Categories, project: Project) -> str:
 
 def write_yolo(
     project: Project, tasks: Iterable[Task], archive: Archive, manifest: Manifest, *, flat: bool
-) -> Tally:
+) -> common.Tally:
     """An image of unknown size has not been pre-labeled yet; an empty label file would claim it
     holds no objects, so it is left out and listed in the manifest instead. Score and source do
     not fit YOLO's five columns; the COCO and Label Studio exports keep them."""
-    categories = Categories.of(project)
-    names = FileNames(flat=flat, renamed_dirs=None if flat else {"images": "images_"})
-    tally = Tally()
-    archive.add("classes.txt", "".join(f"{one_line(n)}\n" for n in categories.names()))
+    categories = common.Categories.of(project)
+    names = common.FileNames(flat=flat, renamed_dirs=None if flat else {"images": "images_"})
+    tally = common.Tally()
+    archive.add("classes.txt", "".join(f"{common.one_line(n)}\n" for n in categories.names()))
     archive.add("data.yaml", data_yaml(categories, project))
     archive.folder("images")
     for task in manifest.sized(tasks, tally):
@@ -76,6 +67,6 @@ def write_yolo(
         label_file = f"labels/{name}.txt"
         lines = yolo_lines(task, categories, tally)
         archive.add(label_file, "".join(f"{line}\n" for line in lines))
-        manifest.add_file(task, f"images/{name}{image_suffix(task)}", label_file)
+        manifest.add_file(task, f"images/{name}{common.image_suffix(task)}", label_file)
         tally.images += 1
     return tally
