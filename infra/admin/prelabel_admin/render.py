@@ -20,7 +20,14 @@ def user_json(user: User) -> dict[str, Any]:
 
 
 def usage_json(usage: PeriodUsage) -> dict[str, Any]:
-    return asdict(usage) | {"current": usage.current}
+    live = usage.allowance
+    return {
+        "period": usage.period,
+        "used": usage.used,
+        "monthly_limit": live.monthly_limit if live else None,
+        "remaining": live.remaining if live else None,
+        "current": usage.current,
+    }
 
 
 def org_json(org: Organization, users: list[User] | None = None) -> dict[str, Any]:
@@ -102,10 +109,10 @@ def org_table(orgs: list[Organization]) -> str:
 def usage_text(org_id: str, usage: list[PeriodUsage]) -> str:
     lines = [f"{org_id}: images pre-labeled per month (UTC)"]
     for u in usage:
-        if u.current:
+        if u.allowance:
             lines.append(
-                f"  {u.period}  {_n(u.used)} used of {_n(u.monthly_limit)}, "
-                f"{_n(u.remaining)} remaining (this month, live)"
+                f"  {u.period}  {_n(u.used)} used of {_n(u.allowance.monthly_limit)}, "
+                f"{_n(u.allowance.remaining)} remaining (this month, live)"
             )
         else:
             lines.append(f"  {u.period}  {_n(u.used)} used")

@@ -79,7 +79,7 @@ def test_limit_changes_keep_what_was_used(orgs: MemoryOrgs, admin: OrganizationA
     assert added.allowance == Allowance(10_500, 6_500)
     assert set_left.allowance == Allowance(6_000, 2_000)
     assert limited.allowance == Allowance(7_000, 3_000)
-    assert admin.usage("acme") == [PeriodUsage("2026-11", 4_000, 7_000, 3_000)]
+    assert admin.usage("acme") == [PeriodUsage("2026-11", 4_000, Allowance(7_000, 3_000))]
 
 
 def test_plan_change_applies_its_amount_now_unless_kept(
@@ -201,7 +201,7 @@ def test_usage_by_month_comes_from_the_reset(
     # Then December is live (limit - remaining) and November was recorded once, by the reset
     assert december.reset == ["acme"] and again.already_reset == ["acme"]
     assert usage == [
-        PeriodUsage("2026-12", 250, 10_000, 9_750),
+        PeriodUsage("2026-12", 250, Allowance(10_000, 9_750)),
         PeriodUsage("2026-11", 4_000),
     ]
     assert usage[0].current and not usage[1].current

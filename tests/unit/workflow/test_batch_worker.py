@@ -198,7 +198,7 @@ def test_a_commit_that_meets_a_concurrent_transaction_is_sent_again() -> None:
             raise Busy("commit batch: a concurrent transaction held an item; try again")
         return real(batch)
 
-    world.worker._batches.commit = busy_once  # type: ignore[method-assign]
+    world.worker.batches.commit = busy_once  # type: ignore[method-assign]
     # When the batch runs
     report = world.worker.label_batch(world.batches_of(run_id)[0])
     # Then the second attempt committed everything once

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from prelabel.domain.entities import RunSnapshot, RunStatus
@@ -72,41 +72,29 @@ class BatchReport:
 Prepared = PreparedImage | str  # the prepared image, or the reason its task fails
 
 
+@dataclass(frozen=True, kw_only=True)
 class BatchWorker:
-    def __init__(
-        self,
-        *,
-        runs: RunRepository,
-        ledger: Ledger,
-        batches: BatchStore,
-        crash_log: CrashLog,
-        images: ImageSource,
-        detector: Detector,
-        locations: LocationService,
-        settings: WorkerSettings | None = None,
-        clock: Callable[[], float] = time.perf_counter,
-    ) -> None:
-        self._runs = runs
-        self._ledger = ledger
-        self._batches = batches
-        self._crash_log = crash_log
-        self._images = images
-        self._detector = detector
-        self._locations = locations
-        self._settings = settings or WorkerSettings()
-        self._clock = clock
+    runs: RunRepository
+    ledger: Ledger
+    batches: BatchStore
+    crash_log: CrashLog
+    images: ImageSource
+    detector: Detector
+    locations: LocationService
+    settings: WorkerSettings = field(default_factory=WorkerSettings)
+    clock: Callable[[], float] = time.perf_counter
 
     def label_batch(self, item: BatchItem, attempt: int = 0) -> BatchReport:
         """`attempt` counts the workflow's retries of this batch (0 the first time)."""
-        if self._batches.batch_committed(item.run_id, item.batch_no):
+        if self.batches.batch_committed(item.run_id, item.batch_no):
             return BatchReport(item.run_id, item.batch_no, "already_committed")
-        run = self._runs.get(item.ref, item.run_id)
+        run = self.runs.get(item.ref, item.run_id)
         if run.status is not RunStatus.RUNNING:
             return BatchReport(item.run_id, item.batch_no, "run_not_running")
-        snapshot = self._runs.snapshot(item.ref, item.run_id)
-        candidates = self._batches.batch_images(item.ref, item.task_ids)
+        snapshot = self.runs.snapshot(item.ref, item.run_id)
+        candidates = self.batches.batch_images(item.ref, item.task_ids)
         # Read the limit first so the GPU never sees images that could not be charged.
-        remaining = max(self._ledger.remaining(item.org_id), 0)
+        remaining = max(self.ledger.remaining(item.org_id), 0)
         chargeable = candidates[:remaining]
         commit = BatchCommit(
             item,
@@ -133,7 +121,7 @@ class BatchWorker:
         self, item: BatchItem, tasks: Sequence[TaskImage], commit: BatchCommit
     ) -> list[TaskImage]:
         """A task whose key lies outside its organization's locations fails, unread and free."""
-        locations = self._locations.locations(item.org_id)
+        locations = self.locations.locations(item.org_id)
         inside = []
         for task in tasks:
             if is_readable(locations, task.bucket, task.image_key):
@@ -145,9 +133,9 @@ class BatchWorker:
     # --- preparing images -------------------------------------------------------------------
 
     def _prepare(self, tasks: Sequence[TaskImage], threads: int) -> list[Prepared]:
-        cfg = self._settings
+        cfg = self.settings
         blobs = [
-            partial(self._images.fetch, t.bucket, t.image_key, cfg.max_image_bytes) for t in tasks
+            partial(self.images.fetch, t.bucket, t.image_key, cfg.max_image_bytes) for t in tasks
         ]
         return prepare_batch(
             blobs,
@@ -158,14 +146,14 @@ class BatchWorker:
         )
 
     def _prepare_together(self, tasks: Sequence[TaskImage]) -> list[tuple[TaskImage, Prepared]]:
-        prepared = self._prepare(tasks, self._settings.fetch_threads)
+        prepared = self._prepare(tasks, self.settings.fetch_threads)
         return list(zip(tasks, prepared, strict=True))
 
     def _prepare_isolated(
         self, item: BatchItem, tasks: Sequence[TaskImage], commit: BatchCommit
     ) -> list[tuple[TaskImage, Prepared]]:
         """One image at a time, each noted before it is decoded (a retried batch only)."""
-        suspect = self._crash_log.suspect(item.run_id, item.batch_no)
+        suspect = self.crash_log.suspect(item.run_id, item.batch_no)
         crashes = {suspect.task_id: suspect.crashes + 1} if suspect else {}
         prepared: list[tuple[TaskImage, Prepared]] = []
         for task in tasks:
@@ -173,15 +161,15 @@ class BatchWorker:
             if n >= CRASHES_TO_FAIL:
                 commit.failed.append(FailedTask(task.task_id, CRASH_REASON.format(n=n)))
                 continue
-            self._crash_log.note(item.run_id, item.batch_no, Suspect(task.task_id, n))
+            self.crash_log.note(item.run_id, item.batch_no, Suspect(task.task_id, n))
             try:
                 prepared.append((task, self._prepare([task], threads=1)[0]))
             except Exception:
                 # An error the process survived is not the image's doing: only a death (no
                 # chance to run this) leaves the note for the next attempt.
-                self._crash_log.clear(item.run_id, item.batch_no)
+                self.crash_log.clear(item.run_id, item.batch_no)
                 raise
-        self._crash_log.clear(item.run_id, item.batch_no)
+        self.crash_log.clear(item.run_id, item.batch_no)
         return prepared
 
     # --- detecting ----------------------------------------------------------------------------
@@ -201,9 +189,9 @@ class BatchWorker:
                 ready.append((task, result))
         if not ready:
             return
-        started = self._clock()
-        detections = self._detector.detect([image.payload for _, image in ready])
-        report.endpoint_ms = (self._clock() - started) * 1000
+        started = self.clock()
+        detections = self.detector.detect([image.payload for _, image in ready])
+        report.endpoint_ms = (self.clock() - started) * 1000
         report.images_sent = len(ready)
         model = (detections.model_name, detections.model_version)
         commit.model = model
@@ -228,7 +216,7 @@ class BatchWorker:
         work (stopped or finished), and nothing of the batch was written."""
         for _ in range(MAX_COMMIT_ATTEMPTS):
             try:
-                result = self._batches.commit(commit)
+                result = self.batches.commit(commit)
             except Busy:
                 # A concurrent transaction on the limit or counters: the same commit again.
                 time.sleep(0.05)

@@ -39,18 +39,18 @@ def backoff(attempt: int) -> None:
 class PeriodUsage:
     period: str
     used: int
-    # Known for the open period only; the reset records what a period used, not its limit.
-    monthly_limit: int | None = None
-    remaining: int | None = None
+    # The open period's live limit and remaining; the reset records what a closed period
+    # used, not its limit.
+    allowance: Allowance | None = None
 
     @property
     def current(self) -> bool:
-        return self.remaining is not None
+        return self.allowance is not None
 
 
 def usage_of(org: Organization) -> list[PeriodUsage]:
     """Newest first: the open period live (limit - remaining), then each closed period."""
-    now = PeriodUsage(org.period, org.allowance.used, org.monthly_limit, org.remaining)
+    now = PeriodUsage(org.period, org.allowance.used, org.allowance)
     closed = [PeriodUsage(p, used) for p, used in org.usage.items() if p != org.period]
     return [now, *sorted(closed, key=lambda u: u.period, reverse=True)]
 

@@ -50,25 +50,15 @@ def snapshot_of(project: Project, batch_size: int) -> RunSnapshot:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
 class RunService:
-    def __init__(
-        self,
-        *,
-        orgs: OrganizationRepository,
-        projects: ProjectRepository,
-        tasks: TaskRepository,
-        runs: RunRepository,
-        orchestrator: Orchestrator,
-        manifests: ManifestStore,
-        batch_size: int,
-    ) -> None:
-        self._orgs = orgs
-        self._projects = projects
-        self._tasks = tasks
-        self._runs = runs
-        self._orchestrator = orchestrator
-        self._manifests = manifests
-        self._batch_size = batch_size
+    orgs: OrganizationRepository
+    projects: ProjectRepository
+    tasks: TaskRepository
+    runs: RunRepository
+    orchestrator: Orchestrator
+    manifests: ManifestStore
+    batch_size: int
 
     def start(
         self,
@@ -79,17 +69,17 @@ class RunService:
         execution_arn: str | None = None,
     ) -> StartOutcome:
         """Create the run and launch its execution (or, from the console, adopt the running one)."""
-        project = self._projects.get(ref)
+        project = self.projects.get(ref)
         if project.active_run_id:
-            active = self._runs.get(ref, project.active_run_id)
+            active = self.runs.get(ref, project.active_run_id)
             return StartOutcome(
                 active, started=False, already_active=True, message="already active"
             )
-        org = self._orgs.get(ref.org_id)
+        org = self.orgs.get(ref.org_id)
         blockers = start_blockers(org, project, None)
         if blockers:
             raise NotAllowed("pre-labeling cannot start: " + "; ".join(blockers))
-        eligible = self._tasks.counts(ref).eligible
+        eligible = self.tasks.counts(ref).eligible
         if eligible <= 0:
             raise Conflict(
                 "no WAITING task is left without pre-labels; move tasks to WAITING first"
@@ -113,21 +103,21 @@ class RunService:
             started_at=now_iso(),
             execution_arn=execution_arn,
         )
-        if not self._runs.create(run, snapshot_of(project, self._batch_size)):
+        if not self.runs.create(run, snapshot_of(project, self.batch_size)):
             # Someone else started first: report theirs.
             return self.start(ref, confirm=confirm)
         if execution_arn is None:
             try:
-                arn = self._orchestrator.start(
+                arn = self.orchestrator.start(
                     run.run_id,
                     {"orgId": ref.org_id, "projectId": ref.project_id, "runId": run.run_id},
                 )
             except StorageError:
-                self._runs.finish(ref, run.run_id, RunStatus.FAILED, "the workflow did not start")
+                self.runs.finish(ref, run.run_id, RunStatus.FAILED, "the workflow did not start")
                 raise
-            self._runs.set_execution(ref, run.run_id, arn)
+            self.runs.set_execution(ref, run.run_id, arn)
         return StartOutcome(
-            self._runs.get(ref, run.run_id),
+            self.runs.get(ref, run.run_id),
             True,
             eligible=eligible,
             will_label=will_label,
@@ -139,52 +129,52 @@ class RunService:
     ) -> Prepared:
         """The state machine's first step: the execution's name is the run id, whether the API
         or the console started it."""
-        ref = ProjectRef(org_id, project_id) if org_id else self._projects.find_by_id(project_id)
-        if self._runs.find(ref, execution_name) is None:
+        ref = ProjectRef(org_id, project_id) if org_id else self.projects.find_by_id(project_id)
+        if self.runs.find(ref, execution_name) is None:
             # Started from the console with {"projectId": ...}: the console user chose to go.
             outcome = self.start(
                 ref, confirm=True, run_id=execution_name, execution_arn=execution_arn
             )
             if not outcome.started:
                 raise Conflict(f"project {project_id} already has an active run: {outcome.message}")
-        counted = _Counted(self._tasks.eligible_ids(ref))
-        bucket, prefix, batches = self._manifests.write(
+        counted = _Counted(self.tasks.eligible_ids(ref))
+        bucket, prefix, batches = self.manifests.write(
             execution_name, self._batches(ref, execution_name, counted)
         )
-        self._runs.set_total(ref, execution_name, counted.n)
+        self.runs.set_total(ref, execution_name, counted.n)
         return Prepared(
             execution_name, ref.org_id, ref.project_id, bucket, prefix, counted.n, batches
         )
 
     def _batches(self, ref: ProjectRef, run_id: str, ids: Iterator[str]) -> Iterator[BatchItem]:
         n = 0
-        while chunk := tuple(islice(ids, self._batch_size)):
+        while chunk := tuple(islice(ids, self.batch_size)):
             yield BatchItem(ref.org_id, ref.project_id, run_id, n, chunk)
             n += 1
 
     def finish(self, ref: ProjectRef, run_id: str, ending: Ending = Ending.SUCCEEDED) -> Run | None:
         """Give the run its final status. Safe to call any number of times."""
-        run = self._runs.find(ref, run_id)
+        run = self.runs.find(ref, run_id)
         if run is None or not run.status.is_active:
             return run
         failure = "the workflow failed" if ending is Ending.FAILED else None
-        self._runs.finish(ref, run_id, final_status(run, ending), failure)
-        return self._runs.get(ref, run_id)
+        self.runs.finish(ref, run_id, final_status(run, ending), failure)
+        return self.runs.get(ref, run_id)
 
     def stop(self, ref: ProjectRef) -> Run:
         """Final when it answers: the STOPPING write closes the run to commits, so the figures
         returned are the run's last."""
-        project = self._projects.get(ref)
+        project = self.projects.get(ref)
         if not project.active_run_id:
-            latest = self._runs.latest(ref)
+            latest = self.runs.latest(ref)
             if latest is None:
                 raise Conflict("no pre-labeling run to stop")
             return latest
         run_id = project.active_run_id
-        self._runs.request_stop(ref, run_id)
-        run = self._runs.get(ref, run_id)
+        self.runs.request_stop(ref, run_id)
+        run = self.runs.get(ref, run_id)
         if run.execution_arn:
-            self._orchestrator.stop(run.execution_arn, "stopped by the user")
+            self.orchestrator.stop(run.execution_arn, "stopped by the user")
         return self.finish(ref, run_id, Ending.ABORTED) or run
 
     def current(self, ref: ProjectRef) -> Run | None:
@@ -193,19 +183,19 @@ class RunService:
         Stops from the console reach us through an EventBridge rule in AWS; reading progress
         also reconciles, so a run is never shown RUNNING after its execution is gone.
         """
-        project = self._projects.get(ref)
+        project = self.projects.get(ref)
         if not project.active_run_id:
-            return self._runs.latest(ref)
-        run = self._runs.get(ref, project.active_run_id)
+            return self.runs.latest(ref)
+        run = self.runs.get(ref, project.active_run_id)
         if run.execution_arn:
-            state = self._orchestrator.status(run.execution_arn)
+            state = self.orchestrator.status(run.execution_arn)
             if state in FINAL_EXECUTION_STATES:
                 return self.finish(ref, run.run_id, Ending.of_execution(state))
         return run
 
     def history(self, ref: ProjectRef, limit: int = 20) -> list[Run]:
-        self._projects.get(ref)
-        return self._runs.recent(ref, limit)
+        self.projects.get(ref)
+        return self.runs.recent(ref, limit)
 
 
 class _Counted(Iterator[str]):
