@@ -165,10 +165,26 @@ def test_corrupt_and_missing_images_fail_with_their_reason_and_cost_nothing() ->
     report = world.worker.label_batch(world.batches_of(run_id)[0])
     # Then 2 are DONE and charged, 2 FAILED with reasons, charged nothing
     assert (report.labeled, report.failed) == (2, 2)
+    # And only the 2 readable images went to the detector
+    assert report.endpoint is not None and report.endpoint.images == 2
     assert "not a readable image" in (world.tasks.get(ref, "t0001").prelabel_reason or "")
     assert "NoSuchKey" in (world.tasks.get(ref, "t0002").prelabel_reason or "")
     assert world.orgs.remaining(ORG) == 98
     assert world.tasks.counts(ref).failed == 2
+
+
+def test_a_batch_with_no_readable_image_never_calls_the_detector() -> None:
+    # Given a batch whose every file is corrupt
+    world = World()
+    _, run_id = _started(world, waiting=3, limit=100)
+    for i in range(3):
+        world.objects.put(BUCKET, f"{ORG}/img_{i:04d}.jpg", b"GIF89a but not really")
+    # When it runs
+    report = world.worker.label_batch(world.batches_of(run_id)[0])
+    # Then every task fails, the endpoint (and its latency metric) is left out, nothing is charged
+    assert (report.labeled, report.failed, report.endpoint) == (0, 3, None)
+    assert world.detector.calls == []
+    assert world.orgs.remaining(ORG) == 100
 
 
 def test_a_retried_batch_after_its_commit_changes_nothing() -> None:

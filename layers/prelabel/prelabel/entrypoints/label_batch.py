@@ -28,8 +28,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric("ImagesFailed", MetricUnit.Count, report.failed)
     metrics.add_metric("ImagesSkippedQuota", MetricUnit.Count, report.skipped_quota)
     metrics.add_metric("BatchSize", MetricUnit.Count, len(item.task_ids))
-    if report.images_sent:
-        metrics.add_metric("EndpointLatency", MetricUnit.Milliseconds, report.endpoint_ms)
+    if report.endpoint:
+        metrics.add_metric("EndpointLatency", MetricUnit.Milliseconds, report.endpoint.ms)
     logger.info(
         "batch done",
         extra={

@@ -55,6 +55,14 @@ class WorkerSettings:
     image_budget_bytes: int = DEFAULT_BUDGET_BYTES
 
 
+@dataclass(frozen=True, slots=True)
+class EndpointCall:
+    """The batch's one call to the detector: how many images it got, how long it took."""
+
+    images: int
+    ms: float
+
+
 @dataclass
 class BatchReport:
     run_id: str
@@ -64,8 +72,7 @@ class BatchReport:
     failed: int = 0
     skipped_quota: int = 0
     withdrawn: int = 0
-    images_sent: int = 0
-    endpoint_ms: float = 0.0
+    endpoint: EndpointCall | None = None  # None: no image of the batch reached the detector
     isolated: bool = False
 
 
@@ -191,8 +198,7 @@ class BatchWorker:
             return
         started = self.clock()
         detections = self.detector.detect([image.payload for _, image in ready])
-        report.endpoint_ms = (self.clock() - started) * 1000
-        report.images_sent = len(ready)
+        report.endpoint = EndpointCall(len(ready), (self.clock() - started) * 1000)
         model = (detections.model_name, detections.model_version)
         commit.model = model
         for (task, image), answer in zip(ready, detections.results, strict=True):
