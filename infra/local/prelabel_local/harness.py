@@ -122,11 +122,16 @@ def wait_for_job(api: ApiClient, project_id: str, job_id: str, timeout: float = 
 def wait_for_dataset(
     api: ApiClient, project_id: str, dataset_id: str, timeout: float = 300.0
 ) -> dict[str, Any]:
-    """The dataset once no job works on it (READY or FAILED)."""
+    """The dataset once no job works on it (READY or FAILED) and that job has ended too: the
+    job's last step settles the dataset first, then ends the job (so a crash between the two
+    leaves a running job that a rerun finishes), and a read may fall between them."""
 
     def settled() -> dict[str, Any] | None:
         dataset: dict[str, Any] = api.json("GET", f"/projects/{project_id}/datasets/{dataset_id}")
-        return None if dataset["status"] in ("IMPORTING", "REMOVING") else dataset
+        if dataset["status"] in ("IMPORTING", "REMOVING"):
+            return None
+        job = dataset.get("job")
+        return None if job and job["status"] == "RUNNING" else dataset
 
     return wait_until(settled, what=f"dataset {dataset_id}", timeout=timeout, interval=0.2)
 
