@@ -376,7 +376,7 @@ def test_everything_runs_python312_on_one_architecture(template: dict[str, Any])
     assert fn_globals["Layers"] == [{"Ref": "PrelabelLayer"}]
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.12", "BuildArchitecture": "arm64"}
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     for name, fn in resources_of(template, "AWS::Serverless::Function").items():
         assert "Runtime" not in fn["Properties"], f"{name} overrides the global runtime"
         assert "Architectures" not in fn["Properties"], f"{name} overrides the architecture"
