@@ -82,7 +82,7 @@ def test_a_slice_that_crashed_after_writing_half_runs_again_without_duplicates(
     # Given 30 images, and a job step that dies in its second slice after half its writes
     w.images("acme/cam/", 30)
     crashing = CrashingTasks(w, crash_on_call=2)
-    w.job_runner._ctx.tasks = crashing
+    w.job_runner.context.tasks = crashing
     # When the import runs (the loop retries the slice from the same cursor, as the ASL does)
     ds_id = _connect(w, prefix="acme/cam/")
     # Then every image is one task, counted once in the dataset and in the project

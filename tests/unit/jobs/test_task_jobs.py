@@ -48,7 +48,7 @@ def test_move_all_moves_every_task_in_slices_and_counts_exactly_through_a_crash(
 ) -> None:
     # Given 20 BACKLOG tasks, and a move slice (6 tasks) that dies after moving 2
     _dataset(w, 20)
-    w.job_runner._ctx.tasks = CrashAfterOneChunk(w)
+    w.job_runner.context.tasks = CrashAfterOneChunk(w)
     # When all BACKLOG tasks are moved to WAITING
     job = _move_all(w, LabelingState.BACKLOG, LabelingState.WAITING)
     assert job.kind is JobKind.MOVE and job.total == 20  # type: ignore[attr-defined]

@@ -28,18 +28,16 @@ class AssistantView:
         return not self.blockers
 
 
+@dataclass(frozen=True)
 class AssistantService:
-    def __init__(
-        self, orgs: OrganizationRepository, projects: ProjectRepository, tasks: TaskRepository
-    ) -> None:
-        self._orgs = orgs
-        self._projects = projects
-        self._tasks = tasks
+    orgs: OrganizationRepository
+    projects: ProjectRepository
+    tasks: TaskRepository
 
     def view(self, ref: ProjectRef, run: Run | None) -> AssistantView:
         """`run` is the project's active or last run, as the caller already read (and
         reconciled) it. A fixed number of reads at any project size."""
-        project = self._projects.get(ref)
-        org = self._orgs.get(ref.org_id)
-        counts = self._tasks.counts(ref)
+        project = self.projects.get(ref)
+        org = self.orgs.get(ref.org_id)
+        counts = self.tasks.counts(ref)
         return AssistantView(org, project, counts, start_blockers(org, project, run), run)

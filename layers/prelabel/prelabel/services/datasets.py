@@ -60,29 +60,27 @@ def source_of(d: Dataset) -> DatasetSource:
     return DatasetSource(d.bucket, d.prefix, d.manifest_key, d.manifest_format)
 
 
+@dataclass(frozen=True)
 class DatasetService:
-    def __init__(
-        self, projects: ProjectRepository, datasets: DatasetRepository, jobs: JobService
-    ) -> None:
-        self._projects = projects
-        self._datasets = datasets
-        self._jobs = jobs
+    projects: ProjectRepository
+    datasets: DatasetRepository
+    jobs: JobService
 
     def connect(
         self, locations: OrgLocations, ref: ProjectRef, source: DatasetSource
     ) -> tuple[Dataset, Job]:
         """The dataset in IMPORTING and its import job, started."""
-        self._projects.get(ref)
+        self.projects.get(ref)
         require_source(_own(locations, ref), source)
-        for existing in self._datasets.list_datasets(ref):
+        for existing in self.datasets.list_datasets(ref):
             if source.same_as(existing):
-                job = self._jobs.find(ref, existing.job_id)
+                job = self.jobs.find(ref, existing.job_id)
                 if existing.status is DatasetStatus.IMPORTING and job and job.running:
                     return existing, job  # the same request again: the same import
                 raise Conflict(f"{existing.source} is already connected as {existing.dataset_id}")
         unit = ProgressUnit.BYTES if source.manifest_key else ProgressUnit.OBJECTS
         dataset_id = new_id("ds")
-        job = self._jobs.create(new_job(ref, JobKind.IMPORT, {"dataset_id": dataset_id}, unit=unit))
+        job = self.jobs.create(new_job(ref, JobKind.IMPORT, {"dataset_id": dataset_id}, unit=unit))
         dataset = Dataset(
             ref,
             dataset_id,
@@ -95,33 +93,33 @@ class DatasetService:
             manifest_format=source.manifest_format,
             job_id=job.job_id,
         )
-        self._datasets.create(dataset)
-        return dataset, self._jobs.start(job)
+        self.datasets.create(dataset)
+        return dataset, self.jobs.start(job)
 
     def get(self, ref: ProjectRef, dataset_id: str) -> tuple[Dataset, Job | None]:
         """The dataset and the job working (or that last worked) on it."""
-        self._projects.get(ref)
-        dataset = self._datasets.get(ref, dataset_id)
-        before = self._jobs.find(ref, dataset.job_id) if dataset.job_id else None
+        self.projects.get(ref)
+        dataset = self.datasets.get(ref, dataset_id)
+        before = self.jobs.find(ref, dataset.job_id) if dataset.job_id else None
         if before is not None and dataset.status.busy and not before.running:
-            dataset = self._datasets.get(ref, dataset_id)  # the read ended it just now
+            dataset = self.datasets.get(ref, dataset_id)  # the read ended it just now
         return dataset, before
 
     def list(self, ref: ProjectRef) -> list[Dataset]:
-        self._projects.get(ref)
-        return self._datasets.list_datasets(ref)
+        self.projects.get(ref)
+        return self.datasets.list_datasets(ref)
 
     def disconnect(self, ref: ProjectRef, dataset_id: str) -> Job:
         """Its tasks go, then the dataset. An import still running is stopped first."""
-        project = self._projects.get(ref)
-        dataset = self._datasets.get(ref, dataset_id)
-        current = self._jobs.find(ref, dataset.job_id)
+        project = self.projects.get(ref)
+        dataset = self.datasets.get(ref, dataset_id)
+        current = self.jobs.find(ref, dataset.job_id)
         if current and current.running and current.kind is JobKind.DISCONNECT:
             return current
         if project.active_run_id:
             raise Conflict(RUN_ACTIVE.format(what="disconnected"))
         if current and current.running:
-            self._jobs.fail(current, "stopped: the dataset is being disconnected")
+            self.jobs.fail(current, "stopped: the dataset is being disconnected")
         job = new_job(ref, JobKind.DISCONNECT, {"dataset_id": dataset_id}, total=dataset.task_count)
         return self._claim_and_start(dataset, job, DatasetStatus.REMOVING)
 
@@ -129,9 +127,9 @@ class DatasetService:
         """Fresh tasks: the old ones go (pre-labels with them), the source is imported again
         under the next generation. A source outside the locations now (a revoked grant) is
         refused before anything is deleted."""
-        project = self._projects.get(ref)
-        dataset = self._datasets.get(ref, dataset_id)
-        current = self._jobs.find(ref, dataset.job_id)
+        project = self.projects.get(ref)
+        dataset = self.datasets.get(ref, dataset_id)
+        current = self.jobs.find(ref, dataset.job_id)
         if current and current.running:
             if current.kind is JobKind.RECONNECT:
                 return current
@@ -158,16 +156,16 @@ class DatasetService:
         status: DatasetStatus,
         generation: int | None = None,
     ) -> Job:
-        self._jobs.create(job)
-        claimed = self._datasets.claim(
+        self.jobs.create(job)
+        claimed = self.datasets.claim(
             dataset.project,
             dataset.dataset_id,
             Claim(job.job_id, status, expected_job_id=dataset.job_id, generation=generation),
         )
         if not claimed:
-            self._jobs.fail(job, "another request took the dataset first")
+            self.jobs.fail(job, "another request took the dataset first")
             raise Conflict(f"dataset {dataset.dataset_id} changed meanwhile; try again")
-        return self._jobs.start(job)
+        return self.jobs.start(job)
 
 
 def _own(locations: OrgLocations, ref: ProjectRef) -> OrgLocations:

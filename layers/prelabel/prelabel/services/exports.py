@@ -49,33 +49,27 @@ def iter_tasks(
             return
 
 
+@dataclass(frozen=True)
 class ExportService:
-    def __init__(
-        self,
-        projects: ProjectRepository,
-        tasks: TaskRepository,
-        jobs: JobService,
-        links: ImageLinks,
-    ) -> None:
-        self._projects = projects
-        self._tasks = tasks
-        self._jobs = jobs
-        self._links = links
+    projects: ProjectRepository
+    tasks: TaskRepository
+    jobs: JobService
+    links: ImageLinks
 
     def start(self, ref: ProjectRef, fmt: ExportFormat) -> Job:
         """A job writing the export file; the same request while one runs gets that job."""
-        self._projects.get(ref)
+        self.projects.get(ref)
         params = {"format": fmt.value}
-        running = self._jobs.running(ref, JobKind.EXPORT, params)
+        running = self.jobs.running(ref, JobKind.EXPORT, params)
         if running is not None:
             return running
-        total = self._tasks.counts(ref).total
-        return self._jobs.launch(new_job(ref, JobKind.EXPORT, params, total=total))
+        total = self.tasks.counts(ref).total
+        return self.jobs.launch(new_job(ref, JobKind.EXPORT, params, total=total))
 
     def link(self, ref: ProjectRef, job_id: str, fmt: ExportFormat) -> ExportLink | Job:
         """The file's link once the job has written it; the job itself while it runs."""
-        self._projects.get(ref)
-        job = self._jobs.get(ref, job_id)
+        self.projects.get(ref)
+        job = self.jobs.get(ref, job_id)
         if job.kind is not JobKind.EXPORT or job.params.get("format") != fmt.value:
             raise InvalidInput(
                 f"job_id: job {job_id} is not an export to {fmt.value}", field="job_id"
@@ -86,16 +80,16 @@ class ExportService:
             raise Conflict(f"export job {job_id} failed: {job.error}; start a new export")
         bucket, key = str(job.result["bucket"]), str(job.result["key"])
         filename = str(job.result.get("filename", key.rsplit("/", 1)[-1]))
-        url = self._links.signed_get_url(bucket, key, LINK_TTL_SECONDS, download_name=filename)
+        url = self.links.signed_get_url(bucket, key, LINK_TTL_SECONDS, download_name=filename)
         return ExportLink(url, LINK_TTL_SECONDS, fmt, job)
 
 
+@dataclass(frozen=True)
 class ExportWriter:
     """Writes an export into a sink; the export job's step runs it."""
 
-    def __init__(self, projects: ProjectRepository, tasks: TaskRepository) -> None:
-        self._projects = projects
-        self._tasks = tasks
+    projects: ProjectRepository
+    tasks: TaskRepository
 
     def write(
         self,
@@ -115,10 +109,10 @@ class ExportWriter:
         key that was never the organization's) are left out: an export never names such an
         image. `progress` hears how many tasks were read, every `progress_every` of them.
         """
-        project = self._projects.get(ref)
+        project = self.projects.get(ref)
 
         def readable() -> Iterator[Task]:
-            for n, task in enumerate(iter_tasks(self._tasks, ref), start=1):
+            for n, task in enumerate(iter_tasks(self.tasks, ref), start=1):
                 if progress is not None and n % progress_every == 0:
                     progress(n)
                 if is_readable(locations, task.bucket, task.image_key):

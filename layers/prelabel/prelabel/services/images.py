@@ -20,13 +20,11 @@ class TaskImageLink:
     expires_in: int
 
 
+@dataclass(frozen=True)
 class ImageService:
-    def __init__(
-        self, projects: ProjectRepository, tasks: TaskRepository, links: ImageLinks
-    ) -> None:
-        self._projects = projects
-        self._tasks = tasks
-        self._links = links
+    projects: ProjectRepository
+    tasks: TaskRepository
+    links: ImageLinks
 
     def task_image_link(
         self, locations: OrgLocations, ref: ProjectRef, task_id: str
@@ -35,9 +33,9 @@ class ImageService:
         LocationRefused for a task whose image lies outside the organization's locations (a
         revoked grant, or a key that was never the organization's), so nothing outside them
         is ever signed."""
-        self._projects.get(ref)
-        task = self._tasks.get(ref, task_id)
+        self.projects.get(ref)
+        task = self.tasks.get(ref, task_id)
         if not is_readable(locations, task.bucket, task.image_key):
             raise refused(task.bucket, task.image_key)
-        url = self._links.signed_get_url(task.bucket, task.image_key, LINK_TTL_SECONDS)
+        url = self.links.signed_get_url(task.bucket, task.image_key, LINK_TTL_SECONDS)
         return TaskImageLink(task, url, LINK_TTL_SECONDS)

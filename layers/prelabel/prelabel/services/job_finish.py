@@ -7,6 +7,8 @@ the job ends only from RUNNING, the dataset changes only while the job owns it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from prelabel.domain.entities import Dataset, DatasetStatus, ProjectRef
 from prelabel.domain.errors import NotFound
 from prelabel.domain.ids import now_iso
@@ -18,13 +20,13 @@ from prelabel.ports.projects import DatasetRepository, Settlement
 IMPORTS = (JobKind.IMPORT, JobKind.RECONNECT)
 
 
+@dataclass(frozen=True)
 class JobFinisher:
-    def __init__(self, jobs: JobRepository, datasets: DatasetRepository) -> None:
-        self._jobs = jobs
-        self._datasets = datasets
+    jobs: JobRepository
+    datasets: DatasetRepository
 
     def finish(self, ref: ProjectRef, job_id: str, failure: str | None) -> Job:
-        job = self._jobs.get(ref, job_id)
+        job = self.jobs.get(ref, job_id)
         if not job.running:
             return job
         if job.kind in IMPORTS:
@@ -35,21 +37,21 @@ class JobFinisher:
             self._end(job, failure, {"moved": job.done})
         else:  # an export's step stored its file and summary already
             self._end(job, failure, None)
-        return self._jobs.get(ref, job_id)
+        return self.jobs.get(ref, job_id)
 
     def _end(self, job: Job, failure: str | None, result: dict[str, str | int] | None) -> None:
         status = JobStatus.FAILED if failure else JobStatus.SUCCEEDED
-        self._jobs.finish(job.project, job.job_id, JobEnd(status, failure, result, now_iso()))
+        self.jobs.finish(job.project, job.job_id, JobEnd(status, failure, result, now_iso()))
 
     def _dataset(self, job: Job) -> Dataset | None:
         try:
-            return self._datasets.get(job.project, job.params["dataset_id"])
+            return self.datasets.get(job.project, job.params["dataset_id"])
         except NotFound:
             return None
 
     def _finish_import(self, job: Job, failure: str | None) -> None:
         builder = ReportBuilder()
-        for part in self._jobs.slices(job.job_id):
+        for part in self.jobs.slices(job.job_id):
             builder.merge(part)
         report = builder.build()
         dataset = self._dataset(job)
@@ -59,7 +61,7 @@ class JobFinisher:
         if dataset is not None and dataset.job_id == job.job_id:
             status = DatasetStatus.FAILED if failure else DatasetStatus.READY
             end = Settlement(status, failure=failure, report=report)
-            self._datasets.settle(job.project, dataset.dataset_id, job.job_id, end)
+            self.datasets.settle(job.project, dataset.dataset_id, job.job_id, end)
         self._end(job, failure, _import_result(report, dataset))
 
     def _finish_disconnect(self, job: Job, failure: str | None) -> None:
@@ -69,9 +71,9 @@ class JobFinisher:
         if dataset is not None and dataset.job_id == job.job_id:
             if failure:
                 end = Settlement(DatasetStatus.FAILED, failure=f"{failure} ({left} tasks left)")
-                self._datasets.settle(job.project, dataset.dataset_id, job.job_id, end)
+                self.datasets.settle(job.project, dataset.dataset_id, job.job_id, end)
             else:
-                self._datasets.remove(job.project, dataset.dataset_id, job.job_id)
+                self.datasets.remove(job.project, dataset.dataset_id, job.job_id)
         self._end(job, failure, {"removed": removed})
 
 

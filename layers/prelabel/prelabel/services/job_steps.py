@@ -51,17 +51,17 @@ class JobContext:
 Work = Callable[[JobContext, Job, dict[str, object]], StepOutcome]
 
 
+@dataclass(frozen=True)
 class JobRunner:
-    def __init__(self, context: JobContext) -> None:
-        self._ctx = context
+    context: JobContext
 
     def step(self, ref: ProjectRef, job_id: str, cursor: str) -> StepOutcome:
-        job = self._ctx.jobs.get(ref, job_id)
+        job = self.context.jobs.get(ref, job_id)
         if not job.running:
             # Ended meanwhile (a read found its execution stopped): nothing more to do.
             return StepOutcome(True, cursor)
         try:
-            return _work(job.kind)(self._ctx, job, decode_cursor(cursor))
+            return _work(job.kind)(self.context, job, decode_cursor(cursor))
         except StorageError:
             raise
         except DomainError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from prelabel.domain.entities import ProjectRef
 from prelabel.domain.errors import NotFound, StorageError
@@ -44,17 +45,15 @@ def new_job(
     )
 
 
+@dataclass(frozen=True)
 class JobService:
-    def __init__(
-        self, jobs: JobRepository, orchestrator: Orchestrator, finisher: JobFinisher
-    ) -> None:
-        self._jobs = jobs
-        self._orchestrator = orchestrator
-        self._finisher = finisher
+    jobs: JobRepository
+    orchestrator: Orchestrator
+    finisher: JobFinisher
 
     def create(self, job: Job) -> Job:
         """Store the job's item; `start` launches it (a dataset is claimed in between)."""
-        self._jobs.create(job)
+        self.jobs.create(job)
         return job
 
     def start(self, job: Job) -> Job:
@@ -64,11 +63,11 @@ class JobService:
             "step": {"done": False, "cursor": "", "failure": None},
         }
         try:
-            arn = self._orchestrator.start(job.job_id, payload)
+            arn = self.orchestrator.start(job.job_id, payload)
         except StorageError:
-            self._finisher.finish(ref, job.job_id, "the job's workflow did not start; try again")
+            self.finisher.finish(ref, job.job_id, "the job's workflow did not start; try again")
             raise
-        self._jobs.set_execution(ref, job.job_id, arn)
+        self.jobs.set_execution(ref, job.job_id, arn)
         return dataclasses.replace(job, execution_arn=arn)
 
     def launch(self, job: Job) -> Job:
@@ -77,11 +76,11 @@ class JobService:
     def fail(self, job: Job, reason: str) -> Job:
         """End a job that will not run (its dataset was taken meanwhile, or it is cancelled)."""
         if job.execution_arn:
-            self._orchestrator.stop(job.execution_arn, reason)
-        return self._finisher.finish(job.project, job.job_id, reason)
+            self.orchestrator.stop(job.execution_arn, reason)
+        return self.finisher.finish(job.project, job.job_id, reason)
 
     def get(self, ref: ProjectRef, job_id: str) -> Job:
-        return self.refresh(self._jobs.get(ref, job_id))
+        return self.refresh(self.jobs.get(ref, job_id))
 
     def find(self, ref: ProjectRef, job_id: str | None) -> Job | None:
         if job_id is None:
@@ -95,24 +94,24 @@ class JobService:
         if not job.running or not job.execution_arn:
             return job
         try:
-            state = self._orchestrator.status(job.execution_arn)
+            state = self.orchestrator.status(job.execution_arn)
         except ExecutionGone:
             # It lived in a local stack that has stopped since: nothing will finish it.
-            return self._finisher.finish(
+            return self.finisher.finish(
                 job.project, job.job_id, "the job's workflow is gone; start it again"
             )
         if state in ENDED_ELSEWHERE:
-            return self._finisher.finish(
+            return self.finisher.finish(
                 job.project, job.job_id, f"the job's workflow ended {state}"
             )
         return job
 
     def recent(self, ref: ProjectRef, limit: int) -> list[Job]:
-        return self._jobs.recent(ref, min(limit, MAX_LISTED))
+        return self.jobs.recent(ref, min(limit, MAX_LISTED))
 
     def running(self, ref: ProjectRef, kind: JobKind, params: Mapping[str, str]) -> Job | None:
         """The project's running job of `kind` with these params (a repeated request)."""
-        for job in self._jobs.recent(ref, REPEAT_WINDOW):
+        for job in self.jobs.recent(ref, REPEAT_WINDOW):
             if (
                 job.kind is kind
                 and job.running

@@ -55,20 +55,14 @@ def usage_of(org: Organization) -> list[PeriodUsage]:
     return [now, *sorted(closed, key=lambda u: u.period, reverse=True)]
 
 
+@dataclass(frozen=True)
 class OrganizationAdmin:
     """What an operator does to organizations (the `prelabel-admin` CLI is a thin shell)."""
 
-    def __init__(
-        self,
-        orgs: OrganizationRepository,
-        plan_limits: Mapping[Plan, int],
-        period: Callable[[], str] = current_period,
-        pause: Callable[[int], None] = backoff,
-    ) -> None:
-        self._orgs = orgs
-        self._plan_limits = plan_limits
-        self._period = period
-        self._pause = pause
+    orgs: OrganizationRepository
+    plan_limits: Mapping[Plan, int]
+    period: Callable[[], str] = current_period
+    pause: Callable[[int], None] = backoff
 
     def create(
         self, org_id: str, name: str, plan: Plan, *, period: str | None = None
@@ -92,24 +86,24 @@ class OrganizationAdmin:
             raise InvalidInput(
                 f"name: {name[:80]!r} must be 1 to {MAX_NAME_LENGTH} characters", field="name"
             )
-        limit = self._plan_limits[plan]
-        org = Organization(org_id, clean, plan, limit, limit, period or self._period())
-        self._orgs.create(org)
+        limit = self.plan_limits[plan]
+        org = Organization(org_id, clean, plan, limit, limit, period or self.period())
+        self.orgs.create(org)
         return org
 
     def get(self, org_id: str) -> Organization:
-        return self._orgs.get(org_id)
+        return self.orgs.get(org_id)
 
     def list_all(self) -> list[Organization]:
-        return sorted(self._orgs.iter_all(), key=lambda o: o.org_id)
+        return sorted(self.orgs.iter_all(), key=lambda o: o.org_id)
 
     def usage(self, org_id: str) -> list[PeriodUsage]:
-        return usage_of(self._orgs.get(org_id))
+        return usage_of(self.orgs.get(org_id))
 
     def set_plan(self, org_id: str, plan: Plan, *, keep_limit: bool = False) -> Organization:
         """The new plan; unless `keep_limit`, this period's allowance becomes the plan's
         amount less what was used already (the reset gives the full amount next month)."""
-        amount = self._plan_limits[plan]
+        amount = self.plan_limits[plan]
         return self._change(
             org_id,
             lambda org: (
@@ -124,24 +118,24 @@ class OrganizationAdmin:
     def add_remaining(self, org_id: str, units: int) -> Organization:
         """One atomic write (charges cannot race it); refused when it would leave less than
         nothing, with what is left named."""
-        add_remaining(self._orgs.get(org_id).allowance, units)
-        if not self._orgs.add_allowance(org_id, units):
+        add_remaining(self.orgs.get(org_id).allowance, units)
+        if not self.orgs.add_allowance(org_id, units):
             # Charged below it since the read: the rule names what is left now.
-            add_remaining(self._orgs.get(org_id).allowance, units)
+            add_remaining(self.orgs.get(org_id).allowance, units)
             raise Conflict(f"organization {org_id!r} was charged meanwhile; try again")
-        return self._orgs.get(org_id)
+        return self.orgs.get(org_id)
 
     def set_monthly_limit(self, org_id: str, limit: int) -> Organization:
         """One atomic write by the difference, on condition the limit is still the one read:
         charges move only what is left, so a busy run cannot keep it from landing; another
         operator's change means again, and a limit below what was used meanwhile is refused."""
         for attempt in range(CHANGE_TRIES):
-            read = self._orgs.get(org_id).allowance
+            read = self.orgs.get(org_id).allowance
             set_monthly_limit(read, limit)
             units = limit - read.monthly_limit
-            if self._orgs.add_allowance(org_id, units, limit_was=read.monthly_limit):
-                return self._orgs.get(org_id)
-            self._pause(attempt)
+            if self.orgs.add_allowance(org_id, units, limit_was=read.monthly_limit):
+                return self.orgs.get(org_id)
+            self.pause(attempt)
         raise Conflict(f"organization {org_id!r} kept changing (another operator?); try again")
 
     def _change_allowance(
@@ -155,11 +149,11 @@ class OrganizationAdmin:
         """Read, compute, write on condition nothing moved; a charge in between means again
         (with what it left), so an operator change never undoes a charge."""
         for attempt in range(CHANGE_TRIES):
-            org = self._orgs.get(org_id)
+            org = self.orgs.get(org_id)
             plan, allowance = change(org)
-            if self._orgs.change_terms(org, plan, allowance):
-                return self._orgs.get(org_id)
-            self._pause(attempt)
+            if self.orgs.change_terms(org, plan, allowance):
+                return self.orgs.get(org_id)
+            self.pause(attempt)
         raise Conflict(f"organization {org_id!r} kept changing (runs charging?); try again")
 
 
@@ -170,24 +164,22 @@ class ResetReport:
     already_reset: list[str]
 
 
+@dataclass(frozen=True)
 class MonthlyReset:
     """The monthly schedule's work: every organization back to its plan's amount."""
 
-    def __init__(
-        self, orgs: OrganizationRepository, ledger: Ledger, limits: Mapping[Plan, int]
-    ) -> None:
-        self._orgs = orgs
-        self._ledger = ledger
-        self._limits = limits
+    orgs: OrganizationRepository
+    ledger: Ledger
+    limits: Mapping[Plan, int]
 
     def run(self, period: str) -> ResetReport:
         """Once per period (safe to re-run); the period each organization closes has its usage
         recorded in the same write."""
         reset: list[str] = []
         already: list[str] = []
-        for org in self._orgs.iter_all():
-            done = org.period < period and self._ledger.reset(
-                org.org_id, org.period, period, self._limits[org.plan]
+        for org in self.orgs.iter_all():
+            done = org.period < period and self.ledger.reset(
+                org.org_id, org.period, period, self.limits[org.plan]
             )
             (reset if done else already).append(org.org_id)
         return ResetReport(period, reset, already)

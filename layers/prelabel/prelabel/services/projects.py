@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from prelabel.domain.entities import Project, ProjectRef
 from prelabel.domain.errors import Conflict, InvalidInput
@@ -12,18 +13,18 @@ from prelabel.domain.mapping import MappingRowInput, build_mapping, check_thresh
 from prelabel.ports.projects import ProjectRepository
 
 
+@dataclass(frozen=True)
 class ProjectService:
-    def __init__(self, projects: ProjectRepository) -> None:
-        self._projects = projects
+    projects: ProjectRepository
 
     def create(self, org_id: str, name: str, label_config: Sequence[LabelEntry]) -> Project:
         entries = validate_label_config(label_config)
         project = Project(ProjectRef(org_id, new_id("prj")), name, entries, created_at=now_iso())
-        self._projects.create(project)
+        self.projects.create(project)
         return project
 
     def replace_label_config(self, ref: ProjectRef, label_config: Sequence[LabelEntry]) -> Project:
-        project = self._projects.get(ref)
+        project = self.projects.get(ref)
         if project.active_run_id:
             raise Conflict(
                 "the label configuration cannot change while a pre-labeling run is active"
@@ -38,8 +39,8 @@ class ProjectService:
                     f"({row.class_name}); change the mapping first",
                     field="label_config",
                 )
-        self._projects.save_label_config(ref, entries)
-        return self._projects.get(ref)
+        self.projects.save_label_config(ref, entries)
+        return self.projects.get(ref)
 
     def replace_mapping(
         self,
@@ -48,7 +49,7 @@ class ProjectService:
         default_threshold: float | None,
     ) -> Project:
         """All rows are checked before anything is written; a bad row leaves the old mapping."""
-        project = self._projects.get(ref)
+        project = self.projects.get(ref)
         if project.active_run_id:
             raise Conflict(
                 "the mapping cannot change while a pre-labeling run is active; stop it first"
@@ -57,5 +58,5 @@ class ProjectService:
         threshold = project.default_threshold
         if default_threshold is not None:
             threshold = check_threshold(default_threshold, "default_threshold")
-        self._projects.save_mapping(ref, mapping, threshold)
-        return self._projects.get(ref)
+        self.projects.save_mapping(ref, mapping, threshold)
+        return self.projects.get(ref)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from prelabel.domain.entities import LabelingState, ProjectRef
 from prelabel.domain.errors import Conflict, InvalidInput, NotFound
@@ -28,22 +29,20 @@ def _check_move(source: LabelingState, target: LabelingState) -> None:
         )
 
 
+@dataclass(frozen=True)
 class TaskService:
-    def __init__(
-        self, projects: ProjectRepository, tasks: TaskRepository, jobs: JobService
-    ) -> None:
-        self._projects = projects
-        self._tasks = tasks
-        self._jobs = jobs
+    projects: ProjectRepository
+    tasks: TaskRepository
+    jobs: JobService
 
     def move_all(self, ref: ProjectRef, *, source: LabelingState, target: LabelingState) -> Job:
         """A job moving every task in `source`; the same request while it runs gets the same
         job. Moving out of WAITING is refused up front while a run is active (each of the job's
         writes checks it again)."""
-        project = self._projects.get(ref)
+        project = self.projects.get(ref)
         _check_move(source, target)
         params = {"from": source.value, "to": target.value}
-        running = self._jobs.running(ref, JobKind.MOVE, params)
+        running = self.jobs.running(ref, JobKind.MOVE, params)
         if running is not None:
             return running
         if source is LabelingState.WAITING and project.active_run_id:
@@ -51,8 +50,8 @@ class TaskService:
                 f"tasks cannot leave {source.value} while a pre-labeling run is active; "
                 "stop the run first"
             )
-        total = self._tasks.counts(ref).by_state.get(source, 0)
-        return self._jobs.launch(new_job(ref, JobKind.MOVE, params, total=total))
+        total = self.tasks.counts(ref).by_state.get(source, 0)
+        return self.jobs.launch(new_job(ref, JobKind.MOVE, params, total=total))
 
     def move(
         self,
@@ -63,7 +62,7 @@ class TaskService:
         task_ids: Sequence[str],
     ) -> list[str]:
         """Move the named tasks (at most 1,000); unknown ids change nothing."""
-        self._projects.get(ref)
+        self.projects.get(ref)
         _check_move(source, target)
         if len(task_ids) > MAX_TASK_IDS_PER_MOVE:
             raise InvalidInput(
@@ -74,7 +73,7 @@ class TaskService:
         wrong_state = []
         for task_id in dict.fromkeys(task_ids):
             try:
-                task = self._tasks.get(ref, task_id)
+                task = self.tasks.get(ref, task_id)
             except NotFound:
                 missing.append(task_id)
                 continue
@@ -86,4 +85,4 @@ class TaskService:
             raise InvalidInput(
                 f"task_ids: not in {source.value}: {', '.join(wrong_state[:20])}", field="task_ids"
             )
-        return self._tasks.move(ref, list(dict.fromkeys(task_ids)), Move(source, target))
+        return self.tasks.move(ref, list(dict.fromkeys(task_ids)), Move(source, target))

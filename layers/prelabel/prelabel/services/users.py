@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from prelabel.domain.errors import InvalidInput
 from prelabel.ports.organizations import OrganizationRepository
@@ -14,10 +15,10 @@ MAX_EMAIL_LENGTH = 254
 MAX_NAME_LENGTH = 200
 
 
+@dataclass(frozen=True)
 class UserAdmin:
-    def __init__(self, orgs: OrganizationRepository, directory: UserDirectory) -> None:
-        self._orgs = orgs
-        self._directory = directory
+    orgs: OrganizationRepository
+    directory: UserDirectory
 
     def create(self, new: NewUser) -> User:
         """A user of an organization that exists (NotFound otherwise): the token of a user
@@ -28,9 +29,9 @@ class UserAdmin:
             raise InvalidInput(
                 f"name: {new.name[:80]!r} must be 1 to {MAX_NAME_LENGTH} characters", field="name"
             )
-        self._orgs.get(new.org_id)
-        return self._directory.create_user(new)
+        self.orgs.get(new.org_id)
+        return self.directory.create_user(new)
 
     def list_users(self, org_id: str) -> list[User]:
-        self._orgs.get(org_id)
-        return sorted(self._directory.list_users(org_id), key=lambda u: u.email)
+        self.orgs.get(org_id)
+        return sorted(self.directory.list_users(org_id), key=lambda u: u.email)
