@@ -113,7 +113,7 @@ class OrganizationAdmin:
         )
 
     def set_remaining(self, org_id: str, remaining: int) -> Organization:
-        return self._change_allowance(org_id, lambda a: set_remaining(a, remaining))
+        return self._change(org_id, lambda org: (org.plan, set_remaining(org.allowance, remaining)))
 
     def add_remaining(self, org_id: str, units: int) -> Organization:
         """One atomic write (charges cannot race it); refused when it would leave less than
@@ -137,11 +137,6 @@ class OrganizationAdmin:
                 return self.orgs.get(org_id)
             self.pause(attempt)
         raise Conflict(f"organization {org_id!r} kept changing (another operator?); try again")
-
-    def _change_allowance(
-        self, org_id: str, change: Callable[[Allowance], Allowance]
-    ) -> Organization:
-        return self._change(org_id, lambda org: (org.plan, change(org.allowance)))
 
     def _change(
         self, org_id: str, change: Callable[[Organization], tuple[Plan, Allowance]]
