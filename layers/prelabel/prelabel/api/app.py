@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from http import HTTPStatus
 from typing import Any
 
@@ -120,8 +121,20 @@ def _as_proxy_result(response: Response[str]) -> dict[str, Any]:
     }
 
 
-@logger.inject_lambda_context(clear_state=True)
+# The resolver keeps the request it routes on itself (the event, and the caller's organization
+# in its context), so requests in one process are served one at a time, as one Lambda instance
+# serves them. Callers on several threads (the local gateway and in-process tests at once) would
+# otherwise get each other's organization.
+_one_request_at_a_time = threading.Lock()
+
+
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    with _one_request_at_a_time:
+        return _handle(event, context)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     app.clear_context()
     refusal, routed = _refusal(event)
     if refusal is not None:
