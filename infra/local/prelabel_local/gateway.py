@@ -9,9 +9,9 @@ API function, plus static files for the web page, on one same-origin port.
   payload 2.0 event with the verified claims, and `prelabel.api.app.handler` runs in-process.
 - anything else: a file under the static folder (`/` is `index.html`).
 
-Requests are served on threads, but the API function runs one event at a time, as one Lambda
-execution environment does: its resolver keeps the caller's organization in module state, so two
-events at once could see each other's organization.
+Requests are served on threads; the API function's handler itself runs one event at a time,
+as one Lambda execution environment does (its resolver keeps the caller's organization in module
+state), which also covers in-process callers beside the gateway.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class GatewayConfig:
     verifier: JwtVerifier
     static_dir: Path | None = None
     api_prefix: str = "/api"
+    # None: prelabel.api.app.handler. Another handler must serve one event at a time itself.
     handler: ApiHandler | None = None
     quiet: bool = True
 
@@ -68,7 +69,6 @@ class GatewayConfig:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     config: GatewayConfig
-    invoke_lock: threading.Lock
 
 
 def build_event(
@@ -192,8 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
         event = build_event(self.command, path, query, headers, body, claims)
         handler = self.server.config.handler or _default_handler()
         try:
-            with self.server.invoke_lock:
-                result = handler(event, LAMBDA_CONTEXT)
+            result = handler(event, LAMBDA_CONTEXT)
         except Exception:
             # The function crashed: API Gateway answers 500 and the details go to the logs.
             traceback.print_exc()
@@ -237,7 +236,6 @@ class LocalGateway:
     def __init__(self, config: GatewayConfig, host: str = "127.0.0.1", port: int = 0) -> None:
         self.server = _Server((host, port), _Handler)
         self.server.config = config
-        self.server.invoke_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     @property
