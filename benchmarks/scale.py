@@ -39,7 +39,7 @@ from typing import Any
 
 from _common import ApiCounter
 
-from prelabel.services.exports import ExportWriter
+from prelabel.services.jobs.export_step import ExportWriter
 
 ORG = "scale-org"
 CONFIG = [{"id": "veh", "name": "Vehicle", "geometry": "bbox"}]
@@ -117,7 +117,7 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int) -> Si
     from prelabel.adapters.dynamodb.models import TaskModel
     from prelabel.container import Container, use_container
     from prelabel.domain.entities import ProjectRef
-    from prelabel.exports import ExportFormat
+    from prelabel.export_formats import ExportFormat
     from prelabel_local import harness
     from prelabel_local.http_events import InProcessApi
 

@@ -38,39 +38,29 @@ from typing import Any, TextIO
 import boto3
 import requests
 
-from prelabel_local.demo_photos import Photo, demo_photos
+from prelabel.container import Container
+from prelabel.settings import Settings
+from prelabel_local.demo_photos import COCO_SAMPLE, Photo, demo_photos
+from prelabel_local.demo_project import CLASS_MAP, DEFAULT_THRESHOLD, LABEL_CONFIG, mapping_body
+from prelabel_local.export import (
+    coco_placements,
+    manifest_placements,
+    place_images,
+    s3_fetcher,
+    unpack,
+)
+from prelabel_local.export_check import check_exports as read_with_libraries
 from prelabel_local.export_check import format_results
+from prelabel_local.gateway import GatewayConfig, LocalGateway
 from prelabel_local.harness import all_tasks, seed_organization
+from prelabel_local.jwt_keys import JwtVerifier, issue_token, load_or_create_key
 from prelabel_local.preview import write_preview
+from prelabel_local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[3]
-COCO_SAMPLE = ROOT.parent / "shared" / "data" / "coco-val-sample"
 ORG_ID = "demo-org"
 DATA_PREFIX = f"{ORG_ID}/photos/"
 
-LABEL_CONFIG = [
-    {"id": "vehicle", "name": "Vehicle", "geometry": "bbox"},
-    {"id": "person", "name": "Person", "geometry": "bbox"},
-    {"id": "animal", "name": "Animal", "geometry": "bbox"},
-    {"id": "road", "name": "Road", "geometry": "polygon"},
-]
-CLASS_MAP = {
-    "vehicle": ("car", "truck", "bus", "motorcycle"),
-    "person": ("person",),
-    "animal": (
-        "cat",
-        "dog",
-        "horse",
-        "sheep",
-        "cow",
-        "bird",
-        "bear",
-        "elephant",
-        "zebra",
-        "giraffe",
-    ),
-}
-DEFAULT_THRESHOLD = 0.5
 ACTIVE = ("RUNNING", "STOPPING")
 
 
@@ -118,9 +108,6 @@ class Api:
 def provision_demo_org(org_id: str, limit: int | None) -> None:
     """What an operator does when a customer signs up: the organization on TEAM_PRO. `limit`
     lowers its remaining AI assistance this month, to show the "only X of Y" confirmation."""
-    from prelabel.container import Container
-    from prelabel.settings import Settings
-
     seed_organization(
         Container(Settings.from_env(os.environ)),
         org_id,
@@ -139,15 +126,6 @@ def upload_photos(photos: list[Photo], bucket: str, prefix: str) -> None:
         s3.put_object(
             Bucket=bucket, Key=prefix + photo.name, Body=photo.body, ContentType="image/jpeg"
         )
-
-
-def mapping_body(threshold: float) -> dict[str, Any]:
-    rows = [
-        {"detector_class": cls, "entry_id": entry}
-        for entry, classes in CLASS_MAP.items()
-        for cls in classes
-    ]
-    return {"rows": rows, "default_threshold": threshold}
 
 
 def start_run(api: Api, project_id: str, say: Callable[[str], None]) -> dict[str, Any]:
@@ -329,14 +307,6 @@ def write_exports(api: Api, project_id: str, out: Path) -> dict[str, str]:
     """Every format the API offers, as a user downloads them, unpacked and with the images from
     S3 put where each layout wants them (each image fetched once), so each folder opens as it
     is in its tools."""
-    from prelabel_local.export import (
-        coco_placements,
-        manifest_placements,
-        place_images,
-        s3_fetcher,
-        unpack,
-    )
-
     fetch = s3_fetcher()
     cache: dict[tuple[str, str], bytes] = {}
 
@@ -364,9 +334,7 @@ def write_exports(api: Api, project_id: str, out: Path) -> dict[str, str]:
 
 def check_exports(out: Path) -> dict[str, dict[str, Any]]:
     """What pycocotools, supervision and label-studio-sdk read from the exports just written."""
-    from prelabel_local.export_check import check_exports as check
-
-    results = check(out)
+    results = read_with_libraries(out)
     (out / "export_check.json").write_text(json.dumps(results, indent=2))
     return results
 
@@ -427,10 +395,6 @@ def _run(
     say: Callable[[str], None],
     stdout: TextIO,
 ) -> dict[str, Any]:
-    from prelabel_local.gateway import GatewayConfig, LocalGateway
-    from prelabel_local.jwt_keys import JwtVerifier, issue_token, load_or_create_key
-    from prelabel_local.stack import LocalStack
-
     stack = LocalStack(batch_size=options.batch_size)
     gateway: LocalGateway | None = None
     api: Api | None = None

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from prelabel.domain.entities import Label, Project, Task
-from prelabel.exports.common import (
+from prelabel.export_formats.common import (
     Categories,
     Tally,
     clipped,
@@ -29,8 +29,8 @@ from prelabel.exports.common import (
     image_uri,
     size_of,
 )
-from prelabel.exports.manifest import Manifest
-from prelabel.exports.streams import Archive, json_bytes
+from prelabel.export_formats.manifest import Manifest
+from prelabel.export_formats.streams import Archive, json_bytes
 
 CONFIG_NAME = "labeling_config.xml"
 TASKS_NAME = "tasks.json"

@@ -15,8 +15,8 @@ from prelabel.domain.errors import Conflict
 from prelabel.domain.jobs import Job, ProgressUnit, StepOutcome, encode_cursor
 from prelabel.ports.jobs import Progress
 from prelabel.ports.tasks import IdRange, Move
-from prelabel.services.job_imports import import_step
-from prelabel.services.job_steps import JobContext
+from prelabel.services.jobs.context import JobContext
+from prelabel.services.jobs.import_step import import_step
 
 
 def move_step(ctx: JobContext, job: Job, cursor: dict[str, Any]) -> StepOutcome:

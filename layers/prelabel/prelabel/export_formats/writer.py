@@ -12,14 +12,14 @@ from collections.abc import Callable, Iterable
 from typing import IO
 
 from prelabel.domain.entities import Project, Task
-from prelabel.exports.coco import write_coco
-from prelabel.exports.common import Tally
-from prelabel.exports.formats import ExportFormat, ExportSummary
-from prelabel.exports.labelstudio import write_label_studio
-from prelabel.exports.manifest import Manifest
-from prelabel.exports.streams import Archive
-from prelabel.exports.voc import write_voc
-from prelabel.exports.yolo import write_yolo
+from prelabel.export_formats.coco import write_coco
+from prelabel.export_formats.common import Tally
+from prelabel.export_formats.formats import ExportFormat, ExportSummary
+from prelabel.export_formats.labelstudio import write_label_studio
+from prelabel.export_formats.manifest import Manifest
+from prelabel.export_formats.streams import Archive
+from prelabel.export_formats.voc import write_voc
+from prelabel.export_formats.yolo import write_yolo
 
 ArchiveWriter = Callable[[Project, Iterable[Task], Archive, Manifest], Tally]
 

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from prelabel.domain.entities import Project, Task
-from prelabel.exports.common import (
+from prelabel.export_formats.common import (
     Categories,
     FileNames,
     Tally,
@@ -29,8 +29,8 @@ from prelabel.exports.common import (
     one_line,
     size_of,
 )
-from prelabel.exports.manifest import Manifest
-from prelabel.exports.streams import Archive, Spool
+from prelabel.export_formats.manifest import Manifest
+from prelabel.export_formats.streams import Archive, Spool
 
 IMAGES_DIR = "JPEGImages"
 IMAGE_SET = "ImageSets/Main/default.txt"

@@ -11,8 +11,14 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from prelabel.domain.entities import Label, Project, Task
-from prelabel.exports.common import Categories, FileNames, Tally, exported_labels, image_suffix
-from prelabel.exports.streams import JsonArraySpool, json_bytes
+from prelabel.export_formats.common import (
+    Categories,
+    FileNames,
+    Tally,
+    exported_labels,
+    image_suffix,
+)
+from prelabel.export_formats.streams import JsonArraySpool, json_bytes
 
 
 def coco_image(image_id: int, task: Task, file_name: str) -> dict[str, Any]:

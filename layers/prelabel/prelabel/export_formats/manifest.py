@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from prelabel.domain.entities import Project, Task
-from prelabel.exports.common import Tally, has_size, image_uri
-from prelabel.exports.formats import ExportFormat
-from prelabel.exports.streams import Archive, Closing, JsonArraySpool, json_bytes
+from prelabel.export_formats.common import Tally, has_size, image_uri
+from prelabel.export_formats.formats import ExportFormat
+from prelabel.export_formats.streams import Archive, Closing, JsonArraySpool, json_bytes
 
 MANIFEST_NAME = "prelabel_export.json"
 SKIPPED_REASON = "image size unknown: the image has not been pre-labeled yet"

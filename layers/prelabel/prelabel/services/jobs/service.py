@@ -17,7 +17,7 @@ from prelabel.domain.ids import new_id, now_iso
 from prelabel.domain.jobs import Job, JobKind, JobStatus, ProgressUnit
 from prelabel.ports.jobs import JobRepository
 from prelabel.ports.orchestration import ExecutionGone, Orchestrator
-from prelabel.services.job_finish import JobFinisher
+from prelabel.services.jobs.finish import JobFinisher
 
 ENDED_ELSEWHERE = {"FAILED", "TIMED_OUT", "ABORTED"}
 # How far back a repeated request looks for the same job still running.

@@ -13,9 +13,9 @@ import json
 from collections.abc import Iterable
 
 from prelabel.domain.entities import Project, Task
-from prelabel.exports import common
-from prelabel.exports.manifest import Manifest
-from prelabel.exports.streams import Archive
+from prelabel.export_formats import common
+from prelabel.export_formats.manifest import Manifest
+from prelabel.export_formats.streams import Archive
 
 
 def _num(value: float) -> str:

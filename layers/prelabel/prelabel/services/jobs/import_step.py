@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from prelabel.domain.dataset_sources import require_source, source_of
 from prelabel.domain.entities import Dataset, LabelingState, Task
 from prelabel.domain.errors import Conflict
 from prelabel.domain.ids import now_iso
@@ -25,8 +26,7 @@ from prelabel.domain.imports import (
 from prelabel.domain.jobs import Job, ProgressUnit, SliceProgress, StepOutcome, encode_cursor
 from prelabel.domain.manifests import BadLine, parse_line
 from prelabel.ports.jobs import Progress
-from prelabel.services.datasets import require_source, source_of
-from prelabel.services.job_steps import JobContext
+from prelabel.services.jobs.context import JobContext
 
 
 def import_step(ctx: JobContext, job: Job, cursor: dict[str, Any]) -> StepOutcome:
