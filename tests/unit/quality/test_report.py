@@ -103,3 +103,18 @@ def test_classes_asked_for_show_with_zero_counts() -> None:
         None,
     )
     assert bus.ap50.value is None
+
+
+def test_tasks_with_an_empty_side_count_their_misses_and_extra_boxes() -> None:
+    # Given a task pre-labeled with no box but 3 reviewed cars, and one with 2 car boxes that
+    # people reviewed as empty
+    empty_prelabel = task("car", missed=3)
+    empty_review = task("car", false=[0.8, 0.6])
+    # When the report is built
+    report = _report(empty_prelabel, empty_review)
+    (car,) = report.classes
+    # Then both tasks count, the 3 cars are misses and the 2 boxes extra: recall 0 of 3,
+    # precision 0 of 2
+    assert report.tasks == 2
+    assert (car.misses, car.extra, car.recall.n, car.precision.n) == (3, 2, 3, 2)
+    assert (car.recall.value, car.precision.value, car.ap50.value) == (0.0, 0.0, 0.0)
