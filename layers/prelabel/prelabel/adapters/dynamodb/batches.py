@@ -31,7 +31,7 @@ from prelabel.adapters.dynamodb.models import (
     RunModel,
     TaskModel,
 )
-from prelabel.adapters.dynamodb.transact import Transaction
+from prelabel.adapters.dynamodb.transact import Tag, Transaction
 from prelabel.domain.entities import LabelingState, PrelabelState, ProjectRef, RunStatus
 from prelabel.domain.ids import now_iso
 from prelabel.ports.labeling import (
@@ -93,27 +93,7 @@ class DynamoBatchStore(BatchStore):
             BatchReceiptModel(receipt_key, batch_key, labeled=k, committed_at=now_iso()),
             condition=BatchReceiptModel.batch_key.does_not_exist(),
         )
-        model = encode_model(*batch.model)
-        prelabels = [
-            PrelabelModel(
-                outcome_key(ref, PrelabelState.DONE),
-                d.task_id,
-                run_id=item.run_id,
-                width=d.width,
-                height=d.height,
-                model=model,
-                labels=encode_labels(d.labels),
-            )
-            for d in batch.done
-        ] + [
-            PrelabelModel(
-                outcome_key(ref, PrelabelState.FAILED),
-                f.task_id,
-                run_id=item.run_id,
-                reason=f.reason[:REASON_MAX],
-            )
-            for f in batch.failed
-        ]
+        prelabels = _prelabel_items(batch)
         for prelabel in prelabels:
             # Once only: a task's pre-label is written by one commit, ever.
             tx.put(
@@ -149,17 +129,49 @@ class DynamoBatchStore(BatchStore):
         failed_tags = tx.commit("commit batch")
         if not failed_tags:
             return CommitResult(committed=True)
-        kinds = {kind for kind, _ in failed_tags}
-        if "receipt" in kinds:
-            return CommitResult(committed=False, already_committed=True)
-        if "run" in kinds:
-            return CommitResult(committed=False, run_closed=True)
-        quota_left = None
-        if "quota" in kinds:
-            with storage_errors("read remaining limit"):
-                quota_left = int(OrganizationModel.get(item.org_id, consistent_read=True).remaining)
-        taken = tuple(ident for kind, ident in failed_tags if kind == "task")
-        return CommitResult(committed=False, quota_left=quota_left, taken_task_ids=taken)
+        return _refused(failed_tags, item.org_id)
+
+
+def _prelabel_items(batch: BatchCommit) -> list[PrelabelModel]:
+    """Each task's pre-label: DONE with its boxes, or FAILED with its reason."""
+    item = batch.item
+    ref = item.ref
+    model = encode_model(*batch.model)
+    return [
+        PrelabelModel(
+            outcome_key(ref, PrelabelState.DONE),
+            d.task_id,
+            run_id=item.run_id,
+            width=d.width,
+            height=d.height,
+            model=model,
+            labels=encode_labels(d.labels),
+        )
+        for d in batch.done
+    ] + [
+        PrelabelModel(
+            outcome_key(ref, PrelabelState.FAILED),
+            f.task_id,
+            run_id=item.run_id,
+            reason=f.reason[:REASON_MAX],
+        )
+        for f in batch.failed
+    ]
+
+
+def _refused(failed_tags: list[Tag], org_id: str) -> CommitResult:
+    """Why the transaction was cancelled, from the tags of the conditions that failed."""
+    kinds = {kind for kind, _ in failed_tags}
+    if "receipt" in kinds:
+        return CommitResult(committed=False, already_committed=True)
+    if "run" in kinds:
+        return CommitResult(committed=False, run_closed=True)
+    quota_left = None
+    if "quota" in kinds:
+        with storage_errors("read remaining limit"):
+            quota_left = int(OrganizationModel.get(org_id, consistent_read=True).remaining)
+    taken = tuple(ident for kind, ident in failed_tags if kind == "task")
+    return CommitResult(committed=False, quota_left=quota_left, taken_task_ids=taken)
 
 
 def _token(batch: BatchCommit) -> str:
