@@ -163,7 +163,7 @@ def _annotation(
             f"{place}.category_id", f"{shown(a.get('category_id'))} is no category's id"
         )
     if isinstance(category, Malformed):
-        raise category
+        raise Malformed(f"{place}.category_id", f"{shown(category_id)} is unreadable ({category})")
     name, hint = category
     rotation = _rotation(a, place)
     corners = (
