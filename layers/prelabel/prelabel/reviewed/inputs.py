@@ -15,6 +15,7 @@ import json
 import lzma
 import math
 import pyexpat
+import struct
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
@@ -83,7 +84,7 @@ class Archive:
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
+        except (*_UNPACK_ERRORS, zipfile.LargeZipFile, struct.error) as exc:
             raise ReviewedFileError("file", f"not a readable zip archive ({exc})") from None
         if len(infos) > limits.max_zip_members:
             raise ReviewedFileError(
