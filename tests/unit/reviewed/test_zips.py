@@ -169,3 +169,20 @@ def test_a_zip_without_cvat_coco_annotations_is_refused() -> None:
         ReviewedFileError, match=r"annotations/instances_default\.json: not valid JSON"
     ):
         read_reviewed(broken, ReviewFormat.CVAT_COCO)
+
+
+def test_sniffing_tells_the_formats_apart_or_says_none() -> None:
+    # Given files of each kind, a JSON with a byte order mark, and files of no known kind
+    cases = {
+        b'\xef\xbb\xbf  [{"data": {}}]': ReviewFormat.LABEL_STUDIO,
+        b'\n{"images": []}': ReviewFormat.COCO,
+        zip_of({"Annotations/a.xml": "<annotation/>"}): ReviewFormat.VOC,
+        zip_of({"annotations/instances_default.json": "{}"}): ReviewFormat.CVAT_COCO,
+        zip_of({"images/a.jpg": b"\xff\xd8"}): None,
+        zip_of({"../Annotations/a.xml": "<annotation/>"}): None,
+        b"PK\x03\x04 broken": None,
+        b"<annotation/>": None,
+    }
+    # When sniffed
+    # Then each is named by what it holds, and None where nothing fits
+    assert {data: sniff_format(data) for data in cases} == cases
