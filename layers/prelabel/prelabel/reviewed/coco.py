@@ -41,7 +41,7 @@ Id = int | str
 def _id(value: Any) -> Id | None:
     """An image or category id: COCO's are whole numbers, some tools' are texts. A float or
     a boolean is neither (1.0 and True would otherwise find id 1)."""
-    return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+    return value if type(value) in (int, str) else None
 
 
 def read_coco_document(doc: Any, reading: Reading, where: str = "") -> None:

@@ -3,9 +3,9 @@
 Nothing is ever written to disk: zip members are read into memory through a bounded read, so
 a member's name (`../../etc/x`) is only a string and a member's declared size (which a zip bomb
 lies about) never decides how much is read. JSON refuses NaN and Infinity (Python's parser
-takes them), numbers out of float range and nesting deep enough to exhaust the stack. XML with
-a DOCTYPE is refused outright: no review tool writes one into a VOC file, and without it there
-are no entities to expand or fetch.
+takes them), whole numbers too long to convert, and nesting deep enough to exhaust the stack.
+XML with a DOCTYPE is refused outright: no review tool writes one into a VOC file, and without
+it there are no entities to expand or fetch.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import lzma
-import math
 import pyexpat
 import struct
 import xml.etree.ElementTree as ET
@@ -22,21 +21,6 @@ import zlib
 from typing import Any
 
 from prelabel.reviewed.model import ReadLimits, ReviewedFileError
-
-MAX_NUMBER_DIGITS = 40
-
-
-def _number(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"the number {text[:40]} is out of range")
-    return value
-
-
-def _whole(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
-        raise ValueError(f"a number of {len(text)} digits is out of range")
-    return int(text)
 
 
 def _constant(name: str) -> Any:
@@ -55,7 +39,9 @@ def load_json(data: bytes, place: str, limits: ReadLimits) -> Any:
     except UnicodeDecodeError as exc:
         raise ReviewedFileError(place, f"not UTF-8 text (byte {exc.start})") from None
     try:
-        return json.loads(text, parse_float=_number, parse_int=_whole, parse_constant=_constant)
+        # Floats past their range come back as inf, which every reader of a number refuses
+        # in place; whole numbers longer than Python's int_max_str_digits (4,300) raise.
+        return json.loads(text, parse_constant=_constant)
     except RecursionError:
         raise ReviewedFileError(place, "not valid JSON: nested too deeply") from None
     except ValueError as exc:  # json.JSONDecodeError is one

@@ -33,8 +33,9 @@ class ReadLimits:
     """What one file may hold. A file past a limit is refused as a whole, naming the limit,
     except `max_boxes_per_image`, past which an image's further boxes are dropped and counted.
 
-    The defaults keep a read of the largest file within about 2 GB of memory: a JSON document
-    becomes Python objects about 8 times its size (`benchmarks/reviewed.py`)."""
+    At the defaults a read of the largest file peaks near 1.5 GB: a JSON document becomes
+    Python objects about 6 (COCO) or 4.5 (Label Studio) times its size, mostly `json.loads`
+    itself (`benchmarks/reviewed.py`); a larger review is imported in parts."""
 
     max_file_bytes: int = 256 * MiB
     max_json_bytes: int = 256 * MiB
