@@ -18,7 +18,6 @@ link, nothing a tool keeps). Review tools add their own forms, read here too:
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from prelabel.domain.locations import BUCKET_PATTERN
@@ -70,7 +69,7 @@ def _url_ref(written: str, text: str) -> ImageRef:
         url = urlsplit(text)
     except ValueError:
         return ImageRef(written[:MAX_REF_CHARS], None, None, None)
-    if url.path.rstrip("/").endswith("/data/local-files") or url.path == "/data/local-files/":
+    if url.path.rstrip("/").endswith("/data/local-files"):
         paths = parse_qs(url.query).get("d", [])
         return path_ref(written, paths[0]) if paths else ImageRef(written[:MAX_REF_CHARS])
     host = (url.hostname or "").lower()
@@ -85,7 +84,3 @@ def _url_ref(written: str, text: str) -> ImageRef:
                 return object_ref(written, bucket, key)
     # Another store's URL: the path in its bucket or host, a key in any bucket of ours.
     return path_ref(written, path) if path else ImageRef(written[:MAX_REF_CHARS])
-
-
-def stem_of(name: str) -> str:
-    return PurePosixPath(name).stem
