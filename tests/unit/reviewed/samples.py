@@ -22,6 +22,8 @@ from prelabel.domain.entities import (
     Task,
 )
 from prelabel.domain.label_config import Geometry, LabelEntry
+
+# The only import of Prelabel's export writers in these tests (the fixtures are their output).
 from prelabel.exports import ExportFormat, write_export
 from prelabel.reviewed import MatchedImage
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from prelabel.exports import ExportFormat
 from prelabel.reviewed import (
     Finding,
     ReadLimits,
@@ -24,7 +23,7 @@ from prelabel.reviewed import (
     ReviewFormat,
     read_reviewed,
 )
-from tests.unit.reviewed.samples import prelabel_export, zip_of
+from tests.unit.reviewed.samples import ExportFormat, prelabel_export, zip_of
 from tests.unit.reviewed.tools import cvat_coco_export, label_studio_export
 
 VOC_OK = "<annotation><filename>a.jpg</filename><size><width>64</width><height>48</height></size></annotation>"

@@ -7,7 +7,6 @@ import json
 from dataclasses import replace
 
 from prelabel.domain.entities import Box
-from prelabel.exports import ExportFormat
 from prelabel.reviewed import (
     Finding,
     LabelMatcher,
@@ -22,7 +21,7 @@ from prelabel.reviewed import (
 )
 from prelabel.reviewed.refs import image_ref
 from prelabel.reviewed.report import EXAMPLES, LABEL_NAMES, ReportBuilder
-from tests.unit.reviewed.samples import CONFIG, TASKS, prelabel_export
+from tests.unit.reviewed.samples import CONFIG, TASKS, ExportFormat, prelabel_export
 from tests.unit.reviewed.tools import label_studio_export
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-from prelabel.exports import ExportFormat
 from prelabel.reviewed import (
     Finding,
     LabelMatcher,
@@ -21,6 +20,7 @@ from prelabel.reviewed import (
 from tests.unit.reviewed.samples import (
     CONFIG,
     TASKS,
+    ExportFormat,
     expected,
     imported,
     prelabel_export,
