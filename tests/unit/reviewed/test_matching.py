@@ -15,7 +15,7 @@ from prelabel.reviewed import (
     KeyQuery,
     LabelMatcher,
     MatchRule,
-    ReviewedBox,
+    ReadBox,
     ReviewedImage,
     TaskHit,
     TaskIndex,
@@ -33,11 +33,11 @@ TASKS = (
     task("solo", "park/solo.jpg", size=(800, 600)),
     task("late", "late/new.jpg", size=None),
 )
-CAR = ReviewedBox("Vehicle", Box(1, 2, 30, 40), "annotations[0]")
+CAR = ReadBox("Vehicle", Box(1, 2, 30, 40), "annotations[0]")
 
 
 def _image(
-    written: str, size: tuple[int, int] | None = (640, 480), boxes: tuple[ReviewedBox, ...] = (CAR,)
+    written: str, size: tuple[int, int] | None = (640, 480), boxes: tuple[ReadBox, ...] = (CAR,)
 ) -> ReviewedImage:
     w, h = size if size else (None, None)
     return ReviewedImage(image_ref(written), f"images[{written}]", w, h, boxes)
@@ -228,8 +228,8 @@ def test_a_label_names_one_bbox_entry(
 
 def test_unknown_labels_are_counted_per_name_with_their_images() -> None:
     # Given two images with boxes labelled Truck (twice), Road (a polygon entry) and Vehicle
-    truck = ReviewedBox("Truck", Box(1, 1, 9, 9), "annotations[1]")
-    road = ReviewedBox("Road", Box(1, 1, 9, 9), "annotations[2]")
+    truck = ReadBox("Truck", Box(1, 1, 9, 9), "annotations[1]")
+    road = ReadBox("Road", Box(1, 1, 9, 9), "annotations[2]")
     result = _match(
         _image("s3://data/site/cam1/0001.jpg", boxes=(CAR, truck, road)),
         _image("s3://data/site/cam2/0001.jpg", boxes=(truck,)),

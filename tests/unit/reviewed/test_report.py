@@ -10,7 +10,7 @@ from prelabel.domain.entities import Box
 from prelabel.reviewed import (
     Finding,
     LabelMatcher,
-    ReviewedBox,
+    ReadBox,
     ReviewedImage,
     ReviewFormat,
     ReviewReport,
@@ -30,7 +30,7 @@ def _mixed_file() -> list[ReviewedImage]:
     read = read_reviewed(
         label_studio_export(prelabel_export(ExportFormat.LABEL_STUDIO)), ReviewFormat.LABEL_STUDIO
     )
-    truck = ReviewedBox("Truck", Box(1, 1, 5, 5), "x")
+    truck = ReadBox("Truck", Box(1, 1, 5, 5), "x")
     extra = [
         ReviewedImage(image_ref(f"s3://data/gone/{i}.jpg"), f"extra[{i}]", 640, 480, (truck,))
         for i in range(15)

@@ -95,7 +95,9 @@ class MatchRule(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ReviewedLabel:
-    """A box people kept or drew, in pixels of the image as displayed, under a bbox entry."""
+    """A box people kept or drew, in pixels of the image as displayed, under a bbox entry: what
+    is stored as the task's reviewed label (the quality report reads it as a reviewed box of
+    class `entry_id`)."""
 
     entry_id: str
     entry_name: str

@@ -64,8 +64,9 @@ class ImageRef:
 
 
 @dataclass(frozen=True, slots=True)
-class ReviewedBox:
-    """One box a person kept, moved or drew. `box` is in pixels of the image as displayed,
+class ReadBox:
+    """One box a person kept, moved or drew, as the file states it (its label not yet matched
+    to an entry: see `ReviewedLabel`). `box` is in pixels of the image as displayed,
     clipped to it where its size is known. `label` is the class name as written; `entry_hint`
     an entry id the file carries beside it (Prelabel's COCO `prelabel_entry_id`). `crowd` is
     COCO's `iscrowd`, `difficult` VOC's: evaluations ignore such objects, so they are kept
@@ -88,7 +89,7 @@ class ReviewedImage:
     place: str
     width: int | None = None
     height: int | None = None
-    boxes: tuple[ReviewedBox, ...] = ()
+    boxes: tuple[ReadBox, ...] = ()
     # Boxes of this image that reading dropped (counted in the file's report by reason).
     dropped: int = 0
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prelabel.reviewed.geometry import Malformed, finish
 from prelabel.reviewed.model import (
     ImageRef,
+    ReadBox,
     ReadLimits,
-    ReviewedBox,
     ReviewedFileError,
     ReviewedImage,
 )
@@ -71,7 +71,7 @@ class ImageBoxes:
     def __init__(self, reading: Reading, size: tuple[int, int] | None) -> None:
         self._reading = reading
         self.size = size
-        self.kept: list[ReviewedBox] = []
+        self.kept: list[ReadBox] = []
         self.dropped = 0
 
     def add(
@@ -102,7 +102,7 @@ class ImageBoxes:
         if rotated:
             report.add(Finding.ROTATED, place)
         self.kept.append(
-            ReviewedBox(label, done.box, place, entry_hint, crowd=crowd, difficult=difficult)
+            ReadBox(label, done.box, place, entry_hint, crowd=crowd, difficult=difficult)
         )
 
     def drop(self, finding: Finding, example: str) -> None:
