@@ -24,7 +24,7 @@ from prelabel.domain.entities import (
 from prelabel.domain.label_config import Geometry, LabelEntry
 
 # The only import of Prelabel's export writers in these tests (the fixtures are their output).
-from prelabel.exports import ExportFormat, write_export
+from prelabel.export_formats import ExportFormat, write_export
 from prelabel.reviewed import MatchedImage
 
 REF = ProjectRef("org-1", "prj_r")
