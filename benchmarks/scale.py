@@ -114,9 +114,8 @@ def timed_job(
 
 
 def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int) -> Size:
-    from prelabel.adapters.dynamodb.models import TaskModel
     from prelabel.container import Container, use_container
-    from prelabel.domain.entities import ProjectRef
+    from prelabel.domain.entities import LabelingState, ProjectRef
     from prelabel.exports import ExportFormat
     from prelabel_local import harness
     from prelabel_local.http_events import InProcessApi
@@ -156,7 +155,7 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int) -> Si
         lambda j: harness.wait_for_job(api, pid, j["job_id"], timeout=7200),
     )
     assert moved["result"] == {"moved": n}, moved
-    ids = sorted(t.task_id for t in TaskModel.query(ref.key, attributes_to_get=["task_id"]))
+    ids = sorted(c.tasks.ids_in_state(ref, LabelingState.WAITING))
     harness.plant_prelabels(ref, ids[::2], BOXES)
     api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
 

@@ -69,7 +69,7 @@ class JobRunner:
 
 
 def _work(kind: JobKind) -> Work:
-    from prelabel.services import job_exports, job_imports, job_tasks
+    from prelabel.services import job_exports, job_imports, job_reshard, job_tasks
 
     return {
         JobKind.IMPORT: job_imports.import_step,
@@ -77,4 +77,5 @@ def _work(kind: JobKind) -> Work:
         JobKind.DISCONNECT: job_tasks.disconnect_step,
         JobKind.MOVE: job_tasks.move_step,
         JobKind.EXPORT: job_exports.export_step,
+        JobKind.RESHARD: job_reshard.reshard_step,
     }[kind]
