@@ -39,9 +39,8 @@ from typing import Any
 
 from _common import ApiCounter
 
-from prelabel.adapters.dynamodb.models import TaskModel
 from prelabel.container import Container, use_container
-from prelabel.domain.entities import ProjectRef
+from prelabel.domain.entities import LabelingState, ProjectRef
 from prelabel.export_formats import ExportFormat
 from prelabel.services.jobs.export_step import ExportWriter
 from prelabel_local import harness
@@ -129,7 +128,8 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int) -> Si
     pid = harness.create_project(api, f"Scale {n}", CONFIG)
     ref = ProjectRef(org, pid)
     dataset, moved = _import_and_move(stack, counter, api, pid, size)
-    ids = sorted(t.task_id for t in TaskModel.query(ref.key, attributes_to_get=["task_id"]))
+    # Sharded projects spread their tasks over partitions: the by-state index lists them all.
+    ids = sorted(c.tasks.ids_in_state(ref, LabelingState.WAITING))
     harness.plant_prelabels(ref, ids[::2], BOXES)
     api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
 

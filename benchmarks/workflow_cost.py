@@ -239,7 +239,8 @@ def _item_kind(names: dict[str, str]) -> Any:
         if table == "TasksTable":
             if "#pl#" in pk:
                 return "pre-label"
-            return "project counters" if pk.endswith("#counts") else "task"
+            # `<project>#counts`, or one shard's `<project>#counts#<n>`
+            return "project counters" if "#counts" in pk else "task"
         if table == "RunsTable":
             for prefix, what in (("batch#", "batch receipt"), ("crash#", "crash note")):
                 if pk.startswith(prefix):

@@ -238,9 +238,9 @@ def plant_prelabels(ref: ProjectRef, task_ids: list[str], boxes: int) -> None:
     10,000s of tasks, where running the workflow would take hours): each task a pre-label of
     `boxes` cars as Vehicle (entry `veh`), and the counters."""
     from prelabel.adapters.dynamodb.counts import counter_actions, counts_item
-    from prelabel.adapters.dynamodb.keys import outcome_key
     from prelabel.adapters.dynamodb.label_codec import encode_labels, encode_model
     from prelabel.adapters.dynamodb.models import PrelabelModel
+    from prelabel.adapters.dynamodb.shards import read_layout
     from prelabel.domain.entities import Box, Label, PrelabelState
 
     labels = encode_labels(
@@ -249,18 +249,20 @@ def plant_prelabels(ref: ProjectRef, task_ids: list[str], boxes: int) -> None:
             for i in range(boxes)
         ]
     )
-    with PrelabelModel.batch_write() as batch:
-        for task_id in task_ids:
-            batch.save(
-                PrelabelModel(
-                    outcome_key(ref, PrelabelState.DONE),
-                    task_id,
-                    run_id="run_planted",
-                    width=640,
-                    height=480,
-                    model=encode_model("m", "1"),
-                    labels=labels,
+    layout = read_layout(ref)
+    for shard, ids in layout.group(task_ids).items():
+        with PrelabelModel.batch_write() as batch:
+            for task_id in ids:
+                batch.save(
+                    PrelabelModel(
+                        shard.outcome_key(PrelabelState.DONE),
+                        task_id,
+                        run_id="run_planted",
+                        width=640,
+                        height=480,
+                        model=encode_model("m", "1"),
+                        labels=labels,
+                    )
                 )
-            )
-    deltas = {"prelabeled": len(task_ids), "eligible": -len(task_ids)}
-    counts_item(ref).update(actions=counter_actions(deltas))
+        deltas = {"prelabeled": len(ids), "eligible": -len(ids)}
+        counts_item(shard).update(actions=counter_actions(deltas))

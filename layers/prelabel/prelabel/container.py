@@ -19,6 +19,7 @@ from prelabel.adapters.dynamodb.models import bind_tables
 from prelabel.adapters.dynamodb.organizations import DynamoLedger, DynamoOrganizationRepository
 from prelabel.adapters.dynamodb.projects import DynamoDatasetRepository, DynamoProjectRepository
 from prelabel.adapters.dynamodb.runs import DynamoRunRepository
+from prelabel.adapters.dynamodb.shards import Layouts
 from prelabel.adapters.dynamodb.tasks import DynamoTaskRepository
 from prelabel.adapters.s3_images import S3ImageLinks
 from prelabel.services.assistant import AssistantService
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from prelabel.services.jobs.context import StepLimits
     from prelabel.services.jobs.runner import JobRunner
     from prelabel.services.labeling import BatchWorker, WorkerSettings
+    from prelabel.services.reshard import ReshardService
     from prelabel.services.runs import RunService
 
 
@@ -93,7 +95,12 @@ class Container:
 
     @cached_property
     def projects(self) -> DynamoProjectRepository:
-        return DynamoProjectRepository()
+        return DynamoProjectRepository(self.settings.task_shards)
+
+    @cached_property
+    def layouts(self) -> Layouts:
+        """Where each project's tasks live: one cache for the tasks and the batches."""
+        return Layouts()
 
     @cached_property
     def datasets(self) -> DynamoDatasetRepository:
@@ -101,7 +108,8 @@ class Container:
 
     @cached_property
     def tasks(self) -> DynamoTaskRepository:
-        return DynamoTaskRepository(self.connection, self.settings.cursor_mac_key)
+        s = self.settings
+        return DynamoTaskRepository(self.connection, s.cursor_mac_key, self.layouts, s.task_shards)
 
     @cached_property
     def runs(self) -> DynamoRunRepository:
@@ -133,7 +141,7 @@ class Container:
     def batches(self) -> DynamoBatchStore:
         from prelabel.adapters.dynamodb.batches import DynamoBatchStore
 
-        return DynamoBatchStore(self.connection)
+        return DynamoBatchStore(self.connection, self.layouts)
 
     @cached_property
     def crash_log(self) -> DynamoCrashLog:
@@ -262,6 +270,12 @@ class Container:
     @cached_property
     def task_service(self) -> TaskService:
         return TaskService(self.projects, self.tasks, self.job_service)
+
+    @cached_property
+    def reshard_service(self) -> ReshardService:
+        from prelabel.services.reshard import ReshardService
+
+        return ReshardService(self.projects, self.tasks, self.job_service)
 
     @cached_property
     def assistant_service(self) -> AssistantService:

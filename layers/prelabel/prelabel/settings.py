@@ -58,7 +58,14 @@ class Settings(BaseModel):
     jobs_state_machine_arn: str = Field(default="", alias="JOBS_STATE_MACHINE_ARN")
     detector_endpoint: str = Field(default="prelabel-detector", alias="DETECTOR_ENDPOINT_NAME")
     # 32 images per batch: 0.03 endpoint calls per image, 36 items per commit transaction (<100).
-    batch_size: int = Field(default=32, alias="BATCH_SIZE", ge=1, le=90)
+    # At most 48: a commit holds the batch's pre-labels, three fixed items and the counters of
+    # each shard its tasks are in (a small run's batch may span as many shards as it has tasks).
+    batch_size: int = Field(default=32, alias="BATCH_SIZE", ge=1, le=48)
+    # How many shards a new project's tasks, pre-labels and counters are spread over (fixed at
+    # its creation; a reshard job moves a legacy project's tasks to this many): each shard's
+    # partitions take ~1,000 write units/s, so 16 carry a project's jobs at ~1,200 tasks/s
+    # with room (benchmarks/partition_heat.py). Views read one query or item per shard.
+    task_shards: int = Field(default=16, alias="TASK_SHARDS", ge=1, le=64)
     max_concurrency: int = Field(default=8, alias="MAX_CONCURRENCY", ge=1, le=10_000)
     detector_input_size: int = Field(default=416, alias="DETECTOR_INPUT_SIZE", ge=64, le=2048)
     # Seals task-list cursors. Tenancy does not rest on it: a cursor only ever positions inside
@@ -138,7 +145,7 @@ FUNCTION_NEEDS: dict[str, tuple[str, ...]] = {
         "runs_table",
         "data_bucket",
     ),
-    "label_batch": ("organizations_table", "tasks_table", "runs_table"),
+    "label_batch": ("organizations_table", "projects_table", "tasks_table", "runs_table"),
     "finish": ("projects_table", "runs_table"),
     "reset_quota": ("organizations_table",),
     "job_step": (

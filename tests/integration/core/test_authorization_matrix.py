@@ -11,7 +11,6 @@ import boto3
 import pytest
 import requests
 
-from prelabel.adapters.dynamodb.models import TaskModel
 from prelabel.api.app import app
 from prelabel.container import Container, use_container
 from prelabel.domain.entities import ProjectRef
@@ -19,7 +18,7 @@ from prelabel_local import harness
 from prelabel_local.export import fetch_export
 from prelabel_local.http_events import InProcessApi
 from tests.integration.core.api_client import Reply, call
-from tests.integration.plant import plant_prelabel
+from tests.integration.plant import plant_prelabel, plant_task
 
 CONFIG = [{"id": "veh", "name": "SecretVehicle", "geometry": "bbox"}]
 
@@ -50,6 +49,7 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("GET", "/projects/{project_id}/export"): None,
     ("GET", "/projects/{project_id}/jobs"): None,
     ("GET", "/projects/{project_id}/jobs/{job_id}"): None,
+    ("POST", "/projects/{project_id}/reshard"): None,
 }
 ORG_LEVEL = {
     ("GET", "/projects"),
@@ -330,17 +330,13 @@ def planted(a_world: dict[str, str]) -> dict[str, str]:
     """A task in B's project whose key is A's image: written straight into DynamoDB, as a bug or
     an attacker with table access might leave it."""
     b = a_world["b_project"]
-    TaskModel(
-        f"org-b#{b}",
+    plant_task(
+        ProjectRef("org-b", b),
         "t_planted",
-        dataset_id="ds_planted",
-        dataset_key=f"org-b#{b}#ds_planted",
         bucket=a_world["bucket"],
         image_key="org-a/a/0.jpg",
-        state="WAITING",
-        state_key=f"org-b#{b}#WAITING",
-        created_at="2026-11-01T00:00:00Z",
-    ).save()
+        dataset_id="ds_planted",
+    )
     plant_prelabel(ProjectRef("org-b", b), "t_planted", size=(4, 4))
     return {**a_world, "planted": "t_planted"}
 

@@ -18,14 +18,13 @@ from label_studio_sdk.label_interface.interface import LabelInterface
 from PIL import Image
 from pycocotools.coco import COCO
 
-from prelabel.adapters.dynamodb.models import TaskModel
 from prelabel.container import Container
 from prelabel.domain.entities import Box, Label, ProjectRef
 from prelabel.services.jobs import export_step
 from prelabel_local import export as export_cli
 from prelabel_local import harness
 from tests.integration.core.api_client import call
-from tests.integration.plant import plant_prelabel
+from tests.integration.plant import plant_prelabel, plant_task
 
 LABEL_CONFIG = [
     {"id": "veh", "name": "Vehicle", "geometry": "bbox"},
@@ -47,21 +46,12 @@ TASKS = [
 
 
 def _write_task(project_key: str, bucket: str, task_id: str, key: str, size, labels) -> None:  # type: ignore[no-untyped-def]
-    TaskModel(
-        project_key,
-        task_id,
-        dataset_id="ds1",
-        dataset_key=f"{project_key}#ds1",
-        bucket=bucket,
-        image_key=key,
-        state="WAITING",
-        state_key=f"{project_key}#WAITING",
-        created_at="2026-11-01T00:00:00Z",
-    ).save()
+    org_id, project_id = project_key.split("#", 1)
+    ref = ProjectRef(org_id, project_id)
+    plant_task(ref, task_id, bucket=bucket, image_key=key, dataset_id="ds1")
     if size:
-        org_id, project_id = project_key.split("#", 1)
         plant_prelabel(
-            ProjectRef(org_id, project_id),
+            ref,
             task_id,
             [
                 Label(

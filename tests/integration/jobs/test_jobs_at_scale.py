@@ -20,8 +20,8 @@ import boto3
 import pytest
 import requests
 
-from prelabel.adapters.dynamodb.keys import outcome_key
 from prelabel.adapters.dynamodb.models import PrelabelModel, TaskModel
+from prelabel.adapters.dynamodb.shards import read_layout
 from prelabel.adapters.dynamodb.tasks import DynamoTaskRepository
 from prelabel.container import Container, use_container
 from prelabel.domain.entities import PrelabelState, ProjectRef, Task
@@ -78,10 +78,21 @@ class Big:
         return view
 
     def task_items(self, dataset_id: str | None = None) -> list[TaskModel]:
-        items = TaskModel.query(
-            self.ref.key, attributes_to_get=["task_id", "dataset_id", "image_key"]
-        )
+        """Every task item of the project, read from each of its shards' partitions."""
+        items = [
+            item
+            for shard in read_layout(self.ref).stored()
+            for item in TaskModel.query(
+                shard.tasks_key, attributes_to_get=["task_id", "dataset_id", "image_key"]
+            )
+        ]
         return [t for t in items if dataset_id is None or t.dataset_id == dataset_id]
+
+    def prelabel_items(self) -> int:
+        return sum(
+            PrelabelModel.count(shard.outcome_key(PrelabelState.DONE))
+            for shard in read_layout(self.ref).stored()
+        )
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +190,7 @@ def test_moving_all_20000_tasks_is_a_job_that_counts_each_once(big: Big) -> None
 
 def test_an_export_of_20000_tasks_is_a_file_behind_a_link(big: Big) -> None:
     # Given 20,000 WAITING tasks, 2,000 of them pre-labeled with 5 boxes each
-    ids = sorted(t.task_id for t in TaskModel.query(big.ref.key, attributes_to_get=["task_id"]))
+    ids = sorted(t.task_id for t in big.task_items())
     harness.plant_prelabels(big.ref, ids[:LABELED], BOXES)
     # When a COCO export is asked for and its job is followed to the link
     link = harness.export_link(big.api, big.pid, "coco", timeout=600)
@@ -239,7 +250,7 @@ def test_a_reconnect_of_20000_replaces_every_task_and_pre_label(big: Big) -> Non
     # And the old pre-labels went with the old tasks; the manifest's 30 tasks are untouched
     counts = big.counts()
     assert (counts["backlog"], counts["waiting"], counts["prelabeled"]) == (IMAGES + 30, 0, 0)
-    assert PrelabelModel.count(outcome_key(big.ref, PrelabelState.DONE)) == 0
+    assert big.prelabel_items() == 0
 
 
 def test_a_disconnect_of_20000_removes_the_tasks_then_the_dataset(big: Big) -> None:

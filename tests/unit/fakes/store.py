@@ -40,7 +40,15 @@ from prelabel.ports.jobs import JobEnd, JobRepository, Progress
 from prelabel.ports.organizations import Ledger, OrganizationRepository
 from prelabel.ports.projects import Claim, DatasetRepository, ProjectRepository, Settlement
 from prelabel.ports.runs import RunRepository
-from prelabel.ports.tasks import IdRange, Move, Removal, TaskFilter, TaskPage, TaskRepository
+from prelabel.ports.tasks import (
+    IdRange,
+    Move,
+    Removal,
+    Sharding,
+    TaskFilter,
+    TaskPage,
+    TaskRepository,
+)
 
 
 @dataclass
@@ -70,9 +78,18 @@ class MemoryDb:
     lock: threading.RLock = field(default_factory=threading.RLock)
     # Every commit attempt, in order: what the tests inspect.
     commits: list[labeling.BatchCommit] = field(default_factory=list)
+    # How each project's tasks are stored (absent: sharded, as new projects are); the ids a
+    # reshard job has still to move. The fake keeps no keys: only who may write, and when.
+    sharding: dict[ProjectRef, Sharding] = field(default_factory=dict)
+    unmoved: dict[ProjectRef, set[str]] = field(default_factory=dict)
 
     def counter(self, ref: ProjectRef) -> Counter[str]:
         return self.counts.setdefault(ref, Counter())
+
+    def refuse_while_resharding(self, ref: ProjectRef) -> None:
+        moving = self.sharding.get(ref, Sharding(16)).moving_job
+        if moving is not None:
+            raise Conflict(f"the project's tasks are being moved to shards by job {moving}")
 
 
 def _state_counter(state: LabelingState) -> str:
@@ -360,6 +377,7 @@ class MemoryTasks(TaskRepository):
     def _add(self, tasks: Sequence[Task]) -> int:
         added = 0
         for t in tasks:
+            self.db.refuse_while_resharding(t.project)
             if (t.project, t.task_id) in self.db.tasks:
                 continue  # the same import again: already counted
             self.db.tasks[(t.project, t.task_id)] = t
@@ -405,6 +423,7 @@ class MemoryTasks(TaskRepository):
             project = self.db.projects.get(ref)
             if project is not None and project.active_run_id:
                 raise Conflict("a pre-labeling run is active: its tasks stay until it ends")
+            self.db.refuse_while_resharding(ref)
             MemoryDatasets(self.db).add_to_count(ref, dataset_id, job_id, 0)
             doomed = sorted(
                 k for k, t in self.db.tasks.items() if k[0] == ref and t.dataset_id == dataset_id
@@ -428,6 +447,7 @@ class MemoryTasks(TaskRepository):
             project = self.db.projects.get(ref)
             if source is LabelingState.WAITING and project and project.active_run_id:
                 raise Conflict(f"tasks cannot leave {source.value} while a run is active")
+            self.db.refuse_while_resharding(ref)
             moved = []
             c = self.db.counter(ref)
             for tid in dict.fromkeys(task_ids):
@@ -473,6 +493,41 @@ class MemoryTasks(TaskRepository):
             )
         )
 
+    def sharding(self, ref: ProjectRef) -> Sharding:
+        return self.db.sharding.get(ref, Sharding(16))
+
+    def begin_resharding(self, ref: ProjectRef, job_id: str, taking_over: str | None) -> None:
+        with self.db.lock:
+            project = self.db.projects.get(ref)
+            if project is None:
+                raise NotFound(f"project {ref.project_id!r} not found")
+            now = self.sharding(ref)
+            if now.shards is not None:
+                raise Conflict(f"the project's tasks are spread over {now.shards} shards already")
+            if project.active_run_id:
+                raise Conflict("a pre-labeling run is active")
+            if now.moving_job not in (None, taking_over):
+                raise Conflict(f"job {now.moving_job} is moving the project's tasks to shards")
+            self.db.sharding[ref] = Sharding(None, job_id)
+            if now.moving_job is None:
+                self.db.unmoved[ref] = {t for (r, t) in self.db.tasks if r == ref}
+
+    def reshard_slice(self, ref: ProjectRef, job_id: str, limit: int) -> Removal:
+        with self.db.lock:
+            if self.sharding(ref).moving_job != job_id:
+                raise Conflict(f"job {job_id} no longer moves the project's tasks to shards")
+            unmoved = self.db.unmoved[ref]
+            batch = sorted(unmoved)[:limit]
+            unmoved.difference_update(batch)
+            MemoryJobs(self.db).add_done(ref, job_id, len(batch))
+            return Removal(len(batch), left=bool(unmoved))
+
+    def end_resharding(self, ref: ProjectRef, job_id: str) -> None:
+        with self.db.lock:
+            if self.sharding(ref).moving_job != job_id or self.db.unmoved.get(ref):
+                raise Conflict(f"job {job_id} cannot end moving the project's tasks")
+            self.db.sharding[ref] = Sharding(16)
+
 
 class MemoryRuns(RunRepository):
     def __init__(self, db: MemoryDb | None = None) -> None:
@@ -480,6 +535,7 @@ class MemoryRuns(RunRepository):
 
     def create(self, run: Run, snapshot: RunSnapshot) -> bool:
         with self.db.lock:
+            self.db.refuse_while_resharding(run.project)
             project = self.db.projects.get(run.project)
             if (
                 project is None

@@ -27,7 +27,12 @@ def world() -> Iterator[World]:
     w = World(batch_size=4)
     # The fakes stand in for the tables; the function still checks that it was given names.
     w.services.settings = w.services.settings.model_copy(
-        update={"organizations_table": "o", "tasks_table": "t", "runs_table": "r"}
+        update={
+            "organizations_table": "o",
+            "projects_table": "p",
+            "tasks_table": "t",
+            "runs_table": "r",
+        }
     )
     use_container(w.services)
     try:

@@ -21,6 +21,8 @@ class JobKind(StrEnum):
     DISCONNECT = "disconnect"
     RECONNECT = "reconnect"
     EXPORT = "export"
+    # Moves a legacy project's tasks (one partition) to shards.
+    RESHARD = "reshard"
 
 
 class JobStatus(StrEnum):
@@ -34,7 +36,7 @@ class ProgressUnit(StrEnum):
 
     OBJECTS = "objects"  # S3 objects listed (import by prefix)
     BYTES = "bytes"  # bytes of the manifest read (import by manifest)
-    TASKS = "tasks"  # tasks moved, removed or exported
+    TASKS = "tasks"  # tasks moved, removed, exported or moved to shards
 
 
 @dataclass(frozen=True, slots=True)

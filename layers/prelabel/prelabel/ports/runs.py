@@ -10,7 +10,8 @@ from prelabel.domain.entities import ProjectRef, Run, RunSnapshot, RunStatus
 class RunRepository(ABC):
     @abstractmethod
     def create(self, run: Run, snapshot: RunSnapshot) -> bool:
-        """Store the run and make it the project's active run, atomically; False if one is."""
+        """Store the run and make it the project's active run, atomically; False if one is.
+        Conflict while a job moves the project's tasks to shards."""
 
     @abstractmethod
     def get(self, ref: ProjectRef, run_id: str) -> Run:

@@ -43,6 +43,16 @@ class Removal:
 
 
 @dataclass(frozen=True, slots=True)
+class Sharding:
+    """How a project's tasks are stored: spread over `shards` partitions, or (None) all in the
+    one partition of a legacy project; `moving_job` is the job moving a legacy project's tasks
+    to shards, while it does (no other write goes then)."""
+
+    shards: int | None
+    moving_job: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TaskPage:
     tasks: list[Task]
     cursor: str | None
@@ -99,4 +109,27 @@ class TaskRepository(ABC):
 
     @abstractmethod
     def eligible_ids(self, ref: ProjectRef) -> Iterator[str]:
-        """Tasks WAITING without a pre-label, in task-id order."""
+        """Tasks WAITING without a pre-label, each once; tasks stored together come together
+        (in task-id order within each shard), so a batch of them touches few shards."""
+
+    # --- moving a legacy project's tasks to shards (a reshard job) ---------------------------
+
+    @abstractmethod
+    def sharding(self, ref: ProjectRef) -> Sharding: ...
+
+    @abstractmethod
+    def begin_resharding(self, ref: ProjectRef, job_id: str, taking_over: str | None) -> None:
+        """Mark the legacy project's tasks as being moved to shards by `job_id` (taking over
+        from `taking_over`, a job that ended without finishing); from then on only that job
+        writes tasks and no run starts. Conflict if a run is active, the tasks are sharded
+        already or another job moves them; NotFound if there is no such project."""
+
+    @abstractmethod
+    def reshard_slice(self, ref: ProjectRef, job_id: str, limit: int) -> Removal:
+        """Move up to about `limit` tasks (with their pre-labels and their counts) to their
+        shards, each in the same transaction as its counts; `left` while some remain. Conflict
+        if `job_id` no longer moves the project's tasks."""
+
+    @abstractmethod
+    def end_resharding(self, ref: ProjectRef, job_id: str) -> None:
+        """Once no task is left to move: the project is sharded, and writes go again."""

@@ -3,7 +3,9 @@
 The commit is one TransactWriteItems (see BatchStore.commit): the batch's receipt (absent
 before), each task's pre-label item (absent before: once only), the run's counters (condition:
 the run is still RUNNING, so nothing lands after a stop), the organization's `remaining -= k`
-(condition `remaining >= k`) and the project's counters. Either all of it happens or none.
+(condition `remaining >= k`) and the counters item of each shard the batch's tasks are in (a
+run's batches hold one shard's tasks, see task_lists.eligible_ids, so usually one). Either all
+of it happens or none.
 
 What one pre-labeled image costs, in write units: its pre-label put (2, transactional, under
 1 KB), plus its share of the batch's four fixed items (receipt, run, limit, counters: 8 per
@@ -13,6 +15,7 @@ batch). No index is written and no task item is touched.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 
 from pynamodb.connection import Connection
@@ -21,7 +24,7 @@ from pynamodb.expressions.update import Action
 
 from prelabel.adapters.dynamodb.counts import counter_actions, counts_item
 from prelabel.adapters.dynamodb.errors import storage_errors
-from prelabel.adapters.dynamodb.keys import outcome_key
+from prelabel.adapters.dynamodb.keys import Shard
 from prelabel.adapters.dynamodb.label_codec import encode_labels, encode_model
 from prelabel.adapters.dynamodb.models import (
     BatchReceiptModel,
@@ -29,8 +32,9 @@ from prelabel.adapters.dynamodb.models import (
     OrganizationModel,
     PrelabelModel,
     RunModel,
-    TaskModel,
 )
+from prelabel.adapters.dynamodb.shards import Layout, Layouts
+from prelabel.adapters.dynamodb.task_items import prelabels_of, tasks_by_id
 from prelabel.adapters.dynamodb.transact import Tag, Transaction
 from prelabel.domain.entities import LabelingState, PrelabelState, ProjectRef, RunStatus
 from prelabel.domain.ids import now_iso
@@ -47,14 +51,21 @@ REASON_MAX = 500
 
 
 class DynamoBatchStore(BatchStore):
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, layouts: Layouts | None = None) -> None:
         self._connection = connection
+        self._layouts = layouts or Layouts()
 
     def batch_committed(self, run_id: str, batch_no: int) -> bool:
         key, batch = BatchReceiptModel.key(run_id, batch_no)
         try:
             with storage_errors("read batch receipt"):
-                BatchReceiptModel.get(key, batch, consistent_read=True, attributes_to_get=["batch"])
+                # The stored name: a projection of the Python name found nothing, ever.
+                BatchReceiptModel.get(
+                    key,
+                    batch,
+                    consistent_read=True,
+                    attributes_to_get=[BatchReceiptModel.batch.attr_name],
+                )
         except DoesNotExist:
             return False
         return True
@@ -62,18 +73,9 @@ class DynamoBatchStore(BatchStore):
     def batch_images(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[TaskImage]:
         if not task_ids:
             return []
-        keys = [(outcome_key(ref, o), t) for t in task_ids for o in PrelabelState]
-        with storage_errors("read batch tasks"):
-            tasks = {
-                t.task_id: t
-                for t in TaskModel.batch_get([(ref.key, t) for t in task_ids], consistent_read=True)
-            }
-            labeled = {
-                p.task_id
-                for p in PrelabelModel.batch_get(
-                    keys, consistent_read=True, attributes_to_get=["project_key", "task_id"]
-                )
-            }
+        layout = self._layouts.of(ref)
+        tasks = tasks_by_id(layout, task_ids)
+        labeled = prelabels_of(layout, task_ids, keys_only=True)
         result = []
         for task_id in task_ids:  # keep the manifest's order
             t = tasks.get(task_id)
@@ -93,8 +95,8 @@ class DynamoBatchStore(BatchStore):
             BatchReceiptModel(receipt_key, batch_key, labeled=k, committed_at=now_iso()),
             condition=BatchReceiptModel.batch_key.does_not_exist(),
         )
-        prelabels = _prelabel_items(batch)
-        for prelabel in prelabels:
+        layout = self._layouts.of(ref)
+        for prelabel in _prelabels(batch, layout):
             # Once only: a task's pre-label is written by one commit, ever.
             tx.put(
                 ("task", prelabel.task_id),
@@ -122,41 +124,12 @@ class DynamoBatchStore(BatchStore):
                 [OrganizationModel.remaining.add(-k)],
                 condition=OrganizationModel.remaining >= k,
             )
-        outcomes = k + len(batch.failed)
-        if outcomes:
-            deltas = {"prelabeled": k, "failed": len(batch.failed), "eligible": -outcomes}
-            tx.update(("counts", ""), counts_item(ref), counter_actions(deltas))
+        for shard, deltas in _shard_deltas(batch, layout).items():
+            tx.update(("counts", str(shard.n)), counts_item(shard), counter_actions(deltas))
         failed_tags = tx.commit("commit batch")
         if not failed_tags:
             return CommitResult(committed=True)
         return _refused(failed_tags, item.org_id)
-
-
-def _prelabel_items(batch: BatchCommit) -> list[PrelabelModel]:
-    """Each task's pre-label: DONE with its boxes, or FAILED with its reason."""
-    item = batch.item
-    ref = item.ref
-    model = encode_model(*batch.model)
-    return [
-        PrelabelModel(
-            outcome_key(ref, PrelabelState.DONE),
-            d.task_id,
-            run_id=item.run_id,
-            width=d.width,
-            height=d.height,
-            model=model,
-            labels=encode_labels(d.labels),
-        )
-        for d in batch.done
-    ] + [
-        PrelabelModel(
-            outcome_key(ref, PrelabelState.FAILED),
-            f.task_id,
-            run_id=item.run_id,
-            reason=f.reason[:REASON_MAX],
-        )
-        for f in batch.failed
-    ]
 
 
 def _refused(failed_tags: list[Tag], org_id: str) -> CommitResult:
@@ -172,6 +145,44 @@ def _refused(failed_tags: list[Tag], org_id: str) -> CommitResult:
             quota_left = int(OrganizationModel.get(org_id, consistent_read=True).remaining)
     taken = tuple(ident for kind, ident in failed_tags if kind == "task")
     return CommitResult(committed=False, quota_left=quota_left, taken_task_ids=taken)
+
+
+def _prelabels(batch: BatchCommit, layout: Layout) -> list[PrelabelModel]:
+    run_id = batch.item.run_id
+    model = encode_model(*batch.model)
+    return [
+        PrelabelModel(
+            layout.home(d.task_id).outcome_key(PrelabelState.DONE),
+            d.task_id,
+            run_id=run_id,
+            width=d.width,
+            height=d.height,
+            model=model,
+            labels=encode_labels(d.labels),
+        )
+        for d in batch.done
+    ] + [
+        PrelabelModel(
+            layout.home(f.task_id).outcome_key(PrelabelState.FAILED),
+            f.task_id,
+            run_id=run_id,
+            reason=f.reason[:REASON_MAX],
+        )
+        for f in batch.failed
+    ]
+
+
+def _shard_deltas(batch: BatchCommit, layout: Layout) -> dict[Shard, Counter[str]]:
+    """Each shard's counters change: pre-labeled or failed up, eligible down."""
+    deltas: dict[Shard, Counter[str]] = {}
+    outcomes = [(d.task_id, "prelabeled") for d in batch.done] + [
+        (f.task_id, "failed") for f in batch.failed
+    ]
+    for task_id, counter in outcomes:
+        shard_deltas = deltas.setdefault(layout.home(task_id), Counter())
+        shard_deltas[counter] += 1
+        shard_deltas["eligible"] -= 1
+    return deltas
 
 
 def _token(batch: BatchCommit) -> str:

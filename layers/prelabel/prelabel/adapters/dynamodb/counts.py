@@ -1,23 +1,24 @@
-"""The project's counters item: read in one GetItem, changed inside the writes it counts."""
+"""The project's counters: one item per shard, each changed inside the writes of its shard's
+tasks and pre-labels, read together in one BatchGetItem and summed."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
 
-from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from prelabel.adapters.dynamodb.errors import storage_errors
-from prelabel.adapters.dynamodb.keys import COUNTS_ITEM, STATE_COUNTER, counts_key
+from prelabel.adapters.dynamodb.keys import COUNTS_ITEM, STATE_COUNTER, Shard
 from prelabel.adapters.dynamodb.models import CountsModel
-from prelabel.domain.entities import ProjectCounts, ProjectRef
+from prelabel.adapters.dynamodb.shards import Layout
+from prelabel.domain.entities import ProjectCounts
 
 COUNTER_NAMES = (*STATE_COUNTER.values(), "eligible", "prelabeled", "failed")
 
 
-def counts_item(ref: ProjectRef) -> CountsModel:
-    return CountsModel(counts_key(ref), COUNTS_ITEM)
+def counts_item(shard: Shard) -> CountsModel:
+    return CountsModel(shard.counts_key, COUNTS_ITEM)
 
 
 def counter_actions(deltas: Mapping[str, int]) -> list[Action]:
@@ -28,17 +29,21 @@ def counter_actions(deltas: Mapping[str, int]) -> list[Action]:
     return [getattr(CountsModel, name).add(n) for name, n in deltas.items() if n]
 
 
-def read_counts(ref: ProjectRef) -> ProjectCounts:
-    try:
-        with storage_errors("read project counts"):
-            item = CountsModel.get(counts_key(ref), COUNTS_ITEM, consistent_read=True)
-    except DoesNotExist:
-        return ProjectCounts(by_state=dict.fromkeys(STATE_COUNTER, 0))
+def counter_values(item: CountsModel) -> Counter[str]:
+    return Counter({name: int(getattr(item, name) or 0) for name in COUNTER_NAMES})
+
+
+def read_counts(layout: Layout) -> ProjectCounts:
+    keys = [(shard.counts_key, COUNTS_ITEM) for shard in layout.stored()]
+    total: Counter[str] = Counter()
+    with storage_errors("read project counts"):
+        for item in CountsModel.batch_get(keys, consistent_read=True):
+            total.update(counter_values(item))
     return ProjectCounts(
-        by_state={state: int(getattr(item, attr) or 0) for state, attr in STATE_COUNTER.items()},
-        eligible=int(item.eligible or 0),
-        prelabeled=int(item.prelabeled or 0),
-        failed=int(item.failed or 0),
+        by_state={state: total[attr] for state, attr in STATE_COUNTER.items()},
+        eligible=total["eligible"],
+        prelabeled=total["prelabeled"],
+        failed=total["failed"],
     )
 
 

@@ -1,31 +1,67 @@
 """The partition keys, in one place: a project's, and in the tasks table those of tasks, their
-states, pre-labels and counts."""
+states, pre-labels and counts, per shard.
+
+A sharded project spreads its tasks over N shards (N on the project item): task `t` lives in
+shard `shard_index(t, N)`, and every key of the tasks table and its indexes ends in `#<shard>`
+(`<org>#<project>#3`, `<org>#<project>#WAITING#3`, `<org>#<project>#pl#DONE#3`,
+`<org>#<project>#counts#3`, `<org>#<project>#<dataset>#3`). A legacy project (no N stored) has
+one unnumbered shard with the keys every project had before (`<org>#<project>`, ...). Ids never
+hold `#` (the API's id pattern), so no key of one kind can be read as another's.
+"""
 
 from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
 
 from prelabel.domain.entities import LabelingState, PrelabelState, ProjectRef
 
 
-def project_ref(project_key: str) -> ProjectRef:
-    """The project a `project_key` (ProjectRef.key) names."""
-    org_id, project_id = project_key.split("#", 1)
+def project_ref(key: str) -> ProjectRef:
+    """The project a key starting with `<org>#<project>` (ProjectRef.key) names."""
+    org_id, project_id = key.split("#")[:2]
     return ProjectRef(org_id, project_id)
 
 
-def state_key(ref: ProjectRef, state: LabelingState) -> str:
-    return f"{ref.key}#{state.value}"
+def shard_index(task_id: str, shards: int) -> int:
+    """The shard of a task: a hash of its id, so any id (imported or not) spreads evenly."""
+    digest = hashlib.blake2b(task_id.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") % shards
 
 
-def dataset_key(ref: ProjectRef, dataset_id: str) -> str:
-    return f"{ref.key}#{dataset_id}"
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """One of a project's task partitions: number `n` of a sharded project, or (n None) the
+    only one of a legacy project, under the unnumbered keys."""
+
+    ref: ProjectRef
+    n: int | None
+
+    @property
+    def _suffix(self) -> str:
+        return "" if self.n is None else f"#{self.n}"
+
+    @property
+    def tasks_key(self) -> str:
+        return f"{self.ref.key}{self._suffix}"
+
+    def state_key(self, state: LabelingState) -> str:
+        return f"{self.ref.key}#{state.value}{self._suffix}"
+
+    def dataset_key(self, dataset_id: str) -> str:
+        return f"{self.ref.key}#{dataset_id}{self._suffix}"
+
+    def outcome_key(self, outcome: PrelabelState) -> str:
+        return f"{self.ref.key}#pl#{outcome.value}{self._suffix}"
+
+    @property
+    def counts_key(self) -> str:
+        return f"{self.ref.key}#counts{self._suffix}"
 
 
-def outcome_key(ref: ProjectRef, outcome: PrelabelState) -> str:
-    return f"{ref.key}#pl#{outcome.value}"
-
-
-def counts_key(ref: ProjectRef) -> str:
-    return f"{ref.key}#counts"
+def outcome_of(outcome_key: str) -> PrelabelState:
+    """DONE or FAILED, from a pre-label's partition key (`<org>#<project>#pl#DONE[#n]`)."""
+    return PrelabelState(outcome_key.split("#")[3])
 
 
 COUNTS_ITEM = "counts"

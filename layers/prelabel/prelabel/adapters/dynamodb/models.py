@@ -88,6 +88,12 @@ class ProjectModel(Model):
     default_threshold = NumberAttribute(default=0.5)
     active_run_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
+    # How many shards the project's tasks are spread over (fixed at creation); absent on a
+    # legacy project, whose tasks are under the unnumbered keys (see keys.py).
+    shards = NumberAttribute(null=True)
+    # While a reshard job moves a legacy project's tasks to shards: the N and the job.
+    reshard_to = NumberAttribute(null=True)
+    reshard_job = UnicodeAttribute(null=True)
 
 
 class DatasetModel(Model):
@@ -121,22 +127,23 @@ class TasksTable(Model):
 
 
 class ByStateIndex(KeysOnlyIndex["TaskModel"], index_name="by-state"):
-    """`<project>#<STATE>`: a page of tasks in one state, and the WAITING tasks a run starts
-    from."""
+    """`<project>#<STATE>#<shard>`: a page of tasks in one state, and the WAITING tasks a run
+    starts from."""
 
     state_key = UnicodeAttribute(hash_key=True)
     task_id = UnicodeAttribute(range_key=True)
 
 
 class ByDatasetIndex(KeysOnlyIndex["TaskModel"], index_name="by-dataset"):
-    """`<project>#<dataset>`: a dataset's tasks, to list or remove them."""
+    """`<project>#<dataset>#<shard>`: a dataset's tasks, to list or remove them."""
 
     dataset_key = UnicodeAttribute(hash_key=True)
     task_id = UnicodeAttribute(range_key=True)
 
 
 class TaskModel(TasksTable):
-    """One image of a project. Pre-labeling never writes this item (see PrelabelModel)."""
+    """One image of a project, in its shard's partition `<project>#<shard>`. Pre-labeling never
+    writes this item (see PrelabelModel)."""
 
     project_key = UnicodeAttribute(hash_key=True)
     task_id = UnicodeAttribute(range_key=True)
@@ -153,8 +160,8 @@ class TaskModel(TasksTable):
 
 
 class PrelabelModel(TasksTable):
-    """A task's pre-label, in its own item of the tasks table: `<project>#pl#DONE` or
-    `<project>#pl#FAILED`, sorted by task id.
+    """A task's pre-label, in its own item of the tasks table: `<project>#pl#DONE#<shard>` or
+    `<project>#pl#FAILED#<shard>` (the task's shard), sorted by task id.
 
     Written once, in the batch's commit transaction; the task item is left as it is. So a
     pre-labeled image costs one small transactional put and no index write, and each outcome's
@@ -173,8 +180,9 @@ class PrelabelModel(TasksTable):
 
 
 class CountsModel(TasksTable):
-    """The project's counters (`<project>#counts`), changed in the same transactions as the
-    tasks and pre-labels they count, so a view reads one item at any project size."""
+    """One shard's counters (`<project>#counts#<shard>`), changed in the same transactions as
+    the shard's tasks and pre-labels they count, so a view reads N items (one BatchGetItem) at
+    any project size."""
 
     counts_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
     name = UnicodeAttribute(range_key=True, attr_name="task_id")
@@ -296,6 +304,8 @@ class JobSliceModel(JobsTable):
         return f"slice#{job_id}", f"{slice_no:06d}"
 
 
+POOL_CONNECTIONS = 32
+
 # Model -> the Settings field naming its table.
 TABLE_OF: dict[type[Model], str] = {
     OrganizationModel: "organizations_table",
@@ -322,5 +332,8 @@ def bind_tables(settings: Settings) -> None:
         model.Meta.table_name = getattr(settings, field) or f"unset-{alias}"
         model.Meta.region = settings.region
         model.Meta.host = settings.dynamodb_endpoint
+        # A view queries each of a project's shards at once (shards.merged): one connection
+        # each, kept, instead of botocore's 10 and new ones for the rest.
+        model.Meta.max_pool_connections = POOL_CONNECTIONS
         # pynamodb caches the connection per class; a new binding must not reuse the old one.
         model._connection = None

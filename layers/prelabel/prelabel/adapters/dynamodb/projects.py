@@ -42,6 +42,10 @@ def _project_to_domain(item: ProjectModel) -> Project:
 
 
 class DynamoProjectRepository(ProjectRepository):
+    def __init__(self, task_shards: int = 16) -> None:
+        # New projects spread their tasks over this many shards, for good (see keys.py).
+        self._task_shards = task_shards
+
     def create(self, project: Project) -> None:
         item = ProjectModel(
             project.ref.org_id,
@@ -51,6 +55,7 @@ class DynamoProjectRepository(ProjectRepository):
             mapping=mapping_to_items(project.mapping),
             default_threshold=project.default_threshold,
             created_at=project.created_at,
+            shards=self._task_shards,
         )
         exists = f"project {project.ref.project_id!r} exists"
         save_new(item, ProjectModel.project_id, "create project", exists)

@@ -11,6 +11,7 @@ from prelabel.adapters.dynamodb.errors import condition_failed, read_item, stora
 from prelabel.adapters.dynamodb.keys import project_ref
 from prelabel.adapters.dynamodb.mapping_items import mapping_from_items, mapping_to_items
 from prelabel.adapters.dynamodb.models import ProjectModel, RunModel, RunSnapshotModel
+from prelabel.adapters.dynamodb.shards import read_layout
 from prelabel.adapters.dynamodb.transact import Transaction
 from prelabel.domain.entities import ProjectRef, Run, RunCounters, RunSnapshot, RunStatus
 from prelabel.domain.errors import NotFound
@@ -79,10 +80,17 @@ class DynamoRunRepository(RunRepository):
             ("project", run.project.project_id),
             ProjectModel(run.project.org_id, run.project.project_id),
             [ProjectModel.active_run_id.set(run.run_id)],
+            # A run's tasks stay where they are: none while a job moves them to shards.
             condition=ProjectModel.project_id.exists()
-            & ProjectModel.active_run_id.does_not_exist(),
+            & ProjectModel.active_run_id.does_not_exist()
+            & ProjectModel.reshard_job.does_not_exist(),
         )
-        return not tx.commit("create run")
+        if not tx.commit("create run"):
+            return True
+        busy = read_layout(run.project).busy
+        if busy is not None:
+            raise busy
+        return False
 
     def get(self, ref: ProjectRef, run_id: str) -> Run:
         missing = f"run {run_id!r} not found"

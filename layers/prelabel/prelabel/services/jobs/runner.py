@@ -17,6 +17,7 @@ from prelabel.domain.jobs import JobKind, StepOutcome, decode_cursor
 from prelabel.services.jobs.context import JobContext, Work
 from prelabel.services.jobs.export_step import export_step
 from prelabel.services.jobs.import_step import import_step
+from prelabel.services.jobs.reshard_step import reshard_step
 from prelabel.services.jobs.task_steps import disconnect_step, move_step, reconnect_step
 
 WORK: dict[JobKind, Work] = {
@@ -25,6 +26,7 @@ WORK: dict[JobKind, Work] = {
     JobKind.DISCONNECT: disconnect_step,
     JobKind.MOVE: move_step,
     JobKind.EXPORT: export_step,
+    JobKind.RESHARD: reshard_step,
 }
 
 

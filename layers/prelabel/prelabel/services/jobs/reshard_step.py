@@ -1,0 +1,22 @@
+"""A reshard job's step: a bounded slice of a legacy project's tasks moved to their shards
+(the use case that starts the job is services/reshard.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prelabel.domain.jobs import Job, StepOutcome, encode_cursor
+from prelabel.services.jobs.context import JobContext
+
+
+def reshard_step(ctx: JobContext, job: Job, cursor: dict[str, Any]) -> StepOutcome:
+    ref = job.project
+    if ctx.tasks.sharding(ref).shards is None:
+        removal = ctx.tasks.reshard_slice(ref, job.job_id, ctx.limits.move_tasks)
+        if removal.left:
+            return StepOutcome(False, encode_cursor({}))
+        ctx.tasks.end_resharding(ref, job.job_id)
+    # Done (also when a retried last step finds it done): the figure the job's moves counted.
+    moved = ctx.jobs.get(ref, job.job_id).done
+    ctx.jobs.set_result(ref, job.job_id, {"moved": moved})
+    return StepOutcome(True, encode_cursor({}))
