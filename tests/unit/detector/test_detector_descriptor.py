@@ -52,7 +52,7 @@ def test_weights_resolve_next_to_the_descriptor(tmp_path: Path) -> None:
         ({"normalisation": {"mean": [1, 2]}}, "three values"),
         ({"normalisation": {"channels": "HSV"}}, "BGR or RGB"),
         ({"class_ids": "imagenet"}, "class_ids"),
-        ({"input_size": None}, "invalid descriptor"),
+        ({"input_size": None}, "input_size"),
     ],
 )
 def test_invalid_descriptors_are_refused(
