@@ -56,6 +56,7 @@ class Decoder(ABC):
     def __init__(self, descriptor: Descriptor, outputs: Sequence[OutputInfo]) -> None:
         self.descriptor = descriptor
         self.num_classes = len(descriptor.classes)
+        self.names = [o.name for o in outputs]
         self.check(list(outputs))
 
     @abstractmethod
@@ -72,8 +73,8 @@ class Decoder(ABC):
         """The run's real shapes must fit as the declared ones did (dynamic dims included)."""
         self.check(
             [
-                OutputInfo(f"#{i}", tuple(int(d) for d in array.shape), array.dtype.name)
-                for i, array in enumerate(outputs)
+                OutputInfo(name, tuple(int(d) for d in array.shape), array.dtype.name)
+                for name, array in zip(self.names, outputs, strict=True)
             ]
         )
 

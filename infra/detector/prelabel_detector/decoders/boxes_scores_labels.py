@@ -114,7 +114,7 @@ def _roles(outputs: list[OutputInfo]) -> dict[str, int]:
         roles = {role: found[0] for role, found in by_name.items()}
         if len(set(roles.values())) == 3:
             return roles
-    quads = [i for i, o in enumerate(outputs) if fixed(o.shape[-1] if o.shape else None) == 4]
+    quads = [i for i, o in enumerate(outputs) if len(o.shape) >= 2 and fixed(o.shape[-1]) == 4]
     integers = [i for i, o in enumerate(outputs) if o.dtype.startswith(("int", "uint"))]
     if len(quads) == 1 and len(integers) == 1 and quads != integers:
         (boxes,), (labels,) = quads, integers
