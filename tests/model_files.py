@@ -283,3 +283,126 @@ def write_model_dir(
     doc = {**declared, "name": name, "version": version, "weights": {"model": "model.onnx"}}
     (folder / "descriptor.json").write_text(json.dumps(doc))
     return folder
+
+
+# Hostile and broken files: each must end FAILED, with its reason, and harm nothing.
+
+TINY_ANCHORS = 3549
+
+
+def tiny(width: int = SIZE, height: int = SIZE, classes: int = COCO_CLASSES) -> onnx.ModelProto:
+    """A valid yolox-layout model that answers zeros: quick to load, a base for the bad ones."""
+    image = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, height, width])
+    model = helper.make_model(
+        helper.make_graph([], "tiny", [image], []), opset_imports=[helper.make_opsetid("", 11)]
+    )
+    model.ir_version = 7
+    g = _Graph(model, "tiny")
+    zero = g.node("Mul", [g.node("ReduceMean", ["images"], keepdims=0), g.const(0.0)])
+    out = g.node("Expand", [zero, g.const([1, TINY_ANCHORS, 5 + classes], np.int64)])
+    model.graph.node.append(helper.make_node("Identity", [out], ["pre_output"]))
+    model.graph.node.append(helper.make_node("Identity", ["pre_output"], ["output"]))
+    model.graph.output.append(
+        helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, TINY_ANCHORS, 5 + classes])
+    )
+    return model
+
+
+def _before_output(model: onnx.ModelProto, op: str, extra: list[str], **attrs: Any) -> None:
+    """Insert `op(pre_output, *extra)` just before the graph's output."""
+    last = model.graph.node[-1]
+    model.graph.node.insert(
+        len(model.graph.node) - 1,
+        helper.make_node(op, ["pre_output", *extra], ["hostile"], **attrs),
+    )
+    last.input[:] = ["hostile"]
+
+
+def custom_op() -> bytes:
+    model = tiny()
+    model.opset_import.append(helper.make_opsetid("com.example.evil", 1))
+    _before_output(model, "Exfiltrate", [], domain="com.example.evil")
+    return model.SerializeToString()
+
+
+def external_data(location: str = "../../etc/passwd") -> bytes:
+    model = tiny()
+    weight = TensorProto(name="stolen", data_type=TensorProto.FLOAT, dims=[1])
+    weight.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", "4")):
+        weight.external_data.add(key=key, value=value)
+    model.graph.initializer.append(weight)
+    _before_output(model, "Add", ["stolen"])
+    return model.SerializeToString()
+
+
+def huge_initializer(values: int = 1 << 29) -> bytes:
+    """A float tensor declaring `values` values (2 GiB by default) while the file holds 16 bytes."""
+    model = tiny()
+    model.graph.initializer.append(
+        TensorProto(name="huge", data_type=TensorProto.FLOAT, dims=[values], raw_data=bytes(16))
+    )
+    total = helper.make_node("ReduceSum", ["huge"], ["huge_sum"], keepdims=0)
+    model.graph.node.insert(0, total)
+    _before_output(model, "Add", ["huge_sum"])
+    return model.SerializeToString()
+
+
+def sleeper(iterations: int = 1 << 62) -> bytes:
+    """A Loop that counts to `iterations` on a value taken from the image: never folded away."""
+    model = tiny()
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Add", ["value_in", "one"], ["value_out"]),
+        ],
+        "count",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("value_in", TensorProto.FLOAT, []),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("value_out", TensorProto.FLOAT, []),
+        ],
+        [_const("one", 1.0)],
+    )
+    model.graph.initializer.extend(
+        [_const("trips", iterations, np.int64), _const("go", True, np.bool_)]
+    )
+    start = helper.make_node("ReduceMean", ["images"], ["start"], keepdims=0)
+    loop = helper.make_node("Loop", ["trips", "go", "start"], ["counted"], body=body)
+    model.graph.node.insert(0, start)
+    model.graph.node.insert(1, loop)
+    _before_output(model, "Add", ["counted"])
+    return model.SerializeToString()
+
+
+def memory_hog(values: int = 1 << 30) -> bytes:
+    """Allocates `values` floats (4 GiB by default) at run time, sized from the image."""
+    model = tiny()
+    g = _Graph(model, "hog")
+    nothing = g.node("Cast", [g.node("Mul", [g.node("ReduceMean", ["images"], keepdims=1),
+                                             g.const(0.0)])], to=TensorProto.INT64)  # fmt: skip
+    shape = g.node("Add", [g.node("Reshape", [nothing, g.const([1], np.int64)]),
+                           g.const([values], np.int64)])  # fmt: skip
+    total = g.node("ReduceSum", [g.node("ConstantOfShape", [shape])], keepdims=0)
+    added = list(model.graph.node[-7:])
+    del model.graph.node[-7:]
+    for offset, node in enumerate(added):
+        model.graph.node.insert(offset, node)
+    _before_output(model, "Add", [total])
+    return model.SerializeToString()
+
+
+HOSTILE_FILES: dict[str, Callable[[], bytes]] = {
+    "text": lambda: b"this is not a model, just text saved as model.onnx\n" * 20,
+    "truncated": lambda: SOURCE.read_bytes()[: SOURCE.stat().st_size // 2],
+    "custom-op": custom_op,
+    "external-data": external_data,
+    "huge-initializer": huge_initializer,
+    "wrong-input-size": lambda: tiny(width=320, height=320).SerializeToString(),
+    "sleeper": sleeper,
+    "memory-hog": memory_hog,
+}

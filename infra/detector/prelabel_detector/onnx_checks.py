@@ -95,12 +95,11 @@ def check_image_input(inputs: list[OutputInfo], input_size: tuple[int, int]) -> 
         raise InputMismatchError(f"input {image.name!r} is {text}: the batch must be 1 or dynamic")
     if isinstance(channels, int) and channels != 3:
         raise InputMismatchError(f"input {image.name!r} is {text}: it needs 3 colour channels")
-    for dim, declared, side in ((cols, width, "width"), (rows, height, "height")):
-        if isinstance(dim, int) and dim != declared:
-            raise InputMismatchError(
-                f"input {image.name!r} is {text}; the model declares {width}x{height} "
-                f"({side} {declared})"
-            )
+    if (isinstance(cols, int) and cols != width) or (isinstance(rows, int) and rows != height):
+        raise InputMismatchError(
+            f"input {image.name!r} is {text} ({cols} wide, {rows} high); the model is declared "
+            f"{width}x{height}"
+        )
     if image.dtype != "float32":
         raise InputMismatchError(f"input {image.name!r} takes {image.dtype}; it must take float32")
 
