@@ -36,7 +36,10 @@ REQUIREMENTS = {
 UPLOADED_WEIGHTS = "model.onnx"
 
 
-def build_artifact(descriptor_path: Path, out_path: Path, weights_dir: Path | None = None) -> Path:
+def build_artifact(
+    descriptor_path: Path, out_path: Path, weights_dir: Path | None = None, code: bool = True
+) -> Path:
+    """model.tar.gz; `code=False` leaves out code/ (a multi-model endpoint's image has it)."""
     descriptor = Descriptor.load(descriptor_path, weights_dir)
     missing = descriptor.missing_weights()
     if missing:
@@ -50,15 +53,20 @@ def build_artifact(descriptor_path: Path, out_path: Path, weights_dir: Path | No
         _add_bytes(tar, DESCRIPTOR_NAME, json.dumps(doc, indent=2).encode())
         for path in descriptor.weights.values():
             tar.add(path, arcname=path.name)
-        _add_bytes(tar, "code/inference.py", INFERENCE_PY.encode())
-        _add_bytes(tar, "code/requirements.txt", REQUIREMENTS[descriptor.family].encode())
-        _add_bytes(tar, "code/prelabel/__init__.py", b"")
-        tar.add(WIRE_MODULE, arcname="code/prelabel/detector_wire.py")
-        for source in sorted(PACKAGE_DIR.rglob("*")):
-            if source.is_file() and source.suffix in (".py", ".json", ".typed"):
-                relative = source.relative_to(PACKAGE_DIR.parent)
-                tar.add(source, arcname=f"code/{relative.as_posix()}")
+        if code:
+            _add_code(tar, descriptor.family)
     return out_path
+
+
+def _add_code(tar: tarfile.TarFile, family: str) -> None:
+    _add_bytes(tar, "code/inference.py", INFERENCE_PY.encode())
+    _add_bytes(tar, "code/requirements.txt", REQUIREMENTS[family].encode())
+    _add_bytes(tar, "code/prelabel/__init__.py", b"")
+    tar.add(WIRE_MODULE, arcname="code/prelabel/detector_wire.py")
+    for source in sorted(PACKAGE_DIR.rglob("*")):
+        if source.is_file() and source.suffix in (".py", ".json", ".typed"):
+            relative = source.relative_to(PACKAGE_DIR.parent)
+            tar.add(source, arcname=f"code/{relative.as_posix()}")
 
 
 def build_model_artifact(

@@ -321,6 +321,8 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     models.add_argument("--models-s3", help="TargetModel artifacts: s3://bucket/prefix/")
     parser.add_argument("--multi-model", action="store_true", help="SageMaker MME container")
     parser.add_argument("--memory-budget-mb", type=int, help="loaded models' memory budget")
+    # SageMaker starts a container as `docker run IMAGE serve`.
+    parser.add_argument("serve", nargs="?", choices=["serve"], help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 

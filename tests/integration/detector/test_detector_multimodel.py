@@ -6,8 +6,11 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import subprocess
+import sys
 import tarfile
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -314,3 +317,41 @@ def test_least_recently_used_model_is_evicted_and_reloaded_on_demand(
         assert resident == {targets["v8"]}
         listed = call(running, "GET", f"/models/{quote(targets['custom'], safe='')}")
         assert listed[0] == 200 and listed[1]["resident"] is False
+
+
+def test_the_container_image_entrypoint_serves_the_multi_model_contract() -> None:
+    # Given the command the container image runs (its Dockerfile's ENTRYPOINT), as SageMaker
+    # starts it (`serve`), on a free port
+    dockerfile = Path(__file__).resolve().parents[3] / "infra" / "detector" / "Dockerfile"
+    line = next(x for x in dockerfile.read_text().splitlines() if x.startswith("ENTRYPOINT"))
+    entrypoint = json.loads(line.removeprefix("ENTRYPOINT"))
+    assert entrypoint[:3] == ["python", "-m", "prelabel_detector.server"]
+    port = _free_port()
+    command = [sys.executable, *entrypoint[1:], "--host", "127.0.0.1", "--port", str(port), "serve"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # When SageMaker checks its health and asks what it holds
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/ping")
+                ping = conn.getresponse()
+                ping.read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the container command did not start"
+                time.sleep(0.2)
+        conn.request("GET", "/models")
+        listing = json.loads(conn.getresponse().read())
+        conn.request("POST", "/models", body=json.dumps({"model_name": "m", "url": "/tmp/m"}))
+        outside = conn.getresponse()
+        outside.read()
+        conn.close()
+        # Then it is healthy, holds nothing yet, and loads only from /opt/ml/models
+        assert ping.status == 200
+        assert listing == {"models": []}
+        assert outside.status == 400
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
