@@ -139,7 +139,16 @@ def probe_image() -> Pixels:
 
 
 def peak_memory() -> int:
-    # Linux reports ru_maxrss in kilobytes.
+    """This process's peak resident memory since it started (its exec)."""
+    # VmHWM belongs to the process's own address space; ru_maxrss would also count the
+    # parent's memory at the moment it spawned this process.
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
