@@ -7,9 +7,8 @@ Run from the repository root (the test-model builders live in tests/model_files.
 Every family model is the shared YOLOX-Nano re-emitted in that family's layout, so:
 
 - images/s: the handler chain (decode, prepare, run, decode by family, NMS, JSON) on COCO
-  JPEGs, one ONNX Runtime thread; each family is measured between two runs of the `yolox`
-  model in the same process, and the ratio is against their mean (other work on the machine
-  moves both);
+  JPEGs, one ONNX Runtime thread; each family's calls alternate with the `yolox` model's for
+  the same seconds, and the ratio is of their medians (other work on the machine moves both);
 - validation: `validate_model` wall time (a fresh child process: interpreter, imports, checks,
   session, probe), and the child's own load and probe times and peak memory;
 - cold load: TargetModel to ready in the model store (unpack the .tar.gz, ONNX Runtime session,
@@ -58,16 +57,21 @@ AP_FLOOR = 0.01
 BASELINE = "yolox"
 
 
-def rate(call: Callable[[], object], images_per_call: int, seconds: float) -> float:
-    """Images/s from the median call (a burst of load elsewhere does not skew it)."""
-    call()
-    durations: list[float] = []
+def paired(
+    baseline: Callable[[], object], other: Callable[[], object], seconds: float
+) -> tuple[float, float]:
+    """Median seconds per call of each, calls alternating so both see the same machine."""
+    baseline()
+    other()
+    first: list[float] = []
+    second: list[float] = []
     deadline = time.perf_counter() + seconds
-    while len(durations) < 3 or time.perf_counter() < deadline:
-        start = time.perf_counter()
-        call()
-        durations.append(time.perf_counter() - start)
-    return images_per_call / statistics.median(durations)
+    while len(first) < 5 or time.perf_counter() < deadline:
+        for call, durations in ((baseline, first), (other, second)):
+            start = time.perf_counter()
+            call()
+            durations.append(time.perf_counter() - start)
+    return statistics.median(first), statistics.median(second)
 
 
 def handler_call(model: LoadedModel, images: list[bytes]) -> Callable[[], bytes]:
@@ -82,14 +86,12 @@ def handler_call(model: LoadedModel, images: list[bytes]) -> Callable[[], bytes]
 def speeds(
     models: dict[str, LoadedModel], images: list[bytes], seconds: float
 ) -> dict[str, tuple[float, float]]:
-    """Images/s per family and its ratio to the yolox runs around it."""
+    """Images/s per family, and its speed relative to the yolox model's in the same calls."""
     baseline = handler_call(models[BASELINE], images)
     found = {}
     for name, model in models.items():
-        before = rate(baseline, len(images), seconds)
-        measured = rate(handler_call(model, images), len(images), seconds)
-        after = rate(baseline, len(images), seconds)
-        found[name] = (measured, measured / ((before + after) / 2))
+        base, own = paired(baseline, handler_call(model, images), seconds)
+        found[name] = (len(images) / own, base / own)
     return found
 
 
@@ -166,7 +168,7 @@ def cold_load_ms(root: Path, name: str, data: bytes) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--seconds", type=float, default=2.5, help="per speed measurement")
+    parser.add_argument("--seconds", type=float, default=6.0, help="per family, paired calls")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
