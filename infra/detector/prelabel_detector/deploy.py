@@ -175,6 +175,12 @@ def deploy(
         endpoint.update()
     # Scalable targets can only be registered for a variant that exists and is InService.
     endpoint.wait_for_status("InService", poll=poll_seconds, timeout=timeout_seconds)
+    _autoscale(plan, autoscaling)
+    return str(endpoint.endpoint_arn)
+
+
+def _autoscale(plan: EndpointPlan, autoscaling: Any) -> None:
+    """Instances between the plan's bounds, tracking invocations per instance."""
     autoscaling.register_scalable_target(
         ServiceNamespace="sagemaker",
         ResourceId=plan.resource_id,
@@ -197,7 +203,6 @@ def deploy(
             "ScaleOutCooldown": 120,
         },
     )
-    return str(endpoint.endpoint_arn)
 
 
 def find_endpoint(endpoint_name: str, session: boto3.Session) -> Any:
