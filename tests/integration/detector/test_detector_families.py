@@ -20,8 +20,6 @@ from tests.integration.detector.conftest import COCO_DIR, YOLOX_DIR
 from tests.integration.detector.test_detector_backends import iou
 from tests.model_files import CUSTOM_KEEP, build, declaration, rectangle_finder, write_model_dir
 
-pytestmark = pytest.mark.integration
-
 FLOOR = 0.05
 MIN_IOU = 0.99
 

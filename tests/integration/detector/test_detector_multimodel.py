@@ -31,8 +31,6 @@ from prelabel_detector.store import estimate_cost
 from tests.integration.detector.conftest import ENDPOINT, YOLOX_DIR, _free_port
 from tests.model_files import build, declaration
 
-pytestmark = pytest.mark.integration
-
 CUSTOM = "org-1/forklifts/{sha}.tar.gz"
 V8 = "org-2/coco-v8/{sha}.tar.gz"
 

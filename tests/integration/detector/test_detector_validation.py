@@ -16,8 +16,6 @@ from prelabel_detector.validation import FAILED, READY, Limits, validate_model
 from tests.integration.detector.conftest import YOLOX_DIR
 from tests.model_files import FAMILY_MODELS, HOSTILE_FILES, build, declaration, external_data
 
-pytestmark = pytest.mark.integration
-
 # Small limits so the hostile cases end quickly; READY models fit in them with room to spare.
 LIMITS = Limits(memory_mb=2048, seconds=8)
 # A child that is killed still answers within its wall-time limit plus start and clean-up.
