@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from prelabel.domain.entities import (
     Dataset,
@@ -318,7 +319,7 @@ class MemoryJobs(JobRepository):
         unit = progress.unit or job.unit
         self._replace(ref, job_id, done=progress.done, total=progress.total, unit=unit)
 
-    def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, str | int]) -> None:
+    def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, Any]) -> None:
         self._replace(ref, job_id, result=dict(result))
 
     def finish(self, ref: ProjectRef, job_id: str, end: JobEnd) -> bool:
