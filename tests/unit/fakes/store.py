@@ -60,6 +60,8 @@ class Prelabel:
     width: int | None = None
     height: int | None = None
     reason: str | None = None
+    # The model (name, version) that wrote it, as the adapter keeps it on the pre-label item.
+    model: tuple[str, str] = ("", "")
 
 
 @dataclass
@@ -642,7 +644,7 @@ class MemoryBatchStore(labeling.BatchStore):
             self.db.receipts.add((item.run_id, item.batch_no))
             for d in batch.done:
                 self.db.prelabels[(ref, d.task_id)] = Prelabel(
-                    PrelabelState.DONE, item.run_id, d.labels, d.width, d.height
+                    PrelabelState.DONE, item.run_id, d.labels, d.width, d.height, model=batch.model
                 )
             for f in batch.failed:
                 self.db.prelabels[(ref, f.task_id)] = Prelabel(
