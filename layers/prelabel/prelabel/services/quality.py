@@ -68,6 +68,7 @@ class QualityService:
         reviewed_now = self.reviewed.count(ref)
         prelabeled_now = self.tasks.counts(ref).prelabeled
         view = QualityView(
+            project=project,
             scope=scope.key,
             target=target,
             summary=summary,
@@ -77,7 +78,8 @@ class QualityService:
             job=self.jobs.running(ref, JobKind.QUALITY, {}),
         )
         if stored is None:
-            return dataclasses.replace(view, message=_missing(scope, summary))
+            rows, _ = suggested_rows(project, ())
+            return dataclasses.replace(view, message=_missing(scope, summary), suggested_rows=rows)
         classes, map50, precision, recall = class_views(project, stored, target)
         rows, changed = suggested_rows(project, classes)
         return dataclasses.replace(
@@ -103,12 +105,11 @@ def _stale(summary: QualitySummary | None, changes: int, prelabeled: int) -> tup
     if summary is None:
         return ()
     reasons = []
-    if changes != summary.reviewed_changes:
-        reasons.append(
-            f"reviewed labels were written {changes - summary.reviewed_changes} times since"
-        )
+    writes = changes - summary.reviewed_changes
+    if writes:
+        reasons.append(f"{writes} write{'' if writes == 1 else 's'} of reviewed labels since")
     if prelabeled != summary.prelabeled:
-        reasons.append(f"pre-labeled tasks went from {summary.prelabeled} to {prelabeled}")
+        reasons.append(f"pre-labeled tasks: {summary.prelabeled} then, {prelabeled} now")
     return tuple(reasons)
 
 

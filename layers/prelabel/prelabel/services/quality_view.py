@@ -45,8 +45,11 @@ class ClassView:
 
 @dataclass(frozen=True, slots=True)
 class QualityView:
-    """`summary` None: nothing computed yet. `stale` says what changed since it was."""
+    """`summary` None: nothing computed yet. `stale` says what changed since it was.
+    `suggested_rows` is the whole mapping, with the reachable suggestions applied: a client
+    PUTs it as it is."""
 
+    project: Project
     scope: str
     target: float
     summary: QualitySummary | None
