@@ -129,6 +129,8 @@ class DynamoReviewedLabels(ReviewedLabelStore):
     ) -> ReviewWrite:
         for _ in range(MAX_ATTEMPTS):
             plan = self._plan(layout, chunk)
+            if not plan.written:  # each task kept or a duplicate: nothing to write
+                return ReviewWrite((), tuple(plan.kept), tuple(plan.duplicates))
             try:
                 failed = plan.tx.commit("write reviewed labels")
             except Busy:
