@@ -213,3 +213,25 @@ def test_the_quality_job_reports_per_class_and_its_suggestion_is_one_mapping_put
         ("car", 0.36),
         ("person", None),
     ]
+
+
+def test_another_organization_cannot_import_a_file_of_ours_into_its_own_project(
+    world: Reviewed,
+) -> None:
+    # Given revco's uploaded file, and another organization with a project of its own
+    key = upload_file(world.api, world.pid, "review.json", coco_review(world.keys))
+    harness.seed_organization(world.c, "rival")
+    rival = InProcessApi("rival")
+    pid = harness.create_project(rival, "Mine", CONFIG)
+    # When the rival imports revco's file, and a key that does not exist in revco's folder
+    taken = rival.call("POST", f"/projects/{pid}/reviewed-labels", {"key": key})
+    absent = rival.call(
+        "POST", f"/projects/{pid}/reviewed-labels", {"key": key.replace("review", "nothing")}
+    )
+    # Then both are refused alike (403, naming no more than the key asked for)
+    assert (taken.status, absent.status) == (403, 403)
+    assert taken.body["message"].replace("review", "nothing") == absent.body["message"]
+    # And an upload the rival asks for lands in its own folder only
+    ticket = rival.json("POST", f"/projects/{pid}/reviewed-labels/uploads", {"file_name": "x.json"})
+    assert ticket["key"].startswith(f"rival/reviewed/{pid}/")
+    assert rival.json("GET", f"/projects/{pid}/jobs")["jobs"] == []
