@@ -70,12 +70,14 @@ def calibration_message(c: Calibration) -> str:
         return "not reachable: no pre-labeled box of this class has been reviewed yet"
     seen = (
         f"not reachable: best precision {c.precision.value:.2f} (lower bound "
-        f"{c.precision.lower or 0:.2f}) at {c.threshold:.2f} on {c.precision.n} boxes"
+        f"{c.precision.lower or 0:.2f}) at {c.threshold:.2f} on {c.precision.n} "
+        f"box{'' if c.precision.n == 1 else 'es'}"
     )
     if c.more_boxes is None:
         return f"{seen}; at that precision no number of reviews proves {c.target:g}"
     return (
-        f"{seen}; about {c.more_boxes} more reviewed boxes at or above it would prove "
+        f"{seen}; about {c.more_boxes} more reviewed box{'' if c.more_boxes == 1 else 'es'} "
+        "at or above it would prove "
         f"{c.target:g} if their precision holds"
     )
 
