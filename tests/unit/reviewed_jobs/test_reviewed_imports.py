@@ -11,8 +11,10 @@ from io import BytesIO
 
 import pytest
 
+from prelabel.domain.dataset_sources import DatasetSource
 from prelabel.domain.entities import Box
 from prelabel.domain.errors import Conflict, InvalidInput
+from prelabel.domain.imports import ManifestFormat
 from prelabel.domain.jobs import JobStatus, ProgressUnit
 from prelabel.domain.locations import LocationRefused
 from prelabel.domain.reviewed_labels import StoredBox
@@ -212,6 +214,8 @@ def test_a_file_of_no_known_format_fails_the_job_naming_the_format(rw: ReviewWor
     assert job.status is JobStatus.FAILED
     assert job.error is not None and "format:" in job.error and "name its format" in job.error
     assert rw.reviewed.count(rw.ref).tasks == 0
+    # And its working files went with it
+    assert work_prefix(rw.ref, job.job_id) in rw.files.deleted
 
 
 def test_a_voc_zip_named_as_such_is_read_and_matched_by_its_source(rw: ReviewWorld) -> None:
@@ -266,3 +270,39 @@ def test_the_same_request_while_it_runs_answers_with_its_job_another_file_waits(
     assert again.job_id == first.job_id
     with pytest.raises(Conflict, match=first.job_id):
         rw.reviewed_import_service.start(rw.locs, rw.ref, ImportRequest(other))
+
+
+def test_images_of_a_manifest_dataset_are_found_in_any_bucket_of_the_organization(
+    rw: ReviewWorld,
+) -> None:
+    # Given a project whose images came from a Ground Truth manifest (not a prefix)
+    rw.make_project(high=0, folders=())
+    keys = [f"{ORG}/elsewhere/m_{i}.jpg" for i in range(3)]
+    for key in keys:
+        rw.objects.put(BUCKET, key, b"jpeg")
+    lines = "".join(json.dumps({"source-ref": f"s3://{BUCKET}/{k}"}) + "\n" for k in keys)
+    rw.objects.put(BUCKET, f"{ORG}/manifest.jsonl", lines.encode())
+    _, job = rw.dataset_service.connect(
+        rw.locs,
+        rw.ref,
+        DatasetSource(
+            BUCKET,
+            manifest_key=f"{ORG}/manifest.jsonl",
+            manifest_format=ManifestFormat.GROUND_TRUTH,
+        ),
+    )
+    assert rw.loop.run(job).status is JobStatus.SUCCEEDED
+    # When a file names two of them by s3:// URI and one by its key alone
+    data = coco(
+        [
+            (f"s3://{BUCKET}/{keys[0]}", 128, 96, [("Vehicle", CAR_BOX)]),
+            (f"s3://{BUCKET}/{keys[1]}", 128, 96, []),
+            (keys[2], 128, 96, [("Person", CAR_BOX)]),
+        ]
+    )
+    imported = rw.import_file("manifest-review.json", data)
+    # Then all three are matched to their tasks by key, with no file-name pass
+    assert imported.result["images_matched"] == 3, imported.result
+    assert len(rw.reviewed.get_many(rw.ref, [rw.task_of(k) for k in keys])) == 3
+    phases = [json.loads(s.cursor).get("phase") for s in rw.loop.steps[imported.job_id]]
+    assert "names" not in phases and "later" not in phases, phases

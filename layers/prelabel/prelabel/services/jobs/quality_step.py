@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from prelabel.domain.entities import PrelabelState, ProjectRef
-from prelabel.domain.errors import NotFound, StorageError
+from prelabel.domain.errors import DomainError, NotFound, StorageError
 from prelabel.domain.jobs import Job, ProgressUnit, StepOutcome, encode_cursor
 from prelabel.domain.mapping import MIN_THRESHOLD
 from prelabel.domain.reviewed_labels import TaskReview
@@ -44,9 +44,15 @@ MAX_RUNS_READ = 500
 
 
 def quality_step(ctx: JobContext, job: Job, cursor: Cursor) -> StepOutcome:
-    if cursor.get("phase", "tally") == "tally":
-        return _tally(ctx, job, cursor)
-    return _write(ctx, job, cursor)
+    try:
+        if cursor.get("phase", "tally") == "tally":
+            return _tally(ctx, job, cursor)
+        return _write(ctx, job, cursor)
+    except StorageError:
+        raise  # retried from the same cursor: the working files stay
+    except DomainError:
+        ctx.review.files.delete_prefix(work_prefix(job.project, job.job_id))
+        raise
 
 
 def evidence(review: TaskReview, prelabel: PrelabelFacts) -> TaskEvidence:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prelabel.domain.errors import InvalidInput, StorageError
+from prelabel.domain.errors import DomainError, InvalidInput, StorageError
 from prelabel.domain.jobs import Job, ProgressUnit, StepOutcome, encode_cursor
 from prelabel.domain.reviewed_uploads import work_prefix
 from prelabel.ports.jobs import Progress
@@ -43,6 +43,18 @@ HITS_KEPT = 2
 
 
 def reviewed_import_step(ctx: JobContext, job: Job, cursor: Cursor) -> StepOutcome:
+    """A failure the user must hear ends the job: its working files go with it (a storage
+    failure is retried from the same cursor, and needs them)."""
+    try:
+        return _phase(ctx, job, cursor)
+    except StorageError:
+        raise
+    except DomainError:
+        ctx.review.files.delete_prefix(work_prefix(job.project, job.job_id))
+        raise
+
+
+def _phase(ctx: JobContext, job: Job, cursor: Cursor) -> StepOutcome:
     phase = cursor.get("phase", "read")
     if phase == "read":
         return _read(ctx, job)
