@@ -14,34 +14,24 @@ from prelabel.adapters.dynamodb.models import (
     ReviewedCountsModel,
     ReviewedModel,
 )
-from prelabel.adapters.dynamodb.projects import DynamoProjectRepository
 from prelabel.adapters.dynamodb.quality_reports import DynamoQualityReports
 from prelabel.adapters.dynamodb.reviewed_labels import DynamoReviewedLabels
 from prelabel.adapters.dynamodb.shards import Layouts
 from prelabel.container import Container
-from prelabel.domain.entities import Box, Project, ProjectRef
+from prelabel.domain.entities import Box
 from prelabel.domain.errors import StorageError
-from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.domain.reviewed_labels import StoredBox, TaskReview
 from prelabel.ports.quality_reports import QualitySummary
 from prelabel.quality import ALL, QualityAccumulator, ScopeTally
 from prelabel.quality.bins import SCORE_BINS
 from prelabel.quality.tally import ClassTally
+from tests.integration.core.test_task_shards import make_project as project
 from tests.unit.quality.builders import task as evidence_task
 
 pytestmark = pytest.mark.integration
 
-CONFIG = (LabelEntry("veh", "Vehicle", Geometry.BBOX),)
 CAR = StoredBox("veh", "Vehicle", Box(10.25, 20.5, 110.125, 95.0))
 CROWD = StoredBox("veh", "Vehicle", Box(0, 0, 5, 5), crowd=True, difficult=True)
-
-
-def project(name: str, shards: int | None) -> ProjectRef:
-    ref = ProjectRef("acme", name)
-    DynamoProjectRepository(shards or 1).create(Project(ref, name, CONFIG, created_at="now"))
-    if shards is None:
-        ProjectModel("acme", name).update(actions=[ProjectModel.shards.remove()])
-    return ref
 
 
 def review(

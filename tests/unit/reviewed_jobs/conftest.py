@@ -17,7 +17,6 @@ from prelabel.detector_wire import Detection
 from prelabel.domain.dataset_sources import DatasetSource
 from prelabel.domain.entities import LabelingState, ProjectRef
 from prelabel.domain.jobs import Job, JobStatus
-from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.domain.locations import OrgLocations
 from prelabel.domain.mapping import MappingRowInput
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
@@ -26,15 +25,10 @@ from prelabel.services.jobs.review_ports import ReviewLimits
 from prelabel.services.organizations import OrganizationAdmin
 from prelabel.services.reviewed_imports import ImportRequest
 from tests.unit.fakes.outside import ScriptedDetector
-from tests.unit.fakes.world import World
+from tests.unit.fakes.world import CONFIG, World
 
 ORG = "acme"
 BUCKET = "data"
-CONFIG = [
-    LabelEntry("veh", "Vehicle", Geometry.BBOX),
-    LabelEntry("per", "Person", Geometry.BBOX),
-    LabelEntry("road", "Road", Geometry.POLYGON),
-]
 CAR_BOX = (10.0, 10.0, 50.0, 40.0)
 PERSON_BOX = (60.0, 5.0, 90.0, 60.0)
 # Images 128 px wide: 96 high ones get a car scored 0.9, 64 high ones a car scored 0.35 (the

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from prelabel.domain.entities import PrelabelState, ProjectRef
-from prelabel.domain.errors import DomainError, NotFound, StorageError
+from prelabel.domain.errors import NotFound, StorageError
 from prelabel.domain.jobs import Job, ProgressUnit, StepOutcome, encode_cursor
 from prelabel.domain.mapping import MIN_THRESHOLD
 from prelabel.domain.reviewed_labels import TaskReview
@@ -35,7 +35,7 @@ from prelabel.quality import (
     TaskEvidence,
 )
 from prelabel.services.jobs.context import JobContext
-from prelabel.services.jobs.reviewed_parts import pack, part_key, unpack
+from prelabel.services.jobs.reviewed_parts import cleared_on_failure, pack, part_key, unpack
 
 Cursor = dict[str, Any]
 # Runs whose mapping snapshots are read for the evidence floors; a project with more runs
@@ -44,15 +44,10 @@ MAX_RUNS_READ = 500
 
 
 def quality_step(ctx: JobContext, job: Job, cursor: Cursor) -> StepOutcome:
-    try:
+    with cleared_on_failure(ctx, job):
         if cursor.get("phase", "tally") == "tally":
             return _tally(ctx, job, cursor)
         return _write(ctx, job, cursor)
-    except StorageError:
-        raise  # retried from the same cursor: the working files stay
-    except DomainError:
-        ctx.review.files.delete_prefix(work_prefix(job.project, job.job_id))
-        raise
 
 
 def evidence(review: TaskReview, prelabel: PrelabelFacts) -> TaskEvidence:

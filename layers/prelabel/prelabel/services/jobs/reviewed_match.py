@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from prelabel.domain.entities import ProjectRef
 from prelabel.domain.jobs import Job
-from prelabel.domain.reviewed_labels import StoredBox, TaskReview
+from prelabel.domain.reviewed_labels import TaskReview
 from prelabel.reviewed import (
     KeyQuery,
     LabelMatcher,
@@ -65,13 +65,9 @@ class Matcher:
         return _without(match, set(written.duplicates))
 
     def _review(self, m: MatchedImage, source: int) -> TaskReview:
-        boxes = tuple(
-            StoredBox(lbl.entry_id, lbl.entry_name, lbl.box, lbl.crowd, lbl.difficult)
-            for lbl in m.labels
-        )
         # The job's start is the import's time: a retried step writes the same item.
         return TaskReview(
-            m.task_id, boxes, self.fmt, self.job.job_id, self.job.created_at, source, m.dropped
+            m.task_id, m.labels, self.fmt, self.job.job_id, self.job.created_at, source, m.dropped
         )
 
 

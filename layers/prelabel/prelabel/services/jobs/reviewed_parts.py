@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from prelabel.domain.entities import Box, ProjectRef
+from prelabel.domain.errors import DomainError, StorageError
+from prelabel.domain.jobs import Job
 from prelabel.domain.reviewed_uploads import work_prefix
 from prelabel.reviewed import ImageRef, ReadBox, ReviewedImage, ReviewReport
+from prelabel.services.jobs.context import JobContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,19 @@ def part_key(ref: ProjectRef, job_id: str, kind: str, number: int) -> str:
     """`kind`: `images` (the file's slices), `later` (images left for the file-name pass),
     `report` (a slice's report), `names`, `index`, `tally`."""
     return f"{work_prefix(ref, job_id)}{kind}-{number:06d}.json.z"
+
+
+@contextmanager
+def cleared_on_failure(ctx: JobContext, job: Job) -> Iterator[None]:
+    """A failure the user must hear ends the job: its working files go with it. A storage
+    failure is retried from the same cursor, and needs them."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except DomainError:
+        ctx.review.files.delete_prefix(work_prefix(job.project, job.job_id))
+        raise
 
 
 def pack(doc: Any) -> bytes:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prelabel.domain.errors import DomainError, InvalidInput, StorageError
+from prelabel.domain.errors import InvalidInput, StorageError
 from prelabel.domain.jobs import Job, ProgressUnit, StepOutcome, encode_cursor
 from prelabel.domain.reviewed_uploads import work_prefix
 from prelabel.ports.jobs import Progress
@@ -28,6 +28,7 @@ from prelabel.services.jobs.context import JobContext
 from prelabel.services.jobs.reviewed_match import Matcher, queries_of, split_by_key
 from prelabel.services.jobs.reviewed_parts import (
     NumberedImage,
+    cleared_on_failure,
     decode_images,
     decode_report,
     encode_images,
@@ -43,15 +44,8 @@ HITS_KEPT = 2
 
 
 def reviewed_import_step(ctx: JobContext, job: Job, cursor: Cursor) -> StepOutcome:
-    """A failure the user must hear ends the job: its working files go with it (a storage
-    failure is retried from the same cursor, and needs them)."""
-    try:
+    with cleared_on_failure(ctx, job):
         return _phase(ctx, job, cursor)
-    except StorageError:
-        raise
-    except DomainError:
-        ctx.review.files.delete_prefix(work_prefix(job.project, job.job_id))
-        raise
 
 
 def _phase(ctx: JobContext, job: Job, cursor: Cursor) -> StepOutcome:
