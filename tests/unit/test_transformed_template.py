@@ -72,9 +72,17 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
         "OrganizationsTable": {"GetItem"},
         "ProjectsTable": {"GetItem", "ConditionCheckItem"},
         "DatasetsTable": {"GetItem", "UpdateItem"},
-        "TasksTable": {"BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
+        "TasksTable": {
+            "BatchGetItem",
+            "BatchWriteItem",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "Query",
+        },
         "TasksTable/index/by-state": {"Query"},
         "TasksTable/index/by-dataset": {"Query"},
+        "RunsTable": {"GetItem"},
         "JobsTable": {"GetItem", "PutItem", "UpdateItem"},
     },
     "JobFinishFunction": {
@@ -297,22 +305,27 @@ def test_state_machine_logs_errors_without_execution_data(
     assert props_of["TracingConfiguration"] == {"Enabled": True}
 
 
-def test_job_step_writes_only_exports_and_the_api_starts_only_its_own_machines(
+def test_job_step_writes_only_exports_and_reviewed_files_the_api_starts_only_its_machines(
     transformed: dict[str, Any],
 ) -> None:
     # Given the job step's and the API's roles
     step = list(role_statements(transformed, "JobStepFunctionRole"))
     api = list(role_statements(transformed, "ApiFunctionRole"))
     # When their S3 writes and Step Functions starts are read
-    writes = [s for s in step if set(as_list(s["Action"])) & {"s3:PutObject"}]
+    writes = [s for s in step if set(as_list(s["Action"])) & {"s3:PutObject", "s3:DeleteObject"}]
     starts = [s["Resource"]["Fn::Sub"] for s in api if s["Action"] == "states:StartExecution"]
     api_s3 = {a for s in api for a in as_list(s["Action"]) if a.startswith("s3:")}
-    # Then the step writes (multipart, abortable) under exports/ only, the API starts the
-    # pre-labeling and the jobs machines of this stack and only reads (signs) objects: it
-    # neither lists nor writes S3 any more, the jobs do
+    api_puts = [s["Resource"] for s in api if s["Action"] == "s3:PutObject"]
+    # Then the step writes (multipart, abortable) under exports/, and its working files
+    # (written, then removed) under each organization's reviewed/ folder, nothing else
+    reviewed = {"Fn::Sub": "${DataBucket.Arn}/*/reviewed/*"}
     assert [(set(as_list(s["Action"])), s["Resource"]) for s in writes] == [
-        ({"s3:PutObject", "s3:AbortMultipartUpload"}, {"Fn::Sub": "${DataBucket.Arn}/exports/*"})
+        ({"s3:PutObject", "s3:AbortMultipartUpload"}, {"Fn::Sub": "${DataBucket.Arn}/exports/*"}),
+        ({"s3:PutObject", "s3:DeleteObject"}, reviewed),
     ]
+    # And the API starts the pre-labeling and the jobs machines of this stack, reads (signs)
+    # objects and signs uploads only under the organizations' reviewed/ folders: it neither
+    # lists nor writes S3 itself
     assert sorted(starts) == sorted(
         [
             "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
@@ -321,7 +334,16 @@ def test_job_step_writes_only_exports_and_the_api_starts_only_its_own_machines(
             "${AWS::StackName}-jobs",
         ]
     )
-    assert api_s3 == {"s3:GetObject"}
+    assert api_s3 == {"s3:GetObject", "s3:PutObject"} and api_puts == [reviewed]
+
+
+def test_data_bucket_takes_posts_from_the_pages_origins_only(transformed: dict[str, Any]) -> None:
+    # Given the data bucket's CORS rules
+    rules = props(transformed, "DataBucket")["CorsConfiguration"]["CorsRules"]
+    # Then browsers may POST (the presigned upload form) from the API's allowed origins only
+    assert [(r["AllowedMethods"], r["AllowedOrigins"]) for r in rules] == [
+        (["POST"], {"Ref": "AllowedOrigins"})
+    ]
 
 
 def test_functions_run_arm64_with_the_layer_and_active_tracing(transformed: dict[str, Any]) -> None:

@@ -36,15 +36,22 @@ from prelabel.settings import FUNCTION_NEEDS, Settings
 
 if TYPE_CHECKING:
     from prelabel.adapters.dynamodb.batches import DynamoBatchStore, DynamoCrashLog
+    from prelabel.adapters.dynamodb.quality_reports import DynamoQualityReports
+    from prelabel.adapters.dynamodb.reviewed_labels import DynamoReviewedLabels
+    from prelabel.adapters.dynamodb.task_facts import DynamoTaskFinder
     from prelabel.adapters.s3_datasets import S3DatasetObjects
     from prelabel.adapters.s3_export_files import S3ExportFiles
     from prelabel.adapters.s3_objects import S3ImageSource, S3ManifestStore
+    from prelabel.adapters.s3_reviewed_files import S3ReviewedFiles
     from prelabel.adapters.sagemaker_detector import SageMakerDetector
     from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
     from prelabel.services.jobs.context import StepLimits
+    from prelabel.services.jobs.review_ports import ReviewPorts
     from prelabel.services.jobs.runner import JobRunner
     from prelabel.services.labeling import BatchWorker, WorkerSettings
+    from prelabel.services.quality import QualityService
     from prelabel.services.reshard import ReshardService
+    from prelabel.services.reviewed_imports import ReviewedImportService
     from prelabel.services.runs import RunService
 
 
@@ -190,6 +197,33 @@ class Container:
             "JOBS_STATE_MACHINE_ARN",
         )
 
+    @cached_property
+    def reviewed_labels(self) -> DynamoReviewedLabels:
+        from prelabel.adapters.dynamodb.reviewed_labels import DynamoReviewedLabels
+
+        return DynamoReviewedLabels(self.connection, self.layouts)
+
+    @cached_property
+    def task_finder(self) -> DynamoTaskFinder:
+        from prelabel.adapters.dynamodb.task_facts import DynamoTaskFinder
+
+        return DynamoTaskFinder(self.layouts)
+
+    @cached_property
+    def quality_reports(self) -> DynamoQualityReports:
+        from prelabel.adapters.dynamodb.quality_reports import DynamoQualityReports
+
+        return DynamoQualityReports()
+
+    @cached_property
+    def reviewed_files(self) -> S3ReviewedFiles:
+        from prelabel.adapters.s3_reviewed_files import S3ReviewedFiles
+
+        return S3ReviewedFiles(
+            client_factory("s3", self.settings.region, signature_version="s3v4"),
+            self.settings.data_bucket or "",
+        )
+
     # --- services -------------------------------------------------------------------------
 
     @cached_property
@@ -249,8 +283,21 @@ class Container:
                 locations=self.locations,
                 objects=self.dataset_objects,
                 exports=self.export_files,
+                review=self.review_ports,
                 limits=self.step_limits,
             )
+        )
+
+    @cached_property
+    def review_ports(self) -> ReviewPorts:
+        from prelabel.services.jobs.review_ports import ReviewPorts
+
+        return ReviewPorts(
+            reviewed=self.reviewed_labels,
+            finder=self.task_finder,
+            files=self.reviewed_files,
+            reports=self.quality_reports,
+            runs=self.runs,
         )
 
     @cached_property
@@ -276,6 +323,20 @@ class Container:
         from prelabel.services.reshard import ReshardService
 
         return ReshardService(self.projects, self.tasks, self.job_service)
+
+    @cached_property
+    def reviewed_import_service(self) -> ReviewedImportService:
+        from prelabel.services.reviewed_imports import ReviewedImportService
+
+        return ReviewedImportService(self.projects, self.job_service, self.reviewed_files)
+
+    @cached_property
+    def quality_service(self) -> QualityService:
+        from prelabel.services.quality import QualityService
+
+        return QualityService(
+            self.projects, self.tasks, self.reviewed_labels, self.quality_reports, self.job_service
+        )
 
     @cached_property
     def assistant_service(self) -> AssistantService:

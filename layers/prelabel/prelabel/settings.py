@@ -153,6 +153,7 @@ FUNCTION_NEEDS: dict[str, tuple[str, ...]] = {
         "projects_table",
         "datasets_table",
         "tasks_table",
+        "runs_table",
         "jobs_table",
         "data_bucket",
     ),

@@ -50,6 +50,10 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("GET", "/projects/{project_id}/jobs"): None,
     ("GET", "/projects/{project_id}/jobs/{job_id}"): None,
     ("POST", "/projects/{project_id}/reshard"): None,
+    ("POST", "/projects/{project_id}/reviewed-labels/uploads"): {"file_name": "review.json"},
+    ("POST", "/projects/{project_id}/reviewed-labels"): {"key": "org-b/reviewed/review.json"},
+    ("POST", "/projects/{project_id}/quality"): {"by_run": True},
+    ("GET", "/projects/{project_id}/quality"): None,
 }
 ORG_LEVEL = {
     ("GET", "/projects"),

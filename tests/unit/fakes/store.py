@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from prelabel.domain.entities import (
     Dataset,
@@ -59,6 +60,8 @@ class Prelabel:
     width: int | None = None
     height: int | None = None
     reason: str | None = None
+    # The model (name, version) that wrote it, as the adapter keeps it on the pre-label item.
+    model: tuple[str, str] = ("", "")
 
 
 @dataclass
@@ -318,7 +321,7 @@ class MemoryJobs(JobRepository):
         unit = progress.unit or job.unit
         self._replace(ref, job_id, done=progress.done, total=progress.total, unit=unit)
 
-    def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, str | int]) -> None:
+    def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, Any]) -> None:
         self._replace(ref, job_id, result=dict(result))
 
     def finish(self, ref: ProjectRef, job_id: str, end: JobEnd) -> bool:
@@ -641,7 +644,7 @@ class MemoryBatchStore(labeling.BatchStore):
             self.db.receipts.add((item.run_id, item.batch_no))
             for d in batch.done:
                 self.db.prelabels[(ref, d.task_id)] = Prelabel(
-                    PrelabelState.DONE, item.run_id, d.labels, d.width, d.height
+                    PrelabelState.DONE, item.run_id, d.labels, d.width, d.height, model=batch.model
                 )
             for f in batch.failed:
                 self.db.prelabels[(ref, f.task_id)] = Prelabel(

@@ -29,6 +29,13 @@ from tests.unit.fakes.outside import (
     MemoryObjects,
     ScriptedDetector,
 )
+from tests.unit.fakes.reviewed import (
+    MemoryQualityReports,
+    MemoryReviewedFiles,
+    MemoryReviewedLabels,
+    MemoryTaskFinder,
+    ReviewedDb,
+)
 from tests.unit.fakes.store import (
     MemoryBatchStore,
     MemoryCrashLog,
@@ -84,6 +91,10 @@ class World:
         self.runs = MemoryRuns(self.db)
         self.jobs = MemoryJobs(self.db)
         self.export_files = MemoryExportFiles(self.objects, self.bucket)
+        self.rdb = ReviewedDb()
+        self.reviewed = MemoryReviewedLabels(self.db, self.rdb)
+        self.finder = MemoryTaskFinder(self.db)
+        self.files = MemoryReviewedFiles(self.objects, self.bucket)
         settings = Settings(
             data_bucket=self.bucket,
             dataset_buckets=(self.bucket, *self.grant_buckets),
@@ -109,6 +120,10 @@ class World:
             job_orchestrator=self.job_orchestrator,
             step_limits=self.limits,
             worker_settings=WorkerSettings(input_size=64, fetch_threads=2),
+            reviewed_labels=self.reviewed,
+            task_finder=self.finder,
+            reviewed_files=self.files,
+            quality_reports=MemoryQualityReports(self.rdb),
         )
         self.loop = JobLoop(
             self.services.job_runner, self.services.job_finisher, self.job_orchestrator

@@ -49,6 +49,11 @@ TAGS = [
     {"name": "Pre-labeling", "description": "Mapping, limit, and the runs that pre-label"},
     {"name": "Exports", "description": "A project's labels as COCO, YOLO or Pascal VOC"},
     {
+        "name": "Quality",
+        "description": "Reviewed labels brought back from review tools, and the quality of "
+        "pre-labels against them: per class figures and calibrated thresholds",
+    },
+    {
         "name": "Jobs",
         "description": "Work that grows with the project (imports, moves, disconnects, "
         "reconnects, exports), done in the background with visible progress",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -130,9 +130,9 @@ class JobOut(BaseModel):
     status: JobStatus
     params: dict[str, str]
     progress: JobProgressOut
-    result: dict[str, str | int] = Field(
-        description="Figures once it ended: tasks/images/skipped (import), moved, removed, or "
-        "the export's format and summary"
+    result: dict[str, Any] = Field(
+        description="Figures once it ended: tasks/images/skipped (import), moved, removed, "
+        "the export's format and summary, or a reviewed-labels import's report"
     )
     error: str | None
     created_at: str

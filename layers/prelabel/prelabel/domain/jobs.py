@@ -23,6 +23,10 @@ class JobKind(StrEnum):
     EXPORT = "export"
     # Moves a legacy project's tasks (one partition) to shards.
     RESHARD = "reshard"
+    # Reads a review tool's export, matches its images to tasks and stores their reviewed labels.
+    REVIEWED_IMPORT = "reviewed_import"
+    # The quality report: pre-labels against reviewed labels, per class.
+    QUALITY = "quality"
 
 
 class JobStatus(StrEnum):
@@ -37,6 +41,7 @@ class ProgressUnit(StrEnum):
     OBJECTS = "objects"  # S3 objects listed (import by prefix)
     BYTES = "bytes"  # bytes of the manifest read (import by manifest)
     TASKS = "tasks"  # tasks moved, removed, exported or moved to shards
+    IMAGES = "images"  # images of a reviewed-labels file matched and stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +56,9 @@ class Job:
     done: int = 0
     total: int | None = None
     unit: ProgressUnit = ProgressUnit.TASKS
-    # Figures once it ended (tasks created, moved, removed; the export's file and summary).
-    result: dict[str, str | int] = field(default_factory=dict)
+    # Figures once it ended (tasks created, moved, removed; the export's file and summary; a
+    # reviewed-labels import's report): small JSON values.
+    result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     finished_at: str | None = None
     execution_arn: str | None = None

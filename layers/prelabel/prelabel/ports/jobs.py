@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from prelabel.domain.entities import ProjectRef
 from prelabel.domain.imports import ImportReport
@@ -26,7 +27,7 @@ class JobEnd:
     status: JobStatus
     error: str | None
     # None keeps what a step stored.
-    result: Mapping[str, str | int] | None
+    result: Mapping[str, Any] | None
     finished_at: str
 
 
@@ -49,7 +50,7 @@ class JobRepository(ABC):
     def set_progress(self, ref: ProjectRef, job_id: str, progress: Progress) -> None: ...
 
     @abstractmethod
-    def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, str | int]) -> None:
+    def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, Any]) -> None:
         """Set (not merge): a step run twice writes the same result."""
 
     @abstractmethod

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from prelabel.domain.entities import Box, Task
+from prelabel.domain.entities import Task
+from prelabel.domain.reviewed_labels import StoredBox
 from prelabel.reviewed.labels import LabelMatcher
 from prelabel.reviewed.model import ReviewedImage
 from prelabel.reviewed.refs import file_name_of
@@ -93,17 +94,10 @@ class MatchRule(StrEnum):
     FILE_NAME = "file_name"
 
 
-@dataclass(frozen=True, slots=True)
-class ReviewedLabel:
-    """A box people kept or drew, in pixels of the image as displayed, under a bbox entry: what
-    is stored as the task's reviewed label (the quality report reads it as a reviewed box of
-    class `entry_id`)."""
-
-    entry_id: str
-    entry_name: str
-    box: Box
-    crowd: bool = False
-    difficult: bool = False
+# A box people kept or drew, in pixels of the image as displayed, under a bbox entry: the
+# record stored as the task's reviewed label (domain.reviewed_labels), so matching hands the
+# import exactly what it stores (the quality report reads it as a reviewed box of `entry_id`).
+ReviewedLabel = StoredBox
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
@@ -36,7 +37,7 @@ def _to_domain(item: JobModel) -> Job:
     )
 
 
-def _json(values: Mapping[str, str | int]) -> str:
+def _json(values: Mapping[str, Any]) -> str:
     return json.dumps(dict(values), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
@@ -79,7 +80,7 @@ class DynamoJobRepository(JobRepository):
             actions.append(JobModel.unit.set(progress.unit.value))
         self._update(ref, job_id, actions, "save job progress")
 
-    def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, str | int]) -> None:
+    def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, Any]) -> None:
         self._update(ref, job_id, [JobModel.result.set(_json(result))], "save job result")
 
     def finish(self, ref: ProjectRef, job_id: str, end: JobEnd) -> bool:

@@ -58,6 +58,20 @@ class Shard:
     def counts_key(self) -> str:
         return f"{self.ref.key}#counts{self._suffix}"
 
+    @property
+    def reviewed_key(self) -> str:
+        return f"{self.ref.key}#rv{self._suffix}"
+
+    @property
+    def reviewed_counts_key(self) -> str:
+        return f"{self.ref.key}#rvcounts{self._suffix}"
+
+
+def quality_key(ref: ProjectRef) -> str:
+    """The project's quality report: a few items per scope, written once per quality job, so
+    one unsharded partition."""
+    return f"{ref.key}#quality"
+
 
 def outcome_of(outcome_key: str) -> PrelabelState:
     """DONE or FAILED, from a pre-label's partition key (`<org>#<project>#pl#DONE[#n]`)."""

@@ -196,6 +196,42 @@ class CountsModel(TasksTable):
     failed = NumberAttribute(default=0)
 
 
+class ReviewedModel(TasksTable):
+    """A task's reviewed labels (`<project>#rv#<shard>`, the task's shard), sorted by task id:
+    apart from its pre-label, which they never replace. `labels` is compact JSON
+    (reviewed_codec.py); `job`/`source` name the import job and the image of its file that
+    wrote them (a retried write of the same image is told from a duplicate image)."""
+
+    reviewed_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
+    task_id = UnicodeAttribute(range_key=True)
+    labels = UnicodeAttribute(attr_name="l")
+    format = UnicodeAttribute(attr_name="f")
+    job_id = UnicodeAttribute(attr_name="j")
+    imported_at = UnicodeAttribute(attr_name="at")
+    source = NumberAttribute(attr_name="s")
+    dropped = NumberAttribute(default=0, attr_name="d")
+
+
+class ReviewedCountsModel(TasksTable):
+    """One shard's count of tasks with reviewed labels and of writes to them
+    (`<project>#rvcounts#<shard>`), changed in the same transactions as its reviewed items."""
+
+    counts_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
+    name = UnicodeAttribute(range_key=True, attr_name="task_id")
+    tasks = NumberAttribute(default=0)
+    changes = NumberAttribute(default=0)
+
+
+class QualityItemModel(TasksTable):
+    """The project's quality report (`<project>#quality`): per scope a header (summary and
+    evidence floors) and one item per class (its tally), all read with one query per scope."""
+
+    quality_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
+    item = UnicodeAttribute(range_key=True, attr_name="task_id")
+    job_id = UnicodeAttribute(attr_name="j")
+    body = UnicodeAttribute(attr_name="b")
+
+
 class RunsTable(Model):
     """The items of the runs table: runs, their mapping snapshots, and an item per batch."""
 
@@ -314,6 +350,9 @@ TABLE_OF: dict[type[Model], str] = {
     TaskModel: "tasks_table",
     PrelabelModel: "tasks_table",
     CountsModel: "tasks_table",
+    ReviewedModel: "tasks_table",
+    ReviewedCountsModel: "tasks_table",
+    QualityItemModel: "tasks_table",
     RunModel: "runs_table",
     RunSnapshotModel: "runs_table",
     BatchReceiptModel: "runs_table",

@@ -10,6 +10,7 @@ from prelabel.ports.jobs import JobRepository
 from prelabel.ports.objects import DatasetObjects, ExportFiles
 from prelabel.ports.projects import DatasetRepository, ProjectRepository
 from prelabel.ports.tasks import TaskRepository
+from prelabel.services.jobs.review_ports import ReviewPorts
 from prelabel.services.locations import LocationService
 
 
@@ -36,6 +37,8 @@ class JobContext:
     locations: LocationService
     objects: DatasetObjects
     exports: ExportFiles
+    # Reviewed-label imports and quality reports (services/jobs/reviewed_*.py, quality_*.py).
+    review: ReviewPorts
     limits: StepLimits = field(default_factory=StepLimits)
 
 

@@ -17,7 +17,9 @@ from prelabel.domain.jobs import JobKind, StepOutcome, decode_cursor
 from prelabel.services.jobs.context import JobContext, Work
 from prelabel.services.jobs.export_step import export_step
 from prelabel.services.jobs.import_step import import_step
+from prelabel.services.jobs.quality_step import quality_step
 from prelabel.services.jobs.reshard_step import reshard_step
+from prelabel.services.jobs.reviewed_step import reviewed_import_step
 from prelabel.services.jobs.task_steps import disconnect_step, move_step, reconnect_step
 
 WORK: dict[JobKind, Work] = {
@@ -27,6 +29,8 @@ WORK: dict[JobKind, Work] = {
     JobKind.MOVE: move_step,
     JobKind.EXPORT: export_step,
     JobKind.RESHARD: reshard_step,
+    JobKind.REVIEWED_IMPORT: reviewed_import_step,
+    JobKind.QUALITY: quality_step,
 }
 
 
