@@ -4,8 +4,8 @@ The commit is one TransactWriteItems (see BatchStore.commit): the batch's receip
 before), each task's pre-label item (absent before: once only), the run's counters (condition:
 the run is still RUNNING, so nothing lands after a stop), the organization's `remaining -= k`
 (condition `remaining >= k`) and the counters item of each shard the batch's tasks are in (a
-run's batches hold one shard's tasks, see task_lists.eligible_ids, so usually one). Either all
-of it happens or none.
+run's batches mostly hold one shard's tasks, see task_lists.eligible_ids). Either all of it
+happens or none.
 
 What one pre-labeled image costs, in write units: its pre-label put (2, transactional, under
 1 KB), plus its share of the batch's four fixed items (receipt, run, limit, counters: 8 per
