@@ -64,12 +64,14 @@ node_modules/.installed: package.json package-lock.json
 test: setup lint
 	$(VENV)/bin/pytest -q
 
-## lint: ruff (lint + format), mypy strict, cfn-lint, statelint; cfn-lint and checkov over the
+## lint: ruff (lint + format), mypy strict, the import contracts (lint-imports: layers, no
+## circles; docs/architecture.md), cfn-lint, statelint; cfn-lint and checkov over the
 ## SAM-transformed template (what CloudFormation receives) for each parameter set
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/cfn-lint template.yaml
 	$(PY) -m prelabel_local.template_lint --out build/transformed --checkov $(CHECKOV_VENV)/bin/checkov
 	for f in statemachine/*.asl.json; do [ -e "$$f" ] || continue; $(VENV)/bin/statelint "$$f" || exit 1; done

@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -75,12 +76,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
 
-    from prelabel.container import Container, use_container
-    from prelabel.settings import Settings
     from prelabel_local import dynamodb_local
-    from prelabel_local.harness import seed_organization
-    from prelabel_local.http_events import call_api as call
-    from prelabel_local.template_resources import TABLE_SETTING, create_tables, load_template
 
     # Imports first, while no local server competes for the CPU.
     api_import = import_time_ms("app", ROOT / "functions" / "api")
@@ -92,49 +88,7 @@ def main() -> None:
     moto.start()
     os.environ["AWS_ENDPOINT_URL_S3"] = f"http://127.0.0.1:{moto_port}"
     try:
-        suffix = uuid.uuid4().hex[:6]
-        names = {logical: f"{logical}-{suffix}" for logical in TABLE_SETTING}
-        create_tables(
-            boto3.client("dynamodb", endpoint_url=ddb.endpoint),
-            load_template(ROOT / "template.yaml"),
-            names,
-        )
-        settings = Settings(
-            **{TABLE_SETTING[logical]: name for logical, name in names.items()},
-            data_bucket="bench-data",
-            # No state machine here: the figures are the views, not runs or jobs.
-            state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:none",
-            jobs_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:jobs",
-            dynamodb_endpoint=ddb.endpoint,
-        )
-        container = Container(settings)
-        use_container(container)
-        seed_organization(container, "bench", name="B")
-        config = [
-            {"id": "veh", "name": "Vehicle", "geometry": "bbox"},
-            {"id": "per", "name": "Person", "geometry": "bbox"},
-        ]
-        pid = call("POST", "/projects", "bench", {"name": "Bench", "label_config": config}).body[
-            "project_id"
-        ]
-        mapping = {
-            "rows": [
-                {"detector_class": c, "entry_id": "veh"}
-                for c in ("car", "truck", "bus", "motorcycle")
-            ]
-            + [{"detector_class": "person", "entry_id": "per", "min_confidence": 0.6}]
-        }
-        reply = call("PUT", f"/projects/{pid}/mapping", "bench", mapping)
-        assert reply.status == 200, reply.body
-        assert call("GET", f"/projects/{pid}/assistant", "bench").status == 200
-
-        view_ms = median_ms(
-            lambda: call("GET", f"/projects/{pid}/assistant", "bench"), args.requests
-        )
-        put_ms = median_ms(
-            lambda: call("PUT", f"/projects/{pid}/mapping", "bench", mapping), args.requests
-        )
-        baseline_ms = median_ms(lambda: container.orgs.get("bench"), args.requests)
+        view_ms, put_ms, baseline_ms = latencies(ddb.endpoint, args.requests)
     finally:
         moto.stop()
         ddb.stop()
@@ -163,6 +117,62 @@ def main() -> None:
         f"baseline: import boto3 alone               {boto3_import:7.1f} ms "
         f"(api imports = {api_import / boto3_import:.2f}x boto3)"
     )
+
+
+def bench_container(ddb_endpoint: str) -> Any:
+    """Fresh tables made as template.yaml defines them, and the organization `bench`."""
+    from prelabel.container import Container, use_container
+    from prelabel.settings import Settings
+    from prelabel_local.harness import seed_organization
+    from prelabel_local.template_resources import TABLE_SETTING, create_tables, load_template
+
+    suffix = uuid.uuid4().hex[:6]
+    names = {logical: f"{logical}-{suffix}" for logical in TABLE_SETTING}
+    create_tables(
+        boto3.client("dynamodb", endpoint_url=ddb_endpoint),
+        load_template(ROOT / "template.yaml"),
+        names,
+    )
+    settings = Settings(
+        **{TABLE_SETTING[logical]: name for logical, name in names.items()},
+        data_bucket="bench-data",
+        # No state machine here: the figures are the views, not runs or jobs.
+        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:none",
+        jobs_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:jobs",
+        dynamodb_endpoint=ddb_endpoint,
+    )
+    container = Container(settings)
+    use_container(container)
+    seed_organization(container, "bench", name="B")
+    return container
+
+
+def latencies(ddb_endpoint: str, requests: int) -> tuple[float, float, float]:
+    """Median ms of the assistant view, of a mapping update, and of one GetItem (baseline)."""
+    from prelabel_local.http_events import call_api as call
+
+    container = bench_container(ddb_endpoint)
+    config = [
+        {"id": "veh", "name": "Vehicle", "geometry": "bbox"},
+        {"id": "per", "name": "Person", "geometry": "bbox"},
+    ]
+    pid = call("POST", "/projects", "bench", {"name": "Bench", "label_config": config}).body[
+        "project_id"
+    ]
+    mapping = {
+        "rows": [
+            {"detector_class": c, "entry_id": "veh"} for c in ("car", "truck", "bus", "motorcycle")
+        ]
+        + [{"detector_class": "person", "entry_id": "per", "min_confidence": 0.6}]
+    }
+    reply = call("PUT", f"/projects/{pid}/mapping", "bench", mapping)
+    assert reply.status == 200, reply.body
+    assert call("GET", f"/projects/{pid}/assistant", "bench").status == 200
+
+    view_ms = median_ms(lambda: call("GET", f"/projects/{pid}/assistant", "bench"), requests)
+    put_ms = median_ms(lambda: call("PUT", f"/projects/{pid}/mapping", "bench", mapping), requests)
+    baseline_ms = median_ms(lambda: container.orgs.get("bench"), requests)
+    return view_ms, put_ms, baseline_ms
 
 
 if __name__ == "__main__":

@@ -69,6 +69,31 @@ def run(
 
     print(f"== torch backend on {device}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     model = load(device, weights, threads)
+    describe(model, device, cuda)
+    originals, as_sent = photos_as_sent()
+    reference = onnx_backend(threads) if not cuda else None
+    batch_table(model, reference, as_sent, batches, seconds, sync, cuda)
+    if cuda:
+        free, total = torch.cuda.mem_get_info(device)
+        print(f"GPU memory: {total / 2**20:.0f} MiB in all, {free / 2**20:.0f} MiB free now")
+    else:
+        print("(peak figures on the CPU: the process's maximum resident set so far)")
+
+    per_request = concurrent(model, as_sent, seconds, concurrency, sync)
+    stages(model, as_sent, sync)
+    agreement(model, originals, as_sent)
+    print(
+        f"\nautoscaling: 70% of {per_request:.0f} img/s in requests of {WIRE_BATCH} = "
+        f"--target-invocations {0.7 * 60 * per_request / WIRE_BATCH:.0f} per instance per minute"
+    )
+    print(
+        "cost per 1,000 images = hourly price x 1000 / (3600 x images/s); at the rate above, "
+        f"${1000 / (3600 * per_request):.5f} per $1/h of instance price "
+        "(benchmarks/workflow_cost.py --gpu-images-per-second applies it to the list prices)"
+    )
+
+
+def describe(model: LoadedModel, device: str, cuda: bool) -> None:
     gpu = torch.cuda.get_device_name(device) if cuda else platform.processor() or "CPU"
     print(
         f"machine: {gpu}; {os.cpu_count()} CPU cores (load average {os.getloadavg()[0]:.1f}); "
@@ -80,14 +105,30 @@ def run(
         f"{'the GPU (nvJPEG)' if backend.gpu_decode else 'the CPU (OpenCV)'}, "
         f"NMS by {backend.nms_kernel}"
     )
+
+
+def photos_as_sent() -> tuple[list[bytes], list[bytes]]:
+    """The COCO photos, and what the worker sends of them: oriented, fitted into 416 px,
+    re-encoded as JPEG (quality 90)."""
     photos = sorted(COCO_DIR.glob("*.jpg"))
     originals = [p.read_bytes() for p in photos]
-    # What the worker sends: oriented, fitted into 416 px, re-encoded as JPEG (quality 90).
     as_sent = [prepare_image(data, 416).payload for data in originals]
     kb = sum(map(len, as_sent)) / len(as_sent) / 1024
     print(f"images: {len(as_sent)} COCO photos as the worker sends them (416 px JPEG, {kb:.0f} KB)")
+    return originals, as_sent
 
-    reference = onnx_backend(threads) if not cuda else None
+
+def batch_table(
+    model: LoadedModel,
+    reference: LoadedModel | None,
+    as_sent: list[bytes],
+    batches: list[int],
+    seconds: float,
+    sync: Callable[[], None],
+    cuda: bool,
+) -> None:
+    """(a) the network alone against (b) the end-to-end path, per batch size."""
+    backend: Any = model.backend
     print(
         "\n(a) network alone: input already on the device, forward pass only\n"
         "(b) end to end: JPEG bytes -> header checks, decoding, letterbox, forward, grid decode,"
@@ -120,24 +161,6 @@ def run(
         line = f"{size:>6}{rates['a']:>12.1f}{rates['b']:>12.1f}{rates['b'] / rates['a']:>9.2f}"
         line += f"{rates['onnx']:>14.1f}" if reference else ""
         print(line + f"{peak_a:>8.0f}/{peak_b:<7.0f}")
-    if cuda:
-        free, total = torch.cuda.mem_get_info(device)
-        print(f"GPU memory: {total / 2**20:.0f} MiB in all, {free / 2**20:.0f} MiB free now")
-    else:
-        print("(peak figures on the CPU: the process's maximum resident set so far)")
-
-    per_request = concurrent(model, as_sent, seconds, concurrency, sync)
-    stages(model, as_sent, sync)
-    agreement(model, originals, as_sent)
-    print(
-        f"\nautoscaling: 70% of {per_request:.0f} img/s in requests of {WIRE_BATCH} = "
-        f"--target-invocations {0.7 * 60 * per_request / WIRE_BATCH:.0f} per instance per minute"
-    )
-    print(
-        "cost per 1,000 images = hourly price x 1000 / (3600 x images/s); at the rate above, "
-        f"${1000 / (3600 * per_request):.5f} per $1/h of instance price "
-        "(benchmarks/workflow_cost.py --gpu-images-per-second applies it to the list prices)"
-    )
 
 
 def load(device: str, weights: Path | None, threads: int | None) -> LoadedModel:

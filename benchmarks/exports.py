@@ -27,7 +27,7 @@ from collections.abc import Iterator
 
 from prelabel.domain.entities import Box, Label, PrelabelState, Project, ProjectRef, Task
 from prelabel.domain.label_config import Geometry, LabelEntry
-from prelabel.exports import ExportFormat, write_export
+from prelabel.export_formats import ExportFormat, write_export
 
 REF = ProjectRef("org-bench", "prj_bench")
 PROJECT = Project(

@@ -44,7 +44,12 @@ from typing import Any
 
 from _common import ApiCounter
 
-from prelabel.services.exports import ExportWriter
+from prelabel.container import Container, use_container
+from prelabel.domain.entities import LabelingState, ProjectRef
+from prelabel.export_formats import ExportFormat
+from prelabel.services.jobs.export_step import ExportWriter
+from prelabel_local import harness
+from prelabel_local.http_events import InProcessApi
 
 ORG = "scale-org"
 CONFIG = [{"id": "veh", "name": "Vehicle", "geometry": "bbox"}]
@@ -119,12 +124,6 @@ def timed_job(
 
 
 def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int, shards: int) -> Size:
-    from prelabel.container import Container, use_container
-    from prelabel.domain.entities import LabelingState, ProjectRef
-    from prelabel.exports import ExportFormat
-    from prelabel_local import harness
-    from prelabel_local.http_events import InProcessApi
-
     size = Size(n)
     org = f"{ORG}-{n}"
     c = Container(stack.settings.model_copy(update={"task_shards": shards}))
@@ -133,7 +132,39 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int, shard
     api = InProcessApi(org)
     pid = harness.create_project(api, f"Scale {n}", CONFIG)
     ref = ProjectRef(org, pid)
-    prefix = f"{org}/images/"
+    dataset, moved = _import_and_move(stack, counter, api, pid, size)
+    ids = sorted(c.tasks.ids_in_state(ref, LabelingState.WAITING))
+    harness.plant_prelabels(ref, ids[::2], BOXES)
+    api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
+
+    print("  timing requests ...", flush=True)
+    for name, (method, path, query, body) in _requests(pid, dataset, moved).items():
+        _time_request(api, counter, size, samples, name, method, path, query, body)
+    assert api.json("POST", f"/projects/{pid}/runs", {"confirm": False})["confirmation_required"]
+
+    harness.plant_prelabels(ref, ids[1::2], BOXES)
+    print("  exporting ...", flush=True)
+    _export(counter, api, pid, size)
+    _export_memory(c, ref, size)
+
+    print("  disconnecting ...", flush=True)
+    size.jobs["disconnect"], size.answers["disconnect"], removed = timed_job(
+        counter,
+        n,
+        lambda: api.json("DELETE", f"/projects/{pid}/datasets/{dataset['dataset_id']}"),
+        lambda j: harness.wait_for_job(api, pid, j["job_id"], timeout=7200),
+    )
+    assert removed["result"] == {"removed": n}, removed
+    use_container(None)
+    return size
+
+
+def _import_and_move(
+    stack: Any, counter: ThreadCounter, api: InProcessApi, pid: str, size: Size
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The images put into S3, connected (an import job) and moved to WAITING (a job)."""
+    n = size.tasks
+    prefix = f"{api.org}/images/"
     harness.put_objects_in_process(
         stack.bucket, ((f"{prefix}{i:07d}.jpg", b"\xff\xd8jpeg") for i in range(n))
     )
@@ -160,52 +191,53 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int, shard
         lambda j: harness.wait_for_job(api, pid, j["job_id"], timeout=7200),
     )
     assert moved["result"] == {"moved": n}, moved
-    ids = sorted(c.tasks.ids_in_state(ref, LabelingState.WAITING))
-    harness.plant_prelabels(ref, ids[::2], BOXES)
-    api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
+    return dataset, moved
 
-    print("  timing requests ...", flush=True)
-    requests: dict[str, tuple[str, str, dict[str, str] | None, Any]] = {
+
+def _requests(
+    pid: str, dataset: dict[str, Any], moved: dict[str, Any]
+) -> dict[str, tuple[str, str, dict[str, str] | None, Any]]:
+    """The requests the UI makes: (method, path, query, body) by name."""
+    tasks = f"/projects/{pid}/tasks"
+    return {
         "assistant view": ("GET", f"/projects/{pid}/assistant", None, None),
-        "task page": ("GET", f"/projects/{pid}/tasks", {"limit": "50"}, None),
-        "page: state=WAITING": (
-            "GET",
-            f"/projects/{pid}/tasks",
-            {"limit": "50", "state": "WAITING"},
-            None,
-        ),
-        "page: prelabeled=true": (
-            "GET",
-            f"/projects/{pid}/tasks",
-            {"limit": "50", "prelabeled": "true"},
-            None,
-        ),
-        "page: prelabeled=false": (
-            "GET",
-            f"/projects/{pid}/tasks",
-            {"limit": "50", "prelabeled": "false"},
-            None,
-        ),
+        "task page": ("GET", tasks, {"limit": "50"}, None),
+        "page: state=WAITING": ("GET", tasks, {"limit": "50", "state": "WAITING"}, None),
+        "page: prelabeled=true": ("GET", tasks, {"limit": "50", "prelabeled": "true"}, None),
+        "page: prelabeled=false": ("GET", tasks, {"limit": "50", "prelabeled": "false"}, None),
         "dataset": ("GET", f"/projects/{pid}/datasets/{dataset['dataset_id']}", None, None),
         "job": ("GET", f"/projects/{pid}/jobs/{moved['job_id']}", None, None),
         "start-run answer": ("POST", f"/projects/{pid}/runs", None, {"confirm": False}),
     }
-    for name, (method, path, query, body) in requests.items():
-        times = []
-        counter.calls.clear()
-        counter.recording = True
-        for _ in range(samples):
-            began = time.perf_counter()
-            reply = api.call(method, path, body, query)
-            times.append(time.perf_counter() - began)
-            assert reply.status < 400, (name, reply.body)
-        counter.recording = False
-        size.latency[name] = times
-        size.requests[name] = len(counter.of("dynamodb")) / samples
-    assert api.json("POST", f"/projects/{pid}/runs", {"confirm": False})["confirmation_required"]
 
-    harness.plant_prelabels(ref, ids[1::2], BOXES)
-    print("  exporting ...", flush=True)
+
+def _time_request(
+    api: InProcessApi,
+    counter: ThreadCounter,
+    size: Size,
+    samples: int,
+    name: str,
+    method: str,
+    path: str,
+    query: dict[str, str] | None,
+    body: Any,
+) -> None:
+    times = []
+    counter.calls.clear()
+    counter.recording = True
+    for _ in range(samples):
+        began = time.perf_counter()
+        reply = api.call(method, path, body, query)
+        times.append(time.perf_counter() - began)
+        assert reply.status < 400, (name, reply.body)
+    counter.recording = False
+    size.latency[name] = times
+    # Every thread's: no job runs now, and a page queries the shards from a thread pool.
+    size.requests[name] = len(counter.of("dynamodb")) / samples
+
+
+def _export(counter: ThreadCounter, api: InProcessApi, pid: str, size: Size) -> None:
+    """The COCO export job, timed until its file's link answers."""
     export_path = f"/projects/{pid}/export"
 
     def file_link(job: dict[str, Any]) -> Any:
@@ -218,19 +250,23 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int, shard
 
     size.jobs["export (COCO)"], size.answers["export"], link = timed_job(
         counter,
-        n,
+        size.tasks,
         lambda: api.json("GET", export_path, query={"format": "coco"}),
         file_link,
     )
-    assert link["summary"]["annotations"] == n * BOXES, link
+    assert link["summary"]["annotations"] == size.tasks * BOXES, link
 
-    class NullSink:
-        written = 0
 
-        def write(self, data: bytes) -> int:
-            self.written += len(data)
-            return len(data)
+class NullSink:
+    written = 0
 
+    def write(self, data: bytes) -> int:
+        self.written += len(data)
+        return len(data)
+
+
+def _export_memory(c: Container, ref: ProjectRef, size: Size) -> None:
+    """The same export written into a null sink under tracemalloc."""
     sink = NullSink()
     tracemalloc.start()
     ExportWriter(c.projects, c.tasks).write(
@@ -238,22 +274,11 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int, shard
         ExportFormat.COCO,
         sink,  # type: ignore[arg-type]
         "now",
-        locations=c.locations.locations(org),
+        locations=c.locations.locations(ref.org_id),
     )
     size.export_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     size.export_bytes = sink.written
-
-    print("  disconnecting ...", flush=True)
-    size.jobs["disconnect"], size.answers["disconnect"], removed = timed_job(
-        counter,
-        n,
-        lambda: api.json("DELETE", f"/projects/{pid}/datasets/{dataset['dataset_id']}"),
-        lambda j: harness.wait_for_job(api, pid, j["job_id"], timeout=7200),
-    )
-    assert removed["result"] == {"removed": n}, removed
-    use_container(None)
-    return size
 
 
 def report(sizes: list[Size], shards: int) -> None:

@@ -151,30 +151,12 @@ def short_circuit(client: Any, answer: Any) -> Any:
     return client
 
 
-def worker_deps(files: dict[str, Path]) -> tuple[Any, Any]:
-    import io
-
-    import botocore.session
-    from botocore.response import StreamingBody
-    from pynamodb.connection import Connection
-
-    from prelabel.adapters.dynamodb.batches import DynamoBatchStore
-    from prelabel.adapters.dynamodb.models import bind_tables
-    from prelabel.adapters.s3_objects import S3ImageSource
-    from prelabel.adapters.sagemaker_detector import SageMakerDetector
-    from prelabel.detector_wire import Detection, ImageResult, encode_response
+def _run_in_memory() -> tuple[Any, Any, Any]:
+    """The run the batch belongs to, its snapshot (5 classes mapped) and its project."""
     from prelabel.domain.detector_classes import COCO_CLASS_NAMES
     from prelabel.domain.entities import ProjectRef, Run, RunCounters, RunSnapshot, RunStatus
-    from prelabel.domain.locations import DataLocation, OrgLocations
     from prelabel.domain.mapping import LabelMapping, MappingRow
-    from prelabel.ports.labeling import BatchItem, TaskImage
-    from prelabel.services.labeling import BatchWorker, WorkerSettings
-    from prelabel.settings import Settings
 
-    settings = Settings(
-        organizations_table="orgs", tasks_table="tasks", runs_table="runs", data_bucket="bench"
-    )
-    bind_tables(settings)
     ref = ProjectRef("org-1", "proj-1")
     names = dict(enumerate(COCO_CLASS_NAMES))
     rows = tuple(
@@ -188,14 +170,22 @@ def worker_deps(files: dict[str, Path]) -> tuple[Any, Any]:
         BATCH,
     )
     run = Run(ref, "run-1", RunStatus.RUNNING, RunCounters(total=BATCH), "2026-11-01T00:00:00Z")
+    return ref, run, snapshot
+
+
+def _stored_state(run: Any, snapshot: Any) -> dict[str, Any]:
+    """The reads of stored state the worker makes (run, snapshot, limit, locations, crash
+    notes, the batch's tasks), from memory; `Batches.commit` stays the real transaction build
+    and send."""
+    from prelabel.adapters.dynamodb.batches import DynamoBatchStore
+    from prelabel.domain.locations import DataLocation, OrgLocations
+    from prelabel.ports.labeling import TaskImage
 
     class Runs:
-        """The run's reads the worker makes, from memory."""
-
-        def get(self, ref: Any, run_id: str) -> Run:
+        def get(self, ref: Any, run_id: str) -> Any:
             return run
 
-        def snapshot(self, ref: Any, run_id: str) -> RunSnapshot:
+        def snapshot(self, ref: Any, run_id: str) -> Any:
             return snapshot
 
     class Limit:
@@ -211,14 +201,31 @@ def worker_deps(files: dict[str, Path]) -> tuple[Any, Any]:
             return None
 
     class Batches(DynamoBatchStore):
-        """Stored-state reads in memory; `commit` is the real transaction build and send."""
-
         def batch_committed(self, run_id: str, batch_no: int) -> bool:
             return False
 
         def batch_images(self, ref: Any, task_ids: Any) -> Any:
             return [TaskImage(t, "bench-bucket", t) for t in task_ids]
 
+    return {
+        "runs": Runs(),
+        "ledger": Limit(),
+        "locations": Locations(),
+        "crash_log": NoCrashes(),
+        "batches_class": Batches,
+    }
+
+
+def _answers(files: dict[str, Path]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """What S3 GetObject (the file's bytes) and InvokeEndpoint (six boxes an image) answer."""
+    import io
+
+    from botocore.response import StreamingBody
+
+    from prelabel.detector_wire import Detection, ImageResult, encode_response
+    from prelabel.domain.detector_classes import COCO_CLASS_NAMES
+
+    names = dict(enumerate(COCO_CLASS_NAMES))
     # Six boxes per image in the detector's input pixels (416 wide): persons, cars, a dog.
     canned = ImageResult(
         detections=[
@@ -240,6 +247,27 @@ def worker_deps(files: dict[str, Path]) -> tuple[Any, Any]:
         reply = encode_response("yolox-nano", "bench", [canned] * n)
         return {"Body": StreamingBody(io.BytesIO(reply), len(reply))}
 
+    return s3_answer, endpoint_answer
+
+
+def worker_deps(files: dict[str, Path]) -> tuple[Any, Any]:
+    import botocore.session
+    from pynamodb.connection import Connection
+
+    from prelabel.adapters.dynamodb.models import bind_tables
+    from prelabel.adapters.s3_objects import S3ImageSource
+    from prelabel.adapters.sagemaker_detector import SageMakerDetector
+    from prelabel.ports.labeling import BatchItem
+    from prelabel.services.labeling import BatchWorker, WorkerSettings
+    from prelabel.settings import Settings
+
+    settings = Settings(
+        organizations_table="orgs", tasks_table="tasks", runs_table="runs", data_bucket="bench"
+    )
+    bind_tables(settings)
+    ref, run, snapshot = _run_in_memory()
+    stored = _stored_state(run, snapshot)
+    s3_answer, endpoint_answer = _answers(files)
     session = botocore.session.get_session()
     s3 = short_circuit(session.create_client("s3", region_name="us-east-1"), s3_answer)
     runtime = short_circuit(
@@ -248,13 +276,13 @@ def worker_deps(files: dict[str, Path]) -> tuple[Any, Any]:
     connection = Connection(region="us-east-1", host="http://127.0.0.1:9")
     short_circuit(connection.client, lambda operation, params: {})
     worker = BatchWorker(
-        runs=Runs(),  # type: ignore[arg-type]
-        ledger=Limit(),  # type: ignore[arg-type]
-        batches=Batches(connection),
-        crash_log=NoCrashes(),  # type: ignore[arg-type]
+        runs=stored["runs"],
+        ledger=stored["ledger"],
+        batches=stored["batches_class"](connection),
+        crash_log=stored["crash_log"],
         images=S3ImageSource(lambda: s3),
         detector=SageMakerDetector(lambda: runtime, "bench-endpoint"),
-        locations=Locations(),  # type: ignore[arg-type]
+        locations=stored["locations"],
         settings=WorkerSettings(input_size=INPUT_SIZE),
     )
     item = BatchItem(ref.org_id, ref.project_id, "run-1", 0, tuple(sorted(files)))
@@ -431,51 +459,10 @@ def photos_section(rounds: int, profile: bool, verdicts: list[tuple[str, bool]])
         f"{'ratio':>6} {'prepare_image':>13} {'before':>7} {'ratio':>6}"
         f" {'peak MB':>8} {'idle MB':>8}"
     )
-    pooled: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any]]] = {}
-    for width, height in SIZES:
-        with tempfile.TemporaryDirectory(prefix="prelabel-worker-") as tmp:
-            folder = Path(tmp)
-            photos = make_photos(folder, width, height)
-            mb = sum(p.stat().st_size for p in photos) / len(photos) / 1e6
-            worker = run_child("worker", folder, rounds, profile)
-            bare = run_child("baseline", folder, rounds, profile)
-            prep = run_child("prepare", folder, rounds, profile)
-            before = run_child("before", folder, rounds, profile)
-            pooled[(width, height)] = (
-                run_child("budget", folder, rounds, profile),
-                run_child("threads-before", folder, rounds, profile),
-            )
-        w_min, b_min = min(worker["cpu_ms"]), min(bare["cpu_ms"])
-        ratio = w_min / b_min
-        p_min, old_min = min(prep["cpu_ms"]), min(before["cpu_ms"])
-        p_ratio = p_min / old_min
-        w_med = statistics.median(worker["cpu_ms"])
-        b_med = statistics.median(bare["cpu_ms"])
-        print(
-            f"  {f'{width}x{height}':<10} {mb:>7.2f} {w_min:>6.1f} (med {w_med:>4.0f})"
-            f" {b_min:>6.1f} (med {b_med:>4.0f}) {ratio:>6.2f} {p_min:>13.1f} {old_min:>7.1f}"
-            f" {p_ratio:>6.2f} {worker['peak_mb']:>8.0f} {worker['rss_before_mb']:>8.0f}"
-        )
-        verdicts.append(
-            (
-                f"{width}x{height}: worker/Pillow CPU ratio {ratio:.2f} <= {RATIO_TARGET}",
-                ratio <= RATIO_TARGET,
-            )
-        )
-        verdicts.append(
-            (
-                f"{width}x{height}: prepare_image CPU now/before {p_ratio:.2f} <= "
-                f"{PREPARE_RATIO_TARGET}",
-                p_ratio <= PREPARE_RATIO_TARGET,
-            )
-        )
-        verdicts.append(
-            (
-                f"{width}x{height}: worker peak memory {worker['peak_mb']:.0f} MB <= "
-                f"{MEMORY_TARGET_MB} MB (baseline child peak {bare['peak_mb']:.0f} MB)",
-                worker["peak_mb"] <= MEMORY_TARGET_MB,
-            )
-        )
+    pooled = {
+        (width, height): _photo_size(width, height, rounds, profile, verdicts)
+        for width, height in SIZES
+    }
     print(
         "  worker ms/img: CPU of label_batch outside the endpoint, all threads, min (median) of"
         " rounds; Pillow: the bare decode + resize baseline; prepare_image / before: that"
@@ -483,6 +470,61 @@ def photos_section(rounds: int, profile: bool, verdicts: list[tuple[str, bool]])
         " peak MB: the worker child's VmHWM; idle MB: its RSS after imports and client set-up,"
         " before the first batch"
     )
+    _pooled_table(pooled, verdicts)
+
+
+def _photo_size(
+    width: int, height: int, rounds: int, profile: bool, verdicts: list[tuple[str, bool]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One size's row (worker, bare Pillow, prepare_image now and before); the pooled
+    children's results (prepare_batch, before on 8 threads) for the second table."""
+    with tempfile.TemporaryDirectory(prefix="prelabel-worker-") as tmp:
+        folder = Path(tmp)
+        photos = make_photos(folder, width, height)
+        mb = sum(p.stat().st_size for p in photos) / len(photos) / 1e6
+        worker = run_child("worker", folder, rounds, profile)
+        bare = run_child("baseline", folder, rounds, profile)
+        prep = run_child("prepare", folder, rounds, profile)
+        before = run_child("before", folder, rounds, profile)
+        pooled = (
+            run_child("budget", folder, rounds, profile),
+            run_child("threads-before", folder, rounds, profile),
+        )
+    w_min, b_min = min(worker["cpu_ms"]), min(bare["cpu_ms"])
+    ratio = w_min / b_min
+    p_min, old_min = min(prep["cpu_ms"]), min(before["cpu_ms"])
+    p_ratio = p_min / old_min
+    w_med = statistics.median(worker["cpu_ms"])
+    b_med = statistics.median(bare["cpu_ms"])
+    print(
+        f"  {f'{width}x{height}':<10} {mb:>7.2f} {w_min:>6.1f} (med {w_med:>4.0f})"
+        f" {b_min:>6.1f} (med {b_med:>4.0f}) {ratio:>6.2f} {p_min:>13.1f} {old_min:>7.1f}"
+        f" {p_ratio:>6.2f} {worker['peak_mb']:>8.0f} {worker['rss_before_mb']:>8.0f}"
+    )
+    size = f"{width}x{height}"
+    verdicts.append(
+        (f"{size}: worker/Pillow CPU ratio {ratio:.2f} <= {RATIO_TARGET}", ratio <= RATIO_TARGET)
+    )
+    verdicts.append(
+        (
+            f"{size}: prepare_image CPU now/before {p_ratio:.2f} <= {PREPARE_RATIO_TARGET}",
+            p_ratio <= PREPARE_RATIO_TARGET,
+        )
+    )
+    verdicts.append(
+        (
+            f"{size}: worker peak memory {worker['peak_mb']:.0f} MB <= "
+            f"{MEMORY_TARGET_MB} MB (baseline child peak {bare['peak_mb']:.0f} MB)",
+            worker["peak_mb"] <= MEMORY_TARGET_MB,
+        )
+    )
+    return pooled
+
+
+def _pooled_table(
+    pooled: dict[tuple[int, int], tuple[dict[str, Any], dict[str, Any]]],
+    verdicts: list[tuple[str, bool]],
+) -> None:
     print(
         f"  {'size':<10} {'prepare_batch ms/img':>20} {'before x 8 threads':>18} {'ratio':>6}"
         f" {'peak MB':>8} {'before':>7}"
@@ -535,26 +577,35 @@ def hostile_section(verdicts: list[tuple[str, bool]]) -> None:
             f"  {'path':<36} {'peak MB':>8} {'idle MB':>8} {'CPU ms/img':>10} {'wall s':>7}"
             f" {'failed':>6}"
         )
-        results = {}
-        for mode, label in HOSTILE_PATHS:
-            got = run_child(mode, folder, 0, False)
-            results[mode] = got
-            print(
-                f"  {label:<36} {got['peak_mb']:>8.0f} {got['rss_before_mb']:>8.0f}"
-                f" {got['cpu_ms'][0]:>10.0f} {got['wall_s'][0]:>7.1f} {got['failed']:>6}"
-            )
+        results = _hostile_children(folder, HOSTILE_PATHS)
         alone = folder / "alone"
         alone.mkdir()
         (alone / "rgba.png").write_bytes((folder / f"h00_rgba_{NEAR_CAP}.png").read_bytes())
         print(f"one {NEAR_CAP}x{NEAR_CAP} RGBA PNG alone")
-        single = {}
-        for mode, label in [("before", "before: prepare_image"), ("prepare", "prepare_image now")]:
-            got = run_child(mode, alone, 0, False)
-            single[mode] = got
-            print(
-                f"  {label:<36} {got['peak_mb']:>8.0f} {got['rss_before_mb']:>8.0f}"
-                f" {got['cpu_ms'][0]:>10.0f} {got['wall_s'][0]:>7.1f} {got['failed']:>6}"
-            )
+        single = _hostile_children(
+            alone, [("before", "before: prepare_image"), ("prepare", "prepare_image now")]
+        )
+    _hostile_verdicts(results, single, verdicts)
+
+
+def _hostile_children(folder: Path, paths: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """One batch of `folder` per path, each in a fresh child; a row each."""
+    results = {}
+    for mode, label in paths:
+        got = run_child(mode, folder, 0, False)
+        results[mode] = got
+        print(
+            f"  {label:<36} {got['peak_mb']:>8.0f} {got['rss_before_mb']:>8.0f}"
+            f" {got['cpu_ms'][0]:>10.0f} {got['wall_s'][0]:>7.1f} {got['failed']:>6}"
+        )
+    return results
+
+
+def _hostile_verdicts(
+    results: dict[str, dict[str, Any]],
+    single: dict[str, dict[str, Any]],
+    verdicts: list[tuple[str, bool]],
+) -> None:
     budget = results["budget"]["peak_mb"]
     verdicts.append(
         (

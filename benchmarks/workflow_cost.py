@@ -346,7 +346,7 @@ def scan_items(
 # --- main -------------------------------------------------------------------------------------
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -358,15 +358,15 @@ def main() -> None:
         "end to end, measured on --gpu-instance's GPU) instead of this CPU's busy time",
     )
     parser.add_argument("--gpu-instance", choices=sorted(GPU_INSTANCES), default="g6")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def main() -> None:
+    args = parse_args()
     for noisy in ("werkzeug", "moto"):  # request lines and interpreter notes, not figures
         logging.getLogger(noisy).setLevel(logging.ERROR)
     counter = ApiCounter().install()  # before any client exists
-    from prelabel_local import harness
-    from prelabel_local.http_events import InProcessApi
     from prelabel_local.stack import LocalStack
-    from prelabel_local.template_resources import TABLE_SETTING, load_template
 
     runner = timed_runner()
     stack = LocalStack(
@@ -378,56 +378,67 @@ def main() -> None:
     t0 = time.perf_counter()
     stack.start()
     try:
-        settings = stack.settings
-        pid, remaining_before = make_project(stack, args.tasks)
-        setup_s = time.perf_counter() - t0
-        sfn = counter.plain_client("stepfunctions", endpoint_url=stack.env["AWS_ENDPOINT_URL_SFN"])
-        ddb = counter.plain_client("dynamodb", endpoint_url=settings.dynamodb_endpoint)
-        template = load_template(ROOT / "template.yaml")
-        names = {getattr(settings, field): t for t, field in TABLE_SETTING.items()}
-        before = scan_items(ddb, list(names))
-
-        # When: one run over every WAITING task, started through the API; only it is counted.
-        api = InProcessApi(ORG)
-        runner.invocations.clear()
-        runner.durations.clear()
-        counter.recording = True
-        started_at = time.perf_counter()
-        harness.start_run(api, pid)
-        final = harness.wait_for_run_end(api, pid, timeout=1800)
-        run_s = time.perf_counter() - started_at
-        counter.recording = False
-
-        parent_arn = sfn.list_executions(stateMachineArn=settings.state_machine_arn)["executions"][
-            0
-        ]["executionArn"]
-        charged = remaining_before - int(api.json("GET", "/limit")["remaining"])
-        print(
-            f"\nworkflow_cost: {args.tasks} tasks, batch size {args.batch_size}, Map "
-            f"MaxConcurrency {args.max_concurrency}, YOLOX-Nano on the CPU; setup {setup_s:.0f} s,"
-            f" run {run_s:.0f} s wall, run {final['status']}"
-        )
-        figures = Figures()
-        transitions_section(sfn, parent_arn, runner, args.tasks, figures)
-        lambda_section(runner, template, args.tasks, figures)
-        gpu = (
-            (args.gpu_images_per_second, GPU_INSTANCES[args.gpu_instance])
-            if args.gpu_images_per_second
-            else None
-        )
-        endpoint_section(counter, args.tasks, figures, gpu)
-        dynamodb_section(counter, ddb, template, names, before, args.tasks, figures)
-        s3_section(counter, args.tasks, figures)
-        figures.targets.append(
-            (
-                f"labeled {final['labeled']} of {args.tasks}; charged {charged} == labeled",
-                final["labeled"] == args.tasks == charged,
-            )
-        )
-        print_bill(figures)
+        measure(stack, counter, runner, args, t0)
     finally:
         stack.stop()
         counter.uninstall()
+
+
+def measure(
+    stack: Any, counter: ApiCounter, runner: Any, args: argparse.Namespace, t0: float
+) -> None:
+    """One run over every WAITING task, counted, then the bill of each section."""
+    from prelabel_local import harness
+    from prelabel_local.http_events import InProcessApi
+    from prelabel_local.template_resources import TABLE_SETTING, load_template
+
+    settings = stack.settings
+    pid, remaining_before = make_project(stack, args.tasks)
+    setup_s = time.perf_counter() - t0
+    sfn = counter.plain_client("stepfunctions", endpoint_url=stack.env["AWS_ENDPOINT_URL_SFN"])
+    ddb = counter.plain_client("dynamodb", endpoint_url=settings.dynamodb_endpoint)
+    template = load_template(ROOT / "template.yaml")
+    names = {getattr(settings, field): t for t, field in TABLE_SETTING.items()}
+    before = scan_items(ddb, list(names))
+
+    # When: one run over every WAITING task, started through the API; only it is counted.
+    api = InProcessApi(ORG)
+    runner.invocations.clear()
+    runner.durations.clear()
+    counter.recording = True
+    started_at = time.perf_counter()
+    harness.start_run(api, pid)
+    final = harness.wait_for_run_end(api, pid, timeout=1800)
+    run_s = time.perf_counter() - started_at
+    counter.recording = False
+
+    parent_arn = sfn.list_executions(stateMachineArn=settings.state_machine_arn)["executions"][0][
+        "executionArn"
+    ]
+    charged = remaining_before - int(api.json("GET", "/limit")["remaining"])
+    print(
+        f"\nworkflow_cost: {args.tasks} tasks, batch size {args.batch_size}, Map "
+        f"MaxConcurrency {args.max_concurrency}, YOLOX-Nano on the CPU; setup {setup_s:.0f} s,"
+        f" run {run_s:.0f} s wall, run {final['status']}"
+    )
+    figures = Figures()
+    transitions_section(sfn, parent_arn, runner, args.tasks, figures)
+    lambda_section(runner, template, args.tasks, figures)
+    gpu = (
+        (args.gpu_images_per_second, GPU_INSTANCES[args.gpu_instance])
+        if args.gpu_images_per_second
+        else None
+    )
+    endpoint_section(counter, args.tasks, figures, gpu)
+    dynamodb_section(counter, ddb, template, names, before, args.tasks, figures)
+    s3_section(counter, args.tasks, figures)
+    figures.targets.append(
+        (
+            f"labeled {final['labeled']} of {args.tasks}; charged {charged} == labeled",
+            final["labeled"] == args.tasks == charged,
+        )
+    )
+    print_bill(figures)
 
 
 if __name__ == "__main__":

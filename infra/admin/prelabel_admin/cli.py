@@ -245,8 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _target_options(parser, suppress=False)
     areas = parser.add_subparsers(dest="area", required=True, metavar="{org,limit,grant,user}")
+    _org_commands(areas.add_parser("org", help="organizations"))
+    _limit_commands(areas.add_parser("limit", help="this month's AI-assistance limit"))
+    _grant_commands(areas.add_parser("grant", help="data-location grants"))
+    _user_commands(areas.add_parser("user", help="users"))
+    return parser
 
-    org = areas.add_parser("org", help="organizations").add_subparsers(dest="cmd", required=True)
+
+def _org_commands(area: argparse.ArgumentParser) -> None:
+    org = area.add_subparsers(dest="cmd", required=True)
     p = _command(org, "create", org_create, "create an organization on a plan")
     p.add_argument("org", help="its id: letters, digits, . _ - (it names its data folder)")
     p.add_argument("--name", required=True, help="display name")
@@ -265,9 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(org, "usage", org_usage, "images pre-labeled per month")
     p.add_argument("org")
 
-    limit = areas.add_parser("limit", help="this month's AI-assistance limit").add_subparsers(
-        dest="cmd", required=True
-    )
+
+def _limit_commands(area: argparse.ArgumentParser) -> None:
+    limit = area.add_subparsers(dest="cmd", required=True)
     for name, run, help_text in (
         ("set-remaining", limit_set_remaining, "set what is left this month"),
         ("add", limit_add, "add to what is left this month (negative: take away)"),
@@ -277,9 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("org")
         p.add_argument("n", type=_whole_number, help="images")
 
-    grant = areas.add_parser("grant", help="data-location grants").add_subparsers(
-        dest="cmd", required=True
-    )
+
+def _grant_commands(area: argparse.ArgumentParser) -> None:
+    grant = area.add_subparsers(dest="cmd", required=True)
     for name, run, help_text in (
         ("add", grant_add, "let the organization read a bucket + prefix"),
         ("remove", grant_remove, "take a grant back"),
@@ -291,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(grant, "list", grant_list, "where the organization may read images")
     p.add_argument("org")
 
-    user = areas.add_parser("user", help="users").add_subparsers(dest="cmd", required=True)
+
+def _user_commands(area: argparse.ArgumentParser) -> None:
+    user = area.add_subparsers(dest="cmd", required=True)
     p = _command(user, "create", user_create, "create a user in the user pool")
     p.add_argument("org")
     p.add_argument("email", help="the user signs in with it")
@@ -308,7 +317,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("org")
     p.add_argument("--user", default="demo-user", help="the token's subject")
     p.add_argument("--ttl", type=int, default=3600, help="seconds it is valid")
-    return parser
 
 
 def resolve_target(a: argparse.Namespace) -> Target:

@@ -84,11 +84,37 @@ def deploy(
 
     Returns the endpoint's ARN once it is InService with the new config.
     """
-    from sagemaker.core.resources import Endpoint, EndpointConfig, Model
-    from sagemaker.core.shapes import ContainerDefinition, ProductionVariant
+    from sagemaker.core.resources import Endpoint
 
     region = session.region_name
     name = f"{plan.endpoint_name}-{suffix}"
+    _create_model_and_config(plan, session, name)
+    autoscaling = session.client("application-autoscaling")
+    endpoint = find_endpoint(plan.endpoint_name, session)
+    if endpoint is None:
+        endpoint = Endpoint.create(
+            endpoint_name=plan.endpoint_name,
+            endpoint_config_name=name,
+            session=session,
+            region=region,
+        )
+    else:
+        # A variant registered with Application Auto Scaling refuses an update that changes
+        # its instance type; the target is registered again below.
+        _deregister(autoscaling, plan.resource_id)
+        endpoint.endpoint_config_name = name
+        endpoint.update()
+    # Scalable targets can only be registered for a variant that exists and is InService.
+    endpoint.wait_for_status("InService", poll=poll_seconds, timeout=timeout_seconds)
+    _autoscale(autoscaling, plan)
+    return str(endpoint.endpoint_arn)
+
+
+def _create_model_and_config(plan: EndpointPlan, session: boto3.Session, name: str) -> None:
+    from sagemaker.core.resources import EndpointConfig, Model
+    from sagemaker.core.shapes import ContainerDefinition, ProductionVariant
+
+    region = session.region_name
     Model.create(
         model_name=name,
         primary_container=ContainerDefinition(
@@ -113,23 +139,10 @@ def deploy(
         session=session,
         region=region,
     )
-    autoscaling = session.client("application-autoscaling")
-    endpoint = find_endpoint(plan.endpoint_name, session)
-    if endpoint is None:
-        endpoint = Endpoint.create(
-            endpoint_name=plan.endpoint_name,
-            endpoint_config_name=name,
-            session=session,
-            region=region,
-        )
-    else:
-        # A variant registered with Application Auto Scaling refuses an update that changes
-        # its instance type; the target is registered again below.
-        _deregister(autoscaling, plan.resource_id)
-        endpoint.endpoint_config_name = name
-        endpoint.update()
-    # Scalable targets can only be registered for a variant that exists and is InService.
-    endpoint.wait_for_status("InService", poll=poll_seconds, timeout=timeout_seconds)
+
+
+def _autoscale(autoscaling: Any, plan: EndpointPlan) -> None:
+    """Between the plan's minimum and maximum instances, tracking invocations per instance."""
     autoscaling.register_scalable_target(
         ServiceNamespace="sagemaker",
         ResourceId=plan.resource_id,
@@ -152,7 +165,6 @@ def deploy(
             "ScaleOutCooldown": 120,
         },
     )
-    return str(endpoint.endpoint_arn)
 
 
 def find_endpoint(endpoint_name: str, session: boto3.Session) -> Any:
@@ -229,7 +241,7 @@ def default_image(region: str, instance_type: str) -> str:
     return uri
 
 
-def main(argv: Sequence[str] | None = None, session: boto3.Session | None = None) -> str:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Detector endpoint deployment")
     sub = parser.add_subparsers(dest="command", required=True)
     convert = sub.add_parser("convert", help="YOLOX ONNX export -> torch weights file")
@@ -254,8 +266,30 @@ def main(argv: Sequence[str] | None = None, session: boto3.Session | None = None
     idle = sub.add_parser("delete-if-idle", help="delete the endpoint after a quiet window")
     idle.add_argument("--endpoint-name", default="prelabel-detector")
     idle.add_argument("--idle-minutes", type=int, default=60)
-    args = parser.parse_args(argv)
+    return parser
 
+
+def _upload_and_deploy(args: argparse.Namespace, session: boto3.Session) -> str:
+    suffix = time.strftime("%Y%m%d-%H%M%S")
+    key = f"prelabel-detector/{suffix}/model.tar.gz"
+    session.client("s3").upload_file(args.artifact, args.bucket, key)
+    plan = EndpointPlan(
+        endpoint_name=args.endpoint_name,
+        model_data_url=f"s3://{args.bucket}/{key}",
+        role_arn=args.role_arn,
+        image_uri=args.image_uri or default_image(str(session.region_name), args.instance_type),
+        instance_type=args.instance_type,
+        initial_instances=args.initial_instances,
+        min_instances=args.min_instances,
+        max_instances=args.max_instances,
+        target_invocations=args.target_invocations,
+        workers=args.workers,
+    )
+    return deploy(plan, session, suffix)
+
+
+def main(argv: Sequence[str] | None = None, session: boto3.Session | None = None) -> str:
+    args = _parser().parse_args(argv)
     if args.command == "convert":
         from prelabel_detector.backends.yolox_weights import convert as convert_weights
 
@@ -272,23 +306,7 @@ def main(argv: Sequence[str] | None = None, session: boto3.Session | None = None
                 args.endpoint_name, args.idle_minutes, session, datetime.now(UTC)
             )
         else:
-            suffix = time.strftime("%Y%m%d-%H%M%S")
-            key = f"prelabel-detector/{suffix}/model.tar.gz"
-            session.client("s3").upload_file(args.artifact, args.bucket, key)
-            plan = EndpointPlan(
-                endpoint_name=args.endpoint_name,
-                model_data_url=f"s3://{args.bucket}/{key}",
-                role_arn=args.role_arn,
-                image_uri=args.image_uri
-                or default_image(str(session.region_name), args.instance_type),
-                instance_type=args.instance_type,
-                initial_instances=args.initial_instances,
-                min_instances=args.min_instances,
-                max_instances=args.max_instances,
-                target_invocations=args.target_invocations,
-                workers=args.workers,
-            )
-            result = deploy(plan, session, suffix)
+            result = _upload_and_deploy(args, session)
     print(result)
     return result
 

@@ -38,39 +38,29 @@ from typing import Any, TextIO
 import boto3
 import requests
 
-from prelabel_local.demo_photos import Photo, demo_photos
+from prelabel.container import Container
+from prelabel.settings import Settings
+from prelabel_local.demo_photos import COCO_SAMPLE, Photo, demo_photos
+from prelabel_local.demo_project import CLASS_MAP, DEFAULT_THRESHOLD, LABEL_CONFIG, mapping_body
+from prelabel_local.export import (
+    coco_placements,
+    manifest_placements,
+    place_images,
+    s3_fetcher,
+    unpack,
+)
+from prelabel_local.export_check import check_exports as read_with_libraries
 from prelabel_local.export_check import format_results
+from prelabel_local.gateway import GatewayConfig, LocalGateway
 from prelabel_local.harness import all_tasks, seed_organization
+from prelabel_local.jwt_keys import JwtVerifier, issue_token, load_or_create_key
 from prelabel_local.preview import write_preview
+from prelabel_local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[3]
-COCO_SAMPLE = ROOT.parent / "shared" / "data" / "coco-val-sample"
 ORG_ID = "demo-org"
 DATA_PREFIX = f"{ORG_ID}/photos/"
 
-LABEL_CONFIG = [
-    {"id": "vehicle", "name": "Vehicle", "geometry": "bbox"},
-    {"id": "person", "name": "Person", "geometry": "bbox"},
-    {"id": "animal", "name": "Animal", "geometry": "bbox"},
-    {"id": "road", "name": "Road", "geometry": "polygon"},
-]
-CLASS_MAP = {
-    "vehicle": ("car", "truck", "bus", "motorcycle"),
-    "person": ("person",),
-    "animal": (
-        "cat",
-        "dog",
-        "horse",
-        "sheep",
-        "cow",
-        "bird",
-        "bear",
-        "elephant",
-        "zebra",
-        "giraffe",
-    ),
-}
-DEFAULT_THRESHOLD = 0.5
 ACTIVE = ("RUNNING", "STOPPING")
 
 
@@ -118,9 +108,6 @@ class Api:
 def provision_demo_org(org_id: str, limit: int | None) -> None:
     """What an operator does when a customer signs up: the organization on TEAM_PRO. `limit`
     lowers its remaining AI assistance this month, to show the "only X of Y" confirmation."""
-    from prelabel.container import Container
-    from prelabel.settings import Settings
-
     seed_organization(
         Container(Settings.from_env(os.environ)),
         org_id,
@@ -139,15 +126,6 @@ def upload_photos(photos: list[Photo], bucket: str, prefix: str) -> None:
         s3.put_object(
             Bucket=bucket, Key=prefix + photo.name, Body=photo.body, ContentType="image/jpeg"
         )
-
-
-def mapping_body(threshold: float) -> dict[str, Any]:
-    rows = [
-        {"detector_class": cls, "entry_id": entry}
-        for entry, classes in CLASS_MAP.items()
-        for cls in classes
-    ]
-    return {"rows": rows, "default_threshold": threshold}
 
 
 def start_run(api: Api, project_id: str, say: Callable[[str], None]) -> dict[str, Any]:
@@ -329,14 +307,6 @@ def write_exports(api: Api, project_id: str, out: Path) -> dict[str, str]:
     """Every format the API offers, as a user downloads them, unpacked and with the images from
     S3 put where each layout wants them (each image fetched once), so each folder opens as it
     is in its tools."""
-    from prelabel_local.export import (
-        coco_placements,
-        manifest_placements,
-        place_images,
-        s3_fetcher,
-        unpack,
-    )
-
     fetch = s3_fetcher()
     cache: dict[tuple[str, str], bytes] = {}
 
@@ -364,9 +334,7 @@ def write_exports(api: Api, project_id: str, out: Path) -> dict[str, str]:
 
 def check_exports(out: Path) -> dict[str, dict[str, Any]]:
     """What pycocotools, supervision and label-studio-sdk read from the exports just written."""
-    from prelabel_local.export_check import check_exports as check
-
-    results = check(out)
+    results = read_with_libraries(out)
     (out / "export_check.json").write_text(json.dumps(results, indent=2))
     return results
 
@@ -420,6 +388,23 @@ def run_demo(options: Options, stdout: TextIO | None = None) -> dict[str, Any]:
         return _run(options, out, started, say, console)
 
 
+@dataclass
+class _Going:
+    """What Ctrl-C needs to know: the run to stop, when one is going."""
+
+    api: Api | None = None
+    project_id: str | None = None
+    running: bool = False
+
+
+@dataclass(frozen=True)
+class _Ran:
+    final: dict[str, Any]
+    limit_before: dict[str, Any]
+    limit_after: dict[str, Any]
+    seconds: float
+
+
 def _run(
     options: Options,
     out: Path,
@@ -427,15 +412,9 @@ def _run(
     say: Callable[[str], None],
     stdout: TextIO,
 ) -> dict[str, Any]:
-    from prelabel_local.gateway import GatewayConfig, LocalGateway
-    from prelabel_local.jwt_keys import JwtVerifier, issue_token, load_or_create_key
-    from prelabel_local.stack import LocalStack
-
     stack = LocalStack(batch_size=options.batch_size)
     gateway: LocalGateway | None = None
-    api: Api | None = None
-    project_id: str | None = None
-    running = False
+    going = _Going()
     try:
         say("Starting the local stack (DynamoDB Local, moto, Step Functions, detector) ...")
         stack.start()
@@ -450,113 +429,150 @@ def _run(
 
         provision_demo_org(ORG_ID, options.limit)
         token = issue_token(key, org_id=ORG_ID, sub="demo-user", ttl=3600)
-        api = Api(f"{gateway.url}/api", token)
+        api = going.api = Api(f"{gateway.url}/api", token)
         say(f"Organization {ORG_ID} on TEAM_PRO; token for demo-user signed with the local key")
 
-        project = api.json(
-            "POST", "/projects", {"name": "Demo: street and animals", "label_config": LABEL_CONFIG}
+        project_id = going.project_id = _project_with_photos(
+            api, stack.env["DATA_BUCKET"], options, say, stdout
         )
-        project_id = str(project["project_id"])
-        say(f"Project {project_id}: Vehicle, Person, Animal (bbox), Road (polygon)")
-
-        photos = demo_photos(options.coco_dir, options.coco_limit)
-        bucket = stack.env["DATA_BUCKET"]
-        upload_photos(photos, bucket, DATA_PREFIX)
-        say(f"Connecting s3://{bucket}/{DATA_PREFIX} ({len(photos)} photos): an import job")
-        dataset = connect_photos(api, project_id, bucket, stdout, options.run_timeout_s)
-        skipped = dataset["report"]["objects"] - dataset["report"]["images"]
-        say(f"  dataset READY: {dataset['task_count']} tasks in BACKLOG, {skipped} files skipped")
-        say("Moving all BACKLOG tasks to WAITING: a job")
-        moved = move_all_to_waiting(api, project_id, stdout, options.run_timeout_s)
-        say(f"  moved {moved} tasks to WAITING")
-        mapping = api.json(
-            "PUT", f"/projects/{project_id}/mapping", mapping_body(options.threshold)
-        )
-        say(
-            f"Mapped {len(mapping['rows'])} detector classes "
-            f"(threshold {mapping['default_threshold']}):"
-        )
-        for entry, classes in CLASS_MAP.items():
-            say(f"  {', '.join(classes)} -> {entry.capitalize()}")
-
-        limit_before = api.json("GET", "/limit")
-        say(f"AI assistance left this month: {limit_before['remaining']}")
-        run_started = time.monotonic()
-        reply = start_run(api, project_id, say)
-        running = True
-        say(f"Pre-labeling {reply['will_label']} of {reply['eligible']} eligible images ...")
-        final = watch_run(api, project_id, stdout, options.run_timeout_s)
-        running = False
-        run_s = time.monotonic() - run_started
-        limit_after = api.json("GET", "/limit")
-
-        say(f"Run {final['status']} in {run_s:.1f}s")
-        if final.get("message"):
-            say(f"  {final['message']}")
-        say(f"  pre-labeled:        {final['labeled']}")
-        say(f"  failed:             {final['failed']}")
-        say(f"  skipped (no limit): {final['skipped_quota']}")
-        say(f"  remaining limit:    {limit_after['remaining']} of {limit_after['monthly_limit']}")
-
-        tasks = all_tasks(api, project_id)
-        records = write_previews(api, project_id, tasks, out / "previews")
-        exports = write_exports(api, project_id, out)
-        export_check = check_exports(out)
-        label_total = sum(len(r["labels"]) for r in records)
-        per_entry: dict[str, int] = {}
-        for record in records:
-            for label in record["labels"]:
-                per_entry[label["entry_name"]] = per_entry.get(label["entry_name"], 0) + 1
+        _map_classes(api, project_id, options.threshold, say)
+        ran = _prelabel(api, project_id, going, options.run_timeout_s, say, stdout)
         summary = {
             "api": f"{gateway.url}/api",
-            "org_id": ORG_ID,
-            "project_id": project_id,
-            "run": final,
-            "limit_before": limit_before,
-            "limit_after": limit_after,
-            "labels": label_total,
-            "labels_per_entry": per_entry,
-            "tasks": records,
-            "exports": exports,
-            "export_check": export_check,
+            **_write_out(api, project_id, out, ran, say),
             "timings_s": {
                 "stack_start": round(stack_s, 1),
-                "run": round(run_s, 1),
+                "run": round(ran.seconds, 1),
                 "total": round(time.monotonic() - started, 1),
             },
         }
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
-        entries = ", ".join(f"{n} {name}" for name, n in sorted(per_entry.items()))
-        say(f"  labels:             {label_total} ({entries or 'none'})")
-        say(f"Wrote {out}/")
-        say(f"  previews/      {len(records)} images with their boxes")
-        say("  coco.json, coco_images/   COCO (score and source on each annotation)")
-        say("  yolo.zip, yolo/           YOLO, Ultralytics layout (data.yaml)")
-        say("  yolo_flat.zip, yolo_flat/ YOLO in one folder")
-        say("  voc.zip, voc/             Pascal VOC (CVAT's Pascal VOC 1.1)")
-        say("  labelstudio.zip, labelstudio/  Label Studio tasks + labeling config")
-        say("  (each export written by a job, downloaded from its link; images copied into")
-        say("   each layout; see docs/exports.md)")
-        say("  summary.json   the run, the limit and every task's labels")
-        say("  stack.log      what the functions, moto and the gateway printed")
-        say("What the libraries read from the exports (export_check.json):")
-        for line in format_results(export_check):
-            say(line)
-        refused = [name for name, result in export_check.items() if "error" in result]
+        refused = [name for name, result in summary["export_check"].items() if "error" in result]
         if refused:
             raise DemoError(f"exports that did not open: {', '.join(refused)}")
         return summary
     except KeyboardInterrupt:
-        if api is not None and project_id is not None and running:
+        if going.api is not None and going.project_id is not None and going.running:
             say("\nInterrupted: stopping the run ...")
             with contextlib.suppress(DemoError, requests.RequestException):
-                api.call("POST", f"/projects/{project_id}/runs/stop")
+                going.api.call("POST", f"/projects/{going.project_id}/runs/stop")
         raise
     finally:
         if gateway is not None:
             gateway.stop()
         stack.stop()
         say(f"Local stack stopped ({time.monotonic() - started:.1f}s in all)")
+
+
+def _project_with_photos(
+    api: Api, bucket: str, options: Options, say: Callable[[str], None], stdout: TextIO
+) -> str:
+    """The project, its photos connected as a dataset (an import job) and moved to WAITING."""
+    project = api.json(
+        "POST", "/projects", {"name": "Demo: street and animals", "label_config": LABEL_CONFIG}
+    )
+    project_id = str(project["project_id"])
+    say(f"Project {project_id}: Vehicle, Person, Animal (bbox), Road (polygon)")
+
+    photos = demo_photos(options.coco_dir, options.coco_limit)
+    upload_photos(photos, bucket, DATA_PREFIX)
+    say(f"Connecting s3://{bucket}/{DATA_PREFIX} ({len(photos)} photos): an import job")
+    dataset = connect_photos(api, project_id, bucket, stdout, options.run_timeout_s)
+    skipped = dataset["report"]["objects"] - dataset["report"]["images"]
+    say(f"  dataset READY: {dataset['task_count']} tasks in BACKLOG, {skipped} files skipped")
+    say("Moving all BACKLOG tasks to WAITING: a job")
+    moved = move_all_to_waiting(api, project_id, stdout, options.run_timeout_s)
+    say(f"  moved {moved} tasks to WAITING")
+    return project_id
+
+
+def _map_classes(api: Api, project_id: str, threshold: float, say: Callable[[str], None]) -> None:
+    mapping = api.json("PUT", f"/projects/{project_id}/mapping", mapping_body(threshold))
+    say(
+        f"Mapped {len(mapping['rows'])} detector classes "
+        f"(threshold {mapping['default_threshold']}):"
+    )
+    for entry, classes in CLASS_MAP.items():
+        say(f"  {', '.join(classes)} -> {entry.capitalize()}")
+
+
+def _prelabel(
+    api: Api,
+    project_id: str,
+    going: _Going,
+    timeout_s: float,
+    say: Callable[[str], None],
+    stdout: TextIO,
+) -> _Ran:
+    """Start pre-labeling, follow it to its end, and say what it did."""
+    limit_before = api.json("GET", "/limit")
+    say(f"AI assistance left this month: {limit_before['remaining']}")
+    run_started = time.monotonic()
+    reply = start_run(api, project_id, say)
+    going.running = True
+    say(f"Pre-labeling {reply['will_label']} of {reply['eligible']} eligible images ...")
+    final = watch_run(api, project_id, stdout, timeout_s)
+    going.running = False
+    run_s = time.monotonic() - run_started
+    limit_after = api.json("GET", "/limit")
+
+    say(f"Run {final['status']} in {run_s:.1f}s")
+    if final.get("message"):
+        say(f"  {final['message']}")
+    say(f"  pre-labeled:        {final['labeled']}")
+    say(f"  failed:             {final['failed']}")
+    say(f"  skipped (no limit): {final['skipped_quota']}")
+    say(f"  remaining limit:    {limit_after['remaining']} of {limit_after['monthly_limit']}")
+    return _Ran(final, limit_before, limit_after, run_s)
+
+
+def _write_out(
+    api: Api, project_id: str, out: Path, ran: _Ran, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """Previews, exports and what the libraries read from them; the summary of it all."""
+    tasks = all_tasks(api, project_id)
+    records = write_previews(api, project_id, tasks, out / "previews")
+    exports = write_exports(api, project_id, out)
+    export_check = check_exports(out)
+    label_total = sum(len(r["labels"]) for r in records)
+    per_entry: dict[str, int] = {}
+    for record in records:
+        for label in record["labels"]:
+            per_entry[label["entry_name"]] = per_entry.get(label["entry_name"], 0) + 1
+    entries = ", ".join(f"{n} {name}" for name, n in sorted(per_entry.items()))
+    say(f"  labels:             {label_total} ({entries or 'none'})")
+    _say_written(out, len(records), export_check, say)
+    return {
+        "org_id": ORG_ID,
+        "project_id": project_id,
+        "run": ran.final,
+        "limit_before": ran.limit_before,
+        "limit_after": ran.limit_after,
+        "labels": label_total,
+        "labels_per_entry": per_entry,
+        "tasks": records,
+        "exports": exports,
+        "export_check": export_check,
+    }
+
+
+def _say_written(
+    out: Path, previews: int, export_check: dict[str, dict[str, Any]], say: Callable[[str], None]
+) -> None:
+    say(f"Wrote {out}/")
+    say(f"  previews/      {previews} images with their boxes")
+    say("  coco.json, coco_images/   COCO (score and source on each annotation)")
+    say("  yolo.zip, yolo/           YOLO, Ultralytics layout (data.yaml)")
+    say("  yolo_flat.zip, yolo_flat/ YOLO in one folder")
+    say("  voc.zip, voc/             Pascal VOC (CVAT's Pascal VOC 1.1)")
+    say("  labelstudio.zip, labelstudio/  Label Studio tasks + labeling config")
+    say("  (each export written by a job, downloaded from its link; images copied into")
+    say("   each layout; see docs/exports.md)")
+    say("  summary.json   the run, the limit and every task's labels")
+    say("  stack.log      what the functions, moto and the gateway printed")
+    say("What the libraries read from the exports (export_check.json):")
+    for line in format_results(export_check):
+        say(line)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:

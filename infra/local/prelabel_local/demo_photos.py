@@ -17,6 +17,9 @@ from typing import Any
 
 from PIL import Image
 
+ROOT = Path(__file__).resolve().parents[3]
+# The COCO validation photos added to the samples when the shared folder is there.
+COCO_SAMPLE = ROOT.parent / "shared" / "data" / "coco-val-sample"
 # EXIF tag 0x0112; 6 = "rotate 90 degrees clockwise to display".
 EXIF_ORIENTATION = 0x0112
 

@@ -20,8 +20,8 @@ from prelabel.domain.imports import IMAGE_SUFFIXES
 from prelabel.domain.period import current_period
 from prelabel.domain.plans import Plan
 from prelabel.domain.run_rules import Ending
-from prelabel_local.demo import DEFAULT_THRESHOLD, LABEL_CONFIG, mapping_body
 from prelabel_local.demo_photos import Photo
+from prelabel_local.demo_project import DEFAULT_THRESHOLD, LABEL_CONFIG, mapping_body
 from prelabel_local.harness import (
     connect_dataset,
     create_project,

@@ -21,7 +21,9 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +31,21 @@ from typing import Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from prelabel.container import Container
 from prelabel.settings import Settings
 from prelabel_local import dynamodb_local, s3_snapshot
+from prelabel_local.demo_photos import COCO_SAMPLE, Photo, demo_photos
+from prelabel_local.gateway import GatewayConfig, LocalGateway
+from prelabel_local.jwt_keys import JwtVerifier, default_key_dir, issue_token, load_or_create_key
 from prelabel_local.lambdas import LambdaRunner
-from prelabel_local.state import LOCAL_CREDENTIALS
+from prelabel_local.ready import Ready, folder_photos, make_ready
+from prelabel_local.state import (
+    LOCAL_CREDENTIALS,
+    StackState,
+    default_state_path,
+    remove_state,
+    write_state,
+)
 from prelabel_local.template_resources import (
     create_tables,
     load_template,
@@ -205,8 +218,6 @@ DEMO_USER = "demo-user"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from prelabel_local.jwt_keys import default_key_dir
-
     parser = argparse.ArgumentParser(
         prog="python -m prelabel_local.stack",
         description="Run the whole product locally, ready to use, until Ctrl-C.",
@@ -242,11 +253,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _photos(folder: Path | None) -> list[Any]:
-    from prelabel_local.demo import COCO_SAMPLE
-    from prelabel_local.demo_photos import demo_photos
-    from prelabel_local.ready import folder_photos
-
+def _photos(folder: Path | None) -> list[Photo]:
     if folder is not None:
         found = list(folder_photos(folder))
         if not found:
@@ -255,7 +262,7 @@ def _photos(folder: Path | None) -> list[Any]:
     return demo_photos(COCO_SAMPLE)
 
 
-def ready_message(state: Any, ready: Any, token: str, state_path: Path) -> str:
+def ready_message(state: StackState, ready: Ready, token: str, state_path: Path) -> str:
     s3, where = state.s3_endpoint, f"s3://{state.data_bucket}/{ready.prefix}"
     keys = "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=us-east-1"
     found = "seeded now" if ready.seeded else "kept from before"
@@ -278,8 +285,6 @@ def ready_message(state: Any, ready: Any, token: str, state_path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from prelabel_local.jwt_keys import default_key_dir
-
     args = parse_args(argv)
     console = sys.stdout
     log_path = (args.log or default_key_dir() / "stack.log").resolve()
@@ -302,15 +307,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace, console: Any) -> int:
-    import signal
-    import threading
-
-    from prelabel.container import Container
-    from prelabel_local.gateway import GatewayConfig, LocalGateway
-    from prelabel_local.jwt_keys import JwtVerifier, issue_token, load_or_create_key
-    from prelabel_local.ready import make_ready
-    from prelabel_local.state import StackState, default_state_path, remove_state, write_state
-
     photos = _photos(args.photos)
     stack = LocalStack(
         persist_dir=args.persist,

@@ -26,23 +26,24 @@ from prelabel.services.assistant import AssistantService
 from prelabel.services.datasets import DatasetService
 from prelabel.services.exports import ExportService
 from prelabel.services.images import ImageService
-from prelabel.services.job_finish import JobFinisher
-from prelabel.services.jobs import JobService
+from prelabel.services.jobs.finish import JobFinisher
+from prelabel.services.jobs.service import JobService
 from prelabel.services.locations import LocationService
 from prelabel.services.organizations import MonthlyReset, OrganizationAdmin
 from prelabel.services.projects import ProjectService
+from prelabel.services.reshard import ReshardService
 from prelabel.services.tasks import TaskService
 from prelabel.settings import FUNCTION_NEEDS, Settings
 
 if TYPE_CHECKING:
     from prelabel.adapters.dynamodb.batches import DynamoBatchStore, DynamoCrashLog
     from prelabel.adapters.s3_datasets import S3DatasetObjects
-    from prelabel.adapters.s3_exports import S3ExportFiles
+    from prelabel.adapters.s3_export_files import S3ExportFiles
     from prelabel.adapters.s3_objects import S3ImageSource, S3ManifestStore
     from prelabel.adapters.sagemaker_detector import SageMakerDetector
     from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
-    from prelabel.services.job_reshard import ReshardService
-    from prelabel.services.job_steps import JobRunner, StepLimits
+    from prelabel.services.jobs.context import StepLimits
+    from prelabel.services.jobs.runner import JobRunner
     from prelabel.services.labeling import BatchWorker, WorkerSettings
     from prelabel.services.runs import RunService
 
@@ -126,7 +127,7 @@ class Container:
 
     @cached_property
     def export_files(self) -> S3ExportFiles:
-        from prelabel.adapters.s3_exports import S3ExportFiles
+        from prelabel.adapters.s3_export_files import S3ExportFiles
 
         return S3ExportFiles(
             client_factory("s3", self.settings.region), self.settings.data_bucket or ""
@@ -236,7 +237,8 @@ class Container:
 
     @cached_property
     def job_runner(self) -> JobRunner:
-        from prelabel.services.job_steps import JobContext, JobRunner
+        from prelabel.services.jobs.context import JobContext
+        from prelabel.services.jobs.runner import JobRunner
 
         return JobRunner(
             JobContext(
@@ -253,7 +255,7 @@ class Container:
 
     @cached_property
     def step_limits(self) -> StepLimits:
-        from prelabel.services.job_steps import StepLimits
+        from prelabel.services.jobs.context import StepLimits
 
         return StepLimits()
 
@@ -271,8 +273,6 @@ class Container:
 
     @cached_property
     def reshard_service(self) -> ReshardService:
-        from prelabel.services.job_reshard import ReshardService
-
         return ReshardService(self.projects, self.tasks, self.job_service)
 
     @cached_property

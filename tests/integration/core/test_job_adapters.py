@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import boto3
 import pytest
 
-from prelabel.adapters import s3_datasets, s3_exports
+from prelabel.adapters import s3_datasets, s3_export_files
 from prelabel.adapters.dynamodb.transact import Transaction
 from prelabel.adapters.s3_datasets import S3DatasetObjects
-from prelabel.adapters.s3_exports import S3ExportFiles
+from prelabel.adapters.s3_export_files import S3ExportFiles
 from prelabel.container import Container
 from prelabel.domain.entities import Dataset, DatasetStatus, LabelingState, ProjectRef, Task
 from prelabel.domain.errors import Busy, InvalidInput
@@ -110,7 +110,7 @@ def test_export_files_upload_in_parts_and_leave_nothing_when_they_fail(
     # Then the big one went up in 8 MiB parts (three) and reads back whole, the small one
     # as one object, each with its type
     big = s3.head_object(Bucket=bucket, Key="exports/acme/p/big.zip", PartNumber=1)
-    assert big["PartsCount"] == 3 and big["ContentLength"] == s3_exports.PART_BYTES
+    assert big["PartsCount"] == 3 and big["ContentLength"] == s3_export_files.PART_BYTES
     body = s3.get_object(Bucket=bucket, Key="exports/acme/p/big.zip")
     assert body["Body"].read() == piece * 17
     assert body["ContentType"] == "application/zip"

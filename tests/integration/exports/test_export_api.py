@@ -20,7 +20,7 @@ from pycocotools.coco import COCO
 
 from prelabel.container import Container
 from prelabel.domain.entities import Box, Label, ProjectRef
-from prelabel.services import exports as export_service
+from prelabel.services.jobs import export_step
 from prelabel_local import export as export_cli
 from prelabel_local import harness
 from tests.integration.core.api_client import call
@@ -92,7 +92,7 @@ def test_coco_export_through_the_api_loads_in_pycocotools(
     project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given four tasks (three pre-labeled, one not yet), read two per page from DynamoDB
-    monkeypatch.setattr(export_service, "EXPORT_PAGE_SIZE", 2)
+    monkeypatch.setattr(export_step, "EXPORT_PAGE_SIZE", 2)
     # When acme exports COCO through the API (a job, then the file from its link)
     reply = export_cli.fetch_export("acme", project, "coco")
     # Then every task is an image and every box an annotation, with score and source kept

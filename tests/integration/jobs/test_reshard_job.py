@@ -17,7 +17,7 @@ from prelabel.container import Container
 from prelabel.domain.entities import Box, Label, LabelingState, PrelabelState, ProjectRef
 from prelabel.domain.jobs import JobKind
 from prelabel.ports.tasks import Removal
-from prelabel.services.jobs import new_job
+from prelabel.services.jobs.service import new_job
 from prelabel_local import harness
 from prelabel_local.http_events import InProcessApi
 from tests.integration.plant import plant_prelabel

@@ -12,7 +12,7 @@ from PIL import Image
 from prelabel.container import Container
 from prelabel.domain.period import current_period
 from prelabel.domain.plans import Plan
-from prelabel_local.demo import CLASS_MAP
+from prelabel_local.demo_project import CLASS_MAP
 from prelabel_local.harness import all_tasks, seed_organization
 from prelabel_local.http_events import InProcessApi
 from prelabel_local.ready import folder_photos, make_ready

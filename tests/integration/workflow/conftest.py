@@ -16,7 +16,7 @@ from prelabel.domain.entities import ProjectRef
 from prelabel.domain.imports import task_id_for
 from prelabel.settings import Settings
 from prelabel_local import harness
-from prelabel_local.demo import LABEL_CONFIG
+from prelabel_local.demo_project import LABEL_CONFIG
 from prelabel_local.http_events import InProcessApi
 from prelabel_local.lambdas import LambdaRunner
 from prelabel_local.stack import function_env, start_detector

@@ -34,11 +34,13 @@ def test_a_batch_whose_detector_calls_keep_failing_is_left_untouched(
         local.batch_no = item.batch_no
         return real_label(self, item, attempt)
 
-    def flaky_detect(self: SageMakerDetector, images: list[bytes]) -> Detections:
+    def flaky_detect(
+        self: SageMakerDetector, images: list[bytes], *, score_floor: float
+    ) -> Detections:
         if local.batch_no == 0:
             failed_calls.append(len(images))
             raise DetectorUnavailable("endpoint returned 500 three times")
-        return real_detect(self, images)
+        return real_detect(self, images, score_floor=score_floor)
 
     reconfigure(stack, max_concurrency=1)
     monkeypatch.setattr(BatchWorker, "label_batch", label_batch)

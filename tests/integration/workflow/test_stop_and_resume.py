@@ -44,13 +44,13 @@ class GatedDetector(Detector):
         self.gate = threading.Event()
         self._lock = threading.Lock()
 
-    def detect(self, images: Sequence[bytes]) -> Detections:
+    def detect(self, images: Sequence[bytes], *, score_floor: float) -> Detections:
         with self._lock:
             n = self.entered
             self.entered += 1
         if n >= self._open_calls:
             self.gate.wait(timeout=120)
-        return self._real.detect(images)
+        return self._real.detect(images, score_floor=score_floor)
 
 
 class Batches:

@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from prelabel.domain.dataset_sources import DatasetSource
 from prelabel.domain.entities import LabelingState, Task
 from prelabel.domain.errors import InvalidInput, NotFound
 from prelabel.domain.imports import SkipReason
@@ -21,9 +22,8 @@ from prelabel.domain.locations import (
     valid_org_id,
 )
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
-from prelabel.exports import ExportFormat
-from prelabel.services.datasets import DatasetSource
-from prelabel.services.exports import ExportWriter
+from prelabel.export_formats import ExportFormat
+from prelabel.services.jobs.export_step import ExportWriter
 from prelabel.services.locations import LocationService
 from prelabel.services.organizations import OrganizationAdmin
 from prelabel.services.projects import ProjectService

@@ -43,6 +43,8 @@ def test_many_classes_map_to_one_entry_and_names_or_ids_both_resolve() -> None:
         ),
         ([MappingRowInput("car", "veh", 1.5)], "rows[0].min_confidence", "1.5"),
         ([MappingRowInput("car", "veh", -0.1)], "rows[0].min_confidence", "-0.1"),
+        ([MappingRowInput("car", "veh", 0.005)], "rows[0].min_confidence", "0.005 is below 0.01"),
+        ([MappingRowInput("car", "veh", 0.0)], "rows[0].min_confidence", "0.0 is below 0.01"),
     ],
 )
 def test_bad_rows_are_rejected_naming_the_row_and_value(

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from prelabel.domain.dataset_sources import DatasetSource
 from prelabel.domain.entities import (
     Dataset,
     DatasetStatus,
@@ -21,7 +22,6 @@ from prelabel.domain.locations import DataLocation, OrgLocations
 from prelabel.domain.mapping import MappingRowInput
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 from prelabel.services.assistant import AssistantService
-from prelabel.services.datasets import DatasetSource
 from prelabel.services.organizations import MonthlyReset, OrganizationAdmin
 from tests.unit.fakes.store import Prelabel
 from tests.unit.fakes.world import World

@@ -14,7 +14,7 @@ import supervision as sv
 from PIL import Image
 
 from prelabel.domain.entities import Project, Task
-from prelabel.exports import ExportFormat, ExportSummary, write_export
+from prelabel.export_formats import ExportFormat, ExportSummary, write_export
 
 # (class name, x1, y1, x2, y2) in pixels
 Box = tuple[str, float, float, float, float]

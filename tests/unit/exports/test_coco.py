@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pycocotools.coco import COCO
 
-from prelabel.exports import ExportFormat
+from prelabel.export_formats import ExportFormat
 from tests.unit.exports.readers import (
     assert_same_boxes,
     coco_dataset,

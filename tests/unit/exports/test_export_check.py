@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from prelabel.exports import ExportFormat
+from prelabel.export_formats import ExportFormat
 from prelabel_local.export import coco_placements, manifest_placements, place_images, unpack
 from prelabel_local.export_check import check_exports
 from tests.unit.exports.readers import export

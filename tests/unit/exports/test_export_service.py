@@ -13,11 +13,11 @@ import pytest
 from prelabel.domain.entities import ProjectRef, Task
 from prelabel.domain.errors import NotFound
 from prelabel.domain.locations import DataLocation, OrgLocations
-from prelabel.exports import ExportFormat
-from prelabel.exports.common import FileNames
+from prelabel.export_formats import ExportFormat
+from prelabel.export_formats.common import FileNames
 from prelabel.ports.tasks import TaskFilter, TaskPage
-from prelabel.services import exports as export_service
-from prelabel.services.exports import ExportWriter, iter_tasks
+from prelabel.services.jobs import export_step
+from prelabel.services.jobs.export_step import ExportWriter, iter_tasks
 from tests.unit.exports.samples import CAR, PROJECT, REF, label, task
 from tests.unit.fakes.store import MemoryProjects, MemoryTasks
 
@@ -54,7 +54,7 @@ def test_export_writes_each_page_before_reading_the_next(
     fmt: ExportFormat, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 1,000 pre-labeled tasks, each with one car, read 200 per page
-    monkeypatch.setattr(export_service, "EXPORT_PAGE_SIZE", 200)
+    monkeypatch.setattr(export_step, "EXPORT_PAGE_SIZE", 200)
     sink = io.BytesIO()
     projects, tasks = MemoryProjects(), PageWatch(sink)
     projects.create(PROJECT)

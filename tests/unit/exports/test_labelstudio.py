@@ -12,7 +12,7 @@ from label_studio_sdk.label_interface import LabelInterface
 
 from prelabel.domain.entities import Project
 from prelabel.domain.label_config import Geometry, LabelEntry
-from prelabel.exports import ExportFormat
+from prelabel.export_formats import ExportFormat
 from tests.unit.exports.readers import Box, assert_same_boxes, export, task_boxes
 from tests.unit.exports.samples import CAR, MIXED, NAMES, PROJECT, REF, TASKS, label, task
 

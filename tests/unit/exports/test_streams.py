@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from prelabel.domain.entities import Task
-from prelabel.exports import ExportFormat, streams, write_export
+from prelabel.export_formats import ExportFormat, streams, write_export
 from tests.unit.exports.readers import export
 from tests.unit.exports.samples import MIXED, PROJECT
 

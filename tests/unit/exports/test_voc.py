@@ -16,9 +16,9 @@ import supervision as sv
 
 from prelabel.domain.entities import Project
 from prelabel.domain.label_config import Geometry, LabelEntry
-from prelabel.exports import ExportFormat
-from prelabel.exports.common import Categories, Tally
-from prelabel.exports.voc import voc_xml
+from prelabel.export_formats import ExportFormat
+from prelabel.export_formats.common import Categories, Tally
+from prelabel.export_formats.voc import voc_xml
 from tests.unit.exports.readers import assert_boxes_are_the_tasks, export, unpack_with_images
 from tests.unit.exports.samples import MIXED, NAMES, PROJECT, REF, TASKS, label, task
 

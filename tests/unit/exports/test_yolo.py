@@ -12,9 +12,9 @@ import pytest
 import supervision as sv
 import yaml
 
-from prelabel.exports import ExportFormat
-from prelabel.exports.common import Categories, Tally
-from prelabel.exports.yolo import yolo_lines
+from prelabel.export_formats import ExportFormat
+from prelabel.export_formats.common import Categories, Tally
+from prelabel.export_formats.yolo import yolo_lines
 from tests.unit.exports.readers import assert_boxes_are_the_tasks, export, unpack_with_images
 from tests.unit.exports.samples import MIXED, NAMES, PROJECT, TASKS, label, task
 

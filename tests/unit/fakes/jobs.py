@@ -10,8 +10,8 @@ from pathlib import Path
 
 from prelabel.domain.entities import ProjectRef
 from prelabel.domain.jobs import Job, StepOutcome
-from prelabel.services.job_finish import JobFinisher
-from prelabel.services.job_steps import JobRunner
+from prelabel.services.jobs.finish import JobFinisher
+from prelabel.services.jobs.runner import JobRunner
 from tests.unit.fakes.outside import FakeOrchestrator
 
 ASL = Path(__file__).resolve().parents[3] / "statemachine" / "jobs.asl.json"

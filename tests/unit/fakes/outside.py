@@ -113,17 +113,23 @@ class FakeLinks(ImageLinks):
 
 @dataclass
 class ScriptedDetector(Detector):
-    """Answers from a function of the image payload; `fail` makes every call unavailable."""
+    """Answers from a function of the image payload, less the boxes under the score floor
+    asked for (as the real endpoint drops them); `fail` makes every call unavailable."""
 
     answer: Callable[[bytes], list[Detection]] = lambda _: []
     fail: bool = False
     calls: list[int] = field(default_factory=list)
+    floors: list[float] = field(default_factory=list)
 
-    def detect(self, images: Sequence[bytes]) -> Detections:
+    def detect(self, images: Sequence[bytes], *, score_floor: float) -> Detections:
         self.calls.append(len(images))
+        self.floors.append(score_floor)
         if self.fail:
             raise DetectorUnavailable("endpoint returned 500 three times")
-        results = [ImageResult(detections=self.answer(img), error=None) for img in images]
+        results = [
+            ImageResult([d for d in self.answer(img) if d.score >= score_floor], error=None)
+            for img in images
+        ]
         return Detections("fake-detector", "1", results)
 
 

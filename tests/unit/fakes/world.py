@@ -16,7 +16,7 @@ from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.domain.mapping import MappingRowInput
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 from prelabel.ports.labeling import BatchItem
-from prelabel.services.job_steps import StepLimits
+from prelabel.services.jobs.context import StepLimits
 from prelabel.services.labeling import WorkerSettings
 from prelabel.services.organizations import OrganizationAdmin
 from prelabel.settings import Settings

@@ -10,7 +10,7 @@ from prelabel.domain.entities import ProjectRef
 from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.domain.locations import OrgLocations
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
-from prelabel.services.job_steps import StepLimits
+from prelabel.services.jobs.context import StepLimits
 from prelabel.services.organizations import OrganizationAdmin
 from tests.unit.fakes.world import World
 

@@ -7,13 +7,13 @@ import json
 
 import pytest
 
+from prelabel.domain.dataset_sources import DatasetSource
 from prelabel.domain.entities import DatasetStatus, LabelingState
 from prelabel.domain.errors import Conflict, InvalidInput
 from prelabel.domain.jobs import JobKind, JobStatus
-from prelabel.exports import ExportFormat
-from prelabel.services import exports as export_service
-from prelabel.services.datasets import DatasetSource
+from prelabel.export_formats import ExportFormat
 from prelabel.services.exports import ExportLink
+from prelabel.services.jobs import export_step
 from tests.unit.fakes.jobs import STEP_ATTEMPTS
 from tests.unit.jobs.conftest import BUCKET, JobWorld
 
@@ -28,7 +28,7 @@ def test_an_export_job_writes_the_file_and_the_link_names_it(
     w: JobWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a project of 7 tasks, exported 2 a page
-    monkeypatch.setattr(export_service, "EXPORT_PAGE_SIZE", 2)
+    monkeypatch.setattr(export_step, "EXPORT_PAGE_SIZE", 2)
     _tasks(w, 7)
     # When a COCO export is started, and asked for while it has not run yet
     job = w.export_service.start(w.ref, ExportFormat.COCO)
@@ -65,7 +65,7 @@ def test_an_export_repeat_gets_the_running_job_and_a_failure_leaves_no_file(
     def broken(*args: object, **kwargs: object) -> None:
         raise OSError("the disk is full")
 
-    monkeypatch.setattr("prelabel.services.exports.write_export", broken)
+    monkeypatch.setattr("prelabel.services.jobs.export_step.write_export", broken)
     with pytest.raises(OSError, match="disk is full"):
         w.loop.run(job)
     ended = w.job_finisher.finish(w.ref, job.job_id, "a step failed: OSError: the disk is full")

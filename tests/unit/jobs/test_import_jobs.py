@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from prelabel.domain.dataset_sources import DatasetSource
 from prelabel.domain.entities import DatasetStatus, LabelingState, ProjectRef, Task
 from prelabel.domain.errors import Conflict
 from prelabel.domain.imports import ManifestFormat, SkipReason
 from prelabel.domain.jobs import JobStatus, ProgressUnit
 from prelabel.domain.locations import DataLocation, LocationRefused
-from prelabel.services import job_imports
-from prelabel.services.datasets import DatasetSource
+from prelabel.services.jobs import import_step
 from tests.unit.fakes.store import MemoryTasks
 from tests.unit.jobs.conftest import BUCKET, ORG, SHARED, JobWorld
 
@@ -155,7 +155,7 @@ def test_an_inventory_csv_is_read_in_slices_plain_or_gzip(w: JobWorld, gz: bool)
 
 def test_a_dataset_stops_at_its_image_limit(w: JobWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a limit of 12 images per dataset, and a prefix holding 15
-    monkeypatch.setattr(job_imports, "MAX_IMAGES_PER_DATASET", 12)
+    monkeypatch.setattr(import_step, "MAX_IMAGES_PER_DATASET", 12)
     w.images("acme/many/", 15)
     # When it is imported
     dataset, _ = w.dataset_service.get(w.ref, _connect(w, prefix="acme/many/"))

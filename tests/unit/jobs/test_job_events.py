@@ -15,7 +15,7 @@ from prelabel.entrypoints.job_events import (
     JobStepResult,
     StepState,
 )
-from prelabel.services.jobs import new_job
+from prelabel.services.jobs.service import new_job
 from tests.unit.asl import fields, states
 from tests.unit.fakes.world import World
 

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 
 import pytest
 
+from prelabel.domain.dataset_sources import DatasetSource
 from prelabel.domain.entities import DatasetStatus, LabelingState, PrelabelState, ProjectRef
 from prelabel.domain.errors import Conflict
 from prelabel.domain.jobs import JobKind, JobStatus
 from prelabel.ports.tasks import Move
-from prelabel.services.datasets import DatasetSource
 from tests.unit.fakes.store import MemoryTasks, Prelabel
 from tests.unit.jobs.conftest import BUCKET, JobWorld
 

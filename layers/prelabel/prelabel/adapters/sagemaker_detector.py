@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from decimal import ROUND_FLOOR, Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,12 @@ if TYPE_CHECKING:
 BODY_BUDGET = MAX_BODY_BYTES - 64 * 1024
 
 
+def wire_floor(score_floor: float) -> float:
+    """The floor rounded down to the 6 decimals the wire format writes, so what the endpoint
+    gets never exceeds what was asked (0.1234567 would otherwise travel as 0.123457)."""
+    return float(Decimal(repr(score_floor)).quantize(Decimal("0.000001"), ROUND_FLOOR))
+
+
 def chunks(images: Sequence[bytes]) -> list[list[int]]:
     """Indexes of the images grouped into requests under the batch and payload limits."""
     groups: list[list[int]] = [[]]
@@ -46,13 +53,11 @@ class SageMakerDetector(Detector):
         make_client: Callable[[], SageMakerRuntimeClient],
         endpoint_name: str,
         *,
-        score_floor: float = 0.25,
         attempts: int = 3,
         backoff_s: float = 0.5,
     ) -> None:
         self._make_client = make_client
         self._endpoint = endpoint_name
-        self._score_floor = score_floor
         self._attempts = attempts
         self._backoff_s = backoff_s
 
@@ -60,11 +65,11 @@ class SageMakerDetector(Detector):
     def _runtime(self) -> SageMakerRuntimeClient:
         return self._make_client()
 
-    def detect(self, images: Sequence[bytes]) -> Detections:
+    def detect(self, images: Sequence[bytes], *, score_floor: float) -> Detections:
         results: list[ImageResult | None] = [None] * len(images)
         model = ("", "")
         for group in chunks(images):
-            response = self._invoke([images[i] for i in group])
+            response = self._invoke([images[i] for i in group], wire_floor(score_floor))
             model = (response.model_name, response.model_version)
             if len(response.results) != len(group):
                 raise DetectorUnavailable(
@@ -74,8 +79,8 @@ class SageMakerDetector(Detector):
                 results[i] = result
         return Detections(model[0], model[1], [r for r in results if r is not None])
 
-    def _invoke(self, batch: list[bytes]) -> DetectorResponse:
-        body, content_type = encode_batch(batch, score_floor=self._score_floor)
+    def _invoke(self, batch: list[bytes], score_floor: float) -> DetectorResponse:
+        body, content_type = encode_batch(batch, score_floor=score_floor)
         last: Exception | None = None
         for attempt in range(self._attempts):
             try:

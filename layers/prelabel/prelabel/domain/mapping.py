@@ -12,6 +12,10 @@ from prelabel.domain.repeats import FirstPlaces
 
 DEFAULT_THRESHOLD = 0.5
 MAX_MAPPING_ROWS = 80  # one row per detector class at most
+# The lowest threshold a mapping may set. The worker asks the detector for boxes down to the
+# mapping's lowest threshold, and below 0.01 a detector answers its whole candidate list
+# (thousands of near-zero boxes per image) that no one would review.
+MIN_THRESHOLD = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +50,24 @@ class LabelMapping:
 
 
 def check_threshold(value: float, field: str) -> float:
-    if not 0.0 <= value <= 1.0:
-        raise InvalidInput(f"{field}: {value} is outside [0, 1]", field=field)
-    return value
+    if MIN_THRESHOLD <= value <= 1.0:
+        return value
+    if 0.0 <= value < MIN_THRESHOLD:
+        raise InvalidInput(
+            f"{field}: {value} is below {MIN_THRESHOLD}, the lowest threshold allowed",
+            field=field,
+        )
+    raise InvalidInput(f"{field}: {value} is outside [{MIN_THRESHOLD}, 1]", field=field)
+
+
+def detector_score_floor(mapping: LabelMapping, default_threshold: float) -> float:
+    """The lowest threshold the mapping applies to any of its rows (the default where a row
+    sets none): the score floor the detector is asked for, so no threshold is cut short.
+
+    Never below MIN_THRESHOLD, which also covers mappings saved before that minimum existed.
+    """
+    used = [mapping.threshold_for(row, default_threshold) for row in mapping.rows]
+    return max(min(used, default=default_threshold), MIN_THRESHOLD)
 
 
 def require_bbox_entry(label_config: Sequence[LabelEntry]) -> None:

@@ -22,5 +22,7 @@ class DetectorUnavailable(Exception):
 
 class Detector(ABC):
     @abstractmethod
-    def detect(self, images: Sequence[bytes]) -> Detections:
-        """One result per image, in order; DetectorUnavailable when the endpoint keeps failing."""
+    def detect(self, images: Sequence[bytes], *, score_floor: float) -> Detections:
+        """One result per image, in order, holding every box scored at or above `score_floor`
+        (up to the detector's per-image cap); DetectorUnavailable when the endpoint keeps
+        failing."""

@@ -18,6 +18,7 @@ from functools import partial
 from prelabel.domain.entities import RunSnapshot, RunStatus
 from prelabel.domain.errors import Busy, StorageError
 from prelabel.domain.locations import OUTSIDE_LOCATIONS_REASON, is_readable
+from prelabel.domain.mapping import detector_score_floor
 from prelabel.domain.prelabels import labels_from_detections
 from prelabel.imaging.budget import DEFAULT_BUDGET_BYTES, ByteBudget, prepare_batch
 from prelabel.imaging.preprocess import PreparedImage
@@ -196,8 +197,10 @@ class BatchWorker:
                 ready.append((task, result))
         if not ready:
             return
+        # Boxes down to the mapping's lowest threshold: a fixed floor would cut lower ones off.
+        floor = detector_score_floor(snapshot.mapping, snapshot.default_threshold)
         started = self.clock()
-        detections = self.detector.detect([image.payload for _, image in ready])
+        detections = self.detector.detect([image.payload for _, image in ready], score_floor=floor)
         report.endpoint = EndpointCall(len(ready), (self.clock() - started) * 1000)
         model = (detections.model_name, detections.model_version)
         commit.model = model

@@ -107,15 +107,7 @@ class RunService:
             # Someone else started first: report theirs.
             return self.start(ref, confirm=confirm)
         if execution_arn is None:
-            try:
-                arn = self.orchestrator.start(
-                    run.run_id,
-                    {"orgId": ref.org_id, "projectId": ref.project_id, "runId": run.run_id},
-                )
-            except StorageError:
-                self.runs.finish(ref, run.run_id, RunStatus.FAILED, "the workflow did not start")
-                raise
-            self.runs.set_execution(ref, run.run_id, arn)
+            self._launch(run)
         return StartOutcome(
             self.runs.get(ref, run.run_id),
             True,
@@ -123,6 +115,19 @@ class RunService:
             will_label=will_label,
             message=f"pre-labeling {will_label} of {eligible} images",
         )
+
+    def _launch(self, run: Run) -> None:
+        """Start the run's execution; a run whose workflow did not start ends FAILED."""
+        ref = run.project
+        try:
+            arn = self.orchestrator.start(
+                run.run_id,
+                {"orgId": ref.org_id, "projectId": ref.project_id, "runId": run.run_id},
+            )
+        except StorageError:
+            self.runs.finish(ref, run.run_id, RunStatus.FAILED, "the workflow did not start")
+            raise
+        self.runs.set_execution(ref, run.run_id, arn)
 
     def prepare(
         self, *, project_id: str, org_id: str | None, execution_name: str, execution_arn: str

@@ -10,7 +10,7 @@ from prelabel.domain.errors import Conflict, InvalidInput, NotFound
 from prelabel.domain.jobs import Job, JobKind
 from prelabel.ports.projects import ProjectRepository
 from prelabel.ports.tasks import Move, TaskRepository
-from prelabel.services.jobs import JobService, new_job
+from prelabel.services.jobs.service import JobService, new_job
 
 # Users move tasks between these two; the other states belong to the labeling tool itself.
 MOVABLE = {

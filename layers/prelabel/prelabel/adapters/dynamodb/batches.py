@@ -35,7 +35,7 @@ from prelabel.adapters.dynamodb.models import (
 )
 from prelabel.adapters.dynamodb.shards import Layout, Layouts
 from prelabel.adapters.dynamodb.task_items import prelabels_of, tasks_by_id
-from prelabel.adapters.dynamodb.transact import Transaction
+from prelabel.adapters.dynamodb.transact import Tag, Transaction
 from prelabel.domain.entities import LabelingState, PrelabelState, ProjectRef, RunStatus
 from prelabel.domain.ids import now_iso
 from prelabel.ports.labeling import (
@@ -129,20 +129,11 @@ class DynamoBatchStore(BatchStore):
         failed_tags = tx.commit("commit batch")
         if not failed_tags:
             return CommitResult(committed=True)
-        kinds = {kind for kind, _ in failed_tags}
-        if "receipt" in kinds:
-            return CommitResult(committed=False, already_committed=True)
-        if "run" in kinds:
-            return CommitResult(committed=False, run_closed=True)
-        quota_left = None
-        if "quota" in kinds:
-            with storage_errors("read remaining limit"):
-                quota_left = int(OrganizationModel.get(item.org_id, consistent_read=True).remaining)
-        taken = tuple(ident for kind, ident in failed_tags if kind == "task")
-        return CommitResult(committed=False, quota_left=quota_left, taken_task_ids=taken)
+        return _refused(failed_tags, item.org_id)
 
 
 def _prelabels(batch: BatchCommit, layout: Layout) -> list[PrelabelModel]:
+    """Each task's pre-label, in its shard: DONE with its boxes, or FAILED with its reason."""
     run_id = batch.item.run_id
     model = encode_model(*batch.model)
     return [
@@ -178,6 +169,21 @@ def _shard_deltas(batch: BatchCommit, layout: Layout) -> dict[Shard, Counter[str
         shard_deltas[counter] += 1
         shard_deltas["eligible"] -= 1
     return deltas
+
+
+def _refused(failed_tags: list[Tag], org_id: str) -> CommitResult:
+    """Why the transaction was cancelled, from the tags of the conditions that failed."""
+    kinds = {kind for kind, _ in failed_tags}
+    if "receipt" in kinds:
+        return CommitResult(committed=False, already_committed=True)
+    if "run" in kinds:
+        return CommitResult(committed=False, run_closed=True)
+    quota_left = None
+    if "quota" in kinds:
+        with storage_errors("read remaining limit"):
+            quota_left = int(OrganizationModel.get(org_id, consistent_read=True).remaining)
+    taken = tuple(ident for kind, ident in failed_tags if kind == "task")
+    return CommitResult(committed=False, quota_left=quota_left, taken_task_ids=taken)
 
 
 def _token(batch: BatchCommit) -> str:

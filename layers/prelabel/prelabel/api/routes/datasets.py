@@ -8,8 +8,8 @@ from prelabel.api.routes.common import IdPath, caller_locations, project_ref
 from prelabel.api.schemas import DatasetConnect, DatasetOut, JobOut
 from prelabel.api.views import dataset_out, job_out
 from prelabel.container import container
+from prelabel.domain.dataset_sources import DatasetSource
 from prelabel.domain.errors import InvalidInput
-from prelabel.services.datasets import DatasetSource
 
 router = Router()
 

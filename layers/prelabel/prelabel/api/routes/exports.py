@@ -19,7 +19,7 @@ from prelabel.api.routes.common import ID_PATTERN, IdPath, project_ref
 from prelabel.api.schemas import ExportLinkOut, JobOut
 from prelabel.api.views import export_link_out, job_out
 from prelabel.container import container
-from prelabel.exports import ExportFormat
+from prelabel.export_formats import ExportFormat
 from prelabel.services.exports import ExportLink
 
 router = Router()

@@ -1,0 +1,97 @@
+"""COCO object-detection JSON, with the pre-label's provenance kept as extra fields.
+
+Written as a stream: `images` go to the sink as the tasks come, `annotations` are spooled
+aside (memory, then a temporary file) and copied after them, and `info`, which carries the
+count of dropped labels, comes last. JSON readers do not care about key order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import IO, Any
+
+from prelabel.domain.entities import Label, Project, Task
+from prelabel.export_formats.common import (
+    Categories,
+    FileNames,
+    Tally,
+    exported_labels,
+    image_suffix,
+)
+from prelabel.export_formats.streams import JsonArraySpool, json_bytes
+
+
+def coco_image(image_id: int, task: Task, file_name: str) -> dict[str, Any]:
+    """Width and height are null where the image has not been read yet (COCO tools that only
+    load the annotations, pycocotools and supervision included, accept that)."""
+    return {
+        "id": image_id,
+        "file_name": file_name,
+        "width": task.image_width,
+        "height": task.image_height,
+        "prelabel_task_id": task.task_id,
+        "prelabel_dataset_id": task.dataset_id,
+        "prelabel_bucket": task.bucket,
+        "prelabel_image_key": task.image_key,
+        "prelabel_state": task.prelabel_state.value if task.prelabel_state else None,
+        "prelabel_run_id": task.prelabel_run_id,
+    }
+
+
+def coco_annotation(ann_id: int, image_id: int, index: int, label: Label) -> dict[str, Any]:
+    """`bbox` is [x, y, width, height] in pixels of the image as displayed, unclipped: COCO
+    keeps what the detector said. Category ids are 1-based (COCO reserves 0)."""
+    b = label.box
+    w, h = b.x2 - b.x1, b.y2 - b.y1
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": index + 1,
+        "bbox": [b.x1, b.y1, w, h],
+        "area": w * h,
+        "iscrowd": 0,
+        "segmentation": [],
+        "score": label.score,
+        "source": label.source,
+        "detector_class": label.detector_class,
+        "model_name": label.model_name,
+        "model_version": label.model_version,
+        "prelabel_label_id": label.label_id,
+    }
+
+
+def coco_categories(categories: Categories) -> list[dict[str, Any]]:
+    return [
+        {"id": i + 1, "name": e.name, "supercategory": "", "prelabel_entry_id": e.id}
+        for i, e in enumerate(categories.entries)
+    ]
+
+
+def write_coco(project: Project, tasks: Iterable[Task], sink: IO[bytes], created_at: str) -> Tally:
+    """Every task is an image, pre-labeled or not (`prelabel_state` tells them apart).
+    `file_name` is the image key, made unique (dataset id in front) where two datasets share
+    keys, since COCO readers key images by file name."""
+    categories = Categories.of(project)
+    names = FileNames(flat=False)
+    tally = Tally()
+    with JsonArraySpool() as annotations:
+        sink.write(b'{"licenses": [],\n"categories": ' + json_bytes(coco_categories(categories)))
+        sink.write(b',\n"images": [')
+        for image_id, task in enumerate(tasks, start=1):
+            image = coco_image(image_id, task, names.name(task) + image_suffix(task))
+            sink.write((b",\n" if image_id > 1 else b"\n") + json_bytes(image))
+            tally.images += 1
+            for index, label in exported_labels(task, categories, tally):
+                annotations.append(coco_annotation(annotations.count + 1, image_id, index, label))
+        sink.write(b"\n],\n" if tally.images else b"],\n")
+        sink.write(b'"annotations": ')
+        annotations.write_array(sink)
+        info = {
+            "description": f"Prelabel export of project {project.name}",
+            "version": "1.0",
+            "date_created": created_at,
+            "prelabel_project_id": project.ref.project_id,
+            "prelabel_dropped_labels": tally.dropped_labels,
+        }
+        sink.write(b',\n"info": ' + json_bytes(info) + b"}\n")
+    return tally
