@@ -1,111 +1,42 @@
-"""Shared fixtures: the local AWS (DynamoDB Local, moto server) and tables made from template.yaml."""
+"""Test tiers by folder: every test under tests/unit, tests/integration or tests/e2e gets the
+marker of that name here (`pytest -m integration` works anywhere), none by hand.
+
+The unit tier runs with the runtime dependencies and pytest alone (`make unit-fresh`), so this
+file imports nothing more: the local AWS's fixtures (moto server, DynamoDB Local, the jobs
+state machine, settings, ports) are the plugin tests/local_aws.py, loaded only when a run
+collects tests beyond tests/unit.
+"""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
-from prelabel.container import Container, use_container
-from prelabel.settings import Settings
-from prelabel_local import dynamodb_local
-from prelabel_local.lambdas import LambdaRunner
-from prelabel_local.stack import local_credentials
-from prelabel_local.template_resources import TABLE_SETTING, create_tables, load_template
-from prelabel_local.workflow_resources import (
-    JOBS_MACHINE,
-    create_state_machine,
-    enable_step_functions_execution,
-    register_functions,
-)
-
-ROOT = Path(__file__).resolve().parents[1]
-
-local_credentials()
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "e2e")
+LOCAL_AWS_PLUGIN = "tests.local_aws"
 
 
-@pytest.fixture(scope="session")
-def template() -> dict[str, Any]:
-    return load_template(ROOT / "template.yaml")
+def pytest_configure(config: pytest.Config) -> None:
+    # `config.args` are the paths (or node ids) asked for, or testpaths when none was.
+    if any(_beyond_unit(config, arg) for arg in config.args):
+        config.pluginmanager.import_plugin(LOCAL_AWS_PLUGIN)
 
 
-@pytest.fixture(scope="session")
-def ddb_endpoint() -> Iterator[str]:
-    server = dynamodb_local.start(ROOT)
-    yield server.endpoint
-    server.stop()
+def _beyond_unit(config: pytest.Config, arg: str) -> bool:
+    path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+    return not path.is_relative_to(TESTS / "unit")
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    port = dynamodb_local.free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
-    # The API starts jobs on moto's Step Functions.
-    os.environ["AWS_ENDPOINT_URL_SFN"] = endpoint
-    # moto's Step Functions interpreter calls Lambda and S3 back on this port.
-    os.environ["MOTO_PORT"] = str(port)
-    yield endpoint
-    server.stop()
+def tier_of(path: Path) -> str | None:
+    """The tier a test file belongs to: the first folder under tests/."""
+    parts = path.resolve().relative_to(TESTS).parts
+    return parts[0] if len(parts) > 1 and parts[0] in TIERS else None
 
 
-@pytest.fixture(scope="session")
-def lambda_runner(template: dict[str, Any]) -> Iterator[LambdaRunner]:
-    """moto's Lambda invocations run the template's real handlers in this process."""
-    runner = LambdaRunner()
-    register_functions(ROOT, template, runner)
-    runner.install()
-    yield runner
-    runner.uninstall()
-
-
-@pytest.fixture(scope="session")
-def jobs_state_machine_arn(
-    moto_endpoint: str, template: dict[str, Any], lambda_runner: LambdaRunner
-) -> str:
-    """The jobs state machine (imports, moves, exports, ...), run by moto with the real ASL:
-    every API test that connects a dataset or exports goes through it."""
-    enable_step_functions_execution(moto_endpoint)
-    sfn = boto3.client("stepfunctions", endpoint_url=moto_endpoint)
-    return create_state_machine(sfn, ROOT, template, "prelabel-local-jobs", JOBS_MACHINE)
-
-
-@pytest.fixture
-def settings(
-    ddb_endpoint: str,
-    moto_endpoint: str,
-    template: dict[str, Any],
-    jobs_state_machine_arn: str,
-) -> Settings:
-    """Fresh tables for each test (DynamoDB Local in memory), made as template.yaml defines them."""
-    suffix = uuid.uuid4().hex[:8]
-    names = {logical: f"{logical}-{suffix}" for logical in TABLE_SETTING}
-    client = boto3.client("dynamodb", endpoint_url=ddb_endpoint)
-    create_tables(client, template, names)
-    bucket = f"data-{suffix}"
-    boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=bucket)
-    return Settings(
-        **{TABLE_SETTING[logical]: name for logical, name in names.items()},
-        data_bucket=bucket,
-        dynamodb_endpoint=ddb_endpoint,
-        # No pre-labeling state machine in these tests; a run they start would fail to find it.
-        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:not-deployed",
-        jobs_state_machine_arn=jobs_state_machine_arn,
-    )
-
-
-@pytest.fixture
-def ports(settings: Settings) -> Iterator[Container]:
-    """The ports bound to the test's tables and bucket, installed as the API handler's container."""
-    c = Container(settings)
-    use_container(c)
-    yield c
-    use_container(None)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(item.path)
+        if tier is not None:
+            item.add_marker(tier)

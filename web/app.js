@@ -218,7 +218,10 @@
     $("move-progress").hidden = true;
     $("export-result").hidden = true;
     $("task-list").replaceChildren();
-    await Promise.all([loadAssistant(true), loadTasks(false), loadDatasets(), loadRuns()]);
+    await Promise.all([
+      loadAssistant(true), loadTasks(false), loadDatasets(), loadRuns(),
+      ...projectHooks.map((hook) => hook(state.projectId, state.session)),
+    ]);
   }
 
   // ---------- the assistant view: counters, limit, start blockers, run ----------
@@ -1211,6 +1214,19 @@
     $("connect-form").addEventListener("submit", connect);
     $("export-form").addEventListener("submit", exportFile);
   }
+
+  // What the page's other panels (their own scripts, loaded after this one) build on: the API
+  // call with the caller's token, DOM and wording helpers, and a hook run each time a project
+  // opens (with its id and the page session, which `current` checks before a late answer lands).
+  const projectHooks = [];
+  window.Prelabel = Object.freeze({
+    api, el, errorText, num, plural, when, pollUntil, current, globalError, colorFor,
+    projectId: () => state.projectId,
+    assistant: () => state.assistant,
+    onProjectOpen: (hook) => { projectHooks.push(hook); },
+    reloadAssistant: () => loadAssistant(true),
+    reloadTasks: () => { $("task-list").replaceChildren(); return loadTasks(false); },
+  });
 
   wire();
   const fromUrl = tokenFromFragment();

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 import requests
 from playwright.sync_api import Page, expect
 
@@ -30,8 +29,6 @@ from tests.e2e.page_steps import (
     tid,
 )
 from tests.integration.workflow.conftest import all_tasks, make_project
-
-pytestmark = pytest.mark.e2e
 
 
 def test_map_start_progress_marker_and_preview(

@@ -20,8 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 # The photos the demo ships (seven: the astronaut twice, once stored rotated with EXIF 6).
 PHOTOS = 7
 
-pytestmark = pytest.mark.e2e
-
 
 def iou(a: list[float], b: tuple[float, float, float, float]) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))

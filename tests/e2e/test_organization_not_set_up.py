@@ -12,8 +12,6 @@ from prelabel_local.gateway import GatewayConfig, LocalGateway
 from prelabel_local.jwt_keys import JwtVerifier, SigningKey, issue_token
 from tests.e2e.conftest import WEB_DIR
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture
 def page_url(ports: Container, signing_key: SigningKey) -> Iterator[str]:

@@ -20,8 +20,6 @@ from tests.e2e.conftest import save_shot
 from tests.e2e.page_steps import JOB_TIMEOUT_MS, Held, bare_project, open_page, tid
 from tests.integration.workflow.conftest import photos
 
-pytestmark = pytest.mark.e2e
-
 
 def counts(org: str, project_id: str) -> dict[str, int]:
     return dict(call_api("GET", f"/projects/{project_id}/assistant", org).body["counts"])

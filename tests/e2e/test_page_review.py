@@ -9,7 +9,6 @@ import json
 import zipfile
 from pathlib import Path
 
-import pytest
 import requests
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
@@ -22,8 +21,6 @@ from prelabel_local.jwt_keys import SigningKey
 from tests.e2e.conftest import save_shot
 from tests.e2e.page_steps import JOB_TIMEOUT_MS, open_page, tid
 from tests.integration.workflow.conftest import all_tasks, make_project
-
-pytestmark = pytest.mark.e2e
 
 
 def colours(canvas: Locator) -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from prelabel.container import Container
@@ -19,8 +18,6 @@ from tests.e2e.conftest import save_shot
 from tests.e2e.held_runs import current_run, expect_stopped, gated_project
 from tests.e2e.page_steps import RUN_TIMEOUT_MS, open_page, remaining, tid
 from tests.integration.workflow.conftest import all_tasks, make_project
-
-pytestmark = pytest.mark.e2e
 
 
 def test_stopping_shows_until_the_batch_in_flight_lands_then_stopped_figures_hold(

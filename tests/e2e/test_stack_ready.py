@@ -31,8 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_PYTHON = ".venv/bin/python"
 START_TIMEOUT_S = 180
 
-pytestmark = pytest.mark.e2e
-
 
 def readme_stack_commands() -> list[list[str]]:
     """Every stack command line of the README's code blocks, as argv (comments dropped)."""

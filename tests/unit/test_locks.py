@@ -46,7 +46,8 @@ def _requirements(extra: str | None) -> list[Requirement]:
 
 
 @pytest.mark.parametrize(
-    ("extra", "lock"), [(None, "runtime"), ("detector", "detector"), ("dev", "dev")]
+    ("extra", "lock"),
+    [(None, "runtime"), ("detector", "detector"), ("dev", "dev"), (None, "unit"), ("unit", "unit")],
 )
 def test_every_declared_dependency_is_locked_at_a_version_it_accepts(
     extra: str | None, lock: str
@@ -81,7 +82,7 @@ def test_the_layer_ships_exactly_the_runtime_lock_at_the_versions_tests_run() ->
     assert different == {}
 
 
-@pytest.mark.parametrize("lock", ["runtime", "detector", "dev", "checkov"])
+@pytest.mark.parametrize("lock", ["runtime", "detector", "dev", "unit", "checkov"])
 def test_every_locked_package_carries_hashes(lock: str) -> None:
     # Given a lock file
     text = (LOCKS / f"{lock}.txt").read_text()
@@ -91,3 +92,14 @@ def test_every_locked_package_carries_hashes(lock: str) -> None:
     for entry in entries:
         if PIN.match(entry):
             assert "--hash=sha256:" in entry, entry.splitlines()[0]
+
+
+def test_the_unit_lock_is_the_runtime_lock_and_pytest_only() -> None:
+    # Given the unit tier's lock (`make unit-fresh` installs it alone) and the runtime lock
+    unit, runtime = pins(LOCKS / "unit.txt"), pins(LOCKS / "runtime.txt")
+    # When they are compared
+    # Then the unit set holds every runtime package at the layer's version, and beyond those
+    # only pytest and what pytest itself needs
+    assert {n: unit.get(n) for n in runtime} == runtime
+    assert set(unit) - set(runtime) <= {"pytest", "iniconfig", "pluggy", "packaging", "pygments"}
+    assert "pytest" in unit

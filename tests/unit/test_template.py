@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest.importorskip("cfnlint", reason="cfn-lint parses and lints template.yaml (dev extra)")
+
 from cfnlint.api import lint_file
 from cfnlint.config import ManualArgs
 from cfnlint.decode import decode_str
@@ -43,7 +46,7 @@ TABLE_MODELS = {
 def template() -> dict[str, Any]:
     """Parsed with cfn-lint's decoder (it keeps !Ref / !Sub / !GetAtt as Ref / Fn::* dicts).
 
-    Deliberately local to this module (it shadows tests/conftest.py's fixture of the same name),
+    Deliberately local to this module (it shadows tests/local_aws.py's fixture of the same name),
     so these checks do not depend on the integration fixtures.
     """
     parsed, errors = decode_str(TEMPLATE.read_text())

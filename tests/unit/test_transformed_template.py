@@ -13,6 +13,11 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("samtranslator", reason="the SAM transform runs aws-sam-translator (dev extra)")
+pytest.importorskip(
+    "cfnlint", reason="the SAM transform reads template.yaml with cfn-lint (dev extra)"
+)
+
 from prelabel_local.sam_transform import PARAMETER_SETS, transformed_template
 
 FUNCTIONS = [

@@ -6,6 +6,14 @@ delete it when idle.
     python -m prelabel_detector.deploy deploy --bucket B --role-arn R --instance-type ml.g6.xlarge
     python -m prelabel_detector.deploy delete-if-idle --endpoint-name E --idle-minutes 60
 
+One endpoint for every organization's models (a multi-model endpoint, docs/detector.md):
+
+    python -m prelabel_detector.deploy package-model model.onnx --declared d.json --name N
+    python -m prelabel_detector.deploy publish --artifact A --models-prefix s3://B/P/ \
+        --target-model org/model/sha256.tar.gz
+    python -m prelabel_detector.deploy deploy --multi-model --models-prefix s3://B/P/ \
+        --image-uri ECR/prelabel-detector-mme --role-arn R [--instance-type ml.c6i.2xlarge]
+
 `deploy` and `delete-if-idle` need the `deploy` extra (sagemaker-core, the SDK's resource layer:
 `sagemaker.core.resources.Model / EndpointConfig / Endpoint`); `convert` needs the `torch` extra;
 `package` needs neither. Application Auto Scaling and CloudWatch have no SDK resource classes,
@@ -16,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prelabel_detector.artifact import build_artifact
+from prelabel_detector.artifact import build_artifact, build_model_artifact
 from prelabel_detector.descriptor import bundled
 
 if TYPE_CHECKING:
@@ -38,6 +48,11 @@ DEFAULT_WEIGHTS_DIR = "out/weights"
 FRAMEWORK_VERSION = "2.6.0"
 PY_VERSION = "py312"
 DEFAULT_INSTANCE_TYPE = "ml.g6.xlarge"
+# Multi-model endpoints with a custom container run on CPU instances only (on GPUs SageMaker
+# serves multi-model endpoints with its Triton container alone); see docs/detector.md.
+DEFAULT_MME_INSTANCE_TYPE = "ml.c6i.2xlarge"
+SINGLE_MODEL = "SingleModel"
+MULTI_MODEL = "MultiModel"
 
 
 @dataclass(frozen=True)
@@ -56,12 +71,46 @@ class EndpointPlan:
     # network, so one worker's CPU work (headers, JSON) overlaps another's GPU work.
     workers: int | None = None
     threads: int | None = None
+    # SingleModel: model_data_url is one model.tar.gz run by the PyTorch container.
+    # MultiModel: model_data_url is the S3 prefix TargetModel names artifacts under, and the
+    # image is the detector's own, serving SageMaker's multi-model contract.
+    mode: str = SINGLE_MODEL
+    # The container's own budget for loaded models (SageMaker also unloads on memory pressure).
+    memory_budget_mb: int | None = None
 
     @property
     def resource_id(self) -> str:
         return f"endpoint/{self.endpoint_name}/variant/{VARIANT}"
 
+    def container(self) -> Any:
+        """The SDK's ContainerDefinition for this plan."""
+        from sagemaker.core.shapes import ContainerDefinition, MultiModelConfig
+
+        if self.mode == MULTI_MODEL:
+            if not self.model_data_url.endswith("/"):
+                raise ValueError("a multi-model endpoint's model data URL is a prefix ending in /")
+            return ContainerDefinition(
+                image=self.image_uri,
+                mode=MULTI_MODEL,
+                model_data_url=self.model_data_url,
+                environment=self.environment(),
+                # Artifacts stay on the instance's disk after unloading: a reload skips S3.
+                multi_model_config=MultiModelConfig(model_cache_setting="Enabled"),
+            )
+        return ContainerDefinition(
+            image=self.image_uri,
+            model_data_url=self.model_data_url,
+            environment=self.environment(),
+        )
+
     def environment(self) -> dict[str, str]:
+        if self.mode == MULTI_MODEL:
+            multi: dict[str, str] = {}
+            if self.memory_budget_mb is not None:
+                multi["PRELABEL_DETECTOR_MEMORY_MB"] = str(self.memory_budget_mb)
+            if self.threads is not None:
+                multi["PRELABEL_DETECTOR_THREADS"] = str(self.threads)
+            return multi
         env = {
             "SAGEMAKER_PROGRAM": "inference.py",
             "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
@@ -84,44 +133,14 @@ def deploy(
 
     Returns the endpoint's ARN once it is InService with the new config.
     """
-    from sagemaker.core.resources import Endpoint
+    from sagemaker.core.resources import Endpoint, EndpointConfig, Model
+    from sagemaker.core.shapes import ProductionVariant
 
     region = session.region_name
     name = f"{plan.endpoint_name}-{suffix}"
-    _create_model_and_config(plan, session, name)
-    autoscaling = session.client("application-autoscaling")
-    endpoint = find_endpoint(plan.endpoint_name, session)
-    if endpoint is None:
-        endpoint = Endpoint.create(
-            endpoint_name=plan.endpoint_name,
-            endpoint_config_name=name,
-            session=session,
-            region=region,
-        )
-    else:
-        # A variant registered with Application Auto Scaling refuses an update that changes
-        # its instance type; the target is registered again below.
-        _deregister(autoscaling, plan.resource_id)
-        endpoint.endpoint_config_name = name
-        endpoint.update()
-    # Scalable targets can only be registered for a variant that exists and is InService.
-    endpoint.wait_for_status("InService", poll=poll_seconds, timeout=timeout_seconds)
-    _autoscale(autoscaling, plan)
-    return str(endpoint.endpoint_arn)
-
-
-def _create_model_and_config(plan: EndpointPlan, session: boto3.Session, name: str) -> None:
-    from sagemaker.core.resources import EndpointConfig, Model
-    from sagemaker.core.shapes import ContainerDefinition, ProductionVariant
-
-    region = session.region_name
     Model.create(
         model_name=name,
-        primary_container=ContainerDefinition(
-            image=plan.image_uri,
-            model_data_url=plan.model_data_url,
-            environment=plan.environment(),
-        ),
+        primary_container=plan.container(),
         execution_role_arn=plan.role_arn,
         session=session,
         region=region,
@@ -139,10 +158,29 @@ def _create_model_and_config(plan: EndpointPlan, session: boto3.Session, name: s
         session=session,
         region=region,
     )
+    autoscaling = session.client("application-autoscaling")
+    endpoint = find_endpoint(plan.endpoint_name, session)
+    if endpoint is None:
+        endpoint = Endpoint.create(
+            endpoint_name=plan.endpoint_name,
+            endpoint_config_name=name,
+            session=session,
+            region=region,
+        )
+    else:
+        # A variant registered with Application Auto Scaling refuses an update that changes
+        # its instance type; the target is registered again below.
+        _deregister(autoscaling, plan.resource_id)
+        endpoint.endpoint_config_name = name
+        endpoint.update()
+    # Scalable targets can only be registered for a variant that exists and is InService.
+    endpoint.wait_for_status("InService", poll=poll_seconds, timeout=timeout_seconds)
+    _autoscale(plan, autoscaling)
+    return str(endpoint.endpoint_arn)
 
 
-def _autoscale(autoscaling: Any, plan: EndpointPlan) -> None:
-    """Between the plan's minimum and maximum instances, tracking invocations per instance."""
+def _autoscale(plan: EndpointPlan, autoscaling: Any) -> None:
+    """Instances between the plan's bounds, tracking invocations per instance."""
     autoscaling.register_scalable_target(
         ServiceNamespace="sagemaker",
         ResourceId=plan.resource_id,
@@ -241,6 +279,16 @@ def default_image(region: str, instance_type: str) -> str:
     return uri
 
 
+def publish(session: boto3.Session, artifact: Path, models_prefix: str, target_model: str) -> str:
+    """Upload an artifact where a multi-model endpoint finds it; returns its TargetModel."""
+    from prelabel_detector.sources import checked_target
+
+    bucket, _, prefix = models_prefix.removeprefix("s3://").partition("/")
+    key = f"{prefix.strip('/')}/{checked_target(target_model)}".lstrip("/")
+    session.client("s3").upload_file(str(artifact), bucket, key)
+    return target_model
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Detector endpoint deployment")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -251,12 +299,25 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--descriptor", default=str(bundled(DEFAULT_DESCRIPTOR)))
     package.add_argument("--weights-dir", default=DEFAULT_WEIGHTS_DIR)
     package.add_argument("--out", default="out/model.tar.gz")
+    package.add_argument("--no-code", action="store_true", help="multi-model artifact: no code/")
+    model = sub.add_parser("package-model", help="an uploaded ONNX file -> multi-model artifact")
+    model.add_argument("onnx", type=Path)
+    model.add_argument("--declared", type=Path, required=True, help="JSON: family, classes, ...")
+    model.add_argument("--name", required=True)
+    model.add_argument("--out", type=Path, default=Path("out/model.tar.gz"))
+    pub = sub.add_parser("publish", help="upload an artifact under the models prefix")
+    pub.add_argument("--artifact", type=Path, required=True)
+    pub.add_argument("--models-prefix", required=True, help="s3://bucket/prefix/")
+    pub.add_argument("--target-model", required=True, help="its key under the prefix")
     up = sub.add_parser("deploy", help="upload the artifact, create or update the endpoint")
     up.add_argument("--artifact", default="out/model.tar.gz")
-    up.add_argument("--bucket", required=True)
+    up.add_argument("--bucket", help="where the single-model artifact is uploaded")
+    up.add_argument("--multi-model", action="store_true", help="one endpoint, many models")
+    up.add_argument("--models-prefix", help="multi-model: s3://bucket/prefix/ of the artifacts")
+    up.add_argument("--memory-budget-mb", type=int, help="multi-model: loaded models' budget")
     up.add_argument("--role-arn", required=True)
     up.add_argument("--endpoint-name", default="prelabel-detector")
-    up.add_argument("--instance-type", default=DEFAULT_INSTANCE_TYPE, help="a GPU instance type")
+    up.add_argument("--instance-type", help="default: a GPU type, or a CPU type multi-model")
     up.add_argument("--image-uri", help="default: the AWS PyTorch inference container")
     up.add_argument("--initial-instances", type=int, default=1)
     up.add_argument("--min-instances", type=int, default=1)
@@ -269,23 +330,46 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _upload_and_deploy(args: argparse.Namespace, session: boto3.Session) -> str:
+def _package_model(args: argparse.Namespace) -> str:
+    # The version is the file's sha256: a new file is a new artifact, never an overwrite.
+    version = hashlib.sha256(args.onnx.read_bytes()).hexdigest()
+    declared = json.loads(args.declared.read_text())
+    build_model_artifact(args.onnx, declared, args.name, version, args.out)
+    return f"{args.out} {version}"
+
+
+def _plan(args: argparse.Namespace, session: boto3.Session) -> tuple[EndpointPlan, str]:
+    """The endpoint plan, uploading the single-model artifact first; and the name suffix."""
     suffix = time.strftime("%Y%m%d-%H%M%S")
-    key = f"prelabel-detector/{suffix}/model.tar.gz"
-    session.client("s3").upload_file(args.artifact, args.bucket, key)
+    multi = bool(args.multi_model)
+    if multi:
+        if not args.models_prefix or not args.image_uri:
+            raise SystemExit("--multi-model needs --models-prefix and --image-uri (our image)")
+        url = args.models_prefix if args.models_prefix.endswith("/") else args.models_prefix + "/"
+    else:
+        if not args.bucket:
+            raise SystemExit("deploy needs --bucket (or --multi-model with --models-prefix)")
+        key = f"prelabel-detector/{suffix}/model.tar.gz"
+        session.client("s3").upload_file(args.artifact, args.bucket, key)
+        url = f"s3://{args.bucket}/{key}"
+    instance_type = args.instance_type or (
+        DEFAULT_MME_INSTANCE_TYPE if multi else DEFAULT_INSTANCE_TYPE
+    )
     plan = EndpointPlan(
         endpoint_name=args.endpoint_name,
-        model_data_url=f"s3://{args.bucket}/{key}",
+        model_data_url=url,
         role_arn=args.role_arn,
-        image_uri=args.image_uri or default_image(str(session.region_name), args.instance_type),
-        instance_type=args.instance_type,
+        image_uri=args.image_uri or default_image(str(session.region_name), instance_type),
+        instance_type=instance_type,
         initial_instances=args.initial_instances,
         min_instances=args.min_instances,
         max_instances=args.max_instances,
         target_invocations=args.target_invocations,
         workers=args.workers,
+        mode=MULTI_MODEL if multi else SINGLE_MODEL,
+        memory_budget_mb=args.memory_budget_mb,
     )
-    return deploy(plan, session, suffix)
+    return plan, suffix
 
 
 def main(argv: Sequence[str] | None = None, session: boto3.Session | None = None) -> str:
@@ -296,7 +380,10 @@ def main(argv: Sequence[str] | None = None, session: boto3.Session | None = None
         result = str(convert_weights(Path(args.onnx), Path(args.out)))
     elif args.command == "package":
         weights = Path(args.weights_dir) if args.weights_dir else None
-        result = str(build_artifact(Path(args.descriptor), Path(args.out), weights))
+        out = Path(args.out)
+        result = str(build_artifact(Path(args.descriptor), out, weights, code=not args.no_code))
+    elif args.command == "package-model":
+        result = _package_model(args)
     else:
         import boto3
 
@@ -305,8 +392,11 @@ def main(argv: Sequence[str] | None = None, session: boto3.Session | None = None
             result = delete_if_idle(
                 args.endpoint_name, args.idle_minutes, session, datetime.now(UTC)
             )
+        elif args.command == "publish":
+            result = publish(session, args.artifact, args.models_prefix, args.target_model)
         else:
-            result = _upload_and_deploy(args, session)
+            plan, suffix = _plan(args, session)
+            result = deploy(plan, session, suffix)
     print(result)
     return result
 

@@ -31,7 +31,6 @@ from prelabel.services.jobs.service import JobService
 from prelabel.services.locations import LocationService
 from prelabel.services.organizations import MonthlyReset, OrganizationAdmin
 from prelabel.services.projects import ProjectService
-from prelabel.services.reshard import ReshardService
 from prelabel.services.tasks import TaskService
 from prelabel.settings import FUNCTION_NEEDS, Settings
 
@@ -45,6 +44,7 @@ if TYPE_CHECKING:
     from prelabel.services.jobs.context import StepLimits
     from prelabel.services.jobs.runner import JobRunner
     from prelabel.services.labeling import BatchWorker, WorkerSettings
+    from prelabel.services.reshard import ReshardService
     from prelabel.services.runs import RunService
 
 
@@ -273,6 +273,8 @@ class Container:
 
     @cached_property
     def reshard_service(self) -> ReshardService:
+        from prelabel.services.reshard import ReshardService
+
         return ReshardService(self.projects, self.tasks, self.job_service)
 
     @cached_property

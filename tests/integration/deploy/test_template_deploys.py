@@ -21,7 +21,6 @@ from tests.integration.deploy.conftest import Deployment
 from tests.integration.deploy.moto_cfn_shims import policy_document
 
 pytestmark = [
-    pytest.mark.integration,
     # moto warns for each resource type it has no model for; those are checked on the JSON.
     pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning"),
 ]

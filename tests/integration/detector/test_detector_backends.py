@@ -7,8 +7,6 @@ import pytest
 from prelabel.detector_wire import Detection, encode_batch
 from prelabel_detector.handler import LoadedModel, input_fn, predict_fn
 
-pytestmark = pytest.mark.integration
-
 # Determined once from each model on the PNG-encoded scikit-image photos, then frozen: a decoder
 # change that moves boxes (letterbox, grid, scaling, id mapping) fails here.
 REFERENCE = {

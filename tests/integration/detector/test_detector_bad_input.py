@@ -20,8 +20,6 @@ from prelabel.detector_wire import (
 )
 from prelabel_detector.handler import LoadedModel, input_fn, output_fn, predict_fn
 
-pytestmark = pytest.mark.integration
-
 
 def png_header(width: int, height: int) -> bytes:
     # Hand-built header with a valid CRC: encoders refuse to write such sizes, attackers do not.

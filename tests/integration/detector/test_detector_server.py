@@ -15,8 +15,6 @@ from botocore.config import Config
 from prelabel.detector_wire import BATCH_CONTENT_TYPE, MAX_BATCH, decode_response, encode_batch
 from prelabel_detector.server import DetectorServer
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def runtime(server: DetectorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:

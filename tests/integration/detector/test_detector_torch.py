@@ -12,7 +12,6 @@ from prelabel.imaging.preprocess import prepare_image
 from prelabel_detector.descriptor import Descriptor, bundled
 from prelabel_detector.handler import LoadedModel, input_fn, predict_fn
 
-pytestmark = pytest.mark.integration
 torch = pytest.importorskip(
     "torch", reason="torch is not installed (the `torch` extra): yolox-torch tests skipped"
 )

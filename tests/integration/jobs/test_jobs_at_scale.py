@@ -1,9 +1,12 @@
-"""Every job at 20,000 tasks on the local stack: the real jobs ASL in moto's Step Functions, the
-real handlers, DynamoDB Local and moto's S3. One project serves the module, in order: an
+"""Every job on a large project on the local stack: the real jobs ASL in moto's Step Functions,
+the real handlers, DynamoDB Local and moto's S3. One project serves the module, in order: an
 import that crashes mid-slice and resumes, a move of every task, an export, a manifest import
 with keys outside the locations, a reconnect, a disconnect.
 
-Figures (time, requests per task) are for benchmarks/scale.py; these tests check outcomes.
+The size is PRELABEL_SCALE_TASKS: 5,000 by default (CI, `make test`), 20,000 with `make slow`.
+The step limits shrink with it, so each job takes as many steps at either size as the
+defaults take at 20,000 (an import of two slices, a move of four steps, ...). Figures (time,
+requests per task) are for benchmarks/scale.py; these tests check outcomes.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,19 +30,31 @@ from prelabel.adapters.dynamodb.tasks import DynamoTaskRepository
 from prelabel.container import Container, use_container
 from prelabel.domain.entities import PrelabelState, ProjectRef, Task
 from prelabel.domain.plans import Plan
+from prelabel.services.jobs.context import StepLimits
 from prelabel.settings import Settings
 from prelabel_local import harness
 from prelabel_local.http_events import InProcessApi
 from prelabel_local.template_resources import TABLE_SETTING, create_tables
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.slow
 
 ORG = "bigco"
-IMAGES = 20_000
+FULL_SIZE = 20_000
+IMAGES = int(os.environ.get("PRELABEL_SCALE_TASKS", "5000"))
+# The defaults' slices at FULL_SIZE, scaled down with the project (StepLimits' defaults).
+_SCALE = IMAGES / FULL_SIZE
+LIMITS = StepLimits(
+    page_keys=round(1000 * _SCALE),
+    manifest_lines=round(10_000 * _SCALE),
+    move_tasks=round(5_000 * _SCALE),
+    delete_tasks=round(3_000 * _SCALE),
+    export_progress_every=round(5_000 * _SCALE),
+)
+SLICE = LIMITS.list_pages * LIMITS.page_keys  # keys an import step lists
 PREFIX = f"{ORG}/shots/"
 # Not images: each is skipped and reported with its reason.
 OTHERS = {"notes.txt": b"text", "logo.svg": b"<svg/>", "empty.jpg": b"", "folder/": b""}
-LABELED = 2_000
+LABELED = IMAGES // 10
 BOXES = 5
 
 
@@ -103,7 +119,7 @@ def big(
     jobs_state_machine_arn: str,
 ) -> Iterator[Big]:
     """Tables, bucket and container of the module's own (the per-test ones are function-scoped),
-    an organization, a project, and 20,000 images put straight into moto's S3."""
+    an organization, a project, and IMAGES images put straight into moto's S3."""
     suffix = uuid.uuid4().hex[:8]
     names = {logical: f"{logical}-big-{suffix}" for logical in TABLE_SETTING}
     create_tables(boto3.client("dynamodb", endpoint_url=ddb_endpoint), template, names)
@@ -118,7 +134,7 @@ def big(
     )
     c = Container(settings)
     tasks = CrashingTasks(c.connection, settings.cursor_mac_key)
-    c.override(tasks=tasks)
+    c.override(tasks=tasks, step_limits=LIMITS)
     use_container(c)
     harness.seed_organization(c, ORG, plan=Plan.TEAM_PRO)
     api = InProcessApi(ORG)
@@ -134,8 +150,8 @@ def big(
     use_container(None)
 
 
-def test_an_import_of_20000_images_resumes_after_a_crash_without_duplicates(big: Big) -> None:
-    # Given 20,000 images and 4 other objects under a prefix, and a job step that dies in its
+def test_a_large_import_resumes_after_a_crash_without_duplicates(big: Big) -> None:
+    # Given IMAGES images and 4 other objects under a prefix, and a job step that dies in its
     # second slice after writing half of that slice's tasks
     # When the prefix is connected
     started = big.api.json(
@@ -144,7 +160,7 @@ def test_an_import_of_20000_images_resumes_after_a_crash_without_duplicates(big:
     # Then the answer is the dataset IMPORTING with its job; once the job ends it is READY
     assert started["status"] == "IMPORTING" and started["job"]["status"] == "RUNNING"
     dataset = harness.wait_for_dataset(big.api, big.pid, started["dataset_id"], timeout=600)
-    assert big.tasks.crashed_after == 5_000  # half of the second 10,000-key slice
+    assert big.tasks.crashed_after == SLICE // 2  # half of the second slice
     assert dataset["status"] == "READY", dataset
     # And every image is exactly one task: the retried slice skipped what was written
     items = big.task_items()
@@ -169,8 +185,8 @@ def test_an_import_of_20000_images_resumes_after_a_crash_without_duplicates(big:
     big.state["dataset_id"] = dataset["dataset_id"]
 
 
-def test_moving_all_20000_tasks_is_a_job_that_counts_each_once(big: Big) -> None:
-    # Given 20,000 BACKLOG tasks
+def test_moving_all_tasks_is_a_job_that_counts_each_once(big: Big) -> None:
+    # Given IMAGES BACKLOG tasks
     # When all are moved to WAITING
     reply = big.api.call(
         "POST", f"/projects/{big.pid}/tasks/move", {"from": "BACKLOG", "to": "WAITING", "all": True}
@@ -188,8 +204,8 @@ def test_moving_all_20000_tasks_is_a_job_that_counts_each_once(big: Big) -> None
     assert len(page["tasks"]) == 200 and page["cursor"]
 
 
-def test_an_export_of_20000_tasks_is_a_file_behind_a_link(big: Big) -> None:
-    # Given 20,000 WAITING tasks, 2,000 of them pre-labeled with 5 boxes each
+def test_an_export_of_every_task_is_a_file_behind_a_link(big: Big) -> None:
+    # Given IMAGES WAITING tasks, a tenth of them pre-labeled with 5 boxes each
     ids = sorted(t.task_id for t in big.task_items())
     harness.plant_prelabels(big.ref, ids[:LABELED], BOXES)
     # When a COCO export is asked for and its job is followed to the link
@@ -233,14 +249,14 @@ def test_a_manifest_import_skips_keys_outside_the_locations(big: Big) -> None:
     big.state["manifest_dataset_id"] = dataset["dataset_id"]
 
 
-def test_a_reconnect_of_20000_replaces_every_task_and_pre_label(big: Big) -> None:
-    # Given the imported dataset with its 20,000 WAITING tasks, 2,000 pre-labeled
+def test_a_reconnect_replaces_every_task_and_pre_label(big: Big) -> None:
+    # Given the imported dataset with its IMAGES WAITING tasks, a tenth pre-labeled
     dataset_id = big.state["dataset_id"]
     before = {t.image_key: t.task_id for t in big.task_items(dataset_id)}
     # When it is reconnected
     job = big.api.json("POST", f"/projects/{big.pid}/datasets/{dataset_id}/reconnect")
     dataset = harness.wait_for_dataset(big.api, big.pid, dataset_id, timeout=900)
-    # Then it has 20,000 fresh BACKLOG tasks of the next generation, for the same images
+    # Then it has IMAGES fresh BACKLOG tasks of the next generation, for the same images
     assert job["kind"] == "reconnect"
     assert dataset["status"] == "READY" and dataset["generation"] == 1
     assert dataset["task_count"] == IMAGES
@@ -253,8 +269,8 @@ def test_a_reconnect_of_20000_replaces_every_task_and_pre_label(big: Big) -> Non
     assert big.prelabel_items() == 0
 
 
-def test_a_disconnect_of_20000_removes_the_tasks_then_the_dataset(big: Big) -> None:
-    # Given the dataset of 20,000 tasks and the manifest's of 30
+def test_a_disconnect_removes_the_tasks_then_the_dataset(big: Big) -> None:
+    # Given the dataset of IMAGES tasks and the manifest's of 30
     dataset_id = big.state["dataset_id"]
     # When it is disconnected
     reply = big.api.call("DELETE", f"/projects/{big.pid}/datasets/{dataset_id}")

@@ -22,8 +22,6 @@ from prelabel_local import harness
 from prelabel_local.http_events import InProcessApi
 from tests.integration.plant import plant_prelabel
 
-pytestmark = pytest.mark.integration
-
 ORG = "oldco"
 IMAGES = 600
 PREFIX = f"{ORG}/shots/"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from prelabel_detector.artifact import build_artifact
-from prelabel_detector.descriptor import bundled
+from prelabel_detector.artifact import build_artifact, build_model_artifact
+from prelabel_detector.descriptor import DescriptorError, bundled
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +54,39 @@ def test_artifact_loads_as_a_model_dir(artifact: Path, tmp_path: Path) -> None:
     # Then the descriptor finds its weights inside the folder
     assert model.descriptor.name == "ssd-mobilenet-v2-coco"
     assert str(model.descriptor.weights["model"]).startswith(str(tmp_path))
+
+
+def test_uploaded_model_artifact_holds_descriptor_and_file_only(tmp_path: Path) -> None:
+    # Given a validated upload and its declaration
+    onnx_file = tmp_path / "upload.onnx"
+    onnx_file.write_bytes(b"weights")
+    declared = {"family": "yolox", "input_size": [416, 416], "classes": ["a", "b"]}
+    # When its multi-model artifact is built, named by the file's sha256
+    out = build_model_artifact(onnx_file, declared, "parts", "ab12", tmp_path / "m.tar.gz")
+    # Then it holds the descriptor (name, version, weights beside it) and the file, no code
+    with tarfile.open(out) as tar:
+        assert sorted(tar.getnames()) == ["descriptor.json", "model.onnx"]
+        doc = json.loads(tar.extractfile("descriptor.json").read())  # type: ignore[union-attr]
+    assert doc == {
+        **declared,
+        "name": "parts",
+        "version": "ab12",
+        "weights": {"model": "model.onnx"},
+    }
+
+
+def test_uploaded_model_artifact_refuses_a_declaration_the_server_would_refuse(
+    tmp_path: Path,
+) -> None:
+    # Given a declaration with no class
+    # When its artifact is built
+    # Then nothing is written and the error names the field
+    with pytest.raises(DescriptorError, match="classes"):
+        build_model_artifact(
+            tmp_path / "m.onnx",
+            {"family": "yolox", "input_size": [416, 416], "classes": []},
+            "parts",
+            "ab12",
+            tmp_path / "m.tar.gz",
+        )
+    assert not (tmp_path / "m.tar.gz").exists()

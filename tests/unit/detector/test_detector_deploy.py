@@ -7,6 +7,7 @@ CloudWatch and S3, which keep state: what a test reads back is what the calls cr
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,15 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.utils import utcnow
 from moto.sagemaker.models import sagemaker_backends
 
-from prelabel_detector.deploy import EndpointPlan, delete_if_idle, deploy, main
+from prelabel_detector.deploy import (
+    DEFAULT_MME_INSTANCE_TYPE,
+    EndpointPlan,
+    _parser,
+    _plan,
+    delete_if_idle,
+    deploy,
+    main,
+)
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
@@ -235,3 +244,108 @@ def test_cli_uploads_the_artifact_and_deploys_the_pytorch_container(
     image = model["PrimaryContainer"]["Image"]
     assert image.startswith("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:")
     assert "gpu-py312" in image
+
+
+MME_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prelabel-detector-mme:1"
+# moto 5.2.5's endpoint configs know no c6i/c7i; c5 is a CPU type it knows.
+CPU_TYPE = "ml.c5.2xlarge"
+
+
+def test_multi_model_deploy_points_the_container_at_the_models_prefix(
+    session: boto3.session.Session,
+) -> None:
+    # Given a plan for one endpoint serving every model under an S3 prefix, on a CPU type
+    mme = plan(
+        mode="MultiModel",
+        model_data_url="s3://models/endpoint/",
+        image_uri=MME_IMAGE,
+        instance_type=CPU_TYPE,
+        memory_budget_mb=9000,
+        threads=4,
+        workers=None,
+    )
+    # When it is deployed
+    deploy(mme, session, suffix="v1", poll_seconds=0)
+    # Then the model's container runs our image in MultiModel mode on the prefix, caching
+    # artifacts on the instance, with the store's memory budget and no PyTorch entry point
+    container = session.client("sagemaker").describe_model(ModelName="prelabel-detector-v1")[
+        "PrimaryContainer"
+    ]
+    assert container["Mode"] == "MultiModel"
+    assert container["ModelDataUrl"] == "s3://models/endpoint/"
+    assert container["Image"] == MME_IMAGE
+    assert container["MultiModelConfig"] == {"ModelCacheSetting": "Enabled"}
+    assert container["Environment"] == {
+        "PRELABEL_DETECTOR_MEMORY_MB": "9000",
+        "PRELABEL_DETECTOR_THREADS": "4",
+    }
+    variant = session.client("sagemaker").describe_endpoint_config(
+        EndpointConfigName="prelabel-detector-v1"
+    )["ProductionVariants"][0]
+    assert variant["InstanceType"] == CPU_TYPE
+
+
+def test_multi_model_prefix_must_be_a_folder(session: boto3.session.Session) -> None:
+    # Given a multi-model plan whose model data URL names one object
+    mme = plan(mode="MultiModel", model_data_url="s3://models/one.tar.gz", image_uri=MME_IMAGE)
+    # When it is deployed
+    # Then nothing is created: SageMaker needs the prefix TargetModel keys hang under
+    with pytest.raises(ValueError, match="prefix ending in /"):
+        deploy(mme, session, suffix="v1", poll_seconds=0)
+    assert session.client("sagemaker").list_models()["Models"] == []
+
+
+def test_cli_packages_publishes_and_deploys_a_multi_model_endpoint(
+    session: boto3.session.Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an uploaded ONNX file, its declaration, and the endpoint's bucket
+    onnx_file = tmp_path / "upload.onnx"
+    onnx_file.write_bytes(b"onnx")
+    declared = tmp_path / "declared.json"
+    declared.write_text(json.dumps({"family": "yolox", "input_size": [416, 416], "classes": ["a"]}))
+    session.client("s3").create_bucket(Bucket="models")
+    out = tmp_path / "model.tar.gz"
+    # When it is packaged, published under its TargetModel, and the endpoint deployed
+    packaged = main(
+        [
+            *("package-model", str(onnx_file), "--declared", str(declared)),
+            *("--name", "parts", "--out", str(out)),
+        ]
+    )
+    sha = packaged.split()[1]
+    target = f"org-1/parts/{sha}.tar.gz"
+    publish = ["publish", "--artifact", str(out), "--models-prefix", "s3://models/endpoint/"]
+    main([*publish, "--target-model", target], session=session)
+    up = ["deploy", "--multi-model", "--models-prefix", "s3://models/endpoint", "--role-arn", ROLE]
+    main([*up, "--image-uri", MME_IMAGE, "--instance-type", CPU_TYPE], session=session)
+    # Then the artifact is named by the file's sha256 and lies under the prefix at its key
+    assert sha == hashlib.sha256(b"onnx").hexdigest()
+    stored = session.client("s3").get_object(Bucket="models", Key=f"endpoint/{target}")
+    assert stored["Body"].read() == out.read_bytes()
+    # and the endpoint serves that prefix (the URL given without its slash gets one)
+    sagemaker = session.client("sagemaker")
+    config = sagemaker.describe_endpoint(EndpointName="prelabel-detector")["EndpointConfigName"]
+    container = sagemaker.describe_model(ModelName=config)["PrimaryContainer"]
+    assert (container["Mode"], container["ModelDataUrl"]) == ("MultiModel", "s3://models/endpoint/")
+
+
+def test_multi_model_deploys_on_a_cpu_type_unless_told(session: boto3.session.Session) -> None:
+    # Given the deploy command for a multi-model endpoint with no instance type
+    argv = ["deploy", "--multi-model", "--models-prefix", "s3://m/p/", "--role-arn", ROLE]
+    args = _parser().parse_args([*argv, "--image-uri", MME_IMAGE])
+    # When its plan is made
+    mme, _ = _plan(args, session)
+    # Then it runs on the default CPU type (custom multi-model containers cannot use GPUs)
+    assert (mme.mode, mme.instance_type) == ("MultiModel", DEFAULT_MME_INSTANCE_TYPE)
+
+
+def test_cli_refuses_a_multi_model_deploy_without_our_image(
+    session: boto3.session.Session,
+) -> None:
+    # Given no image URI: the PyTorch container does not serve the multi-model contract
+    argv = ["deploy", "--multi-model", "--models-prefix", "s3://m/p/", "--role-arn", ROLE]
+    # When the deploy command runs
+    # Then it stops before creating anything
+    with pytest.raises(SystemExit, match="--image-uri"):
+        main(argv, session=session)
+    assert session.client("sagemaker").list_models()["Models"] == []

@@ -52,7 +52,7 @@ def test_weights_resolve_next_to_the_descriptor(tmp_path: Path) -> None:
         ({"normalisation": {"mean": [1, 2]}}, "three values"),
         ({"normalisation": {"channels": "HSV"}}, "BGR or RGB"),
         ({"class_ids": "imagenet"}, "class_ids"),
-        ({"input_size": None}, "invalid descriptor"),
+        ({"input_size": None}, "input_size"),
     ],
 )
 def test_invalid_descriptors_are_refused(
@@ -75,3 +75,65 @@ def test_missing_weights_package_is_reported(tmp_path: Path) -> None:
     # Then the error names the package
     with pytest.raises(DescriptorError, match="no_such_weights_pkg"):
         Descriptor.load(path)
+
+
+UPLOADED = {
+    "name": "forklifts",
+    "version": "sha256-of-the-file",
+    "family": "ultralytics",
+    "input_size": [640, 640],
+    "classes": ["forklift", "pallet", "worker"],
+    "normalisation": {"mean": 0, "scale": 0.00392156862745098, "channels": "RGB"},
+    "weights": {"model": "model.onnx"},
+}
+
+
+def test_an_uploaded_model_declares_its_own_classes_and_normalisation(tmp_path: Path) -> None:
+    # Given an uploaded ultralytics model with three classes of its own
+    # When its descriptor is read
+    descriptor = Descriptor.from_dict(UPLOADED, tmp_path)
+    # Then the classes are its own, scale applies to every channel, and the letterbox is
+    # centred as ultralytics trains it, unless declared otherwise
+    assert descriptor.classes == ("forklift", "pallet", "worker")
+    assert descriptor.normalisation.scale == (1 / 255,) * 3
+    assert descriptor.normalisation.resize == "letterbox-center"
+    assert descriptor.decoder == "ultralytics"
+    other = {**UPLOADED, "family": "boxes-scores-labels"}
+    assert Descriptor.from_dict(other, tmp_path).normalisation.resize == "stretch"
+    assert Descriptor.from_dict({**BASE, "family": "yolox-onnx"}, tmp_path).decoder == "yolox"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"classes": []}, "1 to 1000 names, got 0"),
+        ({"classes": [f"c{i}" for i in range(1001)]}, "1 to 1000 names, got 1001"),
+        ({"classes": ["a", "b", "a"]}, "unique; repeated: \\['a'\\]"),
+        ({"classes": ["a", ""]}, "classes\\[1\\]"),
+        ({"classes": ["a", 7]}, "classes\\[1\\] = 7"),
+        ({"normalisation": {"scale": [1, 2]}}, "scale needs one or three values"),
+        ({"normalisation": {"scale": 0}}, "must not be 0"),
+        ({"normalisation": {"resize": "crop"}}, "resize 'crop'"),
+        ({"normalisation": {"pad": 300}}, "pad 300"),
+        ({"input_size": [0, 640]}, "input_size 0x640"),
+        ({"weights": {"model": "../../etc/passwd"}}, "inside the model folder"),
+        ({"weights": {"model": "/etc/passwd"}}, "inside the model folder"),
+    ],
+)
+def test_invalid_uploaded_descriptors_name_the_field(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    # Given an uploaded model's descriptor with one wrong field
+    # When it is read
+    # Then it is refused and the error names the field and the value
+    with pytest.raises(DescriptorError, match=message):
+        Descriptor.from_dict({**UPLOADED, **change}, tmp_path)
+
+
+def test_builtin_families_keep_coco80_and_their_resize(tmp_path: Path) -> None:
+    # Given a built-in family declared with a centred letterbox
+    doc = {**BASE, "normalisation": {"resize": "letterbox-center"}}
+    # When it is read
+    # Then it is refused: the built-ins resize as they were trained
+    with pytest.raises(DescriptorError, match="letterbox-top-left only"):
+        Descriptor.from_dict(doc, tmp_path)

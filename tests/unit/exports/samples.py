@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable
 from dataclasses import replace
 
 from prelabel.domain.entities import (
@@ -14,6 +16,7 @@ from prelabel.domain.entities import (
     Task,
 )
 from prelabel.domain.label_config import Geometry, LabelEntry
+from prelabel.export_formats import ExportFormat, ExportSummary, write_export
 
 REF = ProjectRef("org-1", "prj_1")
 CONFIG = (
@@ -99,3 +102,11 @@ MIXED = (
     _t("m6", "late.jpg", None),
 )
 NAMES = {"veh": "Vehicle", "per": "Person"}
+
+
+def export(
+    project: Project, tasks: Iterable[Task], fmt: ExportFormat
+) -> tuple[bytes, ExportSummary]:
+    sink = io.BytesIO()
+    summary = write_export(project, iter(tasks), fmt, sink, "2026-11-02T10:00:00+00:00")
+    return sink.getvalue(), summary

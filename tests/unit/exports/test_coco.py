@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+pytest.importorskip("pycocotools", reason="pycocotools reads the export back (dev extra)")
+
 from pycocotools.coco import COCO
 
 from prelabel.export_formats import ExportFormat
@@ -12,10 +16,9 @@ from tests.unit.exports.readers import (
     assert_same_boxes,
     coco_dataset,
     dataset_boxes,
-    export,
     task_boxes,
 )
-from tests.unit.exports.samples import CAR, MIXED, NAMES, PROJECT, TASKS, label, task
+from tests.unit.exports.samples import CAR, MIXED, NAMES, PROJECT, TASKS, export, label, task
 
 
 def test_known_labels_give_exact_coco_content() -> None:

@@ -6,13 +6,22 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+
+# What the check reports is what the readers themselves read (dev extra).
+pytest.importorskip("pycocotools", reason="the export check reads COCO with it (dev extra)")
+pytest.importorskip("supervision", reason="the export check reads every layout with it (dev extra)")
+pytest.importorskip(
+    "label_studio_sdk", reason="the export check reads Label Studio with it (dev extra)"
+)
+pytest.importorskip("yaml", reason="the export check reads data.yaml with it (dev extra)")
+
 from PIL import Image
 
 from prelabel.export_formats import ExportFormat
 from prelabel_local.export import coco_placements, manifest_placements, place_images, unpack
 from prelabel_local.export_check import check_exports
-from tests.unit.exports.readers import export
-from tests.unit.exports.samples import MIXED, PROJECT
+from tests.unit.exports.samples import MIXED, PROJECT, export
 
 SIZES = {(t.bucket, t.image_key): (t.image_width or 50, t.image_height or 40) for t in MIXED}
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest.importorskip("jwt", reason="the local stack's state names its JWT key: PyJWT (dev extra)")
+
 from prelabel_local import export
 from prelabel_local.state import StackState, write_state
 

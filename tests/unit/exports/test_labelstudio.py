@@ -8,13 +8,17 @@ import json
 import zipfile
 from typing import Any
 
+import pytest
+
+pytest.importorskip("label_studio_sdk", reason="label-studio-sdk reads the export back (dev extra)")
+
 from label_studio_sdk.label_interface import LabelInterface
 
 from prelabel.domain.entities import Project
 from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.export_formats import ExportFormat
-from tests.unit.exports.readers import Box, assert_same_boxes, export, task_boxes
-from tests.unit.exports.samples import CAR, MIXED, NAMES, PROJECT, REF, TASKS, label, task
+from tests.unit.exports.readers import Box, assert_same_boxes, task_boxes
+from tests.unit.exports.samples import CAR, MIXED, NAMES, PROJECT, REF, TASKS, export, label, task
 
 
 def _open(data: bytes) -> tuple[LabelInterface, list[dict[str, Any]], dict[str, Any]]:

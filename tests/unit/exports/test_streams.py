@@ -12,8 +12,7 @@ import pytest
 
 from prelabel.domain.entities import Task
 from prelabel.export_formats import ExportFormat, streams, write_export
-from tests.unit.exports.readers import export
-from tests.unit.exports.samples import MIXED, PROJECT
+from tests.unit.exports.samples import MIXED, PROJECT, export
 
 
 class ForwardOnly(io.RawIOBase):

@@ -12,6 +12,10 @@ import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
+import pytest
+
+pytest.importorskip("supervision", reason="supervision reads the export back (dev extra)")
+
 import supervision as sv
 
 from prelabel.domain.entities import Project
@@ -19,8 +23,8 @@ from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.export_formats import ExportFormat
 from prelabel.export_formats.common import Categories, Tally
 from prelabel.export_formats.voc import voc_xml
-from tests.unit.exports.readers import assert_boxes_are_the_tasks, export, unpack_with_images
-from tests.unit.exports.samples import MIXED, NAMES, PROJECT, REF, TASKS, label, task
+from tests.unit.exports.readers import assert_boxes_are_the_tasks, unpack_with_images
+from tests.unit.exports.samples import MIXED, NAMES, PROJECT, REF, TASKS, export, label, task
 
 
 def test_known_labels_give_exact_voc_objects() -> None:

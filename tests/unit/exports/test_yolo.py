@@ -9,14 +9,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+pytest.importorskip("supervision", reason="supervision reads the export back (dev extra)")
+pytest.importorskip("yaml", reason="data.yaml is read as Ultralytics reads it (dev extra)")
+
 import supervision as sv
 import yaml
 
 from prelabel.export_formats import ExportFormat
 from prelabel.export_formats.common import Categories, Tally
 from prelabel.export_formats.yolo import yolo_lines
-from tests.unit.exports.readers import assert_boxes_are_the_tasks, export, unpack_with_images
-from tests.unit.exports.samples import MIXED, NAMES, PROJECT, TASKS, label, task
+from tests.unit.exports.readers import assert_boxes_are_the_tasks, unpack_with_images
+from tests.unit.exports.samples import MIXED, NAMES, PROJECT, TASKS, export, label, task
 
 
 def test_known_labels_give_exact_yolo_lines() -> None:

@@ -23,6 +23,6 @@ def load_backend(
         from prelabel_detector.backends.yolox_torch import YoloxTorchBackend
 
         return YoloxTorchBackend(descriptor, threads, device)
-    from prelabel_detector.backends.yolox_onnx import YoloxOnnxBackend
+    from prelabel_detector.backends.onnx_runtime import OnnxBackend
 
-    return YoloxOnnxBackend(descriptor, threads)
+    return OnnxBackend(descriptor, threads)

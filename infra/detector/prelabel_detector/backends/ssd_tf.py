@@ -38,7 +38,7 @@ class SsdTfBackend(Backend):
         norm = self.descriptor.normalisation
         blob = cv2.dnn.blobFromImages(
             list(images),
-            scalefactor=norm.scale,
+            scalefactor=norm.scale[0],
             size=self.descriptor.input_size,
             mean=norm.mean,
             swapRB=norm.channels == "RGB",

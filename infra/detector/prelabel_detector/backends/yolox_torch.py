@@ -216,9 +216,9 @@ class YoloxTorchBackend(Backend):
                 )[0].round_()
             batch[index, :, :new_h, :new_w] = pixels
             ratios.append(ratio)
-        if norm.mean != (0.0, 0.0, 0.0) or norm.scale != 1.0:
+        if not norm.identity:
             mean = torch.tensor(norm.mean, dtype=self.dtype, device=self.device)
-            batch = (batch - mean[:, None, None]) * norm.scale
+            batch = (batch - mean[:, None, None]) * norm.scale[0]
         return batch, ratios
 
     def _postprocess(
