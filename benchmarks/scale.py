@@ -1,7 +1,7 @@
 """Scale: the same project at 1k, 10k and 100k tasks on the local stack; what each request costs
 and how each job goes.
 
-Run: .venv/bin/python benchmarks/scale.py [--sizes 1000 10000 100000] [--samples 50]
+Run: .venv/bin/python benchmarks/scale.py [--sizes 1000 10000 100000] [--samples 50] [--shards 16]
 
 For each size, on the whole local stack in this process (prelabel_local.stack.LocalStack:
 DynamoDB Local, moto executing the real ASLs with the real handlers):
@@ -18,6 +18,11 @@ DynamoDB Local, moto executing the real ASLs with the real handlers):
    task (counted in the job's own Lambda threads, not the benchmark's polling);
 4. the export's memory: the same export written into a null sink under tracemalloc (the job
    streams into an S3 multipart upload, which holds one 8 MiB part besides).
+
+Projects are made with `--shards` task shards (TASK_SHARDS; 16, as the API makes them): a page
+then merges 16 sorted queries (their first pages fetched in parallel threads) and the counts are
+one BatchGetItem of 16 items. A request's DynamoDB requests are counted on every thread (no job
+runs while requests are timed); a job's on every thread but the benchmark's own.
 
 Prints tables and the 100k/1k ratio of each request (target: 2x at most). Asserts nothing.
 DynamoDB Local runs every request on this machine's 2 cores: absolute times are far above
@@ -118,17 +123,16 @@ def timed_job(
     return (seconds, tasks / seconds, per_task, written), answered, ended
 
 
-def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int) -> Size:
+def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int, shards: int) -> Size:
     size = Size(n)
     org = f"{ORG}-{n}"
-    c = Container(stack.settings)
+    c = Container(stack.settings.model_copy(update={"task_shards": shards}))
     use_container(c)
     harness.seed_organization(c, org, remaining=10)
     api = InProcessApi(org)
     pid = harness.create_project(api, f"Scale {n}", CONFIG)
     ref = ProjectRef(org, pid)
     dataset, moved = _import_and_move(stack, counter, api, pid, size)
-    # Sharded projects spread their tasks over partitions: the by-state index lists them all.
     ids = sorted(c.tasks.ids_in_state(ref, LabelingState.WAITING))
     harness.plant_prelabels(ref, ids[::2], BOXES)
     api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
@@ -228,7 +232,8 @@ def _time_request(
         assert reply.status < 400, (name, reply.body)
     counter.recording = False
     size.latency[name] = times
-    size.requests[name] = counter.ddb(job_threads=False) / samples
+    # Every thread's: no job runs now, and a page queries the shards from a thread pool.
+    size.requests[name] = len(counter.of("dynamodb")) / samples
 
 
 def _export(counter: ThreadCounter, api: InProcessApi, pid: str, size: Size) -> None:
@@ -276,10 +281,13 @@ def _export_memory(c: Container, ref: ProjectRef, size: Size) -> None:
     size.export_bytes = sink.written
 
 
-def report(sizes: list[Size]) -> None:
+def report(sizes: list[Size], shards: int) -> None:
     names = list(sizes[0].latency)
     head = " | ".join(f"{s.tasks:,} p50 / p99 ms" for s in sizes)
-    print("\n### Requests (ms through the API handler; DynamoDB requests per call)\n")
+    print(
+        f"\n### Requests, N = {shards} task shards "
+        "(ms through the API handler; DynamoDB requests per call)\n"
+    )
     growth = sizes[-1].tasks // sizes[0].tasks
     print(f"| request | {head} | DynamoDB req | p50 ratio at {growth}x tasks |")
     print("|---" * (len(sizes) + 3) + "|")
@@ -319,6 +327,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--shards", type=int, default=16, help="task shards of each project")
     args = parser.parse_args()
     for noisy in ("werkzeug", "moto"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
@@ -329,11 +338,11 @@ def main() -> None:
     stack = LocalStack()
     stack.start()
     try:
-        sizes = [measure_size(stack, counter, n, args.samples) for n in args.sizes]
+        sizes = [measure_size(stack, counter, n, args.samples, args.shards) for n in args.sizes]
     finally:
         stack.stop()
         counter.uninstall()
-    report(sizes)
+    report(sizes, args.shards)
 
 
 if __name__ == "__main__":

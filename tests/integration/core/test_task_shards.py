@@ -323,3 +323,26 @@ def test_a_legacy_write_racing_the_start_of_a_reshard_writes_nothing(ports: Cont
     # Then nothing was written, in either layout
     assert list(TaskModel.query(ref.key)) == []
     assert ports.tasks.counts(ref).total == 0
+
+
+def test_eligible_ids_come_a_batch_of_one_shard_at_a_time_the_shards_in_turn(
+    ports: Container,
+) -> None:
+    # Given a project of 16 shards with 1,000 WAITING tasks, 50 of them pre-labeled
+    ref = ProjectRef("acme", "p6")
+    ports.projects.create(Project(ref, "p6", CONFIG, created_at="now"))
+    tasks = new_tasks(ref, 1000, LabelingState.WAITING)
+    ports.tasks.add_many(tasks)
+    labeled = {t.task_id for t in tasks[::20]}
+    for task_id in labeled:
+        plant_prelabel(ref, task_id)
+    # When a run reads its eligible ids in batches of 8
+    ids = list(ports.tasks.eligible_ids(ref, 8))
+    # Then each unlabeled task comes once
+    assert sorted(ids) == sorted(t.task_id for t in tasks if t.task_id not in labeled)
+    # And the full batches come first, each of one shard, 16 in a row of 16 different shards
+    batches = [{shard_index(t, 16) for t in ids[i : i + 8]} for i in range(0, len(ids), 8)]
+    mixed = [i for i, shards in enumerate(batches) if len(shards) > 1]
+    assert len(mixed) <= 16 * 7 // 8 + 1
+    assert all(i > len(batches) - len(mixed) - 2 for i in mixed)
+    assert len(set().union(*batches[:16])) == 16

@@ -42,6 +42,7 @@ from prelabel.ports.organizations import Ledger, OrganizationRepository
 from prelabel.ports.projects import Claim, DatasetRepository, ProjectRepository, Settlement
 from prelabel.ports.runs import RunRepository
 from prelabel.ports.tasks import (
+    ELIGIBLE_RUN,
     IdRange,
     Move,
     Removal,
@@ -487,7 +488,8 @@ class MemoryTasks(TaskRepository):
             failed=c["failed"],
         )
 
-    def eligible_ids(self, ref: ProjectRef) -> Iterator[str]:
+    def eligible_ids(self, ref: ProjectRef, run: int = ELIGIBLE_RUN) -> Iterator[str]:
+        # One partition: task-id order is every run's order.
         return iter(
             sorted(
                 t.task_id

@@ -8,11 +8,11 @@ import dataclasses
 
 import pytest
 
+from prelabel.domain.dataset_sources import DatasetSource
 from prelabel.domain.entities import LabelingState
 from prelabel.domain.errors import Conflict
 from prelabel.domain.jobs import JobKind, JobStatus
 from prelabel.ports.tasks import Move, Sharding
-from prelabel.services.datasets import DatasetSource
 from prelabel.services.projects import MappingRowInput
 from tests.unit.jobs.conftest import BUCKET, JobWorld
 

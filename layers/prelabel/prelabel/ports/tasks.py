@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from prelabel.domain.entities import LabelingState, ProjectCounts, ProjectRef, Task
 
+# Eligible ids come in runs of this many from one shard unless the caller says (its batch size).
+ELIGIBLE_RUN = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class TaskFilter:
@@ -108,9 +111,11 @@ class TaskRepository(ABC):
         """The project's counters, kept by the writes that change them: one read at any size."""
 
     @abstractmethod
-    def eligible_ids(self, ref: ProjectRef) -> Iterator[str]:
-        """Tasks WAITING without a pre-label, each once; tasks stored together come together
-        (in task-id order within each shard), so a batch of them touches few shards."""
+    def eligible_ids(self, ref: ProjectRef, run: int = ELIGIBLE_RUN) -> Iterator[str]:
+        """Tasks WAITING without a pre-label, each once: `run` tasks of one storage partition
+        (shard) at a time, from the partitions in turn, then what is left of each, together.
+        Cut into batches of `run`, each batch then writes one partition, and batches that
+        follow each other (and run at the same time) write different ones."""
 
     # --- moving a legacy project's tasks to shards (a reshard job) ---------------------------
 

@@ -1,4 +1,4 @@
-"""Moving a legacy project's tasks to shards, as a job.
+"""Moving a legacy project's tasks to shards, as a job (its steps: services/jobs/reshard_step.py).
 
 A project made before shards keeps all its tasks, pre-labels and counts in one partition each
 (the write rate of one partition: ~500 tasks/s); this job moves them, a bounded slice per step,

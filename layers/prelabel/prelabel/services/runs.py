@@ -142,7 +142,7 @@ class RunService:
             )
             if not outcome.started:
                 raise Conflict(f"project {project_id} already has an active run: {outcome.message}")
-        counted = _Counted(self.tasks.eligible_ids(ref))
+        counted = _Counted(self.tasks.eligible_ids(ref, self.batch_size))
         bucket, prefix, batches = self.manifests.write(
             execution_name, self._batches(ref, execution_name, counted)
         )

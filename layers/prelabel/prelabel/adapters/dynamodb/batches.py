@@ -4,8 +4,8 @@ The commit is one TransactWriteItems (see BatchStore.commit): the batch's receip
 before), each task's pre-label item (absent before: once only), the run's counters (condition:
 the run is still RUNNING, so nothing lands after a stop), the organization's `remaining -= k`
 (condition `remaining >= k`) and the counters item of each shard the batch's tasks are in (a
-run's batches hold one shard's tasks, see task_lists.eligible_ids, so usually one). Either all
-of it happens or none.
+run's batches mostly hold one shard's tasks, see task_lists.eligible_ids). Either all of it
+happens or none.
 
 What one pre-labeled image costs, in write units: its pre-label put (2, transactional, under
 1 KB), plus its share of the batch's four fixed items (receipt, run, limit, counters: 8 per
@@ -132,22 +132,8 @@ class DynamoBatchStore(BatchStore):
         return _refused(failed_tags, item.org_id)
 
 
-def _refused(failed_tags: list[Tag], org_id: str) -> CommitResult:
-    """Why the transaction was cancelled, from the tags of the conditions that failed."""
-    kinds = {kind for kind, _ in failed_tags}
-    if "receipt" in kinds:
-        return CommitResult(committed=False, already_committed=True)
-    if "run" in kinds:
-        return CommitResult(committed=False, run_closed=True)
-    quota_left = None
-    if "quota" in kinds:
-        with storage_errors("read remaining limit"):
-            quota_left = int(OrganizationModel.get(org_id, consistent_read=True).remaining)
-    taken = tuple(ident for kind, ident in failed_tags if kind == "task")
-    return CommitResult(committed=False, quota_left=quota_left, taken_task_ids=taken)
-
-
 def _prelabels(batch: BatchCommit, layout: Layout) -> list[PrelabelModel]:
+    """Each task's pre-label, in its shard: DONE with its boxes, or FAILED with its reason."""
     run_id = batch.item.run_id
     model = encode_model(*batch.model)
     return [
@@ -183,6 +169,21 @@ def _shard_deltas(batch: BatchCommit, layout: Layout) -> dict[Shard, Counter[str
         shard_deltas[counter] += 1
         shard_deltas["eligible"] -= 1
     return deltas
+
+
+def _refused(failed_tags: list[Tag], org_id: str) -> CommitResult:
+    """Why the transaction was cancelled, from the tags of the conditions that failed."""
+    kinds = {kind for kind, _ in failed_tags}
+    if "receipt" in kinds:
+        return CommitResult(committed=False, already_committed=True)
+    if "run" in kinds:
+        return CommitResult(committed=False, run_closed=True)
+    quota_left = None
+    if "quota" in kinds:
+        with storage_errors("read remaining limit"):
+            quota_left = int(OrganizationModel.get(org_id, consistent_read=True).remaining)
+    taken = tuple(ident for kind, ident in failed_tags if kind == "task")
+    return CommitResult(committed=False, quota_left=quota_left, taken_task_ids=taken)
 
 
 def _token(batch: BatchCommit) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain, islice
+from itertools import islice
 from typing import Any
 
 from prelabel.adapters.dynamodb.errors import storage_errors
@@ -153,22 +153,34 @@ def ids_in_state(layout: Layout, state: LabelingState, span: IdRange | None) -> 
 
 
 def _outcome_ids(shard: Shard, outcome: PrelabelState) -> Iterator[str]:
+    key = shard.outcome_key(outcome)
     with storage_errors("list pre-labels"):
-        for item in PrelabelModel.query(shard.outcome_key(outcome), attributes_to_get=["task_id"]):
+        for item in PrelabelModel.query(key, attributes_to_get=["task_id"], page_size=MAX_PAGE):
             yield item.task_id
 
 
-def eligible_ids(layout: Layout) -> Iterator[str]:
-    """WAITING minus pre-labeled, shard after shard (task-id order within each): a run's
-    batches then hold tasks of one shard, and each commit changes one counters item. Tasks
-    never carry their pre-label, so each shard's eligibility is three sorted key streams
-    merged, read once per run (a read unit covers ~40 such keys)."""
+def _eligible_of(shard: Shard) -> Iterator[str]:
+    """A shard's WAITING minus its pre-labeled: three sorted key streams merged, read once per
+    run (a read unit covers ~40 such keys)."""
+    return merge_without(
+        _state_ids(shard, LabelingState.WAITING, page=MAX_PAGE),
+        _outcome_ids(shard, PrelabelState.DONE),
+        _outcome_ids(shard, PrelabelState.FAILED),
+    )
 
-    def of_shard(shard: Shard) -> Iterator[str]:
-        return merge_without(
-            _state_ids(shard, LabelingState.WAITING),
-            _outcome_ids(shard, PrelabelState.DONE),
-            _outcome_ids(shard, PrelabelState.FAILED),
-        )
 
-    return chain.from_iterable(of_shard(s) for s in layout.stored())
+def eligible_ids(layout: Layout, run: int) -> Iterator[str]:
+    """`run` ids of one shard at a time, the shards in turn, then each shard's remainder: a
+    run's batches of `run` each write one shard's pre-labels and counters, and consecutive
+    batches (which the workflow runs at the same time) write different shards."""
+    streams = [_eligible_of(s) for s in layout.stored()]
+    rest: list[str] = []
+    while streams:
+        for stream in list(streams):
+            chunk = list(islice(stream, run))
+            if len(chunk) < run:
+                rest += chunk
+                streams.remove(stream)
+            else:
+                yield from chunk
+    yield from rest

@@ -47,6 +47,7 @@ from prelabel.domain.entities import (
 )
 from prelabel.domain.errors import Busy, Conflict, NotFound, StorageError
 from prelabel.ports.tasks import (
+    ELIGIBLE_RUN,
     IdRange,
     Move,
     Removal,
@@ -361,8 +362,8 @@ class DynamoTaskRepository(TaskRepository):
     ) -> Iterator[str]:
         return ids_in_state(self.layouts.of(ref), state, span)
 
-    def eligible_ids(self, ref: ProjectRef) -> Iterator[str]:
-        return eligible_ids(self.layouts.of(ref))
+    def eligible_ids(self, ref: ProjectRef, run: int = ELIGIBLE_RUN) -> Iterator[str]:
+        return eligible_ids(self.layouts.of(ref), run)
 
     def list_tasks(
         self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None

@@ -1,5 +1,6 @@
-"""A reshard job's step: a bounded slice of a legacy project's tasks moved to their shards
-(the use case that starts the job is services/reshard.py)."""
+"""A slice of moving a legacy project's tasks to shards (see services/reshard.py): up to 5,000
+tasks a step, each moved with its counts in one transaction; the last step makes the project
+sharded. A rerun of a step moves what is left; a rerun of the last one finds it done."""
 
 from __future__ import annotations
 
