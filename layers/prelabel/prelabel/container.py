@@ -39,12 +39,14 @@ if TYPE_CHECKING:
     from prelabel.adapters.s3_datasets import S3DatasetObjects
     from prelabel.adapters.s3_export_files import S3ExportFiles
     from prelabel.adapters.s3_objects import S3ImageSource, S3ManifestStore
+    from prelabel.adapters.sagemaker_capacity import SageMakerEndpointCapacity
     from prelabel.adapters.sagemaker_detector import SageMakerDetector
     from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
     from prelabel.services.jobs.context import StepLimits
     from prelabel.services.jobs.runner import JobRunner
     from prelabel.services.labeling import BatchWorker, WorkerSettings
     from prelabel.services.reshard import ReshardService
+    from prelabel.services.run_sizing import RunSizing
     from prelabel.services.runs import RunService
 
 
@@ -165,6 +167,12 @@ class Container:
         )
 
     @cached_property
+    def endpoint_capacity(self) -> SageMakerEndpointCapacity:
+        from prelabel.adapters.sagemaker_capacity import SageMakerEndpointCapacity
+
+        return SageMakerEndpointCapacity(client_factory("sagemaker", self.settings.region))
+
+    @cached_property
     def manifests(self) -> S3ManifestStore:
         from prelabel.adapters.s3_objects import S3ManifestStore
 
@@ -204,6 +212,19 @@ class Container:
             orchestrator=self.orchestrator,
             manifests=self.manifests,
             batch_size=self.settings.batch_size,
+        )
+
+    @cached_property
+    def run_sizing(self) -> RunSizing:
+        from prelabel.domain.run_concurrency import WorkerPace
+        from prelabel.services.run_sizing import RunSizing
+
+        s = self.settings
+        return RunSizing(
+            endpoints=self.endpoint_capacity,
+            pace=WorkerPace(s.batch_size, s.worker_seconds_per_batch),
+            images_per_second=s.detector_images_per_second,
+            reserved=s.max_concurrency,
         )
 
     @cached_property
