@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,16 @@ class ApiCounter:
     recording: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _original: Any = None
+    _muted: threading.local = field(default_factory=threading.local)
+
+    @contextmanager
+    def muted(self) -> Iterator[None]:
+        """Requests this thread makes meanwhile are not counted (a benchmark's own polling)."""
+        self._muted.on = True
+        try:
+            yield
+        finally:
+            self._muted.on = False
 
     def install(self) -> ApiCounter:
         counter = self
@@ -76,7 +88,7 @@ class ApiCounter:
         return create(botocore.session.get_session(), service, **kwargs)
 
     def _before(self, event_name: str, model: Any, params: Any, context: Any, **_: Any) -> None:
-        if not self.recording:
+        if not self.recording or getattr(self._muted, "on", False):
             return
         service = model.service_model.service_name  # "dynamodb", "s3", "sagemaker-runtime", ...
         call = Call(service, model.name, _api_params(params), time.perf_counter())
@@ -153,3 +165,18 @@ def _attr_bytes(attr: dict[str, Any]) -> int:
     if kind == "M":
         return 3 + sum(1 + len(k.encode()) + _attr_bytes(x) for k, x in v.items())
     return len(str(v))
+
+
+def read_units(call: Call) -> float:
+    """Read request units of a DynamoDB read, from its request: 1 per item strongly consistent,
+    0.5 eventually (every item these tables read is under 4 KB; a BatchGetItem is billed per
+    key asked for, found or not). A Query counts 1: a lower bound, as its size is not kept."""
+    params = call.params
+    if call.operation == "GetItem":
+        return 1.0 if params.get("ConsistentRead") else 0.5
+    if call.operation == "BatchGetItem":
+        return sum(
+            len(table.get("Keys", [])) * (1.0 if table.get("ConsistentRead") else 0.5)
+            for table in params.get("RequestItems", {}).values()
+        )
+    return 1.0 if call.operation in ("Query", "Scan", "TransactGetItems") else 0.0

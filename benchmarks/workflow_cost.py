@@ -1,12 +1,16 @@
-"""Workflow cost: N tasks through the local stack; requests and list-price cost per 1,000 images.
+"""Workflow cost: N tasks through the local stack; requests and list-price cost per 1,000 images,
+and the table of batch size x LabelBatch memory the template's defaults are picked from.
 
-Run: .venv/bin/python benchmarks/workflow_cost.py [--tasks 1000] [--max-concurrency 4]
+Run: .venv/bin/python benchmarks/workflow_cost.py [--tasks 1000]
+         [--gpu-images-per-second 1000 --gpu-instance g6]
 
 The whole local stack runs in this process (prelabel_local.stack.LocalStack: DynamoDB Local,
 moto server executing the real ASL with the real Lambda handlers, the local detector endpoint
 with YOLOX-Nano). Every AWS request made during the run is counted where it is sent, by
-botocore `before-call` / `after-call` hooks on every client of the process. Prints figures
-and targets; asserts nothing about time.
+botocore `before-call` / `after-call` hooks on every client of the process. Then the worker is
+profiled at each batch size (_worker_profile.py: CPU seconds, peak memory and requests per
+batch, in a warm child process), and _cost_model.py turns both into the bill of any batch size
+and memory. Prints figures and targets; asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from _common import ROOT, YOLOX_DIR, ApiCounter, coco_photos, dynamo_item_bytes
+from _common import ROOT, YOLOX_DIR, ApiCounter, coco_photos, dynamo_item_bytes, read_units
+from _cost_model import RunShape
+from _cost_table import BEFORE, print_bills, print_profile, print_table
 from _dynamo_writes import WRITE_OPERATIONS, ItemWrite, WriteCost, item_writes, table_indexes
+from _worker_profile import WorkerFigures, profile
 
 # us-east-1 list prices (USD), read from the public pricing pages in 2025:
 #   aws.amazon.com/step-functions/pricing, /lambda/pricing, /dynamodb/pricing/on-demand,
@@ -44,20 +50,27 @@ PRICES = {
 GPU_INSTANCES = {"g4dn": "ml.g4dn.xlarge", "g5": "ml.g5.xlarge", "g6": "ml.g6.xlarge"}
 
 
-def gpu_cost_per_1000(images_per_second: float, hourly_price: float) -> tuple[float, float]:
-    """Instance-hours and USD per 1,000 images for an endpoint kept busy at that throughput."""
-    hours = 1000 / (3600 * images_per_second)
-    return hours, hours * hourly_price
-
-
-EXPRESS_MEMORY_GB = 0.064  # Express bills memory in 64 MB steps; small states use the first
+# What _cost_model.bill prices, by its names.
+MODEL_PRICES = {
+    "sfn_transition": PRICES["sfn_standard_transition"],
+    "sfn_express_request": PRICES["sfn_express_request"],
+    "sfn_express_gb_s": PRICES["sfn_express_gb_s"],
+    "lambda_request": PRICES["lambda_request"],
+    "lambda_gb_s": PRICES["lambda_gb_s_arm64"],
+    "dynamodb_wru": PRICES["dynamodb_wru"],
+    "rru": PRICES["dynamodb_rru"],
+    "s3_put": PRICES["s3_put_copy_post_list"],
+    "s3_get": PRICES["s3_get_other"],
+}
 TARGETS = {
     "transitions_per_image": 0.1,
     "endpoint_calls_per_image": 0.05,
     "dynamodb_wcu_per_image": 2.5,
+    "usd_per_1000_images": 0.004,  # at a GPU's measured rate (issue 23)
 }
+PROFILE_SIZES = "8,16,24,32,40,48"  # BatchSize's range: at most 48 (the commit's 100 items)
+MEMORIES = "512,768,1024,1536,1769"  # LabelBatch MemorySize candidates (1,769 MB: one vCPU)
 DDB_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
-S3_WRITE_CLASS = {"PutObject", "CopyObject", "PostObject", "ListObjectsV2", "ListObjects"}
 ORG = "bench-org"
 CONFIG = [
     {"id": "veh", "name": "Vehicle", "geometry": "bbox"},
@@ -73,31 +86,55 @@ MAPPING = {
 
 
 @dataclass
-class Figures:
-    """What one section adds to the bill: (what, count per 1k images, USD per 1k, note)."""
+class Counted:
+    """What the counted run did, split into what scales with its images, its batches and the
+    run itself (a RunShape for _cost_model.py), and the targets it meets."""
 
-    rows: list[tuple[str, float, float, str]] = field(default_factory=list)
+    parent_transitions: float = 0.0
+    wcu_per_image: float = 0.0
+    wcu_per_batch: float = 0.0
+    wcu_per_run: float = 0.0
+    read_units: float = 0.0
+    s3_lists: float = 0.0
+    other_lambda_usd: float = 0.0
     targets: list[tuple[str, bool]] = field(default_factory=list)
 
-    def add(self, what: str, count_per_k: float, price: float, note: str = "") -> None:
-        self.rows.append((what, count_per_k, count_per_k * price, note))
+    def shape(self, images: int, worker_read_units: float, batches: int) -> RunShape:
+        """`worker_read_units` per batch (the profile's) come out of the run's own reads."""
+        return RunShape(
+            images=images,
+            parent_transitions=self.parent_transitions,
+            wcu_per_image=self.wcu_per_image,
+            wcu_per_batch=self.wcu_per_batch,
+            wcu_per_run=self.wcu_per_run,
+            rru_per_run=max(self.read_units - worker_read_units * batches, 0.0),
+            s3_lists_per_run=self.s3_lists,
+            other_lambda_usd_per_run=self.other_lambda_usd,
+            prices=MODEL_PRICES,
+        )
 
 
 # --- setting up N WAITING tasks through the API -----------------------------------------------
 
 
-def make_project(stack: Any, tasks: int) -> tuple[str, int]:
+def seed(stack: Any) -> None:
     from prelabel.container import Container, use_container
     from prelabel_local import harness
-    from prelabel_local.http_events import InProcessApi
 
     container = Container(stack.settings)
     use_container(container)
     harness.seed_organization(container, ORG)
+
+
+def make_project(stack: Any, tasks: int, folder: str = "images/") -> str:
+    """A mapped project of `tasks` WAITING tasks, its photos under the organization's `folder`."""
+    from prelabel_local import harness
+    from prelabel_local.http_events import InProcessApi
+
     api = InProcessApi(ORG)
     pid = harness.create_project(api, "Bench", CONFIG)
     photos = [p.read_bytes() for p in coco_photos()]
-    prefix = f"{ORG}/images/"
+    prefix = f"{ORG}/{folder}"
     harness.put_objects(
         stack.bucket,
         ((f"{prefix}img_{i:05d}.jpg", photos[i % len(photos)]) for i in range(tasks)),
@@ -105,7 +142,7 @@ def make_project(stack: Any, tasks: int) -> tuple[str, int]:
     harness.connect_dataset(api, pid, stack.bucket, prefix)
     assert harness.move_tasks(api, pid) == tasks
     api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
-    return pid, int(api.json("GET", "/limit")["remaining"])
+    return pid
 
 
 def timed_runner() -> Any:
@@ -132,7 +169,7 @@ def timed_runner() -> Any:
 # --- the sections of the report ---------------------------------------------------------------
 
 
-def transitions_section(sfn: Any, parent_arn: str, runner: Any, images: int, f: Figures) -> None:
+def transitions_section(sfn: Any, parent_arn: str, runner: Any, images: int, f: Counted) -> None:
     """moto 5.2.5 runs a Distributed Map's children inside the parent's interpreter: they have no
     executions of their own, so children are counted from describe_map_run's executionCounts."""
     events: list[dict[str, Any]] = []
@@ -162,12 +199,7 @@ def transitions_section(sfn: Any, parent_arn: str, runner: Any, images: int, f: 
         f" LabelBatch attempts here (STANDARD children, retries incl.): "
         f"{runner.invocations.get('LabelBatchFunction', 0)}"
     )
-    per_k = 1000 / images
-    f.add("SFN standard transitions", deployed * per_k, PRICES["sfn_standard_transition"])
-    f.add("SFN EXPRESS child requests", children * per_k, PRICES["sfn_express_request"])
-    seconds = runner.durations.get("LabelBatchFunction", [])
-    express_gb_s = sum(math.ceil(d * 10) / 10 for d in seconds) * EXPRESS_MEMORY_GB
-    f.add("SFN EXPRESS child GB-s", express_gb_s * per_k, PRICES["sfn_express_gb_s"], "64 MB")
+    f.parent_transitions = parent
     per_image = deployed / images
     f.targets.append(
         (
@@ -177,48 +209,34 @@ def transitions_section(sfn: Any, parent_arn: str, runner: Any, images: int, f: 
     )
 
 
-def lambda_section(runner: Any, template: dict[str, Any], images: int, f: Figures) -> float:
+def lambda_section(runner: Any, template: dict[str, Any], f: Counted) -> None:
+    """Wall time per call here, for the record: LabelBatch's is billed from the model (its CPU
+    seconds at the memory, the endpoint at the GPU's rate), not from this busy machine's clock;
+    Prepare's and Finish's small bills are taken as measured."""
+    memory = function_memory(template)
+    print("\n[Lambda] invocations of the stack's runner; wall time per call here")
+    for name, n in sorted(runner.invocations.items()):
+        billed = sum(math.ceil(d * 1000) / 1000 for d in runner.durations.get(name, []))
+        print(f"  {name:<22} {n:>5} calls  {1000 * billed / max(n, 1):8.0f} ms")
+        if name != "LabelBatchFunction":
+            gb_s = billed * memory.get(name, 128) / 1024
+            f.other_lambda_usd += n * PRICES["lambda_request"]
+            f.other_lambda_usd += gb_s * PRICES["lambda_gb_s_arm64"]
+
+
+def function_memory(template: dict[str, Any]) -> dict[str, int]:
     default = int(template.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
-    memory = {
+    return {
         logical: int(res.get("Properties", {}).get("MemorySize", default))
         for logical, res in template["Resources"].items()
         if res.get("Type") == "AWS::Serverless::Function"
     }
-    per_k = 1000 / images
-    print("\n[Lambda] invocations of the stack's runner; wall time per call; memory of template")
-    label_gb_s = 0.0
-    for name, n in sorted(runner.invocations.items()):
-        billed = sum(math.ceil(d * 1000) / 1000 for d in runner.durations.get(name, []))
-        gb_s = billed * memory.get(name, 128) / 1024
-        label_gb_s = gb_s if name == "LabelBatchFunction" else label_gb_s
-        print(f"  {name:<22} {n:>5} calls  {1000 * billed / max(n, 1):8.0f} ms  {gb_s:8.2f} GB-s")
-        f.add(f"Lambda {name} requests", n * per_k, PRICES["lambda_request"])
-        f.add(f"Lambda {name} GB-s", gb_s * per_k, PRICES["lambda_gb_s_arm64"], "arm64")
-    return label_gb_s
 
 
-def endpoint_section(
-    counter: ApiCounter, images: int, f: Figures, gpu: tuple[float, str] | None
-) -> float:
-    """`gpu`: (images/s measured on a GPU, instance) prices the endpoint from that throughput
-    instead of this CPU's busy time."""
+def endpoint_section(counter: ApiCounter, images: int, f: Counted) -> float:
     invokes = counter.of("sagemaker-runtime", "InvokeEndpoint")
     busy_s = sum(c.seconds for c in invokes)
-    per_k = 1000 / images
     print(f"\n[SageMaker] {len(invokes)} InvokeEndpoint requests, {busy_s:.1f} s busy (this CPU)")
-    f.add("SageMaker InvokeEndpoint", len(invokes) * per_k, 0.0, "no per-request fee")
-    if gpu:
-        rate, instance = gpu
-        price = PRICES[f"sagemaker_{instance.replace('.', '_')}_hour"]
-        hours, _ = gpu_cost_per_1000(rate, price)
-        f.add(f"SageMaker {instance} hours", hours, price, f"busy at {rate:g} img/s")
-    else:
-        f.add(
-            "SageMaker g4dn.xlarge hours",
-            busy_s / 3600 * per_k,
-            PRICES["sagemaker_ml_g4dn_xlarge_hour"],
-            "busy time measured here (CPU)",
-        )
     per_image = len(invokes) / images
     f.targets.append(
         (
@@ -251,6 +269,10 @@ def _item_kind(names: dict[str, str]) -> Any:
     return label
 
 
+# Written once per batch commit (all other items: per image, or per run).
+PER_BATCH_ITEMS = ("batch receipt", "limit", "project counters", "run (tx Update)")
+
+
 def dynamodb_section(
     counter: ApiCounter,
     ddb: Any,
@@ -258,7 +280,7 @@ def dynamodb_section(
     names: dict[str, str],
     before: Any,
     images: int,
-    f: Figures,
+    f: Counted,
 ) -> None:
     items_before, key_names = before
     after_items, _ = scan_items(ddb, list(names))
@@ -278,18 +300,29 @@ def dynamodb_section(
     print(f"  requests: {dict(Counter(c.operation for c, _ in writes))}")
     for what, units in sorted(cost.table_units.items()):
         print(f"  WCU {what:<40} {units:>7}  {units / images:.3f}/image")
+        if what.startswith("pre-label"):
+            f.wcu_per_image += units / images
+        elif what.startswith(PER_BATCH_ITEMS):
+            f.wcu_per_batch += units
+        else:
+            f.wcu_per_run += units
     for what, units in sorted(cost.index_units.items()):
         print(f"  WCU index {what:<34} {units:>7}  {units / images:.3f}/image")
+        f.wcu_per_run += units
     if not cost.index_units:
         print("  WCU index writes                              0  (no index key changed)")
     per_image = cost.total / images
     print(f"  WCU total {cost.total} = {per_image:.2f} per pre-labeled image")
-    reads = Counter(c.operation for c in calls if c.operation in DDB_READS)
-    print(f"  read requests: {dict(reads)}")
-    per_k = 1000 / images
-    f.add("DynamoDB write request units", cost.total * per_k, PRICES["dynamodb_wru"], "+ index")
-    read_units = sum(reads.values())  # lower bound: 1 unit per request
-    f.add("DynamoDB read requests (>= RRU)", read_units * per_k, PRICES["dynamodb_rru"], ">=")
+    reads = [c for c in calls if c.operation in DDB_READS]
+    f.read_units = sum(read_units(c) for c in reads)
+    print(
+        f"  read requests: {dict(Counter(c.operation for c in reads))}; "
+        f"{f.read_units:.0f} read units (1 per item read strongly consistent, 0.5 eventually)"
+    )
+    _dynamodb_targets(cost, per_image, f)
+
+
+def _dynamodb_targets(cost: WriteCost, per_image: float, f: Counted) -> None:
     f.targets.append(
         (
             f"DynamoDB WCU/image {per_image:.2f} <= {TARGETS['dynamodb_wcu_per_image']}",
@@ -298,6 +331,7 @@ def dynamodb_section(
     )
     commits = cost.items.get("batch receipt", 0)  # one receipt in each batch's commit
     limit_writes = cost.items.get("limit", 0)
+    f.wcu_per_batch /= max(commits, 1)
     f.targets.append(
         (
             f"limit writes: {limit_writes} for {commits} batch commits = one per batch",
@@ -306,25 +340,10 @@ def dynamodb_section(
     )
 
 
-def s3_section(counter: ApiCounter, images: int, f: Figures) -> None:
+def s3_section(counter: ApiCounter, f: Counted) -> None:
     ops = Counter(c.operation for c in counter.of("s3"))
     print(f"\n[S3] {dict(ops)}")
-    written = sum(n for op, n in ops.items() if op in S3_WRITE_CLASS)
-    other = sum(n for op, n in ops.items() if op not in S3_WRITE_CLASS)
-    per_k = 1000 / images
-    f.add("S3 PUT/COPY/POST/LIST", written * per_k, PRICES["s3_put_copy_post_list"])
-    f.add("S3 GET and other", other * per_k, PRICES["s3_get_other"])
-
-
-def print_bill(f: Figures) -> None:
-    print(f"\nPer 1,000 images (list prices us-east-1; PRICES at the top of {Path(__file__).name})")
-    print(f"  {'item':<34} {'count':>12} {'USD':>12}  note")
-    for what, count, usd, note in f.rows:
-        print(f"  {what:<34} {count:>12.2f} {usd:>12.5f}  {note}")
-    print(f"  {'total':<34} {'':>12} {sum(r[2] for r in f.rows):>12.5f}")
-    print("\nTargets")
-    for text, ok in f.targets:
-        print(f"  [{'met' if ok else 'NOT MET'}] {text}")
+    f.s3_lists = sum(n for op, n in ops.items() if op.startswith("ListObjects"))
 
 
 def scan_items(
@@ -349,8 +368,17 @@ def scan_items(
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-concurrency", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, help="default: the template's BatchSize")
+    parser.add_argument("--memory", type=int, help="default: the template's LabelBatch memory")
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=8,
+        help="the bound of the run's concurrency, which Prepare computes from the local endpoint",
+    )
+    parser.add_argument("--profile-sizes", default=PROFILE_SIZES, help="batch sizes profiled")
+    parser.add_argument("--profile-batches", type=int, default=3, help="measured per size")
+    parser.add_argument("--memories", default=MEMORIES, help="LabelBatch memory sizes (MB)")
     parser.add_argument(
         "--gpu-images-per-second",
         type=float,
@@ -361,8 +389,20 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def template_defaults(template: dict[str, Any]) -> tuple[int, int]:
+    """(BatchSize, LabelBatch MemorySize) as the template deploys them."""
+    size = int(template["Parameters"]["BatchSize"]["Default"])
+    return size, function_memory(template)["LabelBatchFunction"]
+
+
 def main() -> None:
+    from prelabel_local.template_resources import load_template
+
     args = parse_args()
+    template = load_template(ROOT / "template.yaml")
+    default_size, default_memory = template_defaults(template)
+    args.batch_size = args.batch_size or default_size
+    args.memory = args.memory or default_memory
     for noisy in ("werkzeug", "moto"):  # request lines and interpreter notes, not figures
         logging.getLogger(noisy).setLevel(logging.ERROR)
     counter = ApiCounter().install()  # before any client exists
@@ -378,22 +418,36 @@ def main() -> None:
     t0 = time.perf_counter()
     stack.start()
     try:
-        measure(stack, counter, runner, args, t0)
+        counted = measure(stack, counter, runner, args, t0)
+        sizes = sorted({*map(int, args.profile_sizes.split(",")), args.batch_size})
+        started = time.perf_counter()
+        figures = profile(
+            stack,
+            ORG,
+            lambda tasks, folder: make_project(stack, tasks, folder),
+            sizes,
+            args.profile_batches,
+        )
+        print(f"\n(profile: {time.perf_counter() - started:.0f} s)")
     finally:
         stack.stop()
         counter.uninstall()
+    report(args, counted, figures, (default_size, default_memory))
 
 
 def measure(
     stack: Any, counter: ApiCounter, runner: Any, args: argparse.Namespace, t0: float
-) -> None:
-    """One run over every WAITING task, counted, then the bill of each section."""
+) -> Counted:
+    """One run over every WAITING task, counted, then what each section saw."""
     from prelabel_local import harness
     from prelabel_local.http_events import InProcessApi
     from prelabel_local.template_resources import TABLE_SETTING, load_template
 
     settings = stack.settings
-    pid, remaining_before = make_project(stack, args.tasks)
+    seed(stack)
+    pid = make_project(stack, args.tasks)
+    api = InProcessApi(ORG)
+    remaining_before = int(api.json("GET", "/limit")["remaining"])
     setup_s = time.perf_counter() - t0
     sfn = counter.plain_client("stepfunctions", endpoint_url=stack.env["AWS_ENDPOINT_URL_SFN"])
     ddb = counter.plain_client("dynamodb", endpoint_url=settings.dynamodb_endpoint)
@@ -401,14 +455,15 @@ def measure(
     names = {getattr(settings, field): t for t, field in TABLE_SETTING.items()}
     before = scan_items(ddb, list(names))
 
-    # When: one run over every WAITING task, started through the API; only it is counted.
-    api = InProcessApi(ORG)
+    # When: one run over every WAITING task, started through the API; only it is counted (not
+    # this benchmark's polling of its progress).
     runner.invocations.clear()
     runner.durations.clear()
     counter.recording = True
     started_at = time.perf_counter()
     harness.start_run(api, pid)
-    final = harness.wait_for_run_end(api, pid, timeout=1800)
+    with counter.muted():
+        final = harness.wait_for_run_end(api, pid, timeout=1800)
     run_s = time.perf_counter() - started_at
     counter.recording = False
 
@@ -417,28 +472,62 @@ def measure(
     ]
     charged = remaining_before - int(api.json("GET", "/limit")["remaining"])
     print(
-        f"\nworkflow_cost: {args.tasks} tasks, batch size {args.batch_size}, Map "
-        f"MaxConcurrency {args.max_concurrency}, YOLOX-Nano on the CPU; setup {setup_s:.0f} s,"
-        f" run {run_s:.0f} s wall, run {final['status']}"
+        f"\nworkflow_cost: {args.tasks} tasks, batch size {args.batch_size}, the run's "
+        f"concurrency from the local endpoint (bound {args.max_concurrency}), YOLOX-Nano on the "
+        f"CPU; setup {setup_s:.0f} s, run {run_s:.0f} s wall, run {final['status']}"
     )
-    figures = Figures()
-    transitions_section(sfn, parent_arn, runner, args.tasks, figures)
-    lambda_section(runner, template, args.tasks, figures)
-    gpu = (
-        (args.gpu_images_per_second, GPU_INSTANCES[args.gpu_instance])
-        if args.gpu_images_per_second
-        else None
-    )
-    endpoint_section(counter, args.tasks, figures, gpu)
-    dynamodb_section(counter, ddb, template, names, before, args.tasks, figures)
-    s3_section(counter, args.tasks, figures)
-    figures.targets.append(
+    counted = Counted()
+    transitions_section(sfn, parent_arn, runner, args.tasks, counted)
+    lambda_section(runner, template, counted)
+    endpoint_section(counter, args.tasks, counted)
+    dynamodb_section(counter, ddb, template, names, before, args.tasks, counted)
+    s3_section(counter, counted)
+    counted.targets.append(
         (
             f"labeled {final['labeled']} of {args.tasks}; charged {charged} == labeled",
             final["labeled"] == args.tasks == charged,
         )
     )
-    print_bill(figures)
+    return counted
+
+
+def report(
+    args: argparse.Namespace,
+    counted: Counted,
+    figures: dict[int, WorkerFigures],
+    defaults: tuple[int, int],
+) -> None:
+    gpu = None
+    if args.gpu_images_per_second:
+        instance = GPU_INSTANCES[args.gpu_instance]
+        gpu = (args.gpu_images_per_second, PRICES[f"sagemaker_{instance.replace('.', '_')}_hour"])
+        print(f"\nThe endpoint: {instance} at {gpu[0]:g} img/s (given: no GPU measured here)")
+    w = figures[args.batch_size]
+    batches = math.ceil(args.tasks / args.batch_size)
+    shape = counted.shape(args.tasks, w.read_units, batches)
+    print_profile(figures)
+    memories = [int(m) for m in args.memories.split(",")]
+    pick = print_table(shape, figures, memories, gpu)
+    columns = [("before", *BEFORE), ("now", *defaults)]
+    totals = print_bills(shape, figures, columns, gpu)
+    if gpu:
+        counted.targets.append(
+            (
+                f"USD per 1,000 images at the template's defaults {totals[-1]:.5f} <= "
+                f"{TARGETS['usd_per_1000_images']} (before: {totals[0]:.5f})",
+                totals[-1] <= TARGETS["usd_per_1000_images"],
+            )
+        )
+    counted.targets.append(
+        (
+            f"the template's defaults {defaults} are the table's pick "
+            f"{(pick.batch_size, pick.memory_mb)}",
+            defaults == (pick.batch_size, pick.memory_mb),
+        )
+    )
+    print("\nTargets")
+    for text, ok in counted.targets:
+        print(f"  [{'met' if ok else 'NOT MET'}] {text}")
 
 
 if __name__ == "__main__":

@@ -346,6 +346,43 @@ def test_data_bucket_takes_posts_from_the_pages_origins_only(transformed: dict[s
     ]
 
 
+ENDPOINT_ARN = (
+    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:endpoint/"
+    "${DetectorEndpointName}"
+)
+
+
+def test_only_prepare_reads_the_endpoints_capacity_and_only_the_worker_invokes_it(
+    transformed: dict[str, Any],
+) -> None:
+    # Given every function's role
+    grants = {
+        function: [
+            (sorted(as_list(s["Action"])), s["Resource"])
+            for s in role_statements(transformed, f"{function}Role")
+            if any(a.startswith("sagemaker:") for a in as_list(s["Action"]))
+        ]
+        for function in FUNCTIONS
+    }
+    # When their SageMaker grants are read
+    # Then Prepare describes the detector endpoint and reads its tags (to size the run), the
+    # worker invokes it, each on that one endpoint; no other function touches SageMaker
+    assert grants == {
+        **{function: [] for function in FUNCTIONS},
+        "PrepareFunction": [
+            (["sagemaker:DescribeEndpoint", "sagemaker:ListTags"], {"Fn::Sub": ENDPOINT_ARN})
+        ],
+        "LabelBatchFunction": [(["sagemaker:InvokeEndpoint"], {"Fn::Sub": ENDPOINT_ARN})],
+    }
+    # And the worker's reserved concurrency is what bounds each run's (unless told not to)
+    worker = props(transformed, "LabelBatchFunction")
+    prepare_env = props(transformed, "PrepareFunction")["Environment"]["Variables"]
+    assert prepare_env["MAX_CONCURRENCY"] == {"Ref": "LabelBatchConcurrency"}
+    assert worker["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["ReserveWorkers", {"Ref": "LabelBatchConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+
+
 def test_functions_run_arm64_with_the_layer_and_active_tracing(transformed: dict[str, Any]) -> None:
     # Given every function and the layer
     functions = resources(transformed, "AWS::Lambda::Function")

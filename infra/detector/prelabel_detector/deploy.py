@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prelabel.detector_wire import CAPACITY_TAG
 from prelabel_detector.artifact import build_artifact, build_model_artifact
 from prelabel_detector.descriptor import bundled
 
@@ -77,6 +78,9 @@ class EndpointPlan:
     mode: str = SINGLE_MODEL
     # The container's own budget for loaded models (SageMaker also unloads on memory pressure).
     memory_budget_mb: int | None = None
+    # One instance's images/s as measured on this instance type (benchmarks/detector.py
+    # --device cuda, end to end): tagged on the endpoint, where a run's Prepare reads it.
+    images_per_second: float | None = None
 
     @property
     def resource_id(self) -> str:
@@ -176,7 +180,19 @@ def deploy(
     # Scalable targets can only be registered for a variant that exists and is InService.
     endpoint.wait_for_status("InService", poll=poll_seconds, timeout=timeout_seconds)
     _autoscale(plan, autoscaling)
+    tag_capacity(session.client("sagemaker"), str(endpoint.endpoint_arn), plan.images_per_second)
     return str(endpoint.endpoint_arn)
+
+
+def tag_capacity(sagemaker: Any, endpoint_arn: str, images_per_second: float | None) -> None:
+    """The endpoint's measured rate, or none: a figure measured for an earlier deploy (another
+    instance type, another model) must not outlive it, so runs then use the stack's setting."""
+    sagemaker.delete_tags(ResourceArn=endpoint_arn, TagKeys=[CAPACITY_TAG])
+    if images_per_second is not None:
+        sagemaker.add_tags(
+            ResourceArn=endpoint_arn,
+            Tags=[{"Key": CAPACITY_TAG, "Value": f"{images_per_second:g}"}],
+        )
 
 
 def _autoscale(plan: EndpointPlan, autoscaling: Any) -> None:
@@ -324,6 +340,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--max-instances", type=int, default=4)
     up.add_argument("--target-invocations", type=float, default=600.0)
     up.add_argument("--workers", type=int, help="model-server workers per instance")
+    up.add_argument(
+        "--images-per-second",
+        type=float,
+        help="one instance's measured images/s (benchmarks/detector.py --device cuda), tagged "
+        "on the endpoint for sizing runs",
+    )
     idle = sub.add_parser("delete-if-idle", help="delete the endpoint after a quiet window")
     idle.add_argument("--endpoint-name", default="prelabel-detector")
     idle.add_argument("--idle-minutes", type=int, default=60)
@@ -342,6 +364,9 @@ def _plan(args: argparse.Namespace, session: boto3.Session) -> tuple[EndpointPla
     """The endpoint plan, uploading the single-model artifact first; and the name suffix."""
     suffix = time.strftime("%Y%m%d-%H%M%S")
     multi = bool(args.multi_model)
+    rate = args.images_per_second
+    if rate is not None and not 0 < rate < float("inf"):
+        raise SystemExit(f"--images-per-second: {rate} is not a positive number")
     if multi:
         if not args.models_prefix or not args.image_uri:
             raise SystemExit("--multi-model needs --models-prefix and --image-uri (our image)")
@@ -368,6 +393,7 @@ def _plan(args: argparse.Namespace, session: boto3.Session) -> tuple[EndpointPla
         workers=args.workers,
         mode=MULTI_MODEL if multi else SINGLE_MODEL,
         memory_budget_mb=args.memory_budget_mb,
+        images_per_second=args.images_per_second,
     )
     return plan, suffix
 

@@ -35,6 +35,11 @@ from prelabel.container import Container
 from prelabel.settings import Settings
 from prelabel_local import dynamodb_local, s3_snapshot
 from prelabel_local.demo_photos import COCO_SAMPLE, Photo, demo_photos
+from prelabel_local.detector_endpoint import (
+    LOCAL_IMAGES_PER_SECOND,
+    LOCAL_WORKER_SECONDS_PER_IMAGE,
+    register_endpoint,
+)
 from prelabel_local.gateway import GatewayConfig, LocalGateway
 from prelabel_local.jwt_keys import JwtVerifier, default_key_dir, issue_token, load_or_create_key
 from prelabel_local.lambdas import LambdaRunner
@@ -72,11 +77,14 @@ def function_env(
     detector_url: str,
     state_machine_arn: str,
     batch_size: int = 32,
-    max_concurrency: int = 4,
+    max_concurrency: int = 8,
     dataset_buckets: tuple[str, ...] = (),
     jobs_state_machine_arn: str = "",
 ) -> dict[str, str]:
-    """The environment template.yaml gives the functions, with local endpoints added."""
+    """The environment template.yaml gives the functions, with local endpoints added.
+
+    `max_concurrency` bounds each run's concurrency, which Prepare computes from the local
+    endpoint as moto's SageMaker describes it (prelabel_local.detector_endpoint)."""
     env = {table_env_var(logical): name for logical, name in tables.items()}
     if dataset_buckets:
         # As the template's DatasetBuckets: the data bucket listed too, so the organization's
@@ -89,11 +97,15 @@ def function_env(
         DETECTOR_ENDPOINT_NAME=DETECTOR_ENDPOINT,
         BATCH_SIZE=str(batch_size),
         MAX_CONCURRENCY=str(max_concurrency),
+        DETECTOR_IMAGES_PER_SECOND=str(LOCAL_IMAGES_PER_SECOND),
+        WORKER_SECONDS_PER_BATCH=str(batch_size * LOCAL_WORKER_SECONDS_PER_IMAGE),
         AWS_ENDPOINT_URL_DYNAMODB=dynamodb_endpoint,
         AWS_ENDPOINT_URL_S3=moto_endpoint,
         AWS_ENDPOINT_URL_SFN=moto_endpoint,
         AWS_ENDPOINT_URL_LAMBDA=moto_endpoint,
         AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=detector_url,
+        # The control plane (DescribeEndpoint, ListTags) is moto's.
+        AWS_ENDPOINT_URL_SAGEMAKER=moto_endpoint,
         POWERTOOLS_METRICS_NAMESPACE="PrelabelLocal",
     )
     return env
@@ -133,8 +145,11 @@ class LocalStack:
     root: Path = ROOT
     bucket: str = "prelabel-local-data"
     batch_size: int = 32
-    max_concurrency: int = 4
+    max_concurrency: int = 8
     weights_dir: Path | None = None
+    # The local endpoint as the control plane shows it: instances, one instance's images/s.
+    detector_instances: int = 1
+    detector_images_per_second: float = LOCAL_IMAGES_PER_SECOND
     # Tables in <persist_dir>/dynamodb, S3 objects saved to <persist_dir>/s3 at stop.
     persist_dir: Path | None = None
     # moto's port (S3, Step Functions, Lambda); 0: a free one.
@@ -178,6 +193,12 @@ class LocalStack:
         self.dynamodb_endpoint = ddb.endpoint
         detector = start_detector(self.weights_dir)
         self._stoppers.append(detector.shutdown)
+        register_endpoint(
+            boto3.client("sagemaker", endpoint_url=moto_endpoint),
+            DETECTOR_ENDPOINT,
+            instances=self.detector_instances,
+            images_per_second=self.detector_images_per_second,
+        )
         register_functions(self.root, template, self.runner)
         self.runner.install()
         self._stoppers.append(self.runner.uninstall)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from prelabel.adapters.s3_export_files import S3ExportFiles
     from prelabel.adapters.s3_objects import S3ImageSource, S3ManifestStore
     from prelabel.adapters.s3_reviewed_files import S3ReviewedFiles
+    from prelabel.adapters.sagemaker_capacity import SageMakerEndpointCapacity
     from prelabel.adapters.sagemaker_detector import SageMakerDetector
     from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
     from prelabel.services.jobs.context import StepLimits
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from prelabel.services.quality import QualityService
     from prelabel.services.reshard import ReshardService
     from prelabel.services.reviewed_imports import ReviewedImportService
+    from prelabel.services.run_sizing import RunSizing
     from prelabel.services.runs import RunService
 
 
@@ -172,6 +174,12 @@ class Container:
         )
 
     @cached_property
+    def endpoint_capacity(self) -> SageMakerEndpointCapacity:
+        from prelabel.adapters.sagemaker_capacity import SageMakerEndpointCapacity
+
+        return SageMakerEndpointCapacity(client_factory("sagemaker", self.settings.region))
+
+    @cached_property
     def manifests(self) -> S3ManifestStore:
         from prelabel.adapters.s3_objects import S3ManifestStore
 
@@ -238,6 +246,19 @@ class Container:
             orchestrator=self.orchestrator,
             manifests=self.manifests,
             batch_size=self.settings.batch_size,
+        )
+
+    @cached_property
+    def run_sizing(self) -> RunSizing:
+        from prelabel.domain.run_concurrency import WorkerPace
+        from prelabel.services.run_sizing import RunSizing
+
+        s = self.settings
+        return RunSizing(
+            endpoints=self.endpoint_capacity,
+            pace=WorkerPace(s.batch_size, s.worker_seconds_per_batch),
+            images_per_second=s.detector_images_per_second,
+            reserved=s.max_concurrency,
         )
 
     @cached_property

@@ -48,6 +48,9 @@ MAGIC = b"PLB1"
 # SageMaker real-time endpoints refuse bodies above 6 MB, so batches never get bigger than this.
 MAX_BODY_BYTES = 6 * 1024 * 1024
 MAX_BATCH = 32
+# The endpoint's tag holding one instance's measured images/s (end to end, at batches of
+# MAX_BATCH): the deploy writes it, the run's Prepare reads it to size the run's concurrency.
+CAPACITY_TAG = "prelabel:images-per-second"
 _U32 = struct.Struct("<I")
 
 

@@ -57,16 +57,29 @@ class Settings(BaseModel):
     # The jobs state machine (imports, moves, disconnects, reconnects, exports): the API starts it.
     jobs_state_machine_arn: str = Field(default="", alias="JOBS_STATE_MACHINE_ARN")
     detector_endpoint: str = Field(default="prelabel-detector", alias="DETECTOR_ENDPOINT_NAME")
-    # 32 images per batch: 0.03 endpoint calls per image, 36 items per commit transaction (<100).
-    # At most 48: a commit holds the batch's pre-labels, three fixed items and the counters of
-    # each shard its tasks are in (a small run's batch may span as many shards as it has tasks).
-    batch_size: int = Field(default=32, alias="BATCH_SIZE", ge=1, le=48)
+    # 48 images per batch, the cheapest per image (benchmarks/workflow_cost.py's table, in
+    # docs/benchmarks.md): fewer child executions, manifest objects and commits per image. At
+    # most 48: a commit holds the batch's pre-labels, three fixed items and the counters of each
+    # shard its tasks are in (a small run's batch may span as many shards as it has tasks), and
+    # a transaction takes 100 items.
+    batch_size: int = Field(default=48, alias="BATCH_SIZE", ge=1, le=48)
     # How many shards a new project's tasks, pre-labels and counters are spread over (fixed at
     # its creation; a reshard job moves a legacy project's tasks to this many): each shard's
     # partitions take ~1,000 write units/s, so 16 carry a project's jobs at ~1,200 tasks/s
     # with room (benchmarks/partition_heat.py). Views read one query or item per shard.
     task_shards: int = Field(default=16, alias="TASK_SHARDS", ge=1, le=64)
-    max_concurrency: int = Field(default=8, alias="MAX_CONCURRENCY", ge=1, le=10_000)
+    # A run's concurrency (prelabel.domain.run_concurrency): the endpoint's instances x one
+    # instance's images/s (its CAPACITY_TAG, or DETECTOR_IMAGES_PER_SECOND where it has none) /
+    # what one worker pushes (BATCH_SIZE over WORKER_SECONDS_PER_BATCH plus the endpoint's time
+    # for the batch), at most MAX_CONCURRENCY: the Lambda concurrency reserved for LabelBatch.
+    max_concurrency: int = Field(default=150, alias="MAX_CONCURRENCY", ge=1, le=10_000)
+    detector_images_per_second: float = Field(
+        default=1000.0, alias="DETECTOR_IMAGES_PER_SECOND", gt=0, le=1_000_000
+    )
+    # The template's WorkerSecondsPerBatch: 48 images on 512 MB (benchmarks/workflow_cost.py).
+    worker_seconds_per_batch: float = Field(
+        default=1.53, alias="WORKER_SECONDS_PER_BATCH", ge=0, le=900
+    )
     detector_input_size: int = Field(default=416, alias="DETECTOR_INPUT_SIZE", ge=64, le=2048)
     # Seals task-list cursors. Tenancy does not rest on it: a cursor only ever positions inside
     # the caller's own project. Without it, a key derived from the tasks table's name still

@@ -17,9 +17,10 @@ from prelabel.domain.imports import task_id_for
 from prelabel.settings import Settings
 from prelabel_local import harness
 from prelabel_local.demo_project import LABEL_CONFIG
+from prelabel_local.detector_endpoint import register_endpoint
 from prelabel_local.http_events import InProcessApi
 from prelabel_local.lambdas import LambdaRunner
-from prelabel_local.stack import function_env, start_detector
+from prelabel_local.stack import DETECTOR_ENDPOINT, function_env, start_detector
 from prelabel_local.template_resources import TABLE_SETTING
 from prelabel_local.workflow_resources import (
     create_state_machine,
@@ -57,7 +58,12 @@ def stack(
     jobs_state_machine_arn: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Container]:
-    """Every function of the stack reads the same environment, as each Lambda would its own."""
+    """Every function of the stack reads the same environment, as each Lambda would its own.
+
+    Runs go at the concurrency Prepare computes from the local endpoint (one instance at the
+    local rate: 4 workers of batches of 8), under a bound of 8; a test may re-register the
+    endpoint with other figures (detector_endpoint.register_endpoint) or lower the bound."""
+    register_endpoint(boto3.client("sagemaker", endpoint_url=moto_endpoint), DETECTOR_ENDPOINT)
     tables = {logical: str(getattr(settings, field)) for logical, field in TABLE_SETTING.items()}
     env = function_env(
         tables,
@@ -68,7 +74,7 @@ def stack(
         state_machine_arn=state_machine_arn,
         jobs_state_machine_arn=jobs_state_machine_arn,
         batch_size=8,
-        max_concurrency=4,
+        max_concurrency=8,
     )
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -349,3 +349,45 @@ def test_cli_refuses_a_multi_model_deploy_without_our_image(
     with pytest.raises(SystemExit, match="--image-uri"):
         main(argv, session=session)
     assert session.client("sagemaker").list_models()["Models"] == []
+
+
+def _capacity_tags(session: boto3.session.Session) -> list[str]:
+    sagemaker = session.client("sagemaker")
+    arn = sagemaker.describe_endpoint(EndpointName="prelabel-detector")["EndpointArn"]
+    tags = sagemaker.list_tags(ResourceArn=arn)["Tags"]
+    return [t["Value"] for t in tags if t["Key"] == "prelabel:images-per-second"]
+
+
+def test_deploy_tags_the_measured_rate_and_a_redeploy_replaces_or_drops_it(
+    session: boto3.session.Session, tmp_path: Path
+) -> None:
+    # Given an artifact, deployed with the rate measured on its instance type
+    artifact = tmp_path / "model.tar.gz"
+    artifact.write_bytes(b"tarball")
+    session.client("s3").create_bucket(Bucket="models")
+    argv = ["deploy", "--artifact", str(artifact), "--bucket", "models", "--role-arn", ROLE]
+    argv += ["--instance-type", GPU_TYPE]
+    main([*argv, "--images-per-second", "1450.5"], session=session)
+    # Then the endpoint carries that figure, where a run's Prepare reads it
+    assert _capacity_tags(session) == ["1450.5"]
+    # When it is redeployed with another measured figure
+    deploy(plan(images_per_second=900.0), session, suffix="v2", poll_seconds=0)
+    # Then only the new figure is there
+    assert _capacity_tags(session) == ["900"]
+    # When it is redeployed without a figure (say, on another instance type)
+    deploy(plan(instance_type="ml.g4dn.xlarge"), session, suffix="v3", poll_seconds=0)
+    # Then no figure of an earlier deploy is left behind
+    assert _capacity_tags(session) == []
+
+
+@pytest.mark.parametrize("rate", ["0", "-5", "inf"])
+def test_cli_refuses_a_rate_that_is_not_a_positive_number(
+    session: boto3.session.Session, rate: str
+) -> None:
+    # Given a deploy asked to tag a rate that no endpoint has
+    argv = ["deploy", "--bucket", "b", "--role-arn", ROLE, "--images-per-second", rate]
+    # When the deploy command runs
+    # Then it stops before creating anything, naming the option and the value
+    with pytest.raises(SystemExit, match=f"--images-per-second: {rate}"):
+        main(argv, session=session)
+    assert session.client("sagemaker").list_models()["Models"] == []

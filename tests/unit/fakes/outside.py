@@ -13,6 +13,11 @@ from typing import IO
 from prelabel.detector_wire import Detection, ImageResult
 from prelabel.domain.errors import InvalidInput
 from prelabel.domain.imports import ObjectRef
+from prelabel.ports.capacity import (
+    EndpointCapacityReader,
+    EndpointCapacityUnreadable,
+    EndpointReading,
+)
 from prelabel.ports.detector import Detections, Detector, DetectorUnavailable
 from prelabel.ports.images import ImageLinks, ImageSource, ImageUnavailable
 from prelabel.ports.labeling import BatchItem
@@ -174,3 +179,17 @@ class MemoryManifests(ManifestStore):
         run_id = key.split("/")[1]
         number = int(key.rsplit("/", 1)[-1].split(".")[0])
         return self.items[run_id][number]
+
+
+@dataclass
+class FakeEndpoints(EndpointCapacityReader):
+    """The control plane's view of detector endpoints: name -> (instances, tagged rate)."""
+
+    endpoints: dict[str, EndpointReading] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+
+    def read(self, endpoint_name: str) -> EndpointReading:
+        self.asked.append(endpoint_name)
+        if endpoint_name not in self.endpoints:
+            raise EndpointCapacityUnreadable(f"endpoint {endpoint_name} could not be described")
+        return self.endpoints[endpoint_name]

@@ -22,6 +22,7 @@ from prelabel.services.organizations import OrganizationAdmin
 from prelabel.settings import Settings
 from tests.unit.fakes.jobs import JobLoop
 from tests.unit.fakes.outside import (
+    FakeEndpoints,
     FakeLinks,
     FakeOrchestrator,
     MemoryExportFiles,
@@ -77,6 +78,7 @@ class World:
         default_factory=lambda: ScriptedDetector(answer=lambda _: [CAR, PERSON])
     )
     orchestrator: FakeOrchestrator = field(default_factory=FakeOrchestrator)
+    endpoints: FakeEndpoints = field(default_factory=FakeEndpoints)
     manifests: MemoryManifests = field(default_factory=MemoryManifests)
     batch_size: int = 4
     job_orchestrator: FakeOrchestrator = field(default_factory=FakeOrchestrator)
@@ -117,6 +119,7 @@ class World:
             detector=self.detector,
             manifests=self.manifests,
             orchestrator=self.orchestrator,
+            endpoint_capacity=self.endpoints,
             job_orchestrator=self.job_orchestrator,
             step_limits=self.limits,
             worker_settings=WorkerSettings(input_size=64, fetch_threads=2),

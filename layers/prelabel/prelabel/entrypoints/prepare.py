@@ -25,10 +25,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         execution_name=parsed.executionName,
         execution_arn=parsed.executionArn,
     )
-    logger.info("run prepared", extra={"total": prepared.total, "batches": prepared.batches})
+    sizing, problem = c.run_sizing.concurrency(c.settings.detector_endpoint)
+    if problem:
+        logger.warning("endpoint capacity not read; one instance assumed", extra={"why": problem})
+    logger.info(
+        "run prepared",
+        extra={
+            "total": prepared.total,
+            "batches": prepared.batches,
+            "concurrency": sizing.value,
+            "sizing": sizing.describe(),
+        },
+    )
     return PrepareResult(
         **asdict(prepared),
-        max_concurrency=c.settings.max_concurrency,
+        max_concurrency=sizing.value,
         # A batch that keeps failing leaves its tasks untouched; the other batches go on.
         tolerated_failure_percentage=100,
     ).dump()
