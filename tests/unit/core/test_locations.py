@@ -206,7 +206,7 @@ def _dataset_world() -> dict[str, object]:
     w.orgs.add_grant("org-a", DataLocation(SHARED, "team/"))
     for key in ("org-a/cam/1.jpg", "org-a/cam/../../org-b/2.jpg", "org-b/secret.jpg"):
         w.objects.put(DATA, key, b"jpeg")
-    ref = ProjectService(w.projects).create("org-a", "P", [LabelEntry("v", "V", Geometry.BBOX)]).ref
+    ref = ProjectService(w.projects, w.models).create("org-a", "P", [LabelEntry("v", "V", Geometry.BBOX)]).ref
     return {
         "svc": w.dataset_service,
         "tasks": w.tasks,
