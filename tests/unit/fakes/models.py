@@ -182,7 +182,9 @@ class MemoryModels(ModelRepository):
             return
         ref = ModelRef(project.org_id, pick.model_id)
         model = self.models[ref]
-        users = model.used_by | {project.project_id} if add else model.used_by - {project.project_id}
+        users = (
+            model.used_by | {project.project_id} if add else model.used_by - {project.project_id}
+        )
         self.models[ref] = dataclasses.replace(model, used_by=frozenset(users))
 
     def delete(self, ref: ModelRef) -> None:

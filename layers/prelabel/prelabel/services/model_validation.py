@@ -40,8 +40,8 @@ from prelabel.ports.detector_models import (
 NO_FILE = "no file arrived at the upload's key; upload the file again"
 
 
-def _megabytes(n: int) -> str:
-    return f"{n / (1 << 20):.1f} MB"
+def too_large(size: int) -> str:
+    return f"the file has {size:,} bytes; the limit is {MAX_MODEL_BYTES:,} (512 MB)"
 
 
 def fail_upload(models: ModelRepository, ref: ModelRef, upload_id: str, why: str) -> ModelUpload:
@@ -91,8 +91,8 @@ class ModelValidationJob:
         try:
             fetched = self.files.fetch(key, path, MAX_MODEL_BYTES)
         except FileTooLarge as exc:
-            why = f"the file is {_megabytes(exc.size)}; the limit is {_megabytes(MAX_MODEL_BYTES)}"
-            self._end(ref, upload.upload_id, UploadEnd(VersionStatus.FAILED, now_iso(), None, why))
+            end = UploadEnd(VersionStatus.FAILED, now_iso(), None, too_large(exc.size))
+            self._end(ref, upload.upload_id, end)
             return
         if fetched is None:
             end = UploadEnd(VersionStatus.FAILED, now_iso(), None, NO_FILE)
