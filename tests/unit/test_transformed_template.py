@@ -23,6 +23,7 @@ FUNCTIONS = [
     "ResetQuotaFunction",
     "JobStepFunction",
     "JobFinishFunction",
+    "ModelValidationFunction",
 ]
 
 # DynamoDB actions per function and table (or index), as the adapters in
@@ -40,6 +41,18 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
         "TasksTable/index/by-dataset": {"Query"},
         "RunsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
         "JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
+        # Models declared (with their first upload) and uploads added in transactions (Put,
+        # ConditionCheck), counted and listed (Query), picked with the project (Update),
+        # deleted with their records (Delete, BatchWrite).
+        "ModelsTable": {
+            "GetItem",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "Query",
+            "BatchWriteItem",
+            "ConditionCheckItem",
+        },
     },
     "PrepareFunction": {
         "OrganizationsTable": {"GetItem"},
@@ -76,6 +89,9 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
         "DatasetsTable": {"GetItem", "UpdateItem", "DeleteItem"},
         "JobsTable": {"GetItem", "UpdateItem", "Query"},
     },
+    # The upload (Get, Update), the version put once, finished with the model in one
+    # transaction (Update) or dropped (Delete).
+    "ModelValidationFunction": {"ModelsTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}},
 }
 
 LOG_DELIVERY_ACTIONS = {
@@ -242,6 +258,7 @@ def test_every_alarm_notifies_the_alarm_topic(transformed: dict[str, Any]) -> No
     assert set(alarms) == {
         "StateMachineFailedAlarm",
         "JobsStateMachineFailedAlarm",
+        "ModelValidationFailedAlarm",
         "ApiFunctionErrorsAlarm",
         "Api5xxAlarm",
         "ResetQuotaFunctionErrorsAlarm",
@@ -269,7 +286,9 @@ def test_failed_monthly_resets_land_in_the_queue(transformed: dict[str, Any]) ->
     assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": ["ResetQuotaDlq", "Arn"]}]
 
 
-@pytest.mark.parametrize("machine", ["PrelabelStateMachine", "JobsStateMachine"])
+@pytest.mark.parametrize(
+    "machine", ["PrelabelStateMachine", "JobsStateMachine", "ModelValidationStateMachine"]
+)
 def test_state_machine_logs_errors_without_execution_data(
     transformed: dict[str, Any], machine: str
 ) -> None:
@@ -301,10 +320,13 @@ def test_job_step_writes_only_exports_and_the_api_starts_only_its_own_machines(
     # When their S3 writes and Step Functions starts are read
     writes = [s for s in step if set(as_list(s["Action"])) & {"s3:PutObject"}]
     starts = [s["Resource"]["Fn::Sub"] for s in api if s["Action"] == "states:StartExecution"]
-    api_s3 = {a for s in api for a in as_list(s["Action"]) if a.startswith("s3:")}
+    on_data = [s for s in api if "DataBucket" in str(s.get("Resource"))]
+    api_data_s3 = {a for s in on_data for a in as_list(s["Action"]) if a.startswith("s3:")}
+    api_puts = [s["Resource"] for s in api if "s3:PutObject" in as_list(s["Action"])]
     # Then the step writes (multipart, abortable) under exports/ only, the API starts the
-    # pre-labeling and the jobs machines of this stack and only reads (signs) objects: it
-    # neither lists nor writes S3 any more, the jobs do
+    # pre-labeling, the jobs and the model validation machines of this stack and only reads
+    # (signs) objects of the data bucket: it neither lists nor writes it, the jobs do; the one
+    # write it signs is a model upload form, under the models bucket's uploads/
     assert [(set(as_list(s["Action"])), s["Resource"]) for s in writes] == [
         ({"s3:PutObject", "s3:AbortMultipartUpload"}, {"Fn::Sub": "${DataBucket.Arn}/exports/*"})
     ]
@@ -314,9 +336,12 @@ def test_job_step_writes_only_exports_and_the_api_starts_only_its_own_machines(
             "${AWS::StackName}-prelabel",
             "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
             "${AWS::StackName}-jobs",
+            "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
+            "${AWS::StackName}-model-validation",
         ]
     )
-    assert api_s3 == {"s3:GetObject"}
+    assert api_data_s3 == {"s3:GetObject"}
+    assert api_puts == [{"Fn::Sub": "${ModelsBucket.Arn}/uploads/*"}]
 
 
 def test_functions_run_arm64_with_the_layer_and_active_tracing(transformed: dict[str, Any]) -> None:
@@ -324,14 +349,19 @@ def test_functions_run_arm64_with_the_layer_and_active_tracing(transformed: dict
     functions = resources(transformed, "AWS::Lambda::Function")
     (layer_id,) = resources(transformed, "AWS::Lambda::LayerVersion")
     # When runtime, architecture, layers and tracing are read
-    # Then each runs python3.12 on arm64 with the prelabel layer, traced by X-Ray
+    # Then each runs python3.12 on arm64 with the prelabel layer (the model validation
+    # function as an image, which carries its own), traced by X-Ray
     assert set(functions) == set(FUNCTIONS)
     for name, fn in functions.items():
         p = fn["Properties"]
-        assert p["Runtime"] == "python3.12", name
         assert p["Architectures"] == ["arm64"], name
-        assert p["Layers"] == [{"Ref": layer_id}], name
         assert p["TracingConfig"] == {"Mode": "Active"}, name
+        if p.get("PackageType") == "Image":
+            assert p["ImageConfig"] == {"Command": ["app.handler"]}, name
+            assert "Runtime" not in p and "Layers" not in p, name
+            continue
+        assert p["Runtime"] == "python3.12", name
+        assert p["Layers"] == [{"Ref": layer_id}], name
 
 
 def test_data_and_web_buckets_log_access_to_the_log_bucket(transformed: dict[str, Any]) -> None:

@@ -54,6 +54,7 @@ from prelabel_local.template_resources import (
 )
 from prelabel_local.workflow_resources import (
     JOBS_MACHINE,
+    MODEL_VALIDATION_MACHINE,
     create_state_machine,
     enable_step_functions_execution,
     register_functions,
@@ -75,6 +76,8 @@ def function_env(
     max_concurrency: int = 4,
     dataset_buckets: tuple[str, ...] = (),
     jobs_state_machine_arn: str = "",
+    models_bucket: str = "",
+    model_validation_state_machine_arn: str = "",
 ) -> dict[str, str]:
     """The environment template.yaml gives the functions, with local endpoints added."""
     env = {table_env_var(logical): name for logical, name in tables.items()}
@@ -86,7 +89,11 @@ def function_env(
         DATA_BUCKET=bucket,
         STATE_MACHINE_ARN=state_machine_arn,
         JOBS_STATE_MACHINE_ARN=jobs_state_machine_arn,
+        MODEL_VALIDATION_STATE_MACHINE_ARN=model_validation_state_machine_arn,
+        MODELS_BUCKET=models_bucket,
         DETECTOR_ENDPOINT_NAME=DETECTOR_ENDPOINT,
+        # One local server serves the built-in and, by TargetModel, the uploaded models.
+        MODELS_ENDPOINT_NAME=DETECTOR_ENDPOINT,
         BATCH_SIZE=str(batch_size),
         MAX_CONCURRENCY=str(max_concurrency),
         AWS_ENDPOINT_URL_DYNAMODB=dynamodb_endpoint,
@@ -105,19 +112,40 @@ def local_credentials() -> None:
     os.environ.pop("AWS_PROFILE", None)
 
 
-def start_detector(weights_dir: Path | None = None) -> Any:
-    """The local endpoint with the registry's SSD model, or YOLOX-Nano from `weights_dir`."""
+def start_detector(weights_dir: Path | None = None, models: Any = None) -> Any:
+    """The local endpoint with the registry's SSD model, or YOLOX-Nano from `weights_dir`; with
+    `models` (a ModelSource: the models bucket's artifacts/ prefix) it also serves uploaded
+    models by TargetModel, as the multi-model endpoint does (`--models-s3`)."""
     from prelabel_detector.descriptor import Descriptor, bundled
     from prelabel_detector.handler import load_model
-    from prelabel_detector.server import DetectorServer, serve_in_thread
+    from prelabel_detector.server import DetectorServer, model_host, serve_in_thread
 
     if weights_dir is not None and (weights_dir / "yolox_nano.onnx").is_file():
         model = load_model(Descriptor.load(bundled("yolox_nano.json"), weights_dir))
     else:
         model = load_model(Descriptor.load(bundled("ssd_mobilenet_v2_coco.json")))
-    server = DetectorServer(("127.0.0.1", dynamodb_local.free_port()), model, DETECTOR_ENDPOINT)
+    host = model_host(models, threads=1) if models is not None else None
+    address = ("127.0.0.1", dynamodb_local.free_port())
+    server = DetectorServer(address, model, DETECTOR_ENDPOINT, host)
     serve_in_thread(server)
     return server
+
+
+def artifacts_source(s3: Any, bucket: str) -> Any:
+    """Uploaded models' artifacts, read from the models bucket as SageMaker reads them."""
+    from prelabel.domain.detector_models import ARTIFACTS_PREFIX
+    from prelabel_detector.sources import S3Source
+
+    return S3Source(s3, bucket, ARTIFACTS_PREFIX)
+
+
+# The page posts model files straight to the models bucket from its own origin.
+UPLOAD_CORS: Any = {
+    "CORSRules": [
+        {"AllowedMethods": ["POST"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"],
+         "MaxAgeSeconds": 600}
+    ]
+}  # fmt: skip
 
 
 def _save_objects(s3: Any, buckets: tuple[str, ...], folder: Path) -> None:
@@ -132,6 +160,7 @@ def _save_objects(s3: Any, buckets: tuple[str, ...], folder: Path) -> None:
 class LocalStack:
     root: Path = ROOT
     bucket: str = "prelabel-local-data"
+    models_bucket: str = "prelabel-local-models"
     batch_size: int = 32
     max_concurrency: int = 4
     weights_dir: Path | None = None
@@ -167,16 +196,17 @@ class LocalStack:
         missing = {logical: name for logical, name in tables.items() if name not in existing}
         create_tables(dynamodb, template, missing)
         s3 = boto3.client("s3", endpoint_url=moto_endpoint)
-        buckets = (self.bucket, *self.dataset_buckets)
+        buckets = (self.bucket, self.models_bucket, *self.dataset_buckets)
         for name in buckets:
             s3.create_bucket(Bucket=name)
+        s3.put_bucket_cors(Bucket=self.models_bucket, CORSConfiguration=UPLOAD_CORS)
         if persist:
             s3_snapshot.restore_buckets(s3, buckets, persist / "s3")
             # Runs after the later parts stop and before moto does.
             self._stoppers.append(lambda: _save_objects(s3, buckets, persist / "s3"))
         self.s3_endpoint = moto_endpoint
         self.dynamodb_endpoint = ddb.endpoint
-        detector = start_detector(self.weights_dir)
+        detector = start_detector(self.weights_dir, artifacts_source(s3, self.models_bucket))
         self._stoppers.append(detector.shutdown)
         register_functions(self.root, template, self.runner)
         self.runner.install()
@@ -186,6 +216,9 @@ class LocalStack:
         jobs_arn = create_state_machine(
             sfn, self.root, template, "prelabel-local-jobs", JOBS_MACHINE
         )
+        validation_arn = create_state_machine(
+            sfn, self.root, template, "prelabel-local-model-validation", MODEL_VALIDATION_MACHINE
+        )
         self.env = function_env(
             tables,
             bucket=self.bucket,
@@ -194,6 +227,8 @@ class LocalStack:
             detector_url=detector.url,
             state_machine_arn=arn,
             jobs_state_machine_arn=jobs_arn,
+            models_bucket=self.models_bucket,
+            model_validation_state_machine_arn=validation_arn,
             batch_size=self.batch_size,
             max_concurrency=self.max_concurrency,
             dataset_buckets=self.dataset_buckets,

@@ -25,6 +25,8 @@ from prelabel.api.routes import (
     exports,
     images,
     jobs,
+    models,
+    project_detector,
     projects,
     runs,
     tasks,
@@ -37,7 +39,18 @@ NOT_SET_UP = "organization is not set up"
 
 logger = Logger(service="prelabel-api")
 app = APIGatewayHttpResolver(enable_validation=True)
-for module in (projects, datasets, tasks, assistant, exports, runs, images, jobs):
+for module in (
+    projects,
+    datasets,
+    tasks,
+    assistant,
+    exports,
+    runs,
+    images,
+    jobs,
+    models,
+    project_detector,
+):
     app.include_router(module.router)
 
 
