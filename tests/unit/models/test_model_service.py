@@ -148,7 +148,7 @@ def test_detail_lists_versions_and_the_pending_uploads_and_a_new_file_is_a_new_v
     waiting = world.model_service.new_upload(ref)
     detail = world.model_service.detail(ref)
     # Then two versions, named by their files' sha256, both READY, the newest the default;
-    # the third upload is pending, UPLOADING
+    # the uploads name their versions, the third one still UPLOADING
     second = hashlib.sha256(b"weights-2").hexdigest()
     assert first == hashlib.sha256(b"weights-1").hexdigest()
     assert [(v.version, v.status.value) for v in detail.versions] == [
@@ -156,9 +156,12 @@ def test_detail_lists_versions_and_the_pending_uploads_and_a_new_file_is_a_new_v
         (second, "READY"),
     ]
     assert detail.latest_ready == second
-    assert [(u.upload_id, u.status.value) for u in detail.pending] == [
-        (waiting.upload.upload_id, "UPLOADING")
+    assert [(u.version, u.status.value) for u in detail.uploads] == [
+        (first, "READY"),
+        (second, "READY"),
+        (None, "UPLOADING"),
     ]
+    assert detail.uploads[-1].upload_id == waiting.upload.upload_id
 
 
 def test_a_job_that_ended_elsewhere_fails_its_upload_when_read() -> None:
@@ -173,7 +176,7 @@ def test_a_job_that_ended_elsewhere_fails_its_upload_when_read() -> None:
     # When the model is read
     detail = world.model_service.detail(ref)
     # Then the upload shows FAILED with why
-    assert [(u.status.value, u.reason) for u in detail.pending] == [
+    assert [(u.status.value, u.reason) for u in detail.uploads] == [
         ("FAILED", "the validation job ended ABORTED")
     ]
 

@@ -124,8 +124,9 @@ class ModelOut(ModelSummaryOut):
     classes: list[str]
     versions: list[VersionOut] = Field(description="Oldest first")
     uploads: list[UploadOut] = Field(
-        description="Uploads that have not named a version: waiting for the file, being read, "
-        "or failed before (no file, over 512 MB)"
+        description="Every file sent, oldest first: each names its version (the file's "
+        "sha256) once the job has read it; one FAILED without a version never became one "
+        "(no file arrived, over 512 MB, the job stopped)"
     )
 
 

@@ -112,7 +112,7 @@ def model_out(d: ModelDetail) -> ModelOut:
         ),
         classes=list(spec.classes),
         versions=[version_out(v) for v in d.versions],
-        uploads=[upload_out(u) for u in d.pending],
+        uploads=[upload_out(u) for u in d.uploads],
     )
 
 

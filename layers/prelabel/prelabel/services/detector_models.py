@@ -47,8 +47,8 @@ class UploadTicket:
 class ModelDetail:
     model: DetectorModel
     versions: list[ModelVersion]
-    # Uploads that have not named a version (yet): in flight, or failed before they could.
-    pending: list[ModelUpload]
+    # Every file sent, oldest first: each names its version once the job has read it.
+    uploads: list[ModelUpload]
     latest_ready: str | None
 
 
@@ -122,7 +122,7 @@ class ModelService:
         return ModelDetail(
             model,
             self.models.versions(ref),
-            [u for u in uploads if u.version is None],
+            uploads,
             self.models.latest_ready(ref),
         )
 
