@@ -144,6 +144,7 @@ class DroppedRowOut(BaseModel):
     detector_class: str
     class_id: int
     entry_id: str
+    entry_name: str
     min_confidence: float | None
 
 

@@ -128,6 +128,7 @@ def project_detector_out(d: ProjectDetector) -> ProjectDetectorOut:
 
 
 def switch_out(s: Switched) -> DetectorSwitchOut:
+    names = {e.id: e.name for e in s.detector.project.label_config}
     return DetectorSwitchOut(
         **project_detector_out(s.detector).model_dump(),
         changed=s.changed,
@@ -137,6 +138,7 @@ def switch_out(s: Switched) -> DetectorSwitchOut:
                 detector_class=r.class_name,
                 class_id=r.class_id,
                 entry_id=r.entry_id,
+                entry_name=names.get(r.entry_id, r.entry_id),
                 min_confidence=r.min_confidence,
             )
             for r in s.dropped
