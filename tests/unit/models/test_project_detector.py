@@ -3,6 +3,8 @@ whose class the new model has and names those it drops; runs use what the projec
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from prelabel.detector_wire import Detection
@@ -196,3 +198,24 @@ def test_an_answer_from_another_model_version_is_refused_and_nothing_is_written(
 
 def _refusing() -> ScriptedValidator:
     return ScriptedValidator(verdict=lambda _: Verdict(False, "wrong class count"))
+
+
+def test_a_snapshot_naming_another_organizations_model_still_targets_the_runs_own_org() -> None:
+    # Given rival's READY model, and acme's run whose snapshot was made to name it (as a bug or
+    # a hand-edited record might leave it)
+    world = World(detector=ScriptedDetector(answer=lambda _: []))
+    rival, version = ready_model(world, org="rival", model_spec=spec("Rival", TRUCKS))
+    project = world.project(waiting=1)
+    run_id = world.run_service.start(project, confirm=True).run.run_id  # type: ignore[union-attr]
+    world.prepare(project, run_id)
+    snapshot = world.db.snapshots[(project, run_id)]
+    planted = ModelPick(rival.model_id, version, "Rival")
+    world.db.snapshots[(project, run_id)] = dataclasses.replace(snapshot, model=planted)
+    world.detector.served[target_model("rival", rival.model_id, version)] = ("Rival", version)
+    # When the batch is processed
+    with pytest.raises(DetectorUnavailable):
+        world.worker.label_batch(world.batches_of(run_id)[0])
+    # Then the endpoint was asked for acme's key (which holds no such artifact), never rival's,
+    # and nothing was written
+    assert world.detector.targets == [f"{ORG}/{rival.model_id}/{version}.tar.gz"]
+    assert world.db.commits == []
