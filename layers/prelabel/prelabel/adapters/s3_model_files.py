@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -46,26 +46,24 @@ class S3ModelFiles(S3Adapter, ModelFiles):
         fields = {str(k): str(v) for k, v in post["fields"].items()}
         return UploadForm(str(post["url"]), fields, key, expires_in, max_bytes)
 
-    def exists(self, key: str) -> bool:
+    def _read(self, key: str, call: Callable[..., Any]) -> Any:
+        """`call(Bucket, Key)`'s answer; None when there is no such object."""
         try:
-            self._s3.head_object(Bucket=self._bucket, Key=key)
-        except ClientError as exc:
-            if _missing(exc):
-                return False
-            raise StorageError(f"reading s3://{self._bucket}/{key} failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"reading s3://{self._bucket}/{key} failed: {exc}") from exc
-        return True
-
-    def fetch(self, key: str, destination: Path, max_bytes: int) -> Fetched | None:
-        try:
-            reply = self._s3.get_object(Bucket=self._bucket, Key=key)
+            return call(Bucket=self._bucket, Key=key)
         except ClientError as exc:
             if _missing(exc):
                 return None
             raise StorageError(f"reading s3://{self._bucket}/{key} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"reading s3://{self._bucket}/{key} failed: {exc}") from exc
+
+    def exists(self, key: str) -> bool:
+        return self._read(key, self._s3.head_object) is not None
+
+    def fetch(self, key: str, destination: Path, max_bytes: int) -> Fetched | None:
+        reply = self._read(key, self._s3.get_object)
+        if reply is None:
+            return None
         body = reply["Body"]
         if int(reply.get("ContentLength", 0)) > max_bytes:
             body.close()
