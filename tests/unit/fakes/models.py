@@ -59,13 +59,10 @@ class MemoryModels(ModelRepository):
     def get(self, ref: ModelRef) -> DetectorModel:
         if ref not in self.models:
             raise NotFound(f"model {ref.model_id!r} not found")
-        return self.models[ref]
-
-    def latest_ready(self, ref: ModelRef) -> str | None:
-        return self.latest.get(ref)
+        return dataclasses.replace(self.models[ref], latest_ready=self.latest.get(ref))
 
     def list_models(self, org_id: str) -> list[DetectorModel]:
-        return [m for r, m in self.models.items() if r.org_id == org_id]
+        return [self.get(r) for r in self.models if r.org_id == org_id]
 
     def versions(self, ref: ModelRef) -> list[ModelVersion]:
         found = [v for (r, _), v in self.version_items.items() if r == ref]

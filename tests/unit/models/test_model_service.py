@@ -155,7 +155,7 @@ def test_detail_lists_versions_and_the_pending_uploads_and_a_new_file_is_a_new_v
         (first, "READY"),
         (second, "READY"),
     ]
-    assert detail.latest_ready == second
+    assert detail.model.latest_ready == second
     assert [(u.version, u.status.value) for u in detail.uploads] == [
         (first, "READY"),
         (second, "READY"),

@@ -53,7 +53,7 @@ def test_a_ready_file_becomes_its_sha256_version_with_an_artifact_at_the_target_
     assert key in world.model_files.objects
     assert upload_key(ref, upload_id) not in world.model_files.objects
     assert world.validator.validated == [b"good model"]
-    assert world.models.latest_ready(ref) == sha
+    assert world.models.get(ref).latest_ready == sha
 
 
 def test_a_refused_file_is_failed_with_the_validators_reason_and_no_artifact() -> None:
@@ -67,7 +67,7 @@ def test_a_refused_file_is_failed_with_the_validators_reason_and_no_artifact() -
     assert version is not None and version.status is VersionStatus.FAILED
     assert version.validation.reason == WRONG_COUNT and upload.reason == WRONG_COUNT
     assert not [k for k in world.model_files.objects if k.startswith("artifacts/")]
-    assert world.models.latest_ready(ref) is None
+    assert world.models.get(ref).latest_ready is None
 
 
 def test_the_same_file_again_is_the_existing_version_and_is_not_validated_twice() -> None:

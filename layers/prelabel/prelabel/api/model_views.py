@@ -62,7 +62,7 @@ def version_out(v: ModelVersion) -> VersionOut:
     )
 
 
-def model_summary_out(m: DetectorModel, latest_ready: str | None) -> ModelSummaryOut:
+def model_summary_out(m: DetectorModel) -> ModelSummaryOut:
     return ModelSummaryOut(
         model_id=m.model_id,
         name=m.spec.name,
@@ -71,7 +71,7 @@ def model_summary_out(m: DetectorModel, latest_ready: str | None) -> ModelSummar
         family=m.spec.family,
         class_count=len(m.spec.classes),
         created_at=m.created_at,
-        latest_ready=latest_ready,
+        latest_ready=m.latest_ready,
         used_by=sorted(m.used_by),
     )
 
@@ -105,7 +105,7 @@ def model_out(d: ModelDetail) -> ModelOut:
     spec = d.model.spec
     n = spec.normalisation
     return ModelOut(
-        **model_summary_out(d.model, d.latest_ready).model_dump(),
+        **model_summary_out(d.model).model_dump(),
         input_size=list(spec.input_size),
         normalisation=NormalisationOut(
             mean=list(n.mean), scale=list(n.scale), channels=n.channels, resize=n.resize, pad=n.pad

@@ -196,6 +196,8 @@ class DetectorModel:
     spec: ModelSpec
     created_at: str
     used_by: frozenset[str] = frozenset()
+    # The version that became READY last: what a project gets when it names no version.
+    latest_ready: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,10 +45,6 @@ class ModelRepository(ABC):
         """NotFound if absent or another organization's (the same words)."""
 
     @abstractmethod
-    def latest_ready(self, ref: ModelRef) -> str | None:
-        """The version that became READY last (the default a project picks)."""
-
-    @abstractmethod
     def list_models(self, org_id: str) -> list[DetectorModel]: ...
 
     @abstractmethod

@@ -49,7 +49,6 @@ class ModelDetail:
     versions: list[ModelVersion]
     # Every file sent, oldest first: each names its version once the job has read it.
     uploads: list[ModelUpload]
-    latest_ready: str | None
 
 
 @dataclass(frozen=True)
@@ -108,13 +107,9 @@ class ModelService:
         self.models.set_upload_execution(ref, upload_id, arn)
         return self.models.get_upload(ref, upload_id)
 
-    def list_models(self, org_id: str) -> list[tuple[DetectorModel, str | None]]:
-        """The organization's models, each with its latest READY version."""
-        listed = self.models.list_models(org_id)
-        return [
-            (m, self.models.latest_ready(ModelRef(org_id, m.model_id)))
-            for m in sorted(listed, key=lambda m: m.created_at)
-        ]
+    def list_models(self, org_id: str) -> list[DetectorModel]:
+        """The organization's models, oldest first (one query: no version is read)."""
+        return sorted(self.models.list_models(org_id), key=lambda m: m.created_at)
 
     def detail(self, ref: ModelRef) -> ModelDetail:
         model = self._own(ref)
@@ -123,7 +118,6 @@ class ModelService:
             model,
             self.models.versions(ref),
             uploads,
-            self.models.latest_ready(ref),
         )
 
     def _reconciled(self, ref: ModelRef, upload: ModelUpload) -> ModelUpload:

@@ -94,7 +94,7 @@ class ProjectDetectorService:
 
     def _version(self, ref: ModelRef, version: str | None) -> ModelVersion:
         if version is None:
-            latest = self.models.latest_ready(ref)
+            latest = self.models.get(ref).latest_ready
             if latest is None:
                 raise Conflict(f"model {ref.model_id} has no READY version yet")
             version = latest

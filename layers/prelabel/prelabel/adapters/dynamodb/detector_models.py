@@ -80,7 +80,12 @@ def _model(item: DetectorModelItem) -> DetectorModel:
         tuple(json.loads(item.classes)),
     )
     return DetectorModel(
-        item.owner_key, item.item_key, spec, item.created_at, frozenset(item.used_by or ())
+        item.owner_key,
+        item.item_key,
+        spec,
+        item.created_at,
+        frozenset(item.used_by or ()),
+        item.latest_ready,
     )
 
 
@@ -150,15 +155,6 @@ class DynamoModelRepository(ModelRepository):
             missing=f"model {ref.model_id!r} not found",
         )
         return _model(item)
-
-    def latest_ready(self, ref: ModelRef) -> str | None:
-        try:
-            item = read_item(
-                DetectorModelItem, ref.org_id, ref.model_id, what="read model", missing=""
-            )
-        except NotFound:
-            return None
-        return item.latest_ready
 
     def list_models(self, org_id: str) -> list[DetectorModel]:
         with storage_errors("list models"):

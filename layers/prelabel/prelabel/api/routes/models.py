@@ -93,7 +93,7 @@ def list_models() -> ModelListOut:
     own = container().model_service.list_models(caller_org(router))
     return ModelListOut(
         models=[builtin_summary_out(b) for b in BUILTIN_MODELS]
-        + [model_summary_out(m, latest) for m, latest in own]
+        + [model_summary_out(m) for m in own]
     )
 
 
