@@ -143,6 +143,7 @@ FUNCTION_KEYS = {
     "ResetQuotaFunction": "reset_quota",
     "JobStepFunction": "job_step",
     "JobFinishFunction": "job_finish",
+    "ModelValidationFunction": "model_validation",
 }
 
 
