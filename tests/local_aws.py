@@ -23,6 +23,7 @@ from prelabel_local.stack import local_credentials
 from prelabel_local.template_resources import TABLE_SETTING, create_tables, load_template
 from prelabel_local.workflow_resources import (
     JOBS_MACHINE,
+    MODEL_VALIDATION_MACHINE,
     create_state_machine,
     enable_step_functions_execution,
     register_functions,
@@ -81,12 +82,26 @@ def jobs_state_machine_arn(
     return create_state_machine(sfn, ROOT, template, "prelabel-local-jobs", JOBS_MACHINE)
 
 
+@pytest.fixture(scope="session")
+def model_validation_state_machine_arn(
+    moto_endpoint: str, template: dict[str, Any], lambda_runner: LambdaRunner
+) -> str:
+    """The model validation job's state machine, run by moto with the real ASL: a submitted
+    upload is validated by the real handler (the validator in a child process)."""
+    enable_step_functions_execution(moto_endpoint)
+    sfn = boto3.client("stepfunctions", endpoint_url=moto_endpoint)
+    return create_state_machine(
+        sfn, ROOT, template, "prelabel-local-model-validation", MODEL_VALIDATION_MACHINE
+    )
+
+
 @pytest.fixture
 def settings(
     ddb_endpoint: str,
     moto_endpoint: str,
     template: dict[str, Any],
     jobs_state_machine_arn: str,
+    model_validation_state_machine_arn: str,
 ) -> Settings:
     """Fresh tables for each test (DynamoDB Local in memory), made as template.yaml defines them."""
     suffix = uuid.uuid4().hex[:8]
@@ -94,10 +109,14 @@ def settings(
     client = boto3.client("dynamodb", endpoint_url=ddb_endpoint)
     create_tables(client, template, names)
     bucket = f"data-{suffix}"
-    boto3.client("s3", endpoint_url=moto_endpoint).create_bucket(Bucket=bucket)
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    s3.create_bucket(Bucket=bucket)
+    s3.create_bucket(Bucket=f"models-{suffix}")
     return Settings(
         **{TABLE_SETTING[logical]: name for logical, name in names.items()},
         data_bucket=bucket,
+        models_bucket=f"models-{suffix}",
+        model_validation_state_machine_arn=model_validation_state_machine_arn,
         dynamodb_endpoint=ddb_endpoint,
         # No pre-labeling state machine in these tests; a run they start would fail to find it.
         state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:not-deployed",

@@ -1226,6 +1226,7 @@
     onProjectOpen: (hook) => { projectHooks.push(hook); },
     reloadAssistant: () => loadAssistant(true),
     reloadTasks: () => { $("task-list").replaceChildren(); return loadTasks(false); },
+    setClasses: (classes) => { state.classes = classes; },
   });
 
   wire();

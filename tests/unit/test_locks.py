@@ -47,7 +47,14 @@ def _requirements(extra: str | None) -> list[Requirement]:
 
 @pytest.mark.parametrize(
     ("extra", "lock"),
-    [(None, "runtime"), ("detector", "detector"), ("dev", "dev"), (None, "unit"), ("unit", "unit")],
+    [
+        (None, "runtime"),
+        ("detector", "detector"),
+        ("validation", "validation"),
+        ("dev", "dev"),
+        (None, "unit"),
+        ("unit", "unit"),
+    ],
 )
 def test_every_declared_dependency_is_locked_at_a_version_it_accepts(
     extra: str | None, lock: str
@@ -82,7 +89,7 @@ def test_the_layer_ships_exactly_the_runtime_lock_at_the_versions_tests_run() ->
     assert different == {}
 
 
-@pytest.mark.parametrize("lock", ["runtime", "detector", "dev", "unit", "checkov"])
+@pytest.mark.parametrize("lock", ["runtime", "detector", "validation", "dev", "unit", "checkov"])
 def test_every_locked_package_carries_hashes(lock: str) -> None:
     # Given a lock file
     text = (LOCKS / f"{lock}.txt").read_text()
@@ -103,3 +110,14 @@ def test_the_unit_lock_is_the_runtime_lock_and_pytest_only() -> None:
     assert {n: unit.get(n) for n in runtime} == runtime
     assert set(unit) - set(runtime) <= {"pytest", "iniconfig", "pluggy", "packaging", "pygments"}
     assert "pytest" in unit
+
+
+def test_the_validation_image_ships_the_versions_tests_run() -> None:
+    # Given the validation function's lock (what its image installs) and the dev lock
+    dev = pins(LOCKS / "dev.txt")
+    # When their pins are compared
+    different = {
+        n: (v, dev.get(n)) for n, v in pins(LOCKS / "validation.txt").items() if dev.get(n) != v
+    }
+    # Then the image validates with exactly the versions the tests validated with
+    assert different == {}

@@ -20,6 +20,7 @@ from cfnlint.decode import decode_str
 
 from prelabel.adapters.dynamodb.models import (
     DatasetModel,
+    DetectorModelItem,
     JobModel,
     OrganizationModel,
     ProjectModel,
@@ -29,7 +30,8 @@ from prelabel.adapters.dynamodb.models import (
 from prelabel.domain.plans import DEFAULT_MONTHLY_LIMITS, Plan
 from prelabel.settings import FUNCTION_NEEDS, ConfigurationError, Settings
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
 
 # Logical id of each table -> the pynamodb model that reads and writes it.
 TABLE_MODELS = {
@@ -39,6 +41,7 @@ TABLE_MODELS = {
     "TasksTable": TaskModel,
     "RunsTable": RunModel,
     "JobsTable": JobModel,
+    "ModelsTable": DetectorModelItem,
 }
 
 
@@ -143,6 +146,7 @@ FUNCTION_KEYS = {
     "ResetQuotaFunction": "reset_quota",
     "JobStepFunction": "job_step",
     "JobFinishFunction": "job_finish",
+    "ModelValidationFunction": "model_validation",
 }
 
 
@@ -369,20 +373,24 @@ def test_plan_limit_parameters_default_to_the_documented_limits(template: dict[s
 
 
 def test_everything_runs_python312_on_one_architecture(template: dict[str, Any]) -> None:
-    # Given the function globals and the layer
+    # Given the function globals, the functions and the layer
     fn_globals = template["Globals"]["Function"]
     layer = template["Resources"]["PrelabelLayer"]
     # When runtime and architecture are read
-    # Then functions and layer agree: python3.12 on arm64, and the layer is built for arm64
-    assert fn_globals["Runtime"] == "python3.12"
+    # Then functions and layer agree: python3.12 on arm64 (zip functions with the layer, the
+    # image function on the Lambda python3.12 arm64 base), and the layer is built for arm64
     assert fn_globals["Architectures"] == ["arm64"]
-    assert fn_globals["Layers"] == [{"Ref": "PrelabelLayer"}]
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
     for name, fn in resources_of(template, "AWS::Serverless::Function").items():
-        assert "Runtime" not in fn["Properties"], f"{name} overrides the global runtime"
         assert "Architectures" not in fn["Properties"], f"{name} overrides the architecture"
+        if fn["Properties"].get("PackageType") == "Image":
+            dockerfile = ROOT / fn["Metadata"]["Dockerfile"]
+            assert "FROM public.ecr.aws/lambda/python:3.12-arm64" in dockerfile.read_text()
+            continue
+        assert fn["Properties"]["Runtime"] == "python3.12", name
+        assert fn["Properties"]["Layers"] == [{"Ref": "PrelabelLayer"}], name
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTION_KEYS))

@@ -28,6 +28,7 @@ FUNCTIONS = [
     "ResetQuotaFunction",
     "JobStepFunction",
     "JobFinishFunction",
+    "ModelValidationFunction",
 ]
 
 # DynamoDB actions per function and table (or index), as the adapters in
@@ -45,6 +46,18 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
         "TasksTable/index/by-dataset": {"Query"},
         "RunsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
         "JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
+        # Models declared (with their first upload) and uploads added in transactions (Put,
+        # ConditionCheck), counted and listed (Query), picked with the project (Update),
+        # deleted with their records (Delete, BatchWrite).
+        "ModelsTable": {
+            "GetItem",
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "Query",
+            "BatchWriteItem",
+            "ConditionCheckItem",
+        },
     },
     "PrepareFunction": {
         "OrganizationsTable": {"GetItem"},
@@ -89,6 +102,9 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
         "DatasetsTable": {"GetItem", "UpdateItem", "DeleteItem"},
         "JobsTable": {"GetItem", "UpdateItem", "Query"},
     },
+    # The upload (Get, Update), the version put once, finished with the model in one
+    # transaction (Update) or dropped (Delete).
+    "ModelValidationFunction": {"ModelsTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}},
 }
 
 LOG_DELIVERY_ACTIONS = {
@@ -255,6 +271,7 @@ def test_every_alarm_notifies_the_alarm_topic(transformed: dict[str, Any]) -> No
     assert set(alarms) == {
         "StateMachineFailedAlarm",
         "JobsStateMachineFailedAlarm",
+        "ModelValidationFailedAlarm",
         "ApiFunctionErrorsAlarm",
         "Api5xxAlarm",
         "ResetQuotaFunctionErrorsAlarm",
@@ -282,7 +299,9 @@ def test_failed_monthly_resets_land_in_the_queue(transformed: dict[str, Any]) ->
     assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": ["ResetQuotaDlq", "Arn"]}]
 
 
-@pytest.mark.parametrize("machine", ["PrelabelStateMachine", "JobsStateMachine"])
+@pytest.mark.parametrize(
+    "machine", ["PrelabelStateMachine", "JobsStateMachine", "ModelValidationStateMachine"]
+)
 def test_state_machine_logs_errors_without_execution_data(
     transformed: dict[str, Any], machine: str
 ) -> None:
@@ -314,8 +333,9 @@ def test_job_step_writes_only_exports_and_reviewed_files_the_api_starts_only_its
     # When their S3 writes and Step Functions starts are read
     writes = [s for s in step if set(as_list(s["Action"])) & {"s3:PutObject", "s3:DeleteObject"}]
     starts = [s["Resource"]["Fn::Sub"] for s in api if s["Action"] == "states:StartExecution"]
-    api_s3 = {a for s in api for a in as_list(s["Action"]) if a.startswith("s3:")}
-    api_puts = [s["Resource"] for s in api if s["Action"] == "s3:PutObject"]
+    on_data = [s for s in api if "DataBucket" in str(s.get("Resource"))]
+    api_data_s3 = {a for s in on_data for a in as_list(s["Action"]) if a.startswith("s3:")}
+    api_puts = [s["Resource"] for s in api if "s3:PutObject" in as_list(s["Action"])]
     # Then the step writes (multipart, abortable) under exports/, and its working files
     # (written, then removed) under each organization's reviewed/ folder, nothing else
     reviewed = {"Fn::Sub": "${DataBucket.Arn}/*/reviewed/*"}
@@ -332,9 +352,15 @@ def test_job_step_writes_only_exports_and_reviewed_files_the_api_starts_only_its
             "${AWS::StackName}-prelabel",
             "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
             "${AWS::StackName}-jobs",
+            "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
+            "${AWS::StackName}-model-validation",
         ]
     )
-    assert api_s3 == {"s3:GetObject", "s3:PutObject"} and api_puts == [reviewed]
+    # And of the data bucket it reads (signs) objects and signs the reviewed-labels upload
+    # form; the one other write it signs is a model upload form, under the models bucket's
+    # uploads/
+    assert api_data_s3 == {"s3:GetObject", "s3:PutObject"}
+    assert api_puts == [reviewed, {"Fn::Sub": "${ModelsBucket.Arn}/uploads/*"}]
 
 
 def test_data_bucket_takes_posts_from_the_pages_origins_only(transformed: dict[str, Any]) -> None:
@@ -349,6 +375,10 @@ def test_data_bucket_takes_posts_from_the_pages_origins_only(transformed: dict[s
 ENDPOINT_ARN = (
     "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:endpoint/"
     "${DetectorEndpointName}"
+)
+MODELS_ARN = (
+    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:endpoint/"
+    "${ModelsEndpointName}"
 )
 
 
@@ -366,13 +396,16 @@ def test_only_prepare_reads_the_endpoints_capacity_and_only_the_worker_invokes_i
     }
     # When their SageMaker grants are read
     # Then Prepare describes the detector endpoint and reads its tags (to size the run), the
-    # worker invokes it, each on that one endpoint; no other function touches SageMaker
+    # worker invokes it and the organizations' models endpoint; no other function touches
+    # SageMaker
     assert grants == {
         **{function: [] for function in FUNCTIONS},
         "PrepareFunction": [
             (["sagemaker:DescribeEndpoint", "sagemaker:ListTags"], {"Fn::Sub": ENDPOINT_ARN})
         ],
-        "LabelBatchFunction": [(["sagemaker:InvokeEndpoint"], {"Fn::Sub": ENDPOINT_ARN})],
+        "LabelBatchFunction": [
+            (["sagemaker:InvokeEndpoint"], [{"Fn::Sub": ENDPOINT_ARN}, {"Fn::Sub": MODELS_ARN}])
+        ],
     }
     # And the worker's reserved concurrency is what bounds each run's (unless told not to)
     worker = props(transformed, "LabelBatchFunction")
@@ -388,14 +421,19 @@ def test_functions_run_arm64_with_the_layer_and_active_tracing(transformed: dict
     functions = resources(transformed, "AWS::Lambda::Function")
     (layer_id,) = resources(transformed, "AWS::Lambda::LayerVersion")
     # When runtime, architecture, layers and tracing are read
-    # Then each runs python3.12 on arm64 with the prelabel layer, traced by X-Ray
+    # Then each runs python3.12 on arm64 with the prelabel layer (the model validation
+    # function as an image, which carries its own), traced by X-Ray
     assert set(functions) == set(FUNCTIONS)
     for name, fn in functions.items():
         p = fn["Properties"]
-        assert p["Runtime"] == "python3.12", name
         assert p["Architectures"] == ["arm64"], name
-        assert p["Layers"] == [{"Ref": layer_id}], name
         assert p["TracingConfig"] == {"Mode": "Active"}, name
+        if p.get("PackageType") == "Image":
+            assert p["ImageConfig"] == {"Command": ["app.handler"]}, name
+            assert "Runtime" not in p and "Layers" not in p, name
+            continue
+        assert p["Runtime"] == "python3.12", name
+        assert p["Layers"] == [{"Ref": layer_id}], name
 
 
 def test_data_and_web_buckets_log_access_to_the_log_bucket(transformed: dict[str, Any]) -> None:

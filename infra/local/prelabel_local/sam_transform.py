@@ -24,6 +24,8 @@ from samtranslator.utils.py27hash_fix import (
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "template.yaml"
 ARTIFACT_BUCKET = "prelabel-artifacts"
+# Where `sam package --image-repository` pushes container image functions.
+IMAGE_REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/prelabel"
 
 # Both values of every parameter a condition depends on, plus a list of origins for the
 # parameter the transform itself resolves (CorsConfiguration). The conditions are independent
@@ -66,6 +68,10 @@ def package(template: dict[str, Any], bucket: str = ARTIFACT_BUCKET) -> dict[str
                 key = f"{logical_id}{suffix}"
                 artifacts[key] = ROOT / props[prop]
                 props[prop] = f"s3://{bucket}/{key}"
+        props = resource.get("Properties", {})
+        if props.get("PackageType") == "Image" and "ImageUri" not in props:
+            # Built by `sam build` from the resource's Metadata (Dockerfile), pushed to ECR.
+            props["ImageUri"] = f"{IMAGE_REPOSITORY}:{logical_id.lower()}-python3.12-arm64"
     return artifacts
 
 

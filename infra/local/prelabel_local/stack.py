@@ -59,6 +59,7 @@ from prelabel_local.template_resources import (
 )
 from prelabel_local.workflow_resources import (
     JOBS_MACHINE,
+    MODEL_VALIDATION_MACHINE,
     create_state_machine,
     enable_step_functions_execution,
     register_functions,
@@ -80,6 +81,8 @@ def function_env(
     max_concurrency: int = 8,
     dataset_buckets: tuple[str, ...] = (),
     jobs_state_machine_arn: str = "",
+    models_bucket: str = "",
+    model_validation_state_machine_arn: str = "",
 ) -> dict[str, str]:
     """The environment template.yaml gives the functions, with local endpoints added.
 
@@ -94,7 +97,11 @@ def function_env(
         DATA_BUCKET=bucket,
         STATE_MACHINE_ARN=state_machine_arn,
         JOBS_STATE_MACHINE_ARN=jobs_state_machine_arn,
+        MODEL_VALIDATION_STATE_MACHINE_ARN=model_validation_state_machine_arn,
+        MODELS_BUCKET=models_bucket,
         DETECTOR_ENDPOINT_NAME=DETECTOR_ENDPOINT,
+        # One local server serves the built-in and, by TargetModel, the uploaded models.
+        MODELS_ENDPOINT_NAME=DETECTOR_ENDPOINT,
         BATCH_SIZE=str(batch_size),
         MAX_CONCURRENCY=str(max_concurrency),
         DETECTOR_IMAGES_PER_SECOND=str(LOCAL_IMAGES_PER_SECOND),
@@ -117,19 +124,40 @@ def local_credentials() -> None:
     os.environ.pop("AWS_PROFILE", None)
 
 
-def start_detector(weights_dir: Path | None = None) -> Any:
-    """The local endpoint with the registry's SSD model, or YOLOX-Nano from `weights_dir`."""
+def start_detector(weights_dir: Path | None = None, models: Any = None) -> Any:
+    """The local endpoint with the registry's SSD model, or YOLOX-Nano from `weights_dir`; with
+    `models` (a ModelSource: the models bucket's artifacts/ prefix) it also serves uploaded
+    models by TargetModel, as the multi-model endpoint does (`--models-s3`)."""
     from prelabel_detector.descriptor import Descriptor, bundled
     from prelabel_detector.handler import load_model
-    from prelabel_detector.server import DetectorServer, serve_in_thread
+    from prelabel_detector.server import DetectorServer, model_host, serve_in_thread
 
     if weights_dir is not None and (weights_dir / "yolox_nano.onnx").is_file():
         model = load_model(Descriptor.load(bundled("yolox_nano.json"), weights_dir))
     else:
         model = load_model(Descriptor.load(bundled("ssd_mobilenet_v2_coco.json")))
-    server = DetectorServer(("127.0.0.1", dynamodb_local.free_port()), model, DETECTOR_ENDPOINT)
+    host = model_host(models, threads=1) if models is not None else None
+    address = ("127.0.0.1", dynamodb_local.free_port())
+    server = DetectorServer(address, model, DETECTOR_ENDPOINT, host)
     serve_in_thread(server)
     return server
+
+
+def artifacts_source(s3: Any, bucket: str) -> Any:
+    """Uploaded models' artifacts, read from the models bucket as SageMaker reads them."""
+    from prelabel.domain.detector_models import ARTIFACTS_PREFIX
+    from prelabel_detector.sources import S3Source
+
+    return S3Source(s3, bucket, ARTIFACTS_PREFIX)
+
+
+# The page posts model files straight to the models bucket from its own origin.
+UPLOAD_CORS: Any = {
+    "CORSRules": [
+        {"AllowedMethods": ["POST"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"],
+         "MaxAgeSeconds": 600}
+    ]
+}  # fmt: skip
 
 
 def _save_objects(s3: Any, buckets: tuple[str, ...], folder: Path) -> None:
@@ -144,6 +172,7 @@ def _save_objects(s3: Any, buckets: tuple[str, ...], folder: Path) -> None:
 class LocalStack:
     root: Path = ROOT
     bucket: str = "prelabel-local-data"
+    models_bucket: str = "prelabel-local-models"
     batch_size: int = 32
     max_concurrency: int = 8
     weights_dir: Path | None = None
@@ -176,22 +205,11 @@ class LocalStack:
         moto_endpoint = f"http://127.0.0.1:{port}"
         os.environ["MOTO_PORT"] = str(port)  # the Step Functions interpreter calls back here
         enable_step_functions_execution(moto_endpoint)
-        tables = {logical: f"prelabel-{logical}" for logical in table_definitions(template)}
-        dynamodb = boto3.client("dynamodb", endpoint_url=ddb.endpoint)
-        existing = set(dynamodb.list_tables()["TableNames"])  # a persisted stack has them
-        missing = {logical: name for logical, name in tables.items() if name not in existing}
-        create_tables(dynamodb, template, missing)
-        s3 = boto3.client("s3", endpoint_url=moto_endpoint)
-        buckets = (self.bucket, *self.dataset_buckets)
-        for name in buckets:
-            s3.create_bucket(Bucket=name)
-        if persist:
-            s3_snapshot.restore_buckets(s3, buckets, persist / "s3")
-            # Runs after the later parts stop and before moto does.
-            self._stoppers.append(lambda: _save_objects(s3, buckets, persist / "s3"))
+        tables = self._make_tables(template, ddb.endpoint)
+        s3 = self._make_buckets(moto_endpoint, persist)
         self.s3_endpoint = moto_endpoint
         self.dynamodb_endpoint = ddb.endpoint
-        detector = start_detector(self.weights_dir)
+        detector = start_detector(self.weights_dir, artifacts_source(s3, self.models_bucket))
         self._stoppers.append(detector.shutdown)
         register_endpoint(
             boto3.client("sagemaker", endpoint_url=moto_endpoint),
@@ -207,6 +225,9 @@ class LocalStack:
         jobs_arn = create_state_machine(
             sfn, self.root, template, "prelabel-local-jobs", JOBS_MACHINE
         )
+        validation_arn = create_state_machine(
+            sfn, self.root, template, "prelabel-local-model-validation", MODEL_VALIDATION_MACHINE
+        )
         self.env = function_env(
             tables,
             bucket=self.bucket,
@@ -215,12 +236,36 @@ class LocalStack:
             detector_url=detector.url,
             state_machine_arn=arn,
             jobs_state_machine_arn=jobs_arn,
+            models_bucket=self.models_bucket,
+            model_validation_state_machine_arn=validation_arn,
             batch_size=self.batch_size,
             max_concurrency=self.max_concurrency,
             dataset_buckets=self.dataset_buckets,
         )
         os.environ.update(self.env)
         return self
+
+    def _make_tables(self, template: dict[str, Any], endpoint: str) -> dict[str, str]:
+        """The template's tables (logical name -> table name), made where missing."""
+        tables = {logical: f"prelabel-{logical}" for logical in table_definitions(template)}
+        dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
+        existing = set(dynamodb.list_tables()["TableNames"])  # a persisted stack has them
+        missing = {logical: name for logical, name in tables.items() if name not in existing}
+        create_tables(dynamodb, template, missing)
+        return tables
+
+    def _make_buckets(self, moto_endpoint: str, persist: Path | None) -> Any:
+        """The buckets, with a persisted stack's objects put back; returns the S3 client."""
+        s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+        buckets = (self.bucket, self.models_bucket, *self.dataset_buckets)
+        for name in buckets:
+            s3.create_bucket(Bucket=name)
+        s3.put_bucket_cors(Bucket=self.models_bucket, CORSConfiguration=UPLOAD_CORS)
+        if persist:
+            s3_snapshot.restore_buckets(s3, buckets, persist / "s3")
+            # Runs after the later parts stop and before moto does.
+            self._stoppers.append(lambda: _save_objects(s3, buckets, persist / "s3"))
+        return s3
 
     @property
     def settings(self) -> Settings:

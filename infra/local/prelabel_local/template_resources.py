@@ -16,6 +16,7 @@ TABLE_SETTING = {
     "TasksTable": "tasks_table",
     "RunsTable": "runs_table",
     "JobsTable": "jobs_table",
+    "ModelsTable": "models_table",
 }
 
 

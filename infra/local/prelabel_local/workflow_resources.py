@@ -25,6 +25,7 @@ def enable_step_functions_execution(moto_endpoint: str) -> None:
 
 PRELABEL_MACHINE = "PrelabelStateMachine"
 JOBS_MACHINE = "JobsStateMachine"
+MODEL_VALIDATION_MACHINE = "ModelValidationStateMachine"
 
 
 def state_machine_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -80,11 +81,24 @@ def local_definition(
     return text
 
 
-def register_functions(root: Path, template: dict[str, Any], runner: LambdaRunner) -> None:
+def handler_location(template: dict[str, Any], logical_id: str) -> tuple[str, str]:
+    """(code folder, "module.function") of a function: a zip function's CodeUri and Handler,
+    or an image function's Dockerfile folder and its command (what the image runs)."""
+    resource = template["Resources"][logical_id]
+    props = resource["Properties"]
+    if props.get("PackageType") == "Image":
+        folder = str(Path(resource["Metadata"]["Dockerfile"]).parent)
+        return folder, str(props["ImageConfig"]["Command"][0])
     globals_fn = template.get("Globals", {}).get("Function", {})
-    for logical_id, props in workflow_functions(template).items():
-        handler = props.get("Handler", globals_fn.get("Handler", "app.handler"))
-        runner.register(logical_id, load_handler(root, props["CodeUri"], handler))
+    return str(props["CodeUri"]), str(
+        props.get("Handler", globals_fn.get("Handler", "app.handler"))
+    )
+
+
+def register_functions(root: Path, template: dict[str, Any], runner: LambdaRunner) -> None:
+    for logical_id in workflow_functions(template):
+        code_uri, handler = handler_location(template, logical_id)
+        runner.register(logical_id, load_handler(root, code_uri, handler))
 
 
 def create_state_machine(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.connection import Connection
 
+from prelabel.adapters.dynamodb.detector_models import DynamoModelRepository
 from prelabel.adapters.dynamodb.jobs import DynamoJobRepository
 from prelabel.adapters.dynamodb.models import bind_tables
 from prelabel.adapters.dynamodb.organizations import DynamoLedger, DynamoOrganizationRepository
@@ -24,15 +25,17 @@ from prelabel.adapters.dynamodb.tasks import DynamoTaskRepository
 from prelabel.adapters.s3_images import S3ImageLinks
 from prelabel.services.assistant import AssistantService
 from prelabel.services.datasets import DatasetService
+from prelabel.services.detector_models import ModelService
 from prelabel.services.exports import ExportService
 from prelabel.services.images import ImageService
 from prelabel.services.jobs.finish import JobFinisher
 from prelabel.services.jobs.service import JobService
 from prelabel.services.locations import LocationService
 from prelabel.services.organizations import MonthlyReset, OrganizationAdmin
+from prelabel.services.project_detector import ProjectDetectorService
 from prelabel.services.projects import ProjectService
 from prelabel.services.tasks import TaskService
-from prelabel.settings import FUNCTION_NEEDS, Settings
+from prelabel.settings import FUNCTION_NEEDS, ConfigurationError, Settings
 
 if TYPE_CHECKING:
     from prelabel.adapters.dynamodb.batches import DynamoBatchStore, DynamoCrashLog
@@ -41,15 +44,18 @@ if TYPE_CHECKING:
     from prelabel.adapters.dynamodb.task_facts import DynamoTaskFinder
     from prelabel.adapters.s3_datasets import S3DatasetObjects
     from prelabel.adapters.s3_export_files import S3ExportFiles
+    from prelabel.adapters.s3_model_files import S3ModelFiles
     from prelabel.adapters.s3_objects import S3ImageSource, S3ManifestStore
     from prelabel.adapters.s3_reviewed_files import S3ReviewedFiles
     from prelabel.adapters.sagemaker_capacity import SageMakerEndpointCapacity
     from prelabel.adapters.sagemaker_detector import SageMakerDetector
     from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
+    from prelabel.ports.detector_models import ModelValidator
     from prelabel.services.jobs.context import StepLimits
     from prelabel.services.jobs.review_ports import ReviewPorts
     from prelabel.services.jobs.runner import JobRunner
     from prelabel.services.labeling import BatchWorker, WorkerSettings
+    from prelabel.services.model_validation import ModelValidationJob
     from prelabel.services.quality import QualityService
     from prelabel.services.reshard import ReshardService
     from prelabel.services.reviewed_imports import ReviewedImportService
@@ -171,6 +177,7 @@ class Container:
         return SageMakerDetector(
             client_factory("sagemaker-runtime", self.settings.region),
             self.settings.detector_endpoint,
+            models_endpoint=self.settings.models_endpoint or None,
         )
 
     @cached_property
@@ -230,6 +237,35 @@ class Container:
         return S3ReviewedFiles(
             client_factory("s3", self.settings.region, signature_version="s3v4"),
             self.settings.data_bucket or "",
+        )
+
+    @cached_property
+    def models(self) -> DynamoModelRepository:
+        return DynamoModelRepository(self.connection)
+
+    @cached_property
+    def model_files(self) -> S3ModelFiles:
+        from prelabel.adapters.s3_model_files import S3ModelFiles
+
+        return S3ModelFiles(
+            client_factory("s3", self.settings.region, signature_version="s3v4"),
+            self.settings.models_bucket or "",
+        )
+
+    @cached_property
+    def model_validator(self) -> ModelValidator:
+        # The validator runs the detector's code (ONNX Runtime, OpenCV), which the layer does
+        # not carry: the validation function installs it (prelabel_validation).
+        raise ConfigurationError("only the model validation function validates model files")
+
+    @cached_property
+    def validation_orchestrator(self) -> StepFunctionsOrchestrator:
+        from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
+
+        return StepFunctionsOrchestrator(
+            client_factory("stepfunctions", self.settings.region),
+            self.settings.model_validation_state_machine_arn,
+            "MODEL_VALIDATION_STATE_MACHINE_ARN",
         )
 
     # --- services -------------------------------------------------------------------------
@@ -333,7 +369,21 @@ class Container:
 
     @cached_property
     def project_service(self) -> ProjectService:
-        return ProjectService(self.projects)
+        return ProjectService(self.projects, self.models)
+
+    @cached_property
+    def model_service(self) -> ModelService:
+        return ModelService(self.models, self.model_files, self.validation_orchestrator)
+
+    @cached_property
+    def project_detector_service(self) -> ProjectDetectorService:
+        return ProjectDetectorService(self.projects, self.models)
+
+    @cached_property
+    def model_validation_job(self) -> ModelValidationJob:
+        from prelabel.services.model_validation import ModelValidationJob
+
+        return ModelValidationJob(self.models, self.model_files, self.model_validator)
 
     @cached_property
     def task_service(self) -> TaskService:

@@ -36,6 +36,9 @@ class Settings(BaseModel):
     tasks_table: str | None = Field(default=None, alias="TASKS_TABLE", min_length=1)
     runs_table: str | None = Field(default=None, alias="RUNS_TABLE", min_length=1)
     jobs_table: str | None = Field(default=None, alias="JOBS_TABLE", min_length=1)
+    models_table: str | None = Field(default=None, alias="MODELS_TABLE", min_length=1)
+    # Uploaded model files (uploads/<org>/...) and the endpoint's artifacts (artifacts/...).
+    models_bucket: str | None = Field(default=None, alias="MODELS_BUCKET", min_length=1)
     data_bucket: str | None = Field(default=None, alias="DATA_BUCKET", min_length=1)
     dataset_buckets: Annotated[tuple[str, ...], BeforeValidator(_csv)] = Field(
         default=(), alias="DATASET_BUCKETS"
@@ -57,6 +60,13 @@ class Settings(BaseModel):
     # The jobs state machine (imports, moves, disconnects, reconnects, exports): the API starts it.
     jobs_state_machine_arn: str = Field(default="", alias="JOBS_STATE_MACHINE_ARN")
     detector_endpoint: str = Field(default="prelabel-detector", alias="DETECTOR_ENDPOINT_NAME")
+    # The multi-model endpoint serving the organizations' models (TargetModel); empty: the
+    # detector endpoint above (the local server serves both).
+    models_endpoint: str = Field(default="", alias="MODELS_ENDPOINT_NAME")
+    # The model validation job's state machine: the API starts it.
+    model_validation_state_machine_arn: str = Field(
+        default="", alias="MODEL_VALIDATION_STATE_MACHINE_ARN"
+    )
     # 48 images per batch, the cheapest per image (benchmarks/workflow_cost.py's table, in
     # docs/benchmarks.md): fewer child executions, manifest objects and commits per image. At
     # most 48: a commit holds the batch's pre-labels, three fixed items and the counters of each
@@ -147,10 +157,18 @@ _TABLES = (
     "tasks_table",
     "runs_table",
     "jobs_table",
+    "models_table",
 )
 # What each function's code reads (the template gives each function exactly these).
 FUNCTION_NEEDS: dict[str, tuple[str, ...]] = {
-    "api": (*_TABLES, "data_bucket", "state_machine_arn", "jobs_state_machine_arn"),
+    "api": (
+        *_TABLES,
+        "data_bucket",
+        "models_bucket",
+        "state_machine_arn",
+        "jobs_state_machine_arn",
+        "model_validation_state_machine_arn",
+    ),
     "prepare": (
         "organizations_table",
         "projects_table",
@@ -171,4 +189,5 @@ FUNCTION_NEEDS: dict[str, tuple[str, ...]] = {
         "data_bucket",
     ),
     "job_finish": ("datasets_table", "jobs_table"),
+    "model_validation": ("models_table", "models_bucket"),
 }

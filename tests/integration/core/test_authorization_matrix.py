@@ -21,6 +21,12 @@ from tests.integration.core.api_client import Reply, call
 from tests.integration.plant import plant_prelabel, plant_task
 
 CONFIG = [{"id": "veh", "name": "SecretVehicle", "geometry": "bbox"}]
+SECRET_MODEL = {
+    "name": "SecretModel",
+    "family": "yolox",
+    "input_size": [416, 416],
+    "classes": ["SecretClass", "other"],
+}
 
 # Each route with the body B sends; {p}, {d}, {t} are A's ids (or B's own project for {bp}).
 MATRIX: dict[tuple[str, str], dict | None] = {
@@ -54,10 +60,18 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("POST", "/projects/{project_id}/reviewed-labels"): {"key": "org-b/reviewed/review.json"},
     ("POST", "/projects/{project_id}/quality"): {"by_run": True},
     ("GET", "/projects/{project_id}/quality"): None,
+    ("GET", "/projects/{project_id}/detector"): None,
+    ("PUT", "/projects/{project_id}/detector"): {"model_id": "builtin:coco80"},
+    ("GET", "/models/{model_id}"): None,
+    ("DELETE", "/models/{model_id}"): None,
+    ("POST", "/models/{model_id}/uploads"): None,
+    ("POST", "/models/{model_id}/versions"): {"upload_id": "{upload_id}"},
 }
 ORG_LEVEL = {
     ("GET", "/projects"),
     ("POST", "/projects"),
+    ("GET", "/models"),
+    ("POST", "/models"),
     ("GET", "/detector-classes"),
     ("GET", "/limit"),
 }
@@ -86,6 +100,7 @@ def a_world(ports: Container, make_org) -> dict[str, str]:
         {"rows": [{"detector_class": "car", "entry_id": "veh"}]},
     )
     tid = call("GET", f"/projects/{pid}/tasks", "org-a").body["tasks"][0]["task_id"]
+    model = call("POST", "/models", "org-a", SECRET_MODEL).body
     b_config = [{"id": "b", "name": "B box", "geometry": "bbox"}]
     bpid = call("POST", "/projects", "org-b", {"name": "B's", "label_config": b_config}).body[
         "project_id"
@@ -97,6 +112,8 @@ def a_world(ports: Container, make_org) -> dict[str, str]:
         "job_id": ds["job_id"],
         "bucket": bucket,
         "b_project": bpid,
+        "model_id": model["model"]["model_id"],
+        "upload_id": model["upload"]["upload_id"],
     }
 
 
@@ -113,8 +130,11 @@ def _leaks(reply: Reply, ids: dict[str, str]) -> list[str]:
         ids["dataset_id"],
         ids["task_id"],
         ids["job_id"],
+        ids["upload_id"],
         "Secret Streets",
         "SecretVehicle",
+        "SecretModel",
+        "SecretClass",
     ]
     return [s for s in secrets if s in text]
 
@@ -132,19 +152,27 @@ def test_other_org_gets_404_and_no_data(
     body = MATRIX[(method, path)]
     if body and body.get("bucket") == "{bucket}":
         body = {**body, "bucket": a_world["bucket"]}
+    if body and body.get("upload_id") == "{upload_id}":
+        body = {**body, "upload_id": a_world["upload_id"]}
     before = call("GET", f"/projects/{a_world['project_id']}/tasks", "org-a").body
+    model_before = call("GET", f"/models/{a_world['model_id']}", "org-a").body
     # When B calls the route with A's ids
     reply = call(method, _fill(path, a_world), "org-b", body)
     # Then B gets 404, indistinguishable from an absent id, and nothing of A's leaks
-    absent = call(method, _fill(path, {**a_world, "project_id": "prj_absent"}), "org-b", body)
+    absent_ids = {**a_world, "project_id": "prj_absent", "model_id": "mdl_absent"}
+    absent = call(method, _fill(path, absent_ids), "org-b", body)
     assert reply.status == 404, (method, path, reply.body)
-    assert reply.body == json.loads(
-        json.dumps(absent.body).replace("prj_absent", a_world["project_id"])
+    seen_as_absent = (
+        json.dumps(absent.body)
+        .replace("prj_absent", a_world["project_id"])
+        .replace("mdl_absent", a_world["model_id"])
     )
-    assert _leaks(reply, a_world) == [a_world["project_id"]] or _leaks(reply, a_world) == []
+    assert reply.body == json.loads(seen_as_absent)
+    assert set(_leaks(reply, a_world)) <= {a_world["project_id"], a_world["model_id"]}
     # And A's objects are unchanged
     after = call("GET", f"/projects/{a_world['project_id']}/tasks", "org-a").body
     assert after == before
+    assert call("GET", f"/models/{a_world['model_id']}", "org-a").body == model_before
     assert (
         call("GET", f"/projects/{a_world['project_id']}/mapping", "org-a").body["rows"][0][
             "detector_class"
@@ -185,17 +213,30 @@ def test_other_org_cannot_reach_a_objects_through_its_own_project(
 
 
 def test_org_level_routes_show_only_the_callers_own_data(a_world: dict[str, str]) -> None:
-    # When B lists projects and reads its limit
+    # When B lists projects and models and reads its limit
     projects = call("GET", "/projects", "org-b")
     limit = call("GET", "/limit", "org-b")
-    # Then B sees only its own project, and nothing of A appears anywhere
+    models = call("GET", "/models", "org-b")
+    # Then B sees only its own project and the built-in detectors, and nothing of A appears
     assert [p["project_id"] for p in projects.body] == [a_world["b_project"]]
+    assert [m["model_id"] for m in models.body["models"]] == ["builtin:coco80"]
     assert _leaks(projects, a_world) == [] and _leaks(limit, a_world) == []
+    assert _leaks(models, a_world) == []
     # And a project B creates cannot be placed in A's organization by the body
     forged = call(
         "POST", "/projects", "org-b", {"name": "x", "label_config": CONFIG, "org_id": "org-a"}
     )
     assert forged.status == 422
+
+
+def test_b_cannot_pick_a_model_of_a_for_its_own_project(a_world: dict[str, str]) -> None:
+    # Given A's model; When B's own project picks it by its id
+    b = a_world["b_project"]
+    reply = call("PUT", f"/projects/{b}/detector", "org-b", {"model_id": a_world["model_id"]})
+    # Then 404 as for an absent model, and B's project keeps the built-in
+    assert reply.status == 404 and reply.message == f"model {a_world['model_id']!r} not found"
+    assert call("GET", f"/projects/{b}/detector", "org-b").body["builtin"] is True
+    assert call("GET", f"/models/{a_world['model_id']}", "org-a").body["used_by"] == []
 
 
 # Data locations: what B may connect, sign and export, whatever A holds and however it is spelled

@@ -45,6 +45,7 @@ EXPECTED_TABLES = {
     ),
     "RunsTable": Table("runs_table", ("project_key", "run_id")),
     "JobsTable": Table("jobs_table", ("project_key", "job_id")),
+    "ModelsTable": Table("models_table", ("owner_key", "item_key")),
 }
 
 # The tables each workflow function reads or writes; the API function names every table.
@@ -63,6 +64,8 @@ WORKFLOW_TABLES = {
     "JobFinishFunction": {"DatasetsTable", "JobsTable"},
 }
 FUNCTIONS = ["ApiFunction", *WORKFLOW_TABLES]
+# The model validation job: a container image (its handler is the image's command).
+IMAGE_FUNCTIONS = {"ModelValidationFunction": {"ModelsTable"}}
 # Functions that read or write the data bucket (images, manifests, exports).
 DATA_BUCKET_USERS = {"ApiFunction", "PrepareFunction", "LabelBatchFunction", "JobStepFunction"}
 
@@ -147,6 +150,33 @@ def test_function_environment_names_this_stacks_resources(
     assert config["Role"] == iam_role["Role"]["Arn"]
     assert config["Handler"] == "app.handler"
     assert config["Runtime"] == "python3.12"
+
+
+def test_the_validation_function_is_an_image_on_this_stacks_models_and_its_machine_calls_it(
+    deployment: Deployment,
+) -> None:
+    # Given the deployed validation function, its machine, and the API's settings
+    config = function_config(deployment, "ModelValidationFunction")
+    settings = Settings.from_env({k: str(v) for k, v in config["Environment"]["Variables"].items()})
+    api_env = function_config(deployment, "ApiFunction")["Environment"]["Variables"]
+    api = Settings.from_env({k: str(v) for k, v in api_env.items()})
+    machine = deployment.client("stepfunctions").describe_state_machine(
+        stateMachineArn=deployment.physical["ModelValidationStateMachine"]
+    )
+    states = json.loads(machine["definition"])["States"]
+    # Then it runs as an image with this stack's models table and bucket; the API starts this
+    # machine, whose Validate and Failed states both call the function
+    # (moto's CloudFormation creates every function as Zip: the template says what AWS gets)
+    declared = deployment.template["Resources"]["ModelValidationFunction"]["Properties"]
+    assert declared["PackageType"] == "Image" and declared["Code"]["ImageUri"]
+    assert settings.models_table == deployment.physical["ModelsTable"]
+    assert settings.models_bucket == deployment.physical["ModelsBucket"]
+    assert api.models_bucket == deployment.physical["ModelsBucket"]
+    assert api.model_validation_state_machine_arn == machine["stateMachineArn"]
+    target = function_arn(deployment, "ModelValidationFunction")
+    assert states["Validate"]["Parameters"]["FunctionName"] == target
+    assert states["Failed"]["Parameters"]["FunctionName"] == target
+    assert "${" not in machine["definition"]
 
 
 def test_api_starts_the_deployed_state_machines_and_knows_the_dataset_buckets(
@@ -249,10 +279,15 @@ def test_access_logs_are_delivered_only_from_this_stacks_buckets(deployment: Dep
     # web buckets of this account
     assert grant["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert grant["Action"] == "s3:PutObject"
-    assert grant["Resource"] == [f"arn:aws:s3:::{name}/data/*", f"arn:aws:s3:::{name}/web/*"]
+    assert grant["Resource"] == [
+        f"arn:aws:s3:::{name}/data/*",
+        f"arn:aws:s3:::{name}/web/*",
+        f"arn:aws:s3:::{name}/models/*",
+    ]
     assert grant["Condition"]["ArnLike"]["aws:SourceArn"] == [
         f"arn:aws:s3:::{deployment.physical['DataBucket']}",
         f"arn:aws:s3:::{deployment.physical['WebBucket']}",
+        f"arn:aws:s3:::{deployment.physical['ModelsBucket']}",
     ]
     assert grant["Condition"]["StringEquals"]["aws:SourceAccount"].isdigit()
 
@@ -323,11 +358,14 @@ def test_dataset_buckets_are_readable_only_when_listed(
         r for s in statements if s["Action"] == "s3:ListBucket" for r in as_list(s["Resource"])
     }
     # Then it reads the data bucket's objects and, one ARN per listed bucket, those buckets'
-    # objects; only the job step lists them (imports), the API and the worker list nothing
+    # objects; only the job step lists them (imports), the worker lists nothing, the API only
+    # the models bucket (a deleted model's files)
     data = deployment.physical["DataBucket"]
     assert objects == {f"arn:aws:s3:::{data}/*", *(f"arn:*:s3:::{b}/*" for b in listed)}
     if function == "JobStepFunction":
         assert listings == {f"arn:aws:s3:::{data}", *(f"arn:*:s3:::{b}" for b in listed)}
+    elif function == "ApiFunction":
+        assert listings == {f"arn:aws:s3:::{deployment.physical['ModelsBucket']}"}
     else:
         assert listings == set()
 

@@ -72,6 +72,8 @@ def contract_target(
         InProcessApi(org), project["project_id"], dataset["dataset_id"]
     )
     task = call_api("GET", f"/projects/{project['project_id']}/tasks", org).body["tasks"][0]
+    declared = {"name": "M", "family": "yolox", "input_size": [416, 416], "classes": ["a", "b"]}
+    model = call_api("POST", "/models", org, declared).body
     token = issue_token(signing_key, org_id=org)
     return ContractTarget(
         f"{gateway}/api",
@@ -81,5 +83,6 @@ def contract_target(
             "dataset_id": dataset["dataset_id"],
             "task_id": task["task_id"],
             "job_id": dataset["job_id"],
+            "model_id": model["model"]["model_id"],
         },
     )

@@ -75,6 +75,8 @@ def stack(
         jobs_state_machine_arn=jobs_state_machine_arn,
         batch_size=8,
         max_concurrency=8,
+        models_bucket=str(settings.models_bucket),
+        model_validation_state_machine_arn=settings.model_validation_state_machine_arn,
     )
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -44,13 +44,15 @@ class GatedDetector(Detector):
         self.gate = threading.Event()
         self._lock = threading.Lock()
 
-    def detect(self, images: Sequence[bytes], *, score_floor: float) -> Detections:
+    def detect(
+        self, images: Sequence[bytes], *, score_floor: float, target_model: str | None = None
+    ) -> Detections:
         with self._lock:
             n = self.entered
             self.entered += 1
         if n >= self._open_calls:
             self.gate.wait(timeout=120)
-        return self._real.detect(images, score_floor=score_floor)
+        return self._real.detect(images, score_floor=score_floor, target_model=target_model)
 
 
 class Batches:

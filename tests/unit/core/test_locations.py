@@ -26,7 +26,6 @@ from prelabel.export_formats import ExportFormat
 from prelabel.services.jobs.export_step import ExportWriter
 from prelabel.services.locations import LocationService
 from prelabel.services.organizations import OrganizationAdmin
-from prelabel.services.projects import ProjectService
 from tests.unit.fakes.store import MemoryOrgs
 from tests.unit.fakes.world import World
 
@@ -206,7 +205,7 @@ def _dataset_world() -> dict[str, object]:
     w.orgs.add_grant("org-a", DataLocation(SHARED, "team/"))
     for key in ("org-a/cam/1.jpg", "org-a/cam/../../org-b/2.jpg", "org-b/secret.jpg"):
         w.objects.put(DATA, key, b"jpeg")
-    ref = ProjectService(w.projects).create("org-a", "P", [LabelEntry("v", "V", Geometry.BBOX)]).ref
+    ref = w.project_service.create("org-a", "P", [LabelEntry("v", "V", Geometry.BBOX)]).ref
     return {
         "svc": w.dataset_service,
         "tasks": w.tasks,

@@ -34,7 +34,12 @@ def test_document_names_security_servers_and_every_answer() -> None:
     # And creating routes answer 201, routes that start a job 202 (with the job, or the
     # dataset and its job), and every error of every route is the one Error schema
     created = {(p, m) for p, m, op in operations if "201" in op["responses"]}
-    assert created == {("/projects", "post"), ("/projects/{project_id}/runs", "post")}
+    assert created == {
+        ("/projects", "post"),
+        ("/projects/{project_id}/runs", "post"),
+        ("/models", "post"),
+        ("/models/{model_id}/uploads", "post"),
+    }
     accepted = {
         (p, m): op["responses"]["202"]["content"]["application/json"]["schema"]["$ref"]
         for p, m, op in operations
@@ -50,6 +55,8 @@ def test_document_names_security_servers_and_every_answer() -> None:
         ("/projects/{project_id}/reshard", "post"): job,
         ("/projects/{project_id}/reviewed-labels", "post"): job,
         ("/projects/{project_id}/quality", "post"): job,
+        # the model's validation job starts: the upload, VALIDATING
+        ("/models/{model_id}/versions", "post"): "#/components/schemas/ModelUploadOut",
     }
     for path, method, op in operations:
         errors = {c: r for c, r in op["responses"].items() if c >= "400"}

@@ -125,17 +125,25 @@ class ScriptedDetector(Detector):
     fail: bool = False
     calls: list[int] = field(default_factory=list)
     floors: list[float] = field(default_factory=list)
+    # The TargetModel of each call, and what the endpoint answers for each one it knows
+    # (name, version); unknown ones answer as the built-in, as a real endpoint would not.
+    targets: list[str | None] = field(default_factory=list)
+    served: dict[str, tuple[str, str]] = field(default_factory=dict)
 
-    def detect(self, images: Sequence[bytes], *, score_floor: float) -> Detections:
+    def detect(
+        self, images: Sequence[bytes], *, score_floor: float, target_model: str | None = None
+    ) -> Detections:
         self.calls.append(len(images))
         self.floors.append(score_floor)
+        self.targets.append(target_model)
         if self.fail:
             raise DetectorUnavailable("endpoint returned 500 three times")
         results = [
             ImageResult([d for d in self.answer(img) if d.score >= score_floor], error=None)
             for img in images
         ]
-        return Detections("fake-detector", "1", results)
+        name, version = self.served.get(target_model or "", ("fake-detector", "1"))
+        return Detections(name, version, results)
 
 
 @dataclass

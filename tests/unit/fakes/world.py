@@ -21,6 +21,7 @@ from prelabel.services.labeling import WorkerSettings
 from prelabel.services.organizations import OrganizationAdmin
 from prelabel.settings import Settings
 from tests.unit.fakes.jobs import JobLoop
+from tests.unit.fakes.models import FakeModelFiles, MemoryModels, ScriptedValidator
 from tests.unit.fakes.outside import (
     FakeEndpoints,
     FakeLinks,
@@ -85,6 +86,9 @@ class World:
     limits: StepLimits = field(default_factory=StepLimits)
     bucket: str = BUCKET
     grant_buckets: tuple[str, ...] = ()
+    model_files: FakeModelFiles = field(default_factory=FakeModelFiles)
+    validator: ScriptedValidator = field(default_factory=ScriptedValidator)
+    validation_orchestrator: FakeOrchestrator = field(default_factory=FakeOrchestrator)
 
     def __post_init__(self) -> None:
         self.orgs = MemoryOrgs(self.db)
@@ -92,6 +96,7 @@ class World:
         self.tasks = MemoryTasks(self.db)
         self.runs = MemoryRuns(self.db)
         self.jobs = MemoryJobs(self.db)
+        self.models = MemoryModels(self.db)
         self.export_files = MemoryExportFiles(self.objects, self.bucket)
         self.rdb = ReviewedDb()
         self.reviewed = MemoryReviewedLabels(self.db, self.rdb)
@@ -127,6 +132,10 @@ class World:
             task_finder=self.finder,
             reviewed_files=self.files,
             quality_reports=MemoryQualityReports(self.rdb),
+            models=self.models,
+            model_files=self.model_files,
+            model_validator=self.validator,
+            validation_orchestrator=self.validation_orchestrator,
         )
         self.loop = JobLoop(
             self.services.job_runner, self.services.job_finisher, self.job_orchestrator

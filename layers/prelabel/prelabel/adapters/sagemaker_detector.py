@@ -48,16 +48,21 @@ def chunks(images: Sequence[bytes]) -> list[list[int]]:
 
 
 class SageMakerDetector(Detector):
+    """`endpoint_name` serves the built-in detector; `models_endpoint` (a multi-model endpoint,
+    by default the same one) serves the organizations' models, each named by TargetModel."""
+
     def __init__(
         self,
         make_client: Callable[[], SageMakerRuntimeClient],
         endpoint_name: str,
         *,
+        models_endpoint: str | None = None,
         attempts: int = 3,
         backoff_s: float = 0.5,
     ) -> None:
         self._make_client = make_client
         self._endpoint = endpoint_name
+        self._models_endpoint = models_endpoint or endpoint_name
         self._attempts = attempts
         self._backoff_s = backoff_s
 
@@ -65,11 +70,14 @@ class SageMakerDetector(Detector):
     def _runtime(self) -> SageMakerRuntimeClient:
         return self._make_client()
 
-    def detect(self, images: Sequence[bytes], *, score_floor: float) -> Detections:
+    def detect(
+        self, images: Sequence[bytes], *, score_floor: float, target_model: str | None = None
+    ) -> Detections:
         results: list[ImageResult | None] = [None] * len(images)
         model = ("", "")
         for group in chunks(images):
-            response = self._invoke([images[i] for i in group], wire_floor(score_floor))
+            batch = [images[i] for i in group]
+            response = self._invoke(batch, wire_floor(score_floor), target_model)
             model = (response.model_name, response.model_version)
             if len(response.results) != len(group):
                 raise DetectorUnavailable(
@@ -79,19 +87,26 @@ class SageMakerDetector(Detector):
                 results[i] = result
         return Detections(model[0], model[1], [r for r in results if r is not None])
 
-    def _invoke(self, batch: list[bytes], score_floor: float) -> DetectorResponse:
+    def _invoke(
+        self, batch: list[bytes], score_floor: float, target_model: str | None
+    ) -> DetectorResponse:
         body, content_type = encode_batch(batch, score_floor=score_floor)
+        endpoint = self._endpoint if target_model is None else self._models_endpoint
+        # TargetModel only for an organization's model: the built-in answers without one.
+        named = {} if target_model is None else {"TargetModel": target_model}
         last: Exception | None = None
         for attempt in range(self._attempts):
             try:
                 reply = self._runtime.invoke_endpoint(
-                    EndpointName=self._endpoint,
+                    EndpointName=endpoint,
                     Body=body,
                     ContentType=content_type,
                     Accept="application/json",
+                    **named,
                 )
                 return decode_response(reply["Body"].read())
             except (ClientError, BotoCoreError, ResponseFormatError) as exc:
                 last = exc
                 time.sleep(self._backoff_s * (2**attempt))
-        raise DetectorUnavailable(f"detector endpoint {self._endpoint} failed: {last}") from last
+        what = endpoint if target_model is None else f"{endpoint} (TargetModel {target_model})"
+        raise DetectorUnavailable(f"detector endpoint {what} failed: {last}") from last

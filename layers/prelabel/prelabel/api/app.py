@@ -25,6 +25,8 @@ from prelabel.api.routes import (
     exports,
     images,
     jobs,
+    models,
+    project_detector,
     projects,
     quality,
     reviewed_labels,
@@ -50,6 +52,8 @@ for module in (
     jobs,
     reviewed_labels,
     quality,
+    models,
+    project_detector,
 ):
     app.include_router(module.router)
 

@@ -58,6 +58,11 @@ TAGS = [
         "description": "Work that grows with the project (imports, moves, disconnects, "
         "reconnects, exports), done in the background with visible progress",
     },
+    {
+        "name": "Models",
+        "description": "The organization's own detectors (ONNX files, validated in a job) "
+        "and the built-in ones",
+    },
 ]
 UNUSED_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 

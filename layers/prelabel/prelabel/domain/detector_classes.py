@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from prelabel.domain.errors import InvalidInput
 
@@ -108,19 +109,50 @@ ALIASES = {
     "diningtable": "dining table",
     "tvmonitor": "tv",
 }
-_BY_NAME = {c.name: c for c in DETECTOR_CLASSES}
+
+
+@dataclass(frozen=True, slots=True)
+class ClassList:
+    """A detector's classes in index order (`class_id` on the wire is the index), found by id
+    or by name: the built-ins' COCO-80 with its aliases, or an uploaded model's own names."""
+
+    names: tuple[str, ...]
+    # Lower-case names the built-in list also answers to (an uploaded model's are exact).
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    folded: bool = False
+
+    def find(self, name: str) -> DetectorClass | None:
+        """The class `name` names: exactly, else (for the built-ins: always) ignoring case."""
+        wanted = name.strip()
+        if not self.folded and wanted in self.names:
+            return DetectorClass(self.names.index(wanted), wanted)
+        lower = wanted.lower()
+        lower = self.aliases.get(lower, lower)
+        matches = [i for i, n in enumerate(self.names) if n.lower() == lower]
+        if len(matches) != 1:
+            return None
+        return DetectorClass(matches[0], self.names[matches[0]])
+
+    def resolve(self, ref: str | int) -> DetectorClass:
+        """Find a class by id or name; the error names the value that matched nothing."""
+        if isinstance(ref, bool):
+            raise InvalidInput(f"unknown detector class {ref!r}", field="detector_class")
+        if isinstance(ref, int):
+            if 0 <= ref < len(self.names):
+                return DetectorClass(ref, self.names[ref])
+            raise InvalidInput(
+                f"unknown detector class id {ref} (valid: 0-{len(self.names) - 1})",
+                field="detector_class",
+            )
+        found = self.find(ref)
+        if found is None:
+            raise InvalidInput(f"unknown detector class {ref!r}", field="detector_class")
+        return found
+
+
+COCO80 = ClassList(COCO_CLASS_NAMES, ALIASES, folded=True)
 
 
 def resolve_class(ref: str | int) -> DetectorClass:
-    """Find a class by id or name; the error names the value that matched nothing."""
-    if isinstance(ref, bool):
-        raise InvalidInput(f"unknown detector class {ref!r}", field="detector_class")
-    if isinstance(ref, int):
-        if 0 <= ref < len(DETECTOR_CLASSES):
-            return DETECTOR_CLASSES[ref]
-        raise InvalidInput(f"unknown detector class id {ref} (valid: 0-79)", field="detector_class")
-    name = ref.strip().lower()
-    found = _BY_NAME.get(ALIASES.get(name, name))
-    if found is None:
-        raise InvalidInput(f"unknown detector class {ref!r}", field="detector_class")
-    return found
+    """A built-in (COCO-80) class by id or name."""
+    return COCO80.resolve(ref)

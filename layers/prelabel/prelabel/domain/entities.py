@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from prelabel.domain.detector_models import ModelPick
 from prelabel.domain.imports import ImportReport, ManifestFormat
 from prelabel.domain.label_config import LabelEntry
 from prelabel.domain.limits import Allowance
@@ -81,6 +82,8 @@ class Project:
     default_threshold: float = DEFAULT_THRESHOLD
     active_run_id: str | None = None
     created_at: str = ""
+    # The organization's own model the project uses; None: the built-in COCO detector.
+    model: ModelPick | None = None
 
 
 class DatasetStatus(StrEnum):
@@ -202,6 +205,9 @@ class RunSnapshot:
     default_threshold: float
     entry_names: dict[str, str]
     batch_size: int
+    # The project's model when the run started (None: the built-in detector): the worker names
+    # it to the endpoint from here, never from anything a client sends.
+    model: ModelPick | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prelabel.domain.detector_classes import resolve_class
+from prelabel.domain.detector_classes import COCO80, ClassList
 from prelabel.domain.errors import InvalidInput
 from prelabel.domain.label_config import Geometry, LabelEntry, bbox_entries
 from prelabel.domain.repeats import FirstPlaces
 
 DEFAULT_THRESHOLD = 0.5
-MAX_MAPPING_ROWS = 80  # one row per detector class at most
+# One row per detector class at most: an uploaded model has up to 1,000 (the project's item
+# and a run's snapshot hold them, about 200 KB at most; the API's 64 KiB body takes 1,000
+# rows that name classes by id).
+MAX_MAPPING_ROWS = 1000
 # The lowest threshold a mapping may set. The worker asks the detector for boxes down to the
 # mapping's lowest threshold, and below 0.01 a detector answers its whole candidate list
 # (thousands of near-zero boxes per image) that no one would review.
@@ -80,20 +83,23 @@ def require_bbox_entry(label_config: Sequence[LabelEntry]) -> None:
 
 
 def build_mapping(
-    rows: Sequence[MappingRowInput], label_config: Sequence[LabelEntry]
+    rows: Sequence[MappingRowInput],
+    label_config: Sequence[LabelEntry],
+    classes: ClassList = COCO80,
 ) -> LabelMapping:
-    """Validate every row against the rules of the spec; the first bad row is named."""
+    """Validate every row against the rules of the spec and the project's model's `classes`;
+    the first bad row is named."""
     require_bbox_entry(label_config)
     if len(rows) > MAX_MAPPING_ROWS:
         raise InvalidInput(
             f"rows: {len(rows)} rows given; at most {MAX_MAPPING_ROWS} are allowed", field="rows"
         )
     entries = {e.id: e for e in label_config}
-    classes = FirstPlaces[int]("rows")
+    mapped = FirstPlaces[int]("rows")
     built: list[MappingRow] = []
     for i, row in enumerate(rows):
         try:
-            cls = resolve_class(row.detector_class)
+            cls = classes.resolve(row.detector_class)
         except InvalidInput as exc:
             raise InvalidInput(
                 f"rows[{i}].detector_class: {exc.message}", field=f"rows[{i}].detector_class"
@@ -110,7 +116,7 @@ def build_mapping(
                 f"{entry.geometry.value}; only bbox entries can be targets",
                 field=f"rows[{i}].entry_id",
             )
-        classes.claim(
+        mapped.claim(
             i,
             cls.id,
             "detector_class",
@@ -121,3 +127,27 @@ def build_mapping(
             check_threshold(row.min_confidence, f"rows[{i}].min_confidence")
         built.append(MappingRow(cls.id, cls.name, entry.id, row.min_confidence))
     return LabelMapping(tuple(built))
+
+
+@dataclass(frozen=True, slots=True)
+class CarriedMapping:
+    """A mapping moved onto another model's classes: the rows it kept (re-indexed) and those
+    it dropped because the new model has no class of that name."""
+
+    mapping: LabelMapping
+    dropped: tuple[MappingRow, ...]
+
+
+def carry_over(mapping: LabelMapping, classes: ClassList) -> CarriedMapping:
+    """Keep each row whose class name the new model knows, at that class's index there."""
+    kept: list[MappingRow] = []
+    dropped: list[MappingRow] = []
+    taken: set[int] = set()
+    for row in mapping.rows:
+        found = classes.find(row.class_name)
+        if found is None or found.id in taken:
+            dropped.append(row)
+            continue
+        taken.add(found.id)
+        kept.append(MappingRow(found.id, found.name, row.entry_id, row.min_confidence))
+    return CarriedMapping(LabelMapping(tuple(kept)), tuple(dropped))

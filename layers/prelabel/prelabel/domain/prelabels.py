@@ -42,8 +42,10 @@ def labels_from_detections(
     sx, sy = scale
     width, height = image_size
     labels: list[Label] = []
+    # A model may have 1,000 classes mapped: one lookup per detection, not a scan of the rows.
+    rows = {row.class_id: row for row in snapshot.mapping.rows}
     for det in detections:
-        row = snapshot.mapping.row_for(det.class_id)
+        row = rows.get(det.class_id)
         if row is None or det.score < snapshot.mapping.threshold_for(
             row, snapshot.default_threshold
         ):

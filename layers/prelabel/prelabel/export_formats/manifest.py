@@ -21,6 +21,11 @@ MANIFEST_NAME = "prelabel_export.json"
 SKIPPED_REASON = "image size unknown: the image has not been pre-labeled yet"
 
 
+def _models(task: Task) -> list[dict[str, str]]:
+    seen = dict.fromkeys((label.model_name, label.model_version) for label in task.labels)
+    return [{"name": name, "version": version} for name, version in seen]
+
+
 class Manifest(Closing):
     def __init__(self, project: Project, fmt: ExportFormat, created_at: str) -> None:
         self._header = {
@@ -44,6 +49,8 @@ class Manifest(Closing):
                 "image_key": task.image_key,
                 "image": image,
                 "annotation": annotation,
+                # The detectors its pre-labels came from (YOLO's lines have no room for them).
+                "models": _models(task),
             }
         )
 

@@ -22,7 +22,10 @@ class DetectorUnavailable(Exception):
 
 class Detector(ABC):
     @abstractmethod
-    def detect(self, images: Sequence[bytes], *, score_floor: float) -> Detections:
+    def detect(
+        self, images: Sequence[bytes], *, score_floor: float, target_model: str | None = None
+    ) -> Detections:
         """One result per image, in order, holding every box scored at or above `score_floor`
         (up to the detector's per-image cap); DetectorUnavailable when the endpoint keeps
-        failing."""
+        failing. `target_model` names an organization's model on the multi-model endpoint
+        (its artifact's key); None asks the built-in detector."""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+from prelabel.domain.detector_models import target_model
 from prelabel.domain.entities import RunSnapshot, RunStatus
 from prelabel.domain.errors import Busy, StorageError
 from prelabel.domain.locations import OUTSIDE_LOCATIONS_REASON, is_readable
@@ -22,7 +23,7 @@ from prelabel.domain.mapping import detector_score_floor
 from prelabel.domain.prelabels import labels_from_detections
 from prelabel.imaging.budget import DEFAULT_BUDGET_BYTES, ByteBudget, prepare_batch
 from prelabel.imaging.preprocess import PreparedImage
-from prelabel.ports.detector import Detector
+from prelabel.ports.detector import Detections, Detector, DetectorUnavailable
 from prelabel.ports.images import ImageSource
 from prelabel.ports.labeling import (
     BatchCommit,
@@ -116,7 +117,7 @@ class BatchWorker:
                 prepared = self._prepare_isolated(item, chargeable, commit)
             else:
                 prepared = self._prepare_together(chargeable)
-            self._detect_into(snapshot, prepared, commit, report)
+            self._detect_into(item.org_id, snapshot, prepared, commit, report)
         if not self.commit(commit):
             return BatchReport(item.run_id, item.batch_no, "run_not_running")
         report.labeled = len(commit.done)
@@ -184,6 +185,7 @@ class BatchWorker:
 
     def _detect_into(
         self,
+        org_id: str,
         snapshot: RunSnapshot,
         prepared: Sequence[tuple[TaskImage, Prepared]],
         commit: BatchCommit,
@@ -200,7 +202,7 @@ class BatchWorker:
         # Boxes down to the mapping's lowest threshold: a fixed floor would cut lower ones off.
         floor = detector_score_floor(snapshot.mapping, snapshot.default_threshold)
         started = self.clock()
-        detections = self.detector.detect([image.payload for _, image in ready], score_floor=floor)
+        detections = self._detect(org_id, snapshot, [image.payload for _, image in ready], floor)
         report.endpoint = EndpointCall(len(ready), (self.clock() - started) * 1000)
         model = (detections.model_name, detections.model_version)
         commit.model = model
@@ -217,6 +219,26 @@ class BatchWorker:
                 task_id=task.task_id,
             )
             commit.done.append(DoneTask(task.task_id, labels, image.width, image.height))
+
+    def _detect(
+        self, org_id: str, snapshot: RunSnapshot, payloads: list[bytes], floor: float
+    ) -> Detections:
+        """The run's model: the built-in, or the organization's version named by TargetModel,
+        which starts with the batch's own organization and comes from the run's snapshot (the
+        project's record at start), never from a request."""
+        pick = snapshot.model
+        if pick is None:
+            return self.detector.detect(payloads, score_floor=floor)
+        target = target_model(org_id, pick.model_id, pick.version)
+        detections = self.detector.detect(payloads, score_floor=floor, target_model=target)
+        if detections.model_version != pick.version:
+            # Class ids index the picked model's classes: another model's boxes would be
+            # mislabeled, so the batch waits for a retry instead.
+            raise DetectorUnavailable(
+                f"TargetModel {target} was answered by model version "
+                f"{detections.model_version[:80]!r}, not {pick.version}"
+            )
+        return detections
 
     # --- committing ---------------------------------------------------------------------------
 

@@ -10,12 +10,16 @@ from prelabel.domain.errors import Conflict, InvalidInput
 from prelabel.domain.ids import new_id, now_iso
 from prelabel.domain.label_config import Geometry, LabelEntry, validate_label_config
 from prelabel.domain.mapping import MappingRowInput, build_mapping, check_threshold
+from prelabel.ports.detector_models import ModelRepository
 from prelabel.ports.projects import ProjectRepository
+from prelabel.services.project_detector import classes_of
 
 
 @dataclass(frozen=True)
 class ProjectService:
     projects: ProjectRepository
+    # The mapping's classes are the project's model's.
+    models: ModelRepository
 
     def create(self, org_id: str, name: str, label_config: Sequence[LabelEntry]) -> Project:
         entries = validate_label_config(label_config)
@@ -54,7 +58,7 @@ class ProjectService:
             raise Conflict(
                 "the mapping cannot change while a pre-labeling run is active; stop it first"
             )
-        mapping = build_mapping(rows, project.label_config)
+        mapping = build_mapping(rows, project.label_config, classes_of(self.models, project))
         threshold = project.default_threshold
         if default_threshold is not None:
             threshold = check_threshold(default_threshold, "default_threshold")

@@ -47,6 +47,7 @@ def snapshot_of(project: Project, batch_size: int) -> RunSnapshot:
         default_threshold=project.default_threshold,
         entry_names={e.id: e.name for e in project.label_config},
         batch_size=batch_size,
+        model=project.model,
     )
 
 

@@ -1,9 +1,10 @@
-"""A label mapping as stored: a list of maps, on the project (where it is edited) and on a
-run's snapshot (as it was when the run started)."""
+"""A label mapping and the model it maps as stored: a list of maps and a map, on the project
+(where they are edited) and on a run's snapshot (as they were when the run started)."""
 
 from __future__ import annotations
 
-from prelabel.adapters.dynamodb.models import MappingRowAttr
+from prelabel.adapters.dynamodb.models import MappingRowAttr, ModelPickAttr
+from prelabel.domain.detector_models import ModelPick
 from prelabel.domain.mapping import LabelMapping, MappingRow
 
 
@@ -31,3 +32,15 @@ def mapping_to_items(mapping: LabelMapping) -> list[MappingRowAttr]:
         )
         for r in mapping.rows
     ]
+
+
+def pick_from_item(item: ModelPickAttr | None) -> ModelPick | None:
+    if item is None:
+        return None
+    return ModelPick(item.model_id, item.version, item.name)
+
+
+def pick_to_item(pick: ModelPick | None) -> ModelPickAttr | None:
+    if pick is None:
+        return None
+    return ModelPickAttr(model_id=pick.model_id, version=pick.version, name=pick.name)

@@ -15,6 +15,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -59,6 +60,14 @@ class MappingRowAttr(MapAttribute[str, Any]):
     min_confidence = NumberAttribute(null=True)
 
 
+class ModelPickAttr(MapAttribute[str, Any]):
+    """The organization's own model a project uses (or a run used): absent for the built-in."""
+
+    model_id = UnicodeAttribute()
+    version = UnicodeAttribute()
+    name = UnicodeAttribute()
+
+
 class KeysOnlyIndex(GlobalSecondaryIndex[_M]):
     """A global index named `index_name` that holds keys only: every read through one gets
     its items by key afterwards, so no index write copies the rest of an item."""
@@ -94,6 +103,8 @@ class ProjectModel(Model):
     # While a reshard job moves a legacy project's tasks to shards: the N and the job.
     reshard_to = NumberAttribute(null=True)
     reshard_job = UnicodeAttribute(null=True)
+    # Changed only with the model's `used_by`, in one transaction (detector_models.py).
+    model = ModelPickAttr(null=True)
 
 
 class DatasetModel(Model):
@@ -266,6 +277,7 @@ class RunSnapshotModel(RunsTable):
     default_threshold = NumberAttribute(default=0.5)
     entry_names = MapAttribute[str, Any](default=dict)
     batch_size = NumberAttribute(default=32)
+    model = ModelPickAttr(null=True)
 
 
 class BatchItem(RunsTable):
@@ -340,6 +352,55 @@ class JobSliceModel(JobsTable):
         return f"slice#{job_id}", f"{slice_no:06d}"
 
 
+class ModelsTable(Model):
+    """The items of the models table: an organization's models under `<org>`, and each model's
+    versions (`v#<sha256>`) and uploads (`u#<upload id>`) under `<org>#<model>`, so listing the
+    models reads no version and reading a model reads no other model."""
+
+    class Meta:
+        table_name = "prelabel-models"
+
+
+class DetectorModelItem(ModelsTable):
+    owner_key = UnicodeAttribute(hash_key=True)  # <org>
+    item_key = UnicodeAttribute(range_key=True)  # <model id>
+    name = UnicodeAttribute()
+    family = UnicodeAttribute()
+    input_width = NumberAttribute()
+    input_height = NumberAttribute()
+    # JSON texts, read whole: the normalisation object and up to 1,000 class names.
+    normalisation = UnicodeAttribute()
+    classes = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    # Project ids that picked the model, changed in the same transaction as each pick.
+    used_by = UnicodeSetAttribute(null=True)
+    # The version that became READY last (the default a project picks).
+    latest_ready = UnicodeAttribute(null=True)
+
+
+class ModelVersionItem(ModelsTable):
+    owner_key = UnicodeAttribute(hash_key=True)  # <org>#<model id>
+    item_key = UnicodeAttribute(range_key=True)  # v#<sha256>
+    status = UnicodeAttribute()
+    size_bytes = NumberAttribute()
+    upload_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    figures = UnicodeAttribute(null=True)  # JSON: the validator's figures
+
+
+class ModelUploadItem(ModelsTable):
+    owner_key = UnicodeAttribute(hash_key=True)  # <org>#<model id>
+    item_key = UnicodeAttribute(range_key=True)  # u#<upload id>
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    version = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    execution_arn = UnicodeAttribute(null=True)
+    finished_at = UnicodeAttribute(null=True)
+
+
 POOL_CONNECTIONS = 32
 
 # Model -> the Settings field naming its table.
@@ -359,6 +420,9 @@ TABLE_OF: dict[type[Model], str] = {
     CrashNoteModel: "runs_table",
     JobModel: "jobs_table",
     JobSliceModel: "jobs_table",
+    DetectorModelItem: "models_table",
+    ModelVersionItem: "models_table",
+    ModelUploadItem: "models_table",
 }
 
 

@@ -8,7 +8,11 @@ from pynamodb.expressions.update import Action
 
 from prelabel.adapters.dynamodb.errors import CONDITION_FAILED, read_item, save_new, storage_errors
 from prelabel.adapters.dynamodb.keys import project_ref
-from prelabel.adapters.dynamodb.mapping_items import mapping_from_items, mapping_to_items
+from prelabel.adapters.dynamodb.mapping_items import (
+    mapping_from_items,
+    mapping_to_items,
+    pick_from_item,
+)
 from prelabel.adapters.dynamodb.models import (
     DatasetModel,
     LabelEntryAttr,
@@ -38,6 +42,7 @@ def _project_to_domain(item: ProjectModel) -> Project:
         default_threshold=float(item.default_threshold),
         active_run_id=item.active_run_id,
         created_at=item.created_at,
+        model=pick_from_item(item.model),
     )
 
 

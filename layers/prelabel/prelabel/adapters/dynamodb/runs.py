@@ -9,7 +9,12 @@ from pynamodb.expressions.update import Action
 
 from prelabel.adapters.dynamodb.errors import condition_failed, read_item, storage_errors
 from prelabel.adapters.dynamodb.keys import project_ref
-from prelabel.adapters.dynamodb.mapping_items import mapping_from_items, mapping_to_items
+from prelabel.adapters.dynamodb.mapping_items import (
+    mapping_from_items,
+    mapping_to_items,
+    pick_from_item,
+    pick_to_item,
+)
 from prelabel.adapters.dynamodb.models import ProjectModel, RunModel, RunSnapshotModel
 from prelabel.adapters.dynamodb.shards import read_layout
 from prelabel.adapters.dynamodb.transact import Transaction
@@ -74,6 +79,7 @@ class DynamoRunRepository(RunRepository):
                 default_threshold=snapshot.default_threshold,
                 entry_names=dict(snapshot.entry_names),
                 batch_size=snapshot.batch_size,
+                model=pick_to_item(snapshot.model),
             ),
         )
         tx.update(
@@ -127,6 +133,7 @@ class DynamoRunRepository(RunRepository):
             default_threshold=float(item.default_threshold),
             entry_names={str(k): str(v) for k, v in names.items()},
             batch_size=int(item.batch_size),
+            model=pick_from_item(item.model),
         )
 
     def set_execution(self, ref: ProjectRef, run_id: str, execution_arn: str) -> None:
