@@ -24,6 +24,9 @@ LOCK := $(UV) pip compile pyproject.toml --generate-hashes --no-strip-extras --q
 	--find-links $(PIP_FIND_LINKS)
 
 PYTEST := $(VENV)/bin/pytest -q
+# `make test` spreads test files over every core (pytest-xdist): each worker starts its own
+# DynamoDB Local, moto server and Chromium; a file stays on one worker (module fixtures).
+PARALLEL ?= -n logical --dist loadfile
 # The unit tier's own venv: the runtime lock and pytest only (requirements/unit.txt).
 UNIT_VENV ?= .venv-unit
 
@@ -80,7 +83,7 @@ node_modules/.installed: package.json package-lock.json
 ## test: everything CI runs: lint, the unit tier in its runtime-only venv, then every test in
 ## one session (unit, integration, e2e; the slow tests at 5,000 tasks)
 test: setup lint unit-fresh
-	$(PYTEST)
+	$(PYTEST) $(PARALLEL)
 
 ## unit: the services over in-memory fakes, no network (tests/unit)
 unit: $(VENV)/.installed

@@ -117,6 +117,7 @@ def big(
     moto_endpoint: str,
     template: dict[str, Any],
     jobs_state_machine_arn: str,
+    model_validation_state_machine_arn: str,
 ) -> Iterator[Big]:
     """Tables, bucket and container of the module's own (the per-test ones are function-scoped),
     an organization, a project, and IMAGES images put straight into moto's S3."""
@@ -128,6 +129,9 @@ def big(
     settings = Settings(
         **{TABLE_SETTING[logical]: name for logical, name in names.items()},
         data_bucket=bucket,
+        # The API's container needs every setting it may use; no test here touches models.
+        models_bucket=f"models-big-{suffix}",
+        model_validation_state_machine_arn=model_validation_state_machine_arn,
         dynamodb_endpoint=ddb_endpoint,
         state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:not-deployed",
         jobs_state_machine_arn=jobs_state_machine_arn,
