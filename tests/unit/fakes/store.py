@@ -46,9 +46,11 @@ from prelabel.ports.tasks import (
     Removal,
     Sharding,
     TaskFilter,
+    TaskOrder,
     TaskPage,
     TaskRepository,
 )
+from prelabel.quality.priority import REST, ReviewPriority
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Prelabel:
     width: int | None = None
     height: int | None = None
     reason: str | None = None
+    review: ReviewPriority = REST
 
 
 @dataclass
@@ -365,7 +368,18 @@ class MemoryTasks(TaskRepository):
             image_width=p.width,
             image_height=p.height,
             prelabel_run_id=p.run_id,
+            review_priority=p.review.value if p.outcome is PrelabelState.DONE else None,
         )
+
+    def _review_order(self, ref: ProjectRef) -> list[Task]:
+        """What the review index and the pre-label partitions give: queued pre-labels by key
+        (then task id), then the rest by task id."""
+        done = [
+            (p.review.key if p.review.queued else "~", task_id)
+            for (r, task_id), p in self.db.prelabels.items()
+            if r == ref and p.outcome is PrelabelState.DONE and (r, task_id) in self.db.tasks
+        ]
+        return [self._joined(self.db.tasks[(ref, task_id)]) for _, task_id in sorted(done)]
 
     def _eligible(self, ref: ProjectRef, task: Task) -> bool:
         return task.state is LabelingState.WAITING and (ref, task.task_id) not in self.db.prelabels
@@ -405,9 +419,14 @@ class MemoryTasks(TaskRepository):
     def list_tasks(
         self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None
     ) -> TaskPage:
+        everything = (
+            self._review_order(ref)
+            if flt.order is TaskOrder.REVIEW
+            else [self._joined(t) for (r, _), t in sorted(self.db.tasks.items()) if r == ref]
+        )
         tasks = [
             t
-            for t in (self._joined(t) for (r, _), t in sorted(self.db.tasks.items()) if r == ref)
+            for t in everything
             if (flt.state is None or t.state is flt.state)
             and (flt.prelabeled is None or t.prelabeled == flt.prelabeled)
             and (flt.dataset_id is None or t.dataset_id == flt.dataset_id)
@@ -641,7 +660,7 @@ class MemoryBatchStore(labeling.BatchStore):
             self.db.receipts.add((item.run_id, item.batch_no))
             for d in batch.done:
                 self.db.prelabels[(ref, d.task_id)] = Prelabel(
-                    PrelabelState.DONE, item.run_id, d.labels, d.width, d.height
+                    PrelabelState.DONE, item.run_id, d.labels, d.width, d.height, review=d.review
                 )
             for f in batch.failed:
                 self.db.prelabels[(ref, f.task_id)] = Prelabel(

@@ -35,6 +35,7 @@ def coco_image(image_id: int, task: Task, file_name: str) -> dict[str, Any]:
         "prelabel_image_key": task.image_key,
         "prelabel_state": task.prelabel_state.value if task.prelabel_state else None,
         "prelabel_run_id": task.prelabel_run_id,
+        "prelabel_review_priority": task.review_priority,
     }
 
 

@@ -44,6 +44,7 @@ class Manifest(Closing):
                 "image_key": task.image_key,
                 "image": image,
                 "annotation": annotation,
+                "review_priority": task.review_priority,
             }
         )
 

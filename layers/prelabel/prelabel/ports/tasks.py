@@ -5,8 +5,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from prelabel.domain.entities import LabelingState, ProjectCounts, ProjectRef, Task
+from prelabel.domain.errors import InvalidInput
+
+
+class TaskOrder(StrEnum):
+    ID = "id"
+    # Pre-labeled tasks, those people should review first first (prelabel.quality.priority).
+    REVIEW = "review"
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +22,27 @@ class TaskFilter:
     state: LabelingState | None = None
     prelabeled: bool | None = None
     dataset_id: str | None = None
+    order: TaskOrder = TaskOrder.ID
+
+    def __post_init__(self) -> None:
+        if self.order is TaskOrder.REVIEW:
+            _check_review_filter(self)
+
+
+def _check_review_filter(flt: TaskFilter) -> None:
+    """Review order reads the review index and the pre-label partitions, which know neither a
+    task's state nor its dataset: a filter on those could read the whole project for a page."""
+    refused = (
+        ("state", flt.state is not None, "the review index does not hold tasks' states"),
+        ("dataset_id", flt.dataset_id is not None, "the review index does not hold datasets"),
+        ("prelabeled", flt.prelabeled is False, "review order lists pre-labeled tasks only"),
+    )
+    for name, given, why in refused:
+        if given:
+            raise InvalidInput(
+                f"{name}: cannot be combined with order=review ({why}); leave {name} out",
+                field=name,
+            )
 
 
 @dataclass(frozen=True, slots=True)
