@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from prelabel.services.jobs.runner import JobRunner
     from prelabel.services.labeling import BatchWorker, WorkerSettings
     from prelabel.services.reshard import ReshardService
+    from prelabel.services.review_samples import ReviewSampleService
     from prelabel.services.runs import RunService
 
 
@@ -284,6 +285,12 @@ class Container:
     @cached_property
     def export_service(self) -> ExportService:
         return ExportService(self.projects, self.tasks, self.job_service, self.image_links)
+
+    @cached_property
+    def review_sample_service(self) -> ReviewSampleService:
+        from prelabel.services.review_samples import ReviewSampleService
+
+        return ReviewSampleService(self.projects, self.tasks, self.job_service, self.image_links)
 
     @cached_property
     def image_service(self) -> ImageService:

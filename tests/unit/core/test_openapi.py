@@ -48,6 +48,8 @@ def test_document_names_security_servers_and_every_answer() -> None:
         ("/projects/{project_id}/tasks/move", "post"): job,
         ("/projects/{project_id}/export", "get"): job,
         ("/projects/{project_id}/reshard", "post"): job,
+        ("/projects/{project_id}/review-sample", "post"): job,
+        ("/projects/{project_id}/review-sample/{job_id}", "get"): job,
     }
     for path, method, op in operations:
         errors = {c: r for c, r in op["responses"].items() if c >= "400"}

@@ -43,6 +43,7 @@ from prelabel.ports.runs import RunRepository
 from prelabel.ports.tasks import (
     IdRange,
     Move,
+    PrelabelClasses,
     Removal,
     Sharding,
     TaskFilter,
@@ -434,6 +435,21 @@ class MemoryTasks(TaskRepository):
         start = int(cursor or 0)
         end = start + limit
         return TaskPage(tasks[start:end], str(end) if end < len(tasks) else None)
+
+    def get_many(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[Task]:
+        return [
+            self._joined(self.db.tasks[(ref, t)]) for t in task_ids if (ref, t) in self.db.tasks
+        ]
+
+    def prelabel_classes(self, ref: ProjectRef, after: str | None, limit: int) -> PrelabelClasses:
+        done = sorted(
+            (task_id, p)
+            for (r, task_id), p in self.db.prelabels.items()
+            if r == ref and p.outcome is PrelabelState.DONE and (after is None or task_id > after)
+        )
+        tasks = [(task_id, dict(Counter(lbl.entry_id for lbl in p.labels))) for task_id, p in done]
+        more = len(tasks) > limit
+        return PrelabelClasses(tasks[:limit], tasks[limit - 1][0] if more else None)
 
     def delete_dataset_tasks(
         self, ref: ProjectRef, dataset_id: str, job_id: str, limit: int

@@ -26,6 +26,7 @@ from prelabel.api.routes import (
     images,
     jobs,
     projects,
+    review_samples,
     runs,
     tasks,
 )
@@ -37,7 +38,7 @@ NOT_SET_UP = "organization is not set up"
 
 logger = Logger(service="prelabel-api")
 app = APIGatewayHttpResolver(enable_validation=True)
-for module in (projects, datasets, tasks, assistant, exports, runs, images, jobs):
+for module in (projects, datasets, tasks, assistant, exports, runs, images, jobs, review_samples):
     app.include_router(module.router)
 
 

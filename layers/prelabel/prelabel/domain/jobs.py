@@ -23,6 +23,8 @@ class JobKind(StrEnum):
     EXPORT = "export"
     # Moves a legacy project's tasks (one partition) to shards.
     RESHARD = "reshard"
+    # Draws a review sample (stratified by class) and writes it as a review tool's job file.
+    REVIEW_SAMPLE = "review_sample"
 
 
 class JobStatus(StrEnum):

@@ -87,6 +87,15 @@ class TaskPage:
     cursor: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class PrelabelClasses:
+    """A slice of the pre-labeled tasks: each with its boxes per label entry, in task-id order,
+    and the id the next slice starts after (None: this was the last)."""
+
+    tasks: list[tuple[str, dict[str, int]]]
+    after: str | None
+
+
 class TaskRepository(ABC):
     @abstractmethod
     def add_many(self, tasks: Sequence[Task]) -> None:
@@ -109,6 +118,15 @@ class TaskRepository(ABC):
     def list_tasks(
         self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None
     ) -> TaskPage: ...
+
+    @abstractmethod
+    def get_many(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[Task]:
+        """The tasks of `task_ids` that exist, with their pre-labels, in that order."""
+
+    @abstractmethod
+    def prelabel_classes(self, ref: ProjectRef, after: str | None, limit: int) -> PrelabelClasses:
+        """Up to `limit` pre-labeled (DONE) tasks after `after` in task-id order, with their
+        boxes per label entry: one pass over the pre-labels, a slice at a time."""
 
     @abstractmethod
     def delete_dataset_tasks(

@@ -19,11 +19,13 @@ from itertools import islice
 
 from prelabel.adapters.dynamodb.errors import storage_errors
 from prelabel.adapters.dynamodb.keys import Shard
+from prelabel.adapters.dynamodb.label_codec import entry_counts
 from prelabel.adapters.dynamodb.models import PrelabelModel
 from prelabel.adapters.dynamodb.shards import Layout, merged
 from prelabel.adapters.dynamodb.task_items import joined
-from prelabel.adapters.dynamodb.task_lists import shard_page
+from prelabel.adapters.dynamodb.task_lists import MAX_PAGE, shard_page
 from prelabel.domain.entities import Task
+from prelabel.ports.tasks import PrelabelClasses
 from prelabel.quality.priority import KEY_DIGITS, ReviewPriority
 
 QUEUED = "review"
@@ -101,3 +103,25 @@ def read_review_page(
     ids = merged([_rest(s, after, page) for s in shards])
     rest, last, more = _take(layout, ((t, t) for t in ids), wanted)
     return tasks + rest, (REST, last) if more and last is not None else None
+
+
+def _done_labels(shard: Shard, after: str | None, page: int) -> Iterator[tuple[str, str]]:
+    condition = PrelabelModel.task_id > after if after else None
+    with storage_errors("read pre-labels"):
+        for item in PrelabelModel.query(
+            shard.review_key,
+            range_key_condition=condition,
+            attributes_to_get=["task_id", PrelabelModel.labels.attr_name],
+            page_size=page,
+        ):
+            yield item.task_id, item.labels or ""
+
+
+def read_prelabel_classes(layout: Layout, after: str | None, limit: int) -> PrelabelClasses:
+    """A slice of the pass over the pre-labels a review sample makes: the shards' DONE
+    partitions merged in task-id order, each pre-label's boxes counted per entry."""
+    shards = layout.stored()
+    rows = merged([_done_labels(s, after, min(limit, MAX_PAGE)) for s in shards])
+    tasks = [(task_id, entry_counts(text)) for task_id, text in islice(rows, limit)]
+    more = len(tasks) == limit and next(rows, None) is not None
+    return PrelabelClasses(tasks, tasks[-1][0] if more else None)

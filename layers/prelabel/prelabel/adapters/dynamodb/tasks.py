@@ -26,9 +26,10 @@ from prelabel.adapters.dynamodb.resharding import Resharder
 from prelabel.adapters.dynamodb.resharding import begin as begin_resharding
 from prelabel.adapters.dynamodb.review_queue import QUEUED as REVIEW_QUEUED
 from prelabel.adapters.dynamodb.review_queue import REST as REVIEW_REST
-from prelabel.adapters.dynamodb.review_queue import read_review_page
+from prelabel.adapters.dynamodb.review_queue import read_prelabel_classes, read_review_page
 from prelabel.adapters.dynamodb.shards import Layout, Layouts, pack, read_layout
 from prelabel.adapters.dynamodb.task_items import (
+    joined,
     prelabels_of,
     task_item,
     task_to_domain,
@@ -52,6 +53,7 @@ from prelabel.domain.errors import Busy, Conflict, NotFound, StorageError
 from prelabel.ports.tasks import (
     IdRange,
     Move,
+    PrelabelClasses,
     Removal,
     Sharding,
     TaskFilter,
@@ -377,6 +379,12 @@ class DynamoTaskRepository(TaskRepository):
         after = self._cursors.decode(ref.key, source, cursor) if cursor else None
         tasks, last = read_page(self.layouts.of(ref), flt, limit, after)
         return TaskPage(tasks, self._cursors.encode(ref.key, source, last) if last else None)
+
+    def get_many(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[Task]:
+        return joined(self.layouts.of(ref), task_ids)
+
+    def prelabel_classes(self, ref: ProjectRef, after: str | None, limit: int) -> PrelabelClasses:
+        return read_prelabel_classes(self.layouts.of(ref), after, limit)
 
     def _review_page(self, ref: ProjectRef, limit: int, cursor: str | None) -> TaskPage:
         position = None

@@ -18,6 +18,7 @@ from prelabel.services.jobs.context import JobContext, Work
 from prelabel.services.jobs.export_step import export_step
 from prelabel.services.jobs.import_step import import_step
 from prelabel.services.jobs.reshard_step import reshard_step
+from prelabel.services.jobs.review_sample_step import review_sample_step
 from prelabel.services.jobs.task_steps import disconnect_step, move_step, reconnect_step
 
 WORK: dict[JobKind, Work] = {
@@ -27,6 +28,7 @@ WORK: dict[JobKind, Work] = {
     JobKind.MOVE: move_step,
     JobKind.EXPORT: export_step,
     JobKind.RESHARD: reshard_step,
+    JobKind.REVIEW_SAMPLE: review_sample_step,
 }
 
 
