@@ -50,6 +50,8 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("GET", "/projects/{project_id}/jobs"): None,
     ("GET", "/projects/{project_id}/jobs/{job_id}"): None,
     ("POST", "/projects/{project_id}/reshard"): None,
+    ("POST", "/projects/{project_id}/review-sample"): {"format": "cvat", "seed": 1},
+    ("GET", "/projects/{project_id}/review-sample/{job_id}"): None,
 }
 ORG_LEVEL = {
     ("GET", "/projects"),
@@ -158,6 +160,7 @@ def test_other_org_gets_404_and_no_data(
         ("POST", "/projects/{b_project}/datasets/{dataset_id}/reconnect"),
         ("GET", "/projects/{b_project}/jobs/{job_id}"),
         ("GET", "/projects/{b_project}/export?job_id={job_id}"),
+        ("GET", "/projects/{b_project}/review-sample/{job_id}"),
     ],
 )
 def test_other_org_cannot_reach_a_objects_through_its_own_project(
