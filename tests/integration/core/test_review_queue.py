@@ -36,8 +36,8 @@ COMMIT_SIZE = 40
 
 
 def _random_priority(rng: random.Random) -> ReviewPriority:
-    """Boxes 0 to 0.6 above a 0.3 threshold, 0 to 5 of them: every tier comes up."""
-    return review_priority([(0.3 + rng.random() * 0.6, 0.3) for _ in range(rng.randrange(6))])
+    """Boxes 0 to 0.25 above a 0.3 threshold, 0 to 5 of them: every tier comes up."""
+    return review_priority([(0.3 + rng.random() * 0.25, 0.3) for _ in range(rng.randrange(6))])
 
 
 def _run(ports: Container, ref: ProjectRef, total: int) -> str:

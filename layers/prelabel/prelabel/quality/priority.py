@@ -3,15 +3,21 @@
 A box's *margin* is its score minus its class's threshold in the run's mapping snapshot (every
 kept box has margin >= 0). Three tiers, in this order:
 
-1. **near**: some box lies within NEAR_MARGIN (0.05) of its threshold. These are the boxes a
-   threshold decision hangs on: the least sure boxes that were kept, where precision is
-   lowest, and where a reviewer's verdict moves the calibrated threshold most. The task with
-   the smallest margin comes first; equal margins (to the thousandth) put the task with more
-   low-score boxes first.
-2. **many low**: no box that near, but at least MANY_LOW (3) boxes within LOW_MARGIN (0.20) of
+1. **near**: some box lies within NEAR_MARGIN (0.02) of its threshold: two steps of the 0.01
+   grid thresholds are calibrated on, so raising the threshold by 0.02 would drop it. These
+   are the boxes a threshold decision hangs on: the least sure boxes that were kept, where
+   precision is lowest, and where a reviewer's verdict moves the calibrated threshold most.
+   The task with the smallest margin comes first; equal margins (to the thousandth) put the
+   task with more low-score boxes first.
+2. **many low**: no box that near, but at least MANY_LOW (3) boxes within LOW_MARGIN (0.10) of
    their thresholds: a cluttered or confusing image, where the model is unsure several times
    and mistakes gather. More such boxes first; equal counts by the smallest margin.
 3. **the rest**: the model is sure of every box, or the image has no box. All equal.
+
+The bands are narrow on purpose: each task of the first two tiers costs a write unit in the
+review index, and the bands decide how many there are (on coco-mini-train with YOLOX-Nano at a
+0.3 threshold: 20% near, 9% many low; docs/quality.md). A wider band would put a third or
+more of a project ahead of "the rest", more than a team reviews first anyway.
 
 The priority is encoded as a sortable key of KEY_DIGITS digits, lowest first ("priority 0" is
 the most urgent, as in P0): the tier, then the two figures of its order, each fixed-width.
@@ -30,8 +36,8 @@ from enum import IntEnum
 
 from prelabel.domain.entities import Label
 
-NEAR_MARGIN = 0.05
-LOW_MARGIN = 0.20
+NEAR_MARGIN = 0.02
+LOW_MARGIN = 0.10
 MANY_LOW = 3
 KEY_DIGITS = 6
 # Low-score boxes counted into a key: two digits.
