@@ -133,7 +133,8 @@ def _class_line(
     if draw is None:
         why: str | None = f"no pre-label holds a box of {name}"
     elif draw.short:
-        why = f"the project's pre-labels hold only {draw.boxes} boxes of {name} (all taken)"
+        boxes = "box" if draw.boxes == 1 else "boxes"
+        why = f"the project's pre-labels hold only {draw.boxes} {boxes} of {name} (all taken)"
     else:
         why = None
     return {
