@@ -70,9 +70,7 @@ def test_review_order_and_a_review_sample_downloaded(
     page.fill(tid("review-boxes"), "3")
     page.click(tid("review-button"))
     link = page.locator(tid("review-link"))
-    expect(link).to_have_text(
-        f"Download {ref.project_id}-review-cvat.zip", timeout=JOB_TIMEOUT_MS
-    )
+    expect(link).to_have_text(f"Download {ref.project_id}-review-cvat.zip", timeout=JOB_TIMEOUT_MS)
     # Then each mapped class has its line: boxes got of those asked, images, and why if short
     rows = page.locator(tid("review-class"))
     expect(rows).to_have_count(3)
