@@ -4,6 +4,7 @@ size, and a reshard that carries the entries."""
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from prelabel.ports.labeling import BatchCommit, BatchItem, DoneTask, FailedTask
 from prelabel.ports.tasks import TaskFilter, TaskOrder
 from prelabel.quality.priority import REST_VALUE, ReviewPriority, review_priority
 from prelabel.services.jobs.service import new_job
+from tests.integration.core.api_client import call
 from tests.integration.core.test_task_shards import make_project, new_tasks
 
 REVIEW = TaskFilter(order=TaskOrder.REVIEW)
@@ -270,3 +272,29 @@ def test_a_reshard_moves_the_index_entries_with_the_pre_labels(
         shard = Shard(ref, shard_index(task_id, 16))
         entry = PrelabelModel.get(shard.review_key, task_id).review
         assert entry == (priority.key + task_id if priority.queued else None)
+
+
+def test_the_api_refuses_review_order_with_filters_it_cannot_serve(
+    ports: Container, make_org: Any
+) -> None:
+    # Given a project of the caller's organization
+    make_org("acme")
+    config = [{"id": "veh", "name": "Vehicle", "geometry": "bbox"}]
+    pid = call("POST", "/projects", "acme", {"name": "Q", "label_config": config}).body[
+        "project_id"
+    ]
+    # When its tasks are asked in review order with a state, a dataset or not pre-labeled
+    for name, value in (("state", "WAITING"), ("dataset_id", "ds_1"), ("prelabeled", "false")):
+        reply = call(
+            "GET", f"/projects/{pid}/tasks", "acme", query={"order": "review", name: value}
+        )
+        # Then 400 names the parameter and says why
+        assert reply.status == 400, reply.body
+        assert reply.body["field"] == name and "order=review" in reply.body["message"]
+    # And review order alone (or with prelabeled=true) answers, empty before any pre-label
+    for query in ({"order": "review"}, {"order": "review", "prelabeled": "true"}):
+        reply = call("GET", f"/projects/{pid}/tasks", "acme", query=query)
+        assert reply.status == 200 and reply.body == {"tasks": [], "cursor": None}
+    # And an order that does not exist is refused naming it
+    bad = call("GET", f"/projects/{pid}/tasks", "acme", query={"order": "score"})
+    assert bad.status in (400, 422) and "order" in json.dumps(bad.body)
