@@ -54,6 +54,7 @@ BOXES = 5
 # One pre-label in 5 in the review queue (a box near its threshold), as a run's commits leave
 # about a fifth of a project's images (docs/quality.md).
 QUEUED_EVERY = 5
+SHARD_READERS = "prelabel-shard-read"
 
 
 class ThreadCounter(ApiCounter):
@@ -67,8 +68,18 @@ class ThreadCounter(ApiCounter):
             call.params["_thread"] = threading.current_thread().name
 
     def _mine(self, job_threads: bool) -> list[Any]:
+        """A request's shard queries run in the shard-read pool (shards.merged): they are the
+        request's while requests are timed, and a job's while jobs are (the two never overlap;
+        the polling of a job makes no shard query)."""
         main = threading.main_thread().name
-        return [c for c in self.of("dynamodb") if (c.params.get("_thread") != main) == job_threads]
+
+        def mine(call: Any) -> bool:
+            thread = str(call.params.get("_thread"))
+            if thread.startswith(SHARD_READERS):
+                return True  # of whichever kind is being timed
+            return (thread != main) == job_threads
+
+        return [c for c in self.of("dynamodb") if mine(c)]
 
     def ddb(self, *, job_threads: bool) -> int:
         return len(self._mine(job_threads))
