@@ -37,6 +37,8 @@ class Call:
     seconds: float = 0.0
     status: int = 0
     consumed: Any = None
+    # Items a DynamoDB read returned (Query/Scan Count, BatchGetItem's Responses, GetItem 1).
+    items: int = 0
 
 
 @dataclass
@@ -104,6 +106,7 @@ class ApiCounter:
         call.status = getattr(http_response, "status_code", 0)
         if isinstance(parsed, dict):
             call.consumed = parsed.get("ConsumedCapacity")
+            call.items = _items_read(parsed)
 
     def by_operation(self) -> Counter[tuple[str, str]]:
         with self._lock:
@@ -122,6 +125,14 @@ class ApiCounter:
         for (service, operation), n in self.by_operation().items():
             out[service][operation] += n
         return out
+
+
+def _items_read(parsed: dict[str, Any]) -> int:
+    if "Count" in parsed:
+        return int(parsed["Count"])
+    if "Responses" in parsed:
+        return sum(len(items) for items in parsed["Responses"].values())
+    return 1 if "Item" in parsed else 0
 
 
 def _api_params(request_dict: Any) -> dict[str, Any]:

@@ -8,11 +8,12 @@ DynamoDB Local, moto executing the real ASLs with the real handlers):
 
 1. the images are put straight into moto's S3, then connected (an import job), all tasks moved
    to WAITING (a job), half of them given pre-labels of 5 boxes (written directly, as runs
-   would have left them);
+   would have left them; one in five of those in the review queue);
 2. each request the UI makes is timed `--samples` times through the API handler (p50, p99)
-   with the DynamoDB requests it makes: the assistant view, a task page unfiltered, by state,
-   pre-labeled and not, the dataset, a job, and the start-run answer (the "only X of Y"
-   confirmation: every read start makes before it starts anything);
+   with the DynamoDB requests it makes and the items they read: the assistant view, a task page
+   unfiltered, by state, pre-labeled and not, in review order, the dataset, a job, and the
+   start-run answer (the "only X of Y" confirmation: every read start makes before it starts
+   anything);
 3. the rest get their pre-labels, then the jobs are timed: import and move (above), export
    (COCO, every task with 5 boxes) and disconnect, each in tasks/s and DynamoDB requests per
    task (counted in the job's own Lambda threads, not the benchmark's polling);
@@ -55,6 +56,10 @@ ORG = "scale-org"
 CONFIG = [{"id": "veh", "name": "Vehicle", "geometry": "bbox"}]
 MAPPING = {"rows": [{"detector_class": "car", "entry_id": "veh"}]}
 BOXES = 5
+# One pre-label in 5 in the review queue (a box near its threshold), as a run's commits leave
+# about a fifth of a project's images (docs/quality.md).
+QUEUED_EVERY = 5
+SHARD_READERS = "prelabel-shard-read"
 
 
 class ThreadCounter(ApiCounter):
@@ -68,11 +73,24 @@ class ThreadCounter(ApiCounter):
             call.params["_thread"] = threading.current_thread().name
 
     def _mine(self, job_threads: bool) -> list[Any]:
+        """A request's shard queries run in the shard-read pool (shards.merged): they are the
+        request's while requests are timed, and a job's while jobs are (the two never overlap;
+        the polling of a job makes no shard query)."""
         main = threading.main_thread().name
-        return [c for c in self.of("dynamodb") if (c.params.get("_thread") != main) == job_threads]
+
+        def mine(call: Any) -> bool:
+            thread = str(call.params.get("_thread"))
+            if thread.startswith(SHARD_READERS):
+                return True  # of whichever kind is being timed
+            return (thread != main) == job_threads
+
+        return [c for c in self.of("dynamodb") if mine(c)]
 
     def ddb(self, *, job_threads: bool) -> int:
         return len(self._mine(job_threads))
+
+    def items_read(self, *, job_threads: bool) -> int:
+        return sum(c.items for c in self._mine(job_threads))
 
     def items_written(self, *, job_threads: bool) -> int:
         """Items a job wrote: each of a transaction's, each of a batch's, one per single write
@@ -93,6 +111,7 @@ class Size:
     tasks: int
     latency: dict[str, list[float]] = field(default_factory=dict)
     requests: dict[str, float] = field(default_factory=dict)
+    items: dict[str, float] = field(default_factory=dict)
     # seconds, tasks/s, DynamoDB requests per task, items written per task
     jobs: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
     answers: dict[str, float] = field(default_factory=dict)
@@ -134,7 +153,7 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int, shard
     ref = ProjectRef(org, pid)
     dataset, moved = _import_and_move(stack, counter, api, pid, size)
     ids = sorted(c.tasks.ids_in_state(ref, LabelingState.WAITING))
-    harness.plant_prelabels(ref, ids[::2], BOXES)
+    harness.plant_prelabels(ref, ids[::2], BOXES, queued_every=QUEUED_EVERY)
     api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
 
     print("  timing requests ...", flush=True)
@@ -205,6 +224,7 @@ def _requests(
         "page: state=WAITING": ("GET", tasks, {"limit": "50", "state": "WAITING"}, None),
         "page: prelabeled=true": ("GET", tasks, {"limit": "50", "prelabeled": "true"}, None),
         "page: prelabeled=false": ("GET", tasks, {"limit": "50", "prelabeled": "false"}, None),
+        "page: order=review": ("GET", tasks, {"limit": "50", "order": "review"}, None),
         "dataset": ("GET", f"/projects/{pid}/datasets/{dataset['dataset_id']}", None, None),
         "job": ("GET", f"/projects/{pid}/jobs/{moved['job_id']}", None, None),
         "start-run answer": ("POST", f"/projects/{pid}/runs", None, {"confirm": False}),
@@ -232,8 +252,8 @@ def _time_request(
         assert reply.status < 400, (name, reply.body)
     counter.recording = False
     size.latency[name] = times
-    # Every thread's: no job runs now, and a page queries the shards from a thread pool.
-    size.requests[name] = len(counter.of("dynamodb")) / samples
+    size.requests[name] = counter.ddb(job_threads=False) / samples
+    size.items[name] = counter.items_read(job_threads=False) / samples
 
 
 def _export(counter: ThreadCounter, api: InProcessApi, pid: str, size: Size) -> None:
@@ -286,21 +306,22 @@ def report(sizes: list[Size], shards: int) -> None:
     head = " | ".join(f"{s.tasks:,} p50 / p99 ms" for s in sizes)
     print(
         f"\n### Requests, N = {shards} task shards "
-        "(ms through the API handler; DynamoDB requests per call)\n"
+        "(ms through the API handler; DynamoDB requests and items read per call)\n"
     )
     growth = sizes[-1].tasks // sizes[0].tasks
-    print(f"| request | {head} | DynamoDB req | p50 ratio at {growth}x tasks |")
-    print("|---" * (len(sizes) + 3) + "|")
+    print(f"| request | {head} | DynamoDB req | items read | p50 ratio at {growth}x tasks |")
+    print("|---" * (len(sizes) + 4) + "|")
     for name in names:
         cells = " | ".join(
             f"{1000 * pct(s.latency[name], 0.5):.1f} / {1000 * pct(s.latency[name], 0.99):.1f}"
             for s in sizes
         )
         reqs = " / ".join(f"{s.requests[name]:.1f}" for s in sizes)
+        items = " / ".join(f"{s.items[name]:.0f}" for s in sizes)
         ratio = statistics.median(sizes[-1].latency[name]) / statistics.median(
             sizes[0].latency[name]
         )
-        print(f"| {name} | {cells} | {reqs} | {ratio:.2f}x |")
+        print(f"| {name} | {cells} | {reqs} | {items} | {ratio:.2f}x |")
     print("\n### Jobs (seconds; tasks/s; DynamoDB requests and items written per task)\n")
     print("| job | " + " | ".join(f"{s.tasks:,} tasks" for s in sizes) + " |")
     print("|---" * (len(sizes) + 1) + "|")

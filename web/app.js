@@ -920,8 +920,10 @@
 
   function taskQuery(cursor) {
     const q = new URLSearchParams({ limit: "50" });
-    if ($("task-state-filter").value) q.set("state", $("task-state-filter").value);
-    if ($("task-prelabel-filter").value) q.set("prelabeled", $("task-prelabel-filter").value);
+    // Review order lists pre-labeled tasks from the review index: no state filter (review.js).
+    if ($("task-order").value) q.set("order", $("task-order").value);
+    else if ($("task-state-filter").value) q.set("state", $("task-state-filter").value);
+    if ($("task-prelabel-filter").value && !$("task-order").value) q.set("prelabeled", $("task-prelabel-filter").value);
     if (cursor) q.set("cursor", cursor);
     return q.toString();
   }
@@ -976,6 +978,7 @@
     return el("li", {
       class: `task${state.selectedTask === t.task_id ? " selected" : ""}`,
       testid: "task-row", "data-task-id": t.task_id, "data-prelabeled": String(t.prelabeled),
+      "data-review": t.review_priority,
       "data-state": t.state, title: t.image_key,
       // A click anywhere on the row but the checkbox opens the preview; the name is the button
       // that keyboard users reach.
@@ -1196,6 +1199,7 @@
     const refilter = () => { $("task-list").replaceChildren(); loadTasks(false).catch(globalError); };
     $("task-state-filter").addEventListener("change", refilter);
     $("task-prelabel-filter").addEventListener("change", refilter);
+    $("task-order").addEventListener("change", refilter);
     $("tasks-more").addEventListener("click", () => loadTasks(true).catch(globalError));
     $("select-all").addEventListener("change", (ev) => {
       for (const li of $("task-list").children) {

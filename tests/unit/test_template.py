@@ -23,6 +23,7 @@ from prelabel.adapters.dynamodb.models import (
     DetectorModelItem,
     JobModel,
     OrganizationModel,
+    PrelabelModel,
     ProjectModel,
     RunModel,
     TaskModel,
@@ -33,15 +34,16 @@ from prelabel.settings import FUNCTION_NEEDS, ConfigurationError, Settings
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 
-# Logical id of each table -> the pynamodb model that reads and writes it.
-TABLE_MODELS = {
-    "OrganizationsTable": OrganizationModel,
-    "ProjectsTable": ProjectModel,
-    "DatasetsTable": DatasetModel,
-    "TasksTable": TaskModel,
-    "RunsTable": RunModel,
-    "JobsTable": JobModel,
-    "ModelsTable": DetectorModelItem,
+# Logical id of each table -> the pynamodb models that read and write it (the indexes of a
+# shared table are declared on the models whose items they hold).
+TABLE_MODELS: dict[str, tuple[Any, ...]] = {
+    "OrganizationsTable": (OrganizationModel,),
+    "ProjectsTable": (ProjectModel,),
+    "DatasetsTable": (DatasetModel,),
+    "TasksTable": (TaskModel, PrelabelModel),
+    "RunsTable": (RunModel,),
+    "JobsTable": (JobModel,),
+    "ModelsTable": (DetectorModelItem,),
 }
 
 
@@ -71,17 +73,21 @@ def attr_types(defs: list[dict[str, str]]) -> dict[str, str]:
     return {d["AttributeName"]: d["AttributeType"] for d in defs}
 
 
-def model_schema(model: Any) -> dict[str, Any]:
-    """The table layout pynamodb would create for `model` (its own create_table input)."""
-    schema = model._get_schema()
-    indexes = {
-        gsi["index_name"]: (key_layout(gsi["key_schema"]), gsi["projection"]["ProjectionType"])
-        for gsi in schema["global_secondary_indexes"]
-    }
-    definitions = attr_types(schema["attribute_definitions"])
-    for gsi in schema["global_secondary_indexes"]:
-        definitions.update(attr_types(gsi["attribute_definitions"]))
-    return {"keys": key_layout(schema["key_schema"]), "attrs": definitions, "gsis": indexes}
+def model_schema(*models: Any) -> dict[str, Any]:
+    """The table layout pynamodb would create for the models of one table (their own
+    create_table inputs, merged: same keys, every model's indexes)."""
+    schemas = [model._get_schema() for model in models]
+    keys = {tuple(key_layout(schema["key_schema"])) for schema in schemas}
+    assert len(keys) == 1, f"the models of one table disagree on its keys: {keys}"
+    indexes = {}
+    definitions: dict[str, str] = {}
+    for schema in schemas:
+        definitions.update(attr_types(schema["attribute_definitions"]))
+        for gsi in schema["global_secondary_indexes"]:
+            layout = (key_layout(gsi["key_schema"]), gsi["projection"]["ProjectionType"])
+            indexes[gsi["index_name"]] = layout
+            definitions.update(attr_types(gsi["attribute_definitions"]))
+    return {"keys": list(keys.pop()), "attrs": definitions, "gsis": indexes}
 
 
 def table_schema(props: dict[str, Any]) -> dict[str, Any]:
@@ -170,23 +176,25 @@ def test_table_layout_matches_its_pynamodb_model(template: dict[str, Any], logic
     # Given a table in the template and the pynamodb model that uses it
     props = template["Resources"][logical_id]["Properties"]
     # When both layouts are read
-    deployed, expected = table_schema(props), model_schema(TABLE_MODELS[logical_id])
+    deployed, expected = table_schema(props), model_schema(*TABLE_MODELS[logical_id])
     # Then keys, key attribute types, indexes and projections are identical
     assert deployed == expected
 
 
-def test_task_indexes_are_the_state_index_and_the_dataset_index(
+def test_task_indexes_are_the_state_index_the_dataset_index_and_the_review_queue(
     template: dict[str, Any],
 ) -> None:
     # Given the tasks table
     props = template["Resources"]["TasksTable"]["Properties"]
     # When its indexes are read
     gsis = table_schema(props)["gsis"]
-    # Then pages by state, finding work and disconnecting a dataset are queries on these two
-    # keys-only indexes (pre-labeling writes neither: pre-labels are items of their own)
+    # Then pages by state, finding work and disconnecting a dataset are queries on two
+    # keys-only indexes that pre-labeling never writes (pre-labels are items of their own), and
+    # the review queue is a keys-only index of the pre-labels' own partitions by `q`
     assert gsis == {
         "by-state": ([("state_key", "HASH"), ("task_id", "RANGE")], "KEYS_ONLY"),
         "by-dataset": ([("dataset_key", "HASH"), ("task_id", "RANGE")], "KEYS_ONLY"),
+        "review-queue": ([("project_key", "HASH"), ("q", "RANGE")], "KEYS_ONLY"),
     }
 
 

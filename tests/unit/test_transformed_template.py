@@ -44,6 +44,8 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
         "TasksTable": {"BatchGetItem", "UpdateItem", "Query"},
         "TasksTable/index/by-state": {"Query"},
         "TasksTable/index/by-dataset": {"Query"},
+        # Task pages in review order.
+        "TasksTable/index/review-queue": {"Query"},
         "RunsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
         "JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
         # Models declared (with their first upload) and uploads added in transactions (Put,

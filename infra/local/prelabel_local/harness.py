@@ -233,10 +233,21 @@ def wait_for_run_end(api: ApiClient, project_id: str, timeout: float = 240.0) ->
     return wait_until(ended, what=f"the run of {project_id} to end", timeout=timeout, interval=0.3)
 
 
-def plant_prelabels(ref: ProjectRef, task_ids: list[str], boxes: int) -> None:
+def _queue_key(task_id: str) -> str:
+    from prelabel.quality.priority import review_priority
+
+    margin = 0.001 + (sum(map(ord, task_id)) % 19) / 1000
+    return f"{review_priority([(0.5 + margin, 0.5)]).key}{task_id}"
+
+
+def plant_prelabels(
+    ref: ProjectRef, task_ids: list[str], boxes: int, *, queued_every: int = 0
+) -> None:
     """What runs would have left on WAITING tasks, written straight into the tables (for
     10,000s of tasks, where running the workflow would take hours): each task a pre-label of
-    `boxes` cars as Vehicle (entry `veh`), and the counters."""
+    `boxes` cars as Vehicle (entry `veh`), and the counters. With `queued_every` = k, every
+    k-th task's pre-label is also in the review queue (a box 0.001 to 0.019 above its
+    threshold), as a run's commit would have put it."""
     from prelabel.adapters.dynamodb.counts import counter_actions, counts_item
     from prelabel.adapters.dynamodb.label_codec import encode_labels, encode_model
     from prelabel.adapters.dynamodb.models import PrelabelModel
@@ -249,6 +260,7 @@ def plant_prelabels(ref: ProjectRef, task_ids: list[str], boxes: int) -> None:
             for i in range(boxes)
         ]
     )
+    queued = set(task_ids[::queued_every]) if queued_every else set()
     layout = read_layout(ref)
     for shard, ids in layout.group(task_ids).items():
         with PrelabelModel.batch_write() as batch:
@@ -262,6 +274,7 @@ def plant_prelabels(ref: ProjectRef, task_ids: list[str], boxes: int) -> None:
                         height=480,
                         model=encode_model("m", "1"),
                         labels=labels,
+                        review=_queue_key(task_id) if task_id in queued else None,
                     )
                 )
         deltas = {"prelabeled": len(ids), "eligible": -len(ids)}

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from prelabel.services.model_validation import ModelValidationJob
     from prelabel.services.quality import QualityService
     from prelabel.services.reshard import ReshardService
+    from prelabel.services.review_samples import ReviewSampleService
     from prelabel.services.reviewed_imports import ReviewedImportService
     from prelabel.services.run_sizing import RunSizing
     from prelabel.services.runs import RunService
@@ -416,6 +417,12 @@ class Container:
     @cached_property
     def export_service(self) -> ExportService:
         return ExportService(self.projects, self.tasks, self.job_service, self.image_links)
+
+    @cached_property
+    def review_sample_service(self) -> ReviewSampleService:
+        from prelabel.services.review_samples import ReviewSampleService
+
+        return ReviewSampleService(self.projects, self.tasks, self.job_service, self.image_links)
 
     @cached_property
     def image_service(self) -> ImageService:

@@ -66,6 +66,8 @@ MATRIX: dict[tuple[str, str], dict | None] = {
     ("DELETE", "/models/{model_id}"): None,
     ("POST", "/models/{model_id}/uploads"): None,
     ("POST", "/models/{model_id}/versions"): {"upload_id": "{upload_id}"},
+    ("POST", "/projects/{project_id}/review-sample"): {"format": "cvat", "seed": 1},
+    ("GET", "/projects/{project_id}/review-sample/{job_id}"): None,
 }
 ORG_LEVEL = {
     ("GET", "/projects"),
@@ -190,6 +192,7 @@ def test_other_org_gets_404_and_no_data(
         ("POST", "/projects/{b_project}/datasets/{dataset_id}/reconnect"),
         ("GET", "/projects/{b_project}/jobs/{job_id}"),
         ("GET", "/projects/{b_project}/export?job_id={job_id}"),
+        ("GET", "/projects/{b_project}/review-sample/{job_id}"),
     ],
 )
 def test_other_org_cannot_reach_a_objects_through_its_own_project(

@@ -57,6 +57,8 @@ def test_document_names_security_servers_and_every_answer() -> None:
         ("/projects/{project_id}/quality", "post"): job,
         # the model's validation job starts: the upload, VALIDATING
         ("/models/{model_id}/versions", "post"): "#/components/schemas/ModelUploadOut",
+        ("/projects/{project_id}/review-sample", "post"): job,
+        ("/projects/{project_id}/review-sample/{job_id}", "get"): job,
     }
     for path, method, op in operations:
         errors = {c: r for c, r in op["responses"].items() if c >= "400"}

@@ -17,6 +17,7 @@ from prelabel.domain.entities import (
 )
 from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.export_formats import ExportFormat, ExportSummary, write_export
+from prelabel.quality.priority import REST_VALUE
 
 REF = ProjectRef("org-1", "prj_1")
 CONFIG = (
@@ -48,6 +49,7 @@ def task(
     labels: tuple[Label, ...] = (),
     size: tuple[int, int] | None = (640, 480),
     dataset_id: str = "ds1",
+    review_priority: int | None = REST_VALUE,
 ) -> Task:
     return Task(
         project=REF,
@@ -61,13 +63,16 @@ def task(
         image_width=size[0] if size else None,
         image_height=size[1] if size else None,
         prelabel_run_id="run-1" if size else None,
+        review_priority=review_priority if size else None,
     )
 
 
 CAR = label("veh", "Vehicle", (64.0, 48.0, 192.0, 144.0), 0.91)
 PERSON = label("per", "Person", (10.5, 20.25, 30.75, 100.0), 0.55)
+# A box 0.012 above its threshold, 2 low-score boxes: near its threshold (key "001297").
+NEAR_PRIORITY = 1297
 TASKS = (
-    task("t1", "street/a.jpg", (CAR, PERSON)),
+    task("t1", "street/a.jpg", (CAR, PERSON), review_priority=NEAR_PRIORITY),
     task("t2", "street/b.png", ()),
     task("t3", "street/c.jpg", (), size=None),
 )

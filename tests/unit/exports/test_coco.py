@@ -12,13 +12,24 @@ pytest.importorskip("pycocotools", reason="pycocotools reads the export back (de
 from pycocotools.coco import COCO
 
 from prelabel.export_formats import ExportFormat
+from prelabel.quality.priority import REST_VALUE
 from tests.unit.exports.readers import (
     assert_same_boxes,
     coco_dataset,
     dataset_boxes,
     task_boxes,
 )
-from tests.unit.exports.samples import CAR, MIXED, NAMES, PROJECT, TASKS, export, label, task
+from tests.unit.exports.samples import (
+    CAR,
+    MIXED,
+    NAMES,
+    NEAR_PRIORITY,
+    PROJECT,
+    TASKS,
+    export,
+    label,
+    task,
+)
 
 
 def test_known_labels_give_exact_coco_content() -> None:
@@ -39,6 +50,9 @@ def test_known_labels_give_exact_coco_content() -> None:
     ]
     assert [i["prelabel_state"] for i in doc["images"]] == ["DONE", "DONE", None]
     assert doc["images"][0]["prelabel_run_id"] == "run-1"
+    # And each image carries its review priority (none before its pre-label)
+    priorities = [i["prelabel_review_priority"] for i in doc["images"]]
+    assert priorities == [NEAR_PRIORITY, REST_VALUE, None]
     assert doc["images"][0]["prelabel_bucket"] == "data"
     # And boxes are [x, y, w, h] with area, iscrowd 0 and the pre-label's provenance
     assert doc["annotations"][0] == {

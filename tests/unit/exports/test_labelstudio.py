@@ -17,8 +17,20 @@ from label_studio_sdk.label_interface import LabelInterface
 from prelabel.domain.entities import Project
 from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.export_formats import ExportFormat
+from prelabel.quality.priority import REST_VALUE
 from tests.unit.exports.readers import Box, assert_same_boxes, task_boxes
-from tests.unit.exports.samples import CAR, MIXED, NAMES, PROJECT, REF, TASKS, export, label, task
+from tests.unit.exports.samples import (
+    CAR,
+    MIXED,
+    NAMES,
+    NEAR_PRIORITY,
+    PROJECT,
+    REF,
+    TASKS,
+    export,
+    label,
+    task,
+)
 
 
 def _open(data: bytes) -> tuple[LabelInterface, list[dict[str, Any]], dict[str, Any]]:
@@ -68,14 +80,17 @@ def test_a_pre_labeled_task_carries_model_run_and_boxes_in_percent() -> None:
     _, tasks, _ = _open(data)
     first = tasks[0]
     # When its task is read
-    # Then the image is its S3 URI and the task and run are named in the data
+    # Then the image is its S3 URI and the task, run and review priority are in the data
     assert first["data"] == {
         "image": "s3://data/street/a.jpg",
         "prelabel_task_id": "t1",
         "prelabel_dataset_id": "ds1",
         "prelabel_state": "DONE",
         "prelabel_run_id": "run-1",
+        "prelabel_review_priority": NEAR_PRIORITY,
     }
+    # And the image without a box has the rest's priority, the one not read yet none
+    assert [t["data"]["prelabel_review_priority"] for t in tasks[1:]] == [REST_VALUE, None]
     # And one prediction carries the model version, the run and the mean score
     (prediction,) = first["predictions"]
     assert (prediction["model_version"], prediction["prelabel_run_id"]) == (

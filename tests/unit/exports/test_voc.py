@@ -23,8 +23,19 @@ from prelabel.domain.label_config import Geometry, LabelEntry
 from prelabel.export_formats import ExportFormat
 from prelabel.export_formats.common import Categories, Tally
 from prelabel.export_formats.voc import voc_xml
+from prelabel.quality.priority import REST_VALUE
 from tests.unit.exports.readers import assert_boxes_are_the_tasks, unpack_with_images
-from tests.unit.exports.samples import MIXED, NAMES, PROJECT, REF, TASKS, export, label, task
+from tests.unit.exports.samples import (
+    MIXED,
+    NAMES,
+    NEAR_PRIORITY,
+    PROJECT,
+    REF,
+    TASKS,
+    export,
+    label,
+    task,
+)
 
 
 def test_known_labels_give_exact_voc_objects() -> None:
@@ -86,6 +97,8 @@ def test_voc_zip_has_the_flat_layout_with_image_set_and_label_map() -> None:
         ("JPEGImages/a.jpg", "Annotations/a.xml", "street/a.jpg"),
         ("JPEGImages/b.png", "Annotations/b.xml", "street/b.png"),
     ]
+    # And with each image's review priority, so a zip's images can be reviewed in that order
+    assert [f["review_priority"] for f in manifest["files"]] == [NEAR_PRIORITY, REST_VALUE]
     assert manifest["skipped_task_ids"] == ["t3"]
     assert (summary.images, summary.skipped_images, summary.annotations) == (2, 1, 2)
 

@@ -108,6 +108,9 @@ class MemoryExportFiles(ExportFiles):
             raise
         self._objects.put(self._bucket, key, sink.getvalue())
 
+    def read(self, key: str) -> bytes | None:
+        return self._objects.objects.get((self._bucket, key))
+
 
 class FakeLinks(ImageLinks):
     def signed_get_url(

@@ -45,12 +45,15 @@ from prelabel.ports.tasks import (
     ELIGIBLE_RUN,
     IdRange,
     Move,
+    PrelabelClasses,
     Removal,
     Sharding,
     TaskFilter,
+    TaskOrder,
     TaskPage,
     TaskRepository,
 )
+from prelabel.quality.priority import REST, ReviewPriority
 
 
 @dataclass
@@ -63,6 +66,7 @@ class Prelabel:
     reason: str | None = None
     # The model (name, version) that wrote it, as the adapter keeps it on the pre-label item.
     model: tuple[str, str] = ("", "")
+    review: ReviewPriority = REST
 
 
 @dataclass
@@ -369,7 +373,18 @@ class MemoryTasks(TaskRepository):
             image_width=p.width,
             image_height=p.height,
             prelabel_run_id=p.run_id,
+            review_priority=p.review.value if p.outcome is PrelabelState.DONE else None,
         )
+
+    def _review_order(self, ref: ProjectRef) -> list[Task]:
+        """What the review index and the pre-label partitions give: queued pre-labels by key
+        (then task id), then the rest by task id."""
+        done = [
+            (p.review.key if p.review.queued else "~", task_id)
+            for (r, task_id), p in self.db.prelabels.items()
+            if r == ref and p.outcome is PrelabelState.DONE and (r, task_id) in self.db.tasks
+        ]
+        return [self._joined(self.db.tasks[(ref, task_id)]) for _, task_id in sorted(done)]
 
     def _eligible(self, ref: ProjectRef, task: Task) -> bool:
         return task.state is LabelingState.WAITING and (ref, task.task_id) not in self.db.prelabels
@@ -409,9 +424,14 @@ class MemoryTasks(TaskRepository):
     def list_tasks(
         self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None
     ) -> TaskPage:
+        everything = (
+            self._review_order(ref)
+            if flt.order is TaskOrder.REVIEW
+            else [self._joined(t) for (r, _), t in sorted(self.db.tasks.items()) if r == ref]
+        )
         tasks = [
             t
-            for t in (self._joined(t) for (r, _), t in sorted(self.db.tasks.items()) if r == ref)
+            for t in everything
             if (flt.state is None or t.state is flt.state)
             and (flt.prelabeled is None or t.prelabeled == flt.prelabeled)
             and (flt.dataset_id is None or t.dataset_id == flt.dataset_id)
@@ -419,6 +439,21 @@ class MemoryTasks(TaskRepository):
         start = int(cursor or 0)
         end = start + limit
         return TaskPage(tasks[start:end], str(end) if end < len(tasks) else None)
+
+    def get_many(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[Task]:
+        return [
+            self._joined(self.db.tasks[(ref, t)]) for t in task_ids if (ref, t) in self.db.tasks
+        ]
+
+    def prelabel_classes(self, ref: ProjectRef, after: str | None, limit: int) -> PrelabelClasses:
+        done = sorted(
+            (task_id, p)
+            for (r, task_id), p in self.db.prelabels.items()
+            if r == ref and p.outcome is PrelabelState.DONE and (after is None or task_id > after)
+        )
+        tasks = [(task_id, dict(Counter(lbl.entry_id for lbl in p.labels))) for task_id, p in done]
+        more = len(tasks) > limit
+        return PrelabelClasses(tasks[:limit], tasks[limit - 1][0] if more else None)
 
     def delete_dataset_tasks(
         self, ref: ProjectRef, dataset_id: str, job_id: str, limit: int
@@ -646,7 +681,13 @@ class MemoryBatchStore(labeling.BatchStore):
             self.db.receipts.add((item.run_id, item.batch_no))
             for d in batch.done:
                 self.db.prelabels[(ref, d.task_id)] = Prelabel(
-                    PrelabelState.DONE, item.run_id, d.labels, d.width, d.height, model=batch.model
+                    PrelabelState.DONE,
+                    item.run_id,
+                    d.labels,
+                    d.width,
+                    d.height,
+                    model=batch.model,
+                    review=d.review,
                 )
             for f in batch.failed:
                 self.db.prelabels[(ref, f.task_id)] = Prelabel(

@@ -112,6 +112,17 @@ class S3ExportFiles(S3Adapter, ExportFiles):
     def bucket(self) -> str:
         return self._bucket
 
+    def read(self, key: str) -> bytes | None:
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+            return body.read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise StorageError(f"reading s3://{self._bucket}/{key} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"reading s3://{self._bucket}/{key} failed: {exc}") from exc
+
     @contextmanager
     def open(self, key: str, content_type: str) -> Iterator[IO[bytes]]:
         sink = MultipartSink(self._s3, self._bucket, key, content_type)

@@ -29,6 +29,7 @@ from prelabel.api.routes import (
     project_detector,
     projects,
     quality,
+    review_samples,
     reviewed_labels,
     runs,
     tasks,
@@ -54,6 +55,7 @@ for module in (
     quality,
     models,
     project_detector,
+    review_samples,
 ):
     app.include_router(module.router)
 

@@ -54,6 +54,10 @@ TAGS = [
         "pre-labels against them: per class figures and calibrated thresholds",
     },
     {
+        "name": "Review",
+        "description": "Review samples: pre-labeled tasks drawn per class for people to review",
+    },
+    {
         "name": "Jobs",
         "description": "Work that grows with the project (imports, moves, disconnects, "
         "reconnects, exports), done in the background with visible progress",
@@ -64,6 +68,11 @@ TAGS = [
         "and the built-in ones",
     },
 ]
+# Reads of a job's file, which answer 409 when the job failed.
+READS_OF_FAILED_JOBS = {
+    ("get", "/projects/{project_id}/export"),
+    ("get", "/projects/{project_id}/review-sample/{job_id}"),
+}
 UNUSED_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
 
@@ -82,7 +91,7 @@ def _responses(path: str, method: str, generated: dict[str, Any]) -> dict[str, A
     errors = dict(COMMON_ERRORS)
     if "{" in path:
         errors[404] = NOT_FOUND
-    if method != "get":
+    if method != "get" or (method, path) in READS_OF_FAILED_JOBS:
         errors[409] = CONFLICT
     out = dict(sorted(success.items()))
     for code in sorted(errors):

@@ -194,6 +194,10 @@ class TaskOut(BaseModel):
     prelabel_state: str | None
     prelabel_reason: str | None
     label_count: int
+    review_priority: int | None = Field(
+        description="A pre-labeled task's review priority, lowest reviewed first (what "
+        "order=review sorts by; docs/quality.md); null without a pre-label"
+    )
 
 
 class TaskDetailOut(TaskOut):

@@ -165,6 +165,9 @@ class Task:
     created_at: str = ""
     # The run whose batch committed this task's pre-label state (exports name it).
     prelabel_run_id: str | None = None
+    # A pre-labeled task's review priority, lowest first (prelabel.quality.priority); None
+    # without a pre-label or when it failed.
+    review_priority: int | None = None
 
     @property
     def prelabeled(self) -> bool:

@@ -27,6 +27,8 @@ class JobKind(StrEnum):
     REVIEWED_IMPORT = "reviewed_import"
     # The quality report: pre-labels against reviewed labels, per class.
     QUALITY = "quality"
+    # Draws a review sample (stratified by class) and writes it as a review tool's job file.
+    REVIEW_SAMPLE = "review_sample"
 
 
 class JobStatus(StrEnum):

@@ -51,6 +51,10 @@ class LabelMapping:
     def threshold_for(self, row: MappingRow, default_threshold: float) -> float:
         return default_threshold if row.min_confidence is None else row.min_confidence
 
+    def thresholds(self, default_threshold: float) -> dict[str, float]:
+        """Detector class name -> the threshold the mapping applies to it."""
+        return {row.class_name: self.threshold_for(row, default_threshold) for row in self.rows}
+
 
 def check_threshold(value: float, field: str) -> float:
     if MIN_THRESHOLD <= value <= 1.0:

@@ -7,7 +7,7 @@ count of dropped labels, comes last. JSON readers do not care about key order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from prelabel.domain.entities import Label, Project, Task
@@ -35,6 +35,7 @@ def coco_image(image_id: int, task: Task, file_name: str) -> dict[str, Any]:
         "prelabel_image_key": task.image_key,
         "prelabel_state": task.prelabel_state.value if task.prelabel_state else None,
         "prelabel_run_id": task.prelabel_run_id,
+        "prelabel_review_priority": task.review_priority,
     }
 
 
@@ -67,10 +68,17 @@ def coco_categories(categories: Categories) -> list[dict[str, Any]]:
     ]
 
 
-def write_coco(project: Project, tasks: Iterable[Task], sink: IO[bytes], created_at: str) -> Tally:
+def write_coco(
+    project: Project,
+    tasks: Iterable[Task],
+    sink: IO[bytes],
+    created_at: str,
+    on_image: Callable[[Task, str], None] | None = None,
+) -> Tally:
     """Every task is an image, pre-labeled or not (`prelabel_state` tells them apart).
     `file_name` is the image key, made unique (dataset id in front) where two datasets share
-    keys, since COCO readers key images by file name."""
+    keys, since COCO readers key images by file name. `on_image` hears each task with its
+    `file_name` (a zip's manifest)."""
     categories = Categories.of(project)
     names = FileNames(flat=False)
     tally = Tally()
@@ -79,6 +87,8 @@ def write_coco(project: Project, tasks: Iterable[Task], sink: IO[bytes], created
         sink.write(b',\n"images": [')
         for image_id, task in enumerate(tasks, start=1):
             image = coco_image(image_id, task, names.name(task) + image_suffix(task))
+            if on_image is not None:
+                on_image(task, image["file_name"])
             sink.write((b",\n" if image_id > 1 else b"\n") + json_bytes(image))
             tally.images += 1
             for index, label in exported_labels(task, categories, tally):

@@ -24,8 +24,12 @@ class ExportFormat(StrEnum):
         return "application/zip" if self.is_archive else "application/json"
 
     def filename(self, project_id: str) -> str:
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", project_id) or "project"
-        return f"{slug}-{self.value}.{'zip' if self.is_archive else 'json'}"
+        return f"{file_slug(project_id)}-{self.value}.{'zip' if self.is_archive else 'json'}"
+
+
+def file_slug(project_id: str) -> str:
+    """The project id as the start of a file name (what a browser saves the download as)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", project_id) or "project"
 
 
 @dataclass(frozen=True, slots=True)

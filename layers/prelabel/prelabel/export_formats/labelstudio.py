@@ -11,6 +11,7 @@ its boxes as `rectanglelabels` regions in percent of the image, `original_width/
 each box's score. The run that pre-labeled it is `data.prelabel_run_id` (a column in Label
 Studio's data manager) and `prelabel_run_id` on the prediction; it is kept out of
 `model_version` because Label Studio pre-fills annotations from one model version only.
+`data.prelabel_review_priority` is the task's review priority (lowest first).
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def label_studio_task(task: Task, categories: Categories, tally: Tally) -> dict[
         "prelabel_dataset_id": task.dataset_id,
         "prelabel_state": task.prelabel_state.value if task.prelabel_state else None,
         "prelabel_run_id": task.prelabel_run_id,
+        # Lowest first: sorting the data manager by it gives Prelabel's review order.
+        "prelabel_review_priority": task.review_priority,
     }
     out: dict[str, Any] = {"data": data}
     if not has_size(task):

@@ -51,6 +51,7 @@ class Manifest(Closing):
                 "annotation": annotation,
                 # The detectors its pre-labels came from (YOLO's lines have no room for them).
                 "models": _models(task),
+                "review_priority": task.review_priority,
             }
         )
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from prelabel.domain.entities import Label, ProjectRef
+from prelabel.quality.priority import REST, ReviewPriority
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,8 @@ class DoneTask:
     labels: tuple[Label, ...]
     width: int
     height: int
+    # How soon people should review it (from its boxes and the run's thresholds).
+    review: ReviewPriority = REST
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,3 +49,8 @@ class ExportFiles(ABC):
     def open(self, key: str, content_type: str) -> AbstractContextManager[IO[bytes]]:
         """A binary sink whose bytes become the object `key` when the block ends without an
         error; on an error nothing is stored (the partial upload is aborted)."""
+
+    @abstractmethod
+    def read(self, key: str) -> bytes | None:
+        """The object `key` written by `open` (a job's state between its steps); None when
+        there is none."""

@@ -5,8 +5,17 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from prelabel.domain.entities import LabelingState, ProjectCounts, ProjectRef, Task
+from prelabel.domain.errors import InvalidInput
+
+
+class TaskOrder(StrEnum):
+    ID = "id"
+    # Pre-labeled tasks, those people should review first first (prelabel.quality.priority).
+    REVIEW = "review"
+
 
 # Eligible ids come in runs of this many from one shard unless the caller says (its batch size).
 ELIGIBLE_RUN = 1000
@@ -17,6 +26,27 @@ class TaskFilter:
     state: LabelingState | None = None
     prelabeled: bool | None = None
     dataset_id: str | None = None
+    order: TaskOrder = TaskOrder.ID
+
+    def __post_init__(self) -> None:
+        if self.order is TaskOrder.REVIEW:
+            _check_review_filter(self)
+
+
+def _check_review_filter(flt: TaskFilter) -> None:
+    """Review order reads the review index and the pre-label partitions, which know neither a
+    task's state nor its dataset: a filter on those could read the whole project for a page."""
+    refused = (
+        ("state", flt.state is not None, "the review index does not hold tasks' states"),
+        ("dataset_id", flt.dataset_id is not None, "the review index does not hold datasets"),
+        ("prelabeled", flt.prelabeled is False, "review order lists pre-labeled tasks only"),
+    )
+    for name, given, why in refused:
+        if given:
+            raise InvalidInput(
+                f"{name}: cannot be combined with order=review ({why}); leave {name} out",
+                field=name,
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +91,15 @@ class TaskPage:
     cursor: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class PrelabelClasses:
+    """A slice of the pre-labeled tasks: each with its boxes per label entry, in task-id order,
+    and the id the next slice starts after (None: this was the last)."""
+
+    tasks: list[tuple[str, dict[str, int]]]
+    after: str | None
+
+
 class TaskRepository(ABC):
     @abstractmethod
     def add_many(self, tasks: Sequence[Task]) -> None:
@@ -83,6 +122,15 @@ class TaskRepository(ABC):
     def list_tasks(
         self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None
     ) -> TaskPage: ...
+
+    @abstractmethod
+    def get_many(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[Task]:
+        """The tasks of `task_ids` that exist, with their pre-labels, in that order."""
+
+    @abstractmethod
+    def prelabel_classes(self, ref: ProjectRef, after: str | None, limit: int) -> PrelabelClasses:
+        """Up to `limit` pre-labeled (DONE) tasks after `after` in task-id order, with their
+        boxes per label entry: one pass over the pre-labels, a slice at a time."""
 
     @abstractmethod
     def delete_dataset_tasks(

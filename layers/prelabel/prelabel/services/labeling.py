@@ -37,6 +37,7 @@ from prelabel.ports.labeling import (
 )
 from prelabel.ports.organizations import Ledger
 from prelabel.ports.runs import RunRepository
+from prelabel.quality.priority import labels_priority
 from prelabel.services.locations import LocationService
 
 MAX_COMMIT_ATTEMPTS = 8
@@ -206,6 +207,7 @@ class BatchWorker:
         report.endpoint = EndpointCall(len(ready), (self.clock() - started) * 1000)
         model = (detections.model_name, detections.model_version)
         commit.model = model
+        thresholds = snapshot.mapping.thresholds(snapshot.default_threshold)
         for (task, image), answer in zip(ready, detections.results, strict=True):
             if answer.error is not None:
                 commit.failed.append(FailedTask(task.task_id, f"detector: {answer.error}"))
@@ -218,7 +220,10 @@ class BatchWorker:
                 model=model,
                 task_id=task.task_id,
             )
-            commit.done.append(DoneTask(task.task_id, labels, image.width, image.height))
+            review = labels_priority(labels, thresholds, snapshot.default_threshold)
+            commit.done.append(
+                DoneTask(task.task_id, labels, image.width, image.height, review=review)
+            )
 
     def _detect(
         self, org_id: str, snapshot: RunSnapshot, payloads: list[bytes], floor: float

@@ -9,7 +9,8 @@ happens or none.
 
 What one pre-labeled image costs, in write units: its pre-label put (2, transactional, under
 1 KB), plus its share of the batch's four fixed items (receipt, run, limit, counters: 8 per
-batch). No index is written and no task item is touched.
+batch). No task item is touched. A pre-label its review priority puts ahead of "the rest" also
+carries `q`, its entry in the sparse review index (1 unit, keys only; review_queue.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from prelabel.adapters.dynamodb.models import (
     PrelabelModel,
     RunModel,
 )
+from prelabel.adapters.dynamodb.review_queue import queue_entry
 from prelabel.adapters.dynamodb.shards import Layout, Layouts
 from prelabel.adapters.dynamodb.task_items import prelabels_of, tasks_by_id
 from prelabel.adapters.dynamodb.transact import Tag, Transaction
@@ -145,6 +147,7 @@ def _prelabels(batch: BatchCommit, layout: Layout) -> list[PrelabelModel]:
             height=d.height,
             model=model,
             labels=encode_labels(d.labels),
+            review=queue_entry(d.review, d.task_id),
         )
         for d in batch.done
     ] + [

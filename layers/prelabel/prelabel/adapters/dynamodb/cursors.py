@@ -19,7 +19,8 @@ from prelabel.domain.errors import InvalidInput
 
 MAC_BYTES = 12
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
-_TASK_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+# A task id (at most 128 characters), or a review-index key: a priority key before the id.
+_TASK_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,160}$")
 _SOURCE = re.compile(r"^[a-z]{1,16}$")
 
 

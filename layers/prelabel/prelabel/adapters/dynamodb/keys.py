@@ -55,6 +55,12 @@ class Shard:
         return f"{self.ref.key}#pl#{outcome.value}{self._suffix}"
 
     @property
+    def review_key(self) -> str:
+        """The shard's partition of the review index: its DONE pre-labels' own partition key,
+        so the index needs no key attribute of its own (models.ReviewQueueIndex)."""
+        return self.outcome_key(PrelabelState.DONE)
+
+    @property
     def counts_key(self) -> str:
         return f"{self.ref.key}#counts{self._suffix}"
 

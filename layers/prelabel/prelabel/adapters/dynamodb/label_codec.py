@@ -68,3 +68,12 @@ def decode_labels(task_id: str, text: str | None, model: tuple[str, str]) -> tup
             )
         )
     return tuple(labels)
+
+
+def entry_counts(text: str | None) -> dict[str, int]:
+    """Boxes per label entry of an encoded pre-label, without building its labels."""
+    counts: dict[str, int] = {}
+    if text:
+        for row in json.loads(text).get("l", []):
+            counts[row[0]] = counts.get(row[0], 0) + 1
+    return counts

@@ -170,6 +170,16 @@ class TaskModel(TasksTable):
     by_dataset = ByDatasetIndex()
 
 
+class ReviewQueueIndex(KeysOnlyIndex["PrelabelModel"], index_name="review-queue"):
+    """A shard's pre-labeled tasks that people should review first, by review key: the pre-label
+    partition `<project>#pl#DONE#<shard>` sorted by `q` = the task's priority key and its id
+    (prelabel.quality.priority). Sparse: only pre-labels whose priority is ahead of "the rest"
+    carry `q`; the rest are read from the pre-label partition itself, in task-id order."""
+
+    outcome_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
+    review = UnicodeAttribute(range_key=True, attr_name="q")
+
+
 class PrelabelModel(TasksTable):
     """A task's pre-label, in its own item of the tasks table: `<project>#pl#DONE#<shard>` or
     `<project>#pl#FAILED#<shard>` (the task's shard), sorted by task id.
@@ -188,6 +198,10 @@ class PrelabelModel(TasksTable):
     model = UnicodeAttribute(null=True, attr_name="m")
     labels = UnicodeAttribute(null=True, attr_name="l")
     reason = UnicodeAttribute(null=True, attr_name="why")
+    # The review index's sort key, on queued pre-labels only (see ReviewQueueIndex).
+    review = UnicodeAttribute(null=True, attr_name="q")
+
+    review_queue = ReviewQueueIndex()
 
 
 class CountsModel(TasksTable):

@@ -195,6 +195,8 @@ class Resharder:
                 model=prelabel.model,
                 labels=prelabel.labels,
                 reason=prelabel.reason,
+                # Its review-index entry moves with it: the index's partition is this key.
+                review=prelabel.review,
             )
             tx.put(("new pre-label", item.task_id), copy, PrelabelModel.task_id.does_not_exist())
             tx.delete(("pre-label", item.task_id), prelabel, PrelabelModel.task_id.exists())

@@ -30,6 +30,8 @@ from prelabel.domain.entities import ProjectRef
 from prelabel.domain.errors import Conflict
 
 T = TypeVar("T")
+# What a merge compares: task ids, or tuples that start with one.
+S = TypeVar("S", str, tuple[str, str])
 # Sharded layouts kept per process; each is a few bytes.
 CACHED_LAYOUTS = 4096
 
@@ -181,7 +183,7 @@ def _readers() -> ThreadPoolExecutor:
         return _pool
 
 
-def merged(streams: Sequence[Iterator[str]]) -> Iterator[str]:
+def merged(streams: Sequence[Iterator[S]]) -> Iterator[S]:
     """The sorted streams of the shards merged into one sorted stream. Their first pages are
     fetched at the same time (one query per shard, in parallel), so a view over N shards waits
     about one query's time, not N."""

@@ -11,6 +11,15 @@ from prelabel.adapters.dynamodb.label_codec import decode_labels, decode_model
 from prelabel.adapters.dynamodb.models import PrelabelModel, TaskModel
 from prelabel.adapters.dynamodb.shards import Layout
 from prelabel.domain.entities import LabelingState, PrelabelState, Task
+from prelabel.quality.priority import REST_VALUE, key_value
+
+
+def priority_value(prelabel: PrelabelModel) -> int | None:
+    """A pre-label's review priority: its key when queued (it carries its review-index entry),
+    the rest's otherwise; None for a failed one."""
+    if outcome_of(prelabel.outcome_key) is not PrelabelState.DONE:
+        return None
+    return key_value(prelabel.review) if prelabel.review else REST_VALUE
 
 
 def task_to_domain(item: TaskModel, prelabel: PrelabelModel | None) -> Task:
@@ -39,6 +48,7 @@ def task_to_domain(item: TaskModel, prelabel: PrelabelModel | None) -> Task:
         image_height=None if prelabel.height is None else int(prelabel.height),
         created_at=item.created_at,
         prelabel_run_id=prelabel.run_id,
+        review_priority=priority_value(prelabel),
     )
 
 

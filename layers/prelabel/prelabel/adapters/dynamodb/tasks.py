@@ -24,8 +24,12 @@ from prelabel.adapters.dynamodb.keys import STATE_COUNTER, Shard, outcome_of
 from prelabel.adapters.dynamodb.models import DatasetModel, JobModel, ProjectModel, TaskModel
 from prelabel.adapters.dynamodb.resharding import Resharder
 from prelabel.adapters.dynamodb.resharding import begin as begin_resharding
+from prelabel.adapters.dynamodb.review_queue import QUEUED as REVIEW_QUEUED
+from prelabel.adapters.dynamodb.review_queue import REST as REVIEW_REST
+from prelabel.adapters.dynamodb.review_queue import read_prelabel_classes, read_review_page
 from prelabel.adapters.dynamodb.shards import Layout, Layouts, pack, read_layout
 from prelabel.adapters.dynamodb.task_items import (
+    joined,
     prelabels_of,
     task_item,
     task_to_domain,
@@ -50,9 +54,11 @@ from prelabel.ports.tasks import (
     ELIGIBLE_RUN,
     IdRange,
     Move,
+    PrelabelClasses,
     Removal,
     Sharding,
     TaskFilter,
+    TaskOrder,
     TaskPage,
     TaskRepository,
 )
@@ -368,10 +374,27 @@ class DynamoTaskRepository(TaskRepository):
     def list_tasks(
         self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None
     ) -> TaskPage:
+        if flt.order is TaskOrder.REVIEW:
+            return self._review_page(ref, limit, cursor)
         source = source_of(flt)
         after = self._cursors.decode(ref.key, source, cursor) if cursor else None
         tasks, last = read_page(self.layouts.of(ref), flt, limit, after)
         return TaskPage(tasks, self._cursors.encode(ref.key, source, last) if last else None)
+
+    def get_many(self, ref: ProjectRef, task_ids: Sequence[str]) -> list[Task]:
+        return joined(self.layouts.of(ref), task_ids)
+
+    def prelabel_classes(self, ref: ProjectRef, after: str | None, limit: int) -> PrelabelClasses:
+        return read_prelabel_classes(self.layouts.of(ref), after, limit)
+
+    def _review_page(self, ref: ProjectRef, limit: int, cursor: str | None) -> TaskPage:
+        position = None
+        if cursor:
+            # The cursor names its phase; the MAC binds it to that phase and this project.
+            phase = REVIEW_REST if cursor.startswith(f"{REVIEW_REST}.") else REVIEW_QUEUED
+            position = (phase, self._cursors.decode(ref.key, phase, cursor))
+        tasks, after = read_review_page(self.layouts.of(ref), limit, position)
+        return TaskPage(tasks, self._cursors.encode(ref.key, *after) if after else None)
 
     # --- moving a legacy project's tasks to shards ------------------------------------------
 

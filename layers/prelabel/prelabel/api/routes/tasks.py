@@ -14,12 +14,22 @@ from prelabel.api.views import job_out, task_detail_out, task_out
 from prelabel.container import container
 from prelabel.domain.entities import LabelingState
 from prelabel.domain.errors import InvalidInput
-from prelabel.ports.tasks import TaskFilter
+from prelabel.ports.tasks import TaskFilter, TaskOrder
 
 router = Router()
 
 
-@router.get("/projects/<project_id>/tasks", summary="List tasks, a page at a time", tags=["Tasks"])
+@router.get(
+    "/projects/<project_id>/tasks",
+    summary="List tasks, a page at a time",
+    description=(
+        "In task-id order, or with `order=review` the pre-labeled tasks people should review "
+        "first: boxes nearest their class threshold, then many low-score boxes, then the rest "
+        "(docs/quality.md). Review order reads the review index, so it takes no `state` or "
+        "`dataset_id` filter and no `prelabeled=false` (400 naming the parameter)."
+    ),
+    tags=["Tasks"],
+)
 def list_tasks(
     project_id: IdPath,
     state: Annotated[LabelingState | None, Query()] = None,
@@ -27,12 +37,12 @@ def list_tasks(
     dataset_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    order: Annotated[TaskOrder, Query()] = TaskOrder.ID,
 ) -> TaskPageOut:
     ref = project_ref(router, project_id)
+    flt = TaskFilter(state, prelabeled, dataset_id, order)
     container().projects.get(ref)
-    page = container().tasks.list_tasks(
-        ref, TaskFilter(state, prelabeled, dataset_id), limit, cursor
-    )
+    page = container().tasks.list_tasks(ref, flt, limit, cursor)
     return TaskPageOut(tasks=[task_out(t) for t in page.tasks], cursor=page.cursor)
 
 

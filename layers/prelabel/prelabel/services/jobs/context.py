@@ -26,6 +26,8 @@ class StepLimits:
     move_tasks: int = 5_000
     delete_tasks: int = 3_000
     export_progress_every: int = 5_000
+    # Pre-labels a review sample's step reads (~20 MB of them at most): seconds.
+    sample_prelabels: int = 20_000
 
 
 @dataclass

@@ -19,6 +19,7 @@ from prelabel.services.jobs.export_step import export_step
 from prelabel.services.jobs.import_step import import_step
 from prelabel.services.jobs.quality_step import quality_step
 from prelabel.services.jobs.reshard_step import reshard_step
+from prelabel.services.jobs.review_sample_step import review_sample_step
 from prelabel.services.jobs.reviewed_step import reviewed_import_step
 from prelabel.services.jobs.task_steps import disconnect_step, move_step, reconnect_step
 
@@ -31,6 +32,7 @@ WORK: dict[JobKind, Work] = {
     JobKind.RESHARD: reshard_step,
     JobKind.REVIEWED_IMPORT: reviewed_import_step,
     JobKind.QUALITY: quality_step,
+    JobKind.REVIEW_SAMPLE: review_sample_step,
 }
 
 
