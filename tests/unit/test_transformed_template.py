@@ -75,7 +75,7 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
         "TasksTable": {"BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
         "TasksTable/index/by-state": {"Query"},
         "TasksTable/index/by-dataset": {"Query"},
-        "JobsTable": {"GetItem", "PutItem", "UpdateItem"},
+        "JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
     },
     "JobFinishFunction": {
         "DatasetsTable": {"GetItem", "UpdateItem", "DeleteItem"},
@@ -307,11 +307,16 @@ def test_job_step_writes_only_exports_and_the_api_starts_only_its_own_machines(
     writes = [s for s in step if set(as_list(s["Action"])) & {"s3:PutObject"}]
     starts = [s["Resource"]["Fn::Sub"] for s in api if s["Action"] == "states:StartExecution"]
     api_s3 = {a for s in api for a in as_list(s["Action"]) if a.startswith("s3:")}
-    # Then the step writes (multipart, abortable) under exports/ only, the API starts the
-    # pre-labeling and the jobs machines of this stack and only reads (signs) objects: it
-    # neither lists nor writes S3 any more, the jobs do
+    # Then the step writes (multipart, abortable) under exports/, and under jobs/ the plans of
+    # sliced jobs and the parts an export's slices write, which it deletes once spliced; the
+    # API starts the pre-labeling and the jobs machines of this stack and only reads (signs)
+    # objects: it neither lists nor writes S3 any more, the jobs do
     assert [(set(as_list(s["Action"])), s["Resource"]) for s in writes] == [
-        ({"s3:PutObject", "s3:AbortMultipartUpload"}, {"Fn::Sub": "${DataBucket.Arn}/exports/*"})
+        ({"s3:PutObject", "s3:AbortMultipartUpload"}, {"Fn::Sub": "${DataBucket.Arn}/exports/*"}),
+        (
+            {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"},
+            {"Fn::Sub": "${DataBucket.Arn}/jobs/*"},
+        ),
     ]
     assert sorted(starts) == sorted(
         [

@@ -75,6 +75,7 @@ def function_env(
     max_concurrency: int = 4,
     dataset_buckets: tuple[str, ...] = (),
     jobs_state_machine_arn: str = "",
+    job_max_concurrency: int = 2,
 ) -> dict[str, str]:
     """The environment template.yaml gives the functions, with local endpoints added."""
     env = {table_env_var(logical): name for logical, name in tables.items()}
@@ -89,6 +90,7 @@ def function_env(
         DETECTOR_ENDPOINT_NAME=DETECTOR_ENDPOINT,
         BATCH_SIZE=str(batch_size),
         MAX_CONCURRENCY=str(max_concurrency),
+        JOB_MAX_CONCURRENCY=str(job_max_concurrency),
         AWS_ENDPOINT_URL_DYNAMODB=dynamodb_endpoint,
         AWS_ENDPOINT_URL_S3=moto_endpoint,
         AWS_ENDPOINT_URL_SFN=moto_endpoint,
@@ -134,6 +136,8 @@ class LocalStack:
     bucket: str = "prelabel-local-data"
     batch_size: int = 32
     max_concurrency: int = 4
+    # Slices of a job at once: the stack runs every Lambda in this one process on 2 cores.
+    job_max_concurrency: int = 2
     weights_dir: Path | None = None
     # Tables in <persist_dir>/dynamodb, S3 objects saved to <persist_dir>/s3 at stop.
     persist_dir: Path | None = None
@@ -197,6 +201,7 @@ class LocalStack:
             batch_size=self.batch_size,
             max_concurrency=self.max_concurrency,
             dataset_buckets=self.dataset_buckets,
+            job_max_concurrency=self.job_max_concurrency,
         )
         os.environ.update(self.env)
         return self

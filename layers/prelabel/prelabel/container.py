@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from prelabel.adapters.s3_datasets import S3DatasetObjects
     from prelabel.adapters.s3_export_files import S3ExportFiles
     from prelabel.adapters.s3_objects import S3ImageSource, S3ManifestStore
+    from prelabel.adapters.s3_plans import S3SlicePlans
     from prelabel.adapters.sagemaker_detector import SageMakerDetector
     from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
     from prelabel.services.jobs.context import StepLimits
@@ -249,15 +250,25 @@ class Container:
                 locations=self.locations,
                 objects=self.dataset_objects,
                 exports=self.export_files,
+                plans=self.slice_plans,
                 limits=self.step_limits,
-            )
+            ),
+            self.job_orchestrator,
+        )
+
+    @cached_property
+    def slice_plans(self) -> S3SlicePlans:
+        from prelabel.adapters.s3_plans import S3SlicePlans
+
+        return S3SlicePlans(
+            client_factory("s3", self.settings.region), self.settings.data_bucket or ""
         )
 
     @cached_property
     def step_limits(self) -> StepLimits:
         from prelabel.services.jobs.context import StepLimits
 
-        return StepLimits()
+        return StepLimits(slices_at_once=self.settings.job_max_concurrency)
 
     @cached_property
     def dataset_service(self) -> DatasetService:

@@ -67,6 +67,8 @@ class Settings(BaseModel):
     # with room (benchmarks/partition_heat.py). Views read one query or item per shard.
     task_shards: int = Field(default=16, alias="TASK_SHARDS", ge=1, le=64)
     max_concurrency: int = Field(default=8, alias="MAX_CONCURRENCY", ge=1, le=10_000)
+    # Slices of one job run at the same time (the jobs' Distributed Map MaxConcurrency).
+    job_max_concurrency: int = Field(default=8, alias="JOB_MAX_CONCURRENCY", ge=1, le=1_000)
     detector_input_size: int = Field(default=416, alias="DETECTOR_INPUT_SIZE", ge=64, le=2048)
     # Seals task-list cursors. Tenancy does not rest on it: a cursor only ever positions inside
     # the caller's own project. Without it, a key derived from the tasks table's name still
@@ -155,6 +157,7 @@ FUNCTION_NEEDS: dict[str, tuple[str, ...]] = {
         "tasks_table",
         "jobs_table",
         "data_bucket",
+        "jobs_state_machine_arn",
     ),
     "job_finish": ("datasets_table", "jobs_table"),
 }

@@ -27,6 +27,7 @@ from tests.unit.fakes.outside import (
     MemoryExportFiles,
     MemoryManifests,
     MemoryObjects,
+    MemorySlicePlans,
     ScriptedDetector,
 )
 from tests.unit.fakes.store import (
@@ -102,6 +103,7 @@ class World:
             image_source=self.objects,
             dataset_objects=self.objects,
             export_files=self.export_files,
+            slice_plans=MemorySlicePlans(self.objects, self.bucket),
             image_links=FakeLinks(),
             detector=self.detector,
             manifests=self.manifests,
@@ -111,7 +113,10 @@ class World:
             worker_settings=WorkerSettings(input_size=64, fetch_threads=2),
         )
         self.loop = JobLoop(
-            self.services.job_runner, self.services.job_finisher, self.job_orchestrator
+            self.services.job_runner,
+            self.services.job_finisher,
+            self.job_orchestrator,
+            self.objects,
         )
 
     def __getattr__(self, name: str) -> Any:

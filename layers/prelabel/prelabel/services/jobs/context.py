@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from prelabel.domain.jobs import Job, StepOutcome
 from prelabel.ports.jobs import JobRepository
-from prelabel.ports.objects import DatasetObjects, ExportFiles
+from prelabel.ports.objects import DatasetObjects, ExportFiles, SlicePlans
 from prelabel.ports.projects import DatasetRepository, ProjectRepository
 from prelabel.ports.tasks import TaskRepository
 from prelabel.services.locations import LocationService
@@ -25,6 +25,20 @@ class StepLimits:
     move_tasks: int = 5_000
     delete_tasks: int = 3_000
     export_progress_every: int = 5_000
+    # Sliced jobs (services/jobs/slices.py): slices run at once (the Map's MaxConcurrency, from
+    # the JOB_MAX_CONCURRENCY setting); how many slices a prefix is split into at most, with at
+    # most so many listing requests; a manifest's bytes per slice; the tasks a move, a
+    # disconnect or an export gives one slice at least (fewer: one slice does it all, as one
+    # step did before); the seconds a slice's execution runs before it hands its slice back
+    # (an EXPRESS child lives 5 minutes at most); and the history events an execution may
+    # have before it hands over to a fresh one (Step Functions' quota is 25,000).
+    slices_at_once: int = 8
+    plan_slices: int = 64
+    plan_listings: int = 100
+    manifest_slice_bytes: int = 4 * 1024 * 1024
+    slice_tasks: int = 50_000
+    slice_seconds: float = 180.0
+    history_events: int = 20_000
 
 
 @dataclass
@@ -36,6 +50,7 @@ class JobContext:
     locations: LocationService
     objects: DatasetObjects
     exports: ExportFiles
+    plans: SlicePlans
     limits: StepLimits = field(default_factory=StepLimits)
 
 
