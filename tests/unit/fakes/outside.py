@@ -15,7 +15,7 @@ from prelabel.detector_wire import Detection, ImageResult
 from prelabel.domain.errors import InvalidInput
 from prelabel.domain.imports import ObjectRef
 from prelabel.domain.jobs import Job
-from prelabel.domain.slices import SliceItem
+from prelabel.domain.slices import SliceItem, job_folder
 from prelabel.ports.detector import Detections, Detector, DetectorUnavailable
 from prelabel.ports.images import ImageLinks, ImageSource, ImageUnavailable
 from prelabel.ports.labeling import BatchItem
@@ -251,7 +251,8 @@ class MemorySlicePlans(SlicePlans):
         self._bucket = bucket
 
     def write(self, job: Job, name: str, items: list[SliceItem]) -> tuple[str, str]:
-        prefix = f"jobs/{job.project.org_id}/{job.project.project_id}/{job.job_id}/{name}/"
+        ref = job.project
+        prefix = f"{job_folder(ref.org_id, ref.project_id, job.job_id)}/{name}/"
         for item in items:
             body = json.dumps(item.to_json()).encode()
             self._objects.put(self._bucket, f"{prefix}{item.number:06d}.json", body)

@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from prelabel.adapters.s3_client import S3Adapter
 from prelabel.domain.errors import StorageError
 from prelabel.domain.jobs import Job
-from prelabel.domain.slices import SliceItem
+from prelabel.domain.slices import SliceItem, job_folder
 from prelabel.ports.objects import SlicePlans
 
 if TYPE_CHECKING:
@@ -22,14 +22,6 @@ if TYPE_CHECKING:
 
 # The slices' objects are written this many at a time (a plan has 1,000 at most).
 PUT_THREADS = 16
-# Jobs' plans and the parts their slices write live under this top-level folder of the data
-# bucket, which no organization id can name (domain.locations.RESERVED_ORG_IDS).
-JOBS_FOLDER = "jobs"
-
-
-def job_folder(job: Job) -> str:
-    ref = job.project
-    return f"{JOBS_FOLDER}/{ref.org_id}/{ref.project_id}/{job.job_id}"
 
 
 class S3SlicePlans(S3Adapter, SlicePlans):
@@ -38,7 +30,8 @@ class S3SlicePlans(S3Adapter, SlicePlans):
         self._bucket = bucket
 
     def write(self, job: Job, name: str, items: list[SliceItem]) -> tuple[str, str]:
-        prefix = f"{job_folder(job)}/{name}/"
+        ref = job.project
+        prefix = f"{job_folder(ref.org_id, ref.project_id, job.job_id)}/{name}/"
 
         def put(item: SliceItem) -> None:
             self._s3.put_object(

@@ -27,6 +27,9 @@ EVENTS_PER_RETRY = 3
 EVENTS_PER_MAP = 6
 # Step Functions' quota is 25,000 events per execution; executions hand over well before it.
 HISTORY_LIMIT = 25_000
+# Jobs' plans and the parts their slices write live under this top-level folder of the data
+# bucket, which no organization id can name (domain.locations.RESERVED_ORG_IDS).
+JOBS_FOLDER = "jobs"
 # At most this many slices in one plan: a Map round lists one object per slice, and the local
 # stack's item reader reads one listing page of 1,000.
 MAX_SLICES = 1_000
@@ -104,3 +107,8 @@ def in_range(task_id: str, first: str | None, before: str | None) -> bool:
 def history_events(events: int, retries: int) -> int:
     """The events an execution has after one more step (retried `retries` times)."""
     return events + EVENTS_PER_STEP + EVENTS_PER_RETRY * retries
+
+
+def job_folder(org_id: str, project_id: str, job_id: str) -> str:
+    """The job's own folder of the data bucket (its plans, its slices' parts)."""
+    return f"{JOBS_FOLDER}/{org_id}/{project_id}/{job_id}"

@@ -24,7 +24,7 @@ from prelabel.domain.jobs import Job, JobKind, decode_cursor
 from prelabel.domain.slices import EVENTS_PER_MAP, SlicePlan, history_events
 from prelabel.ports.orchestration import Orchestrator
 from prelabel.services.jobs.context import JobContext, Work
-from prelabel.services.jobs.export_step import export_step
+from prelabel.services.jobs.export_slices import EXPORT
 from prelabel.services.jobs.import_step import IMPORT
 from prelabel.services.jobs.reshard_step import reshard_step
 from prelabel.services.jobs.service import execution_input
@@ -36,7 +36,7 @@ WORK: dict[JobKind, Work] = {
     JobKind.RECONNECT: RECONNECT,
     JobKind.DISCONNECT: DISCONNECT,
     JobKind.MOVE: MOVE,
-    JobKind.EXPORT: export_step,
+    JobKind.EXPORT: EXPORT,
     JobKind.RESHARD: reshard_step,
 }
 
