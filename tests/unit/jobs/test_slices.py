@@ -220,15 +220,16 @@ def _legacy_project(w: JobWorld, n: int) -> None:
 def test_a_loop_job_hands_over_to_fresh_executions_before_the_history_quota(
     w: JobWorld,
 ) -> None:
-    # Given a job kind that is a one-step loop (a reshard of 24 tasks, 5 a step) and an
-    # artificial history quota of two steps' events
+    # Given a job kind that is a one-step loop (a reshard of 24 tasks, 5 a step: 5 steps) and
+    # an artificial history quota of three steps' events
     _legacy_project(w, 24)
-    _limits(w, history_events=14, move_tasks=5)
+    _limits(w, history_events=21, move_tasks=5)
     job = w.reshard_service.start(w.ref)
     # When it runs
     ended = w.loop.run(job)
-    # Then each execution handed over before the quota to the next, named after the job, and
-    # the job's item names the last; the job ended having moved every task once
+    # Then each execution did two steps, and at its third handed over to the next, named
+    # after the job; the job's item names the last; the job ended having moved every task
+    # once
     names = w.loop.executions[job.job_id]
     assert names == [job.job_id, *(f"{job.job_id}-{n}" for n in range(1, len(names)))]
     assert len(names) == 3
@@ -238,13 +239,13 @@ def test_a_loop_job_hands_over_to_fresh_executions_before_the_history_quota(
 
 
 def test_reads_and_stops_find_the_execution_a_job_handed_over_to(w: JobWorld) -> None:
-    # Given a one-step-loop job whose first step ran with its execution near the quota
+    # Given a one-step-loop job whose step runs in an execution near the quota
     _legacy_project(w, 24)
     _limits(w, history_events=14, move_tasks=5)
     job = w.reshard_service.start(w.ref)
     first = w.job_runner.step(w.ref, job.job_id, "", Execution(job.job_id, 10))
-    # Then that step handed over: a fresh execution goes on from its cursor, the job's item
-    # names it, and the old execution's end is nothing to the job
+    # Then that step handed over instead: a fresh execution goes on from the same cursor, the
+    # job's item names it, and the old execution's end is nothing to the job
     assert first.handed_over and not first.done
     name, payload = w.job_orchestrator.started[-1]
     assert name == f"{job.job_id}-1"

@@ -96,6 +96,9 @@ class JobRunner:
         if not job.running:
             # Ended meanwhile (a read found its execution stopped): nothing more to do.
             return StepAnswer(True, cursor, events=events)
+        if self._near_the_quota(events, at):
+            # This step and what follows run in a fresh execution, from the same cursor.
+            return self._hand_over(job, cursor, at.name)
         try:
             outcome = WORK[job.kind](self.context, job, decode_cursor(cursor))
         except StorageError:
@@ -107,8 +110,6 @@ class JobRunner:
             rnd = outcome.slices
             plan = self.context.plans.plan(job, rnd.name, list(rnd.items), limits.slices_at_once)
             return StepAnswer(False, outcome.cursor, plan=plan, events=events + EVENTS_PER_MAP)
-        if not outcome.done and self._near_the_quota(events, at):
-            return self._hand_over(job, outcome.cursor, at.name)
         return StepAnswer(outcome.done, outcome.cursor, outcome.failure, events=events)
 
     def _near_the_quota(self, events: int, at: Execution) -> bool:
