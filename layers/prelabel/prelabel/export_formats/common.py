@@ -39,6 +39,14 @@ class Tally:
     skipped_images: int = 0
     dropped_labels: int = 0
 
+    def counts(self) -> dict[str, int]:
+        return {
+            "images": self.images,
+            "annotations": self.annotations,
+            "skipped_images": self.skipped_images,
+            "dropped_labels": self.dropped_labels,
+        }
+
 
 def exported_labels(task: Task, categories: Categories, tally: Tally) -> list[tuple[int, Label]]:
     """Labels whose entry is still a bbox entry of the project, with their class index, counted

@@ -52,15 +52,9 @@ def manifest_header(project: Project, fmt: ExportFormat, created_at: str) -> dic
 
 def manifest_texts(header: dict[str, str], tally: Tally) -> tuple[bytes, bytes, bytes]:
     """The manifest's text before its skipped list, between that and its files list, and after."""
-    counts = {
-        "images": tally.images,
-        "annotations": tally.annotations,
-        "skipped_images": tally.skipped_images,
-        "dropped_labels": tally.dropped_labels,
-    }
     fields = b"".join(
         b'  "' + key.encode() + b'": ' + json_bytes(value) + b",\n"
-        for key, value in {**header, **counts}.items()
+        for key, value in {**header, **tally.counts()}.items()
     )
     reason = b'  "skipped_reason": ' + json_bytes(SKIPPED_REASON) + b",\n"
     return b"{\n" + fields + reason + b'  "skipped_task_ids": ', b',\n  "files": ', b"\n}\n"

@@ -31,15 +31,6 @@ from prelabel.export_formats.zip_records import DeflatePiece, Record, crc32_comb
 ID_STRIDE = 100_000_000
 
 
-def tally_json(tally: Tally) -> dict[str, int]:
-    return {
-        "images": tally.images,
-        "annotations": tally.annotations,
-        "skipped_images": tally.skipped_images,
-        "dropped_labels": tally.dropped_labels,
-    }
-
-
 def tally_of(outputs: Iterable[Mapping[str, Any]]) -> Tally:
     total = Tally()
     for output in outputs:
@@ -67,7 +58,7 @@ def write_coco_slice(
         images_end = sink.tell()
         spool.copy_to(sink)
     return {
-        "tally": tally_json(tally),
+        "tally": tally.counts(),
         "streams": {
             "images": {"at": [0, images_end], "trim": 1, "count": tally.images},
             "annotations": {"at": [images_end, sink.tell()], "trim": 1, "count": annotations},
@@ -159,7 +150,7 @@ def write_zip_slice(
         for piece in out.pieces.values():
             piece.close()
     return {
-        "tally": tally_json(out.tally),
+        "tally": out.tally.counts(),
         "entries": entries,
         "records": [entries, entries + len(records), len(out.archive.written())],
         "streams": streams,
