@@ -97,7 +97,10 @@ def measure(stack: Any, runner: SliceTimer, n: int, at_once: int) -> AtOnce:
     """One project of `n` images, its four jobs with `at_once` slices at once."""
     figures = AtOnce(at_once)
     org = f"slices-{n}-{at_once}"
-    limits = StepLimits(slices_at_once=at_once, slice_tasks=max(1, n // FOLDERS))
+    per_slice = max(1, n // FOLDERS)
+    limits = StepLimits(
+        slices_at_once=at_once, slice_tasks=per_slice, export_slice_tasks=per_slice
+    )
     c = Container(stack.settings).override(step_limits=limits)
     use_container(c)
     harness.seed_organization(c, org, remaining=10)

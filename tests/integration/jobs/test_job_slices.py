@@ -40,6 +40,7 @@ LIMITS = StepLimits(
     move_tasks=40,
     delete_tasks=30,
     slice_tasks=100,
+    export_slice_tasks=100,
     slices_at_once=3,
 )
 
@@ -200,7 +201,7 @@ def test_an_export_in_slices_holds_what_an_export_in_one_step_holds(
     harness.plant_prelabels(stack.ref, ids[::3], 2)
     assert dataset["task_count"] == IMAGES
     # When the project is exported to COCO and YOLO in one step, then in slices of 100
-    _limits(ports, dataclasses.replace(LIMITS, slice_tasks=10_000))
+    _limits(ports, dataclasses.replace(LIMITS, export_slice_tasks=10_000))
     one = {
         f: _file(harness.export_link(stack.api, stack.pid, f, timeout=600))
         for f in ("coco", "yolo")

@@ -73,7 +73,7 @@ def _both(w: JobWorld, fmt: ExportFormat) -> tuple[bytes, bytes, Job]:
     """The export written in one step, then in slices of 8 tasks, three at a time."""
     _, one = _export(w, fmt)
     ctx = w.job_runner.context
-    ctx.limits = dataclasses.replace(ctx.limits, slice_tasks=8)
+    ctx.limits = dataclasses.replace(ctx.limits, export_slice_tasks=8)
     barrier = threading.Barrier(3, timeout=10)
     calls = [0]
 

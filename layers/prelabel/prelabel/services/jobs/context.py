@@ -27,16 +27,18 @@ class StepLimits:
     export_progress_every: int = 5_000
     # Sliced jobs (services/jobs/slices.py): slices run at once (the Map's MaxConcurrency, from
     # the JOB_MAX_CONCURRENCY setting); how many slices a prefix is split into at most, with at
-    # most so many listing requests; a manifest's bytes per slice; the tasks a move, a
-    # disconnect or an export gives one slice at least (fewer: one slice does it all, as one
-    # step did before); the seconds a slice's execution runs before it hands its slice back
-    # (an EXPRESS child lives 5 minutes at most); and the history events an execution may
+    # most so many listing requests; a manifest's bytes per slice; the tasks a move or a
+    # disconnect gives one slice at least (fewer: one slice does it all, as one step did
+    # before); the tasks of an export's slice (written in one step: well inside the 5 minutes
+    # an EXPRESS child lives; an export of no more is one step); the seconds a slice's
+    # execution runs before it hands its slice back; and the history events an execution may
     # have before it hands over to a fresh one (Step Functions' quota is 25,000).
     slices_at_once: int = 8
     plan_slices: int = 64
     plan_listings: int = 100
     manifest_slice_bytes: int = 4 * 1024 * 1024
     slice_tasks: int = 50_000
+    export_slice_tasks: int = 20_000
     slice_seconds: float = 180.0
     history_events: int = 20_000
 

@@ -1,5 +1,5 @@
 """A large export in slices: ranges of task ids written at the same time, then spliced into the
-file (a small one, up to StepLimits.slice_tasks tasks, is export_step's one step).
+file (a small one, up to StepLimits.export_slice_tasks tasks, is export_step's one step).
 
 Two phases. The names pass: each slice reads its tasks' images and writes, sorted, the name
 each would take and its task id; the merge walks the slices' lists together and finds the
@@ -57,12 +57,12 @@ def staging(job: Job, name: str, number: int) -> str:
 
 
 def range_specs(ctx: JobContext, job: Job) -> list[dict[str, Any]]:
-    count = min(MAX_SLICES, -(-(job.total or 0) // ctx.limits.slice_tasks))
+    count = min(MAX_SLICES, -(-(job.total or 0) // ctx.limits.export_slice_tasks))
     return [{"first": a, "before": b} for a, b in id_ranges(count)]
 
 
 def is_small(ctx: JobContext, job: Job) -> bool:
-    return (job.total or 0) <= ctx.limits.slice_tasks
+    return (job.total or 0) <= ctx.limits.export_slice_tasks
 
 
 def _tasks(ctx: JobContext, job: Job, spec: dict[str, Any], *, labels: bool) -> Iterator[Task]:
