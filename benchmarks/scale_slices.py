@@ -98,9 +98,7 @@ def measure(stack: Any, runner: SliceTimer, n: int, at_once: int) -> AtOnce:
     figures = AtOnce(at_once)
     org = f"slices-{n}-{at_once}"
     per_slice = max(1, n // FOLDERS)
-    limits = StepLimits(
-        slices_at_once=at_once, slice_tasks=per_slice, export_slice_tasks=per_slice
-    )
+    limits = StepLimits(slices_at_once=at_once, slice_tasks=per_slice, export_slice_tasks=per_slice)
     c = Container(stack.settings).override(step_limits=limits)
     use_container(c)
     harness.seed_organization(c, org, remaining=10)
