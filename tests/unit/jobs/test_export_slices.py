@@ -178,3 +178,27 @@ def test_a_coco_export_in_slices_reads_back_as_the_one_written_in_one_step(
     got = readers.dataset_boxes(ds, ids)
     want = readers.task_boxes(tasks, NAMES, clip=False)
     readers.assert_same_boxes(got, want, 0.01)
+
+
+def test_a_last_step_that_died_after_deleting_the_parts_does_not_splice_again(
+    w: JobWorld, tasks: list[Task]
+) -> None:
+    # Given an export in slices whose last step dies once, right after deleting the parts
+    ctx = w.job_runner.context
+    ctx.limits = dataclasses.replace(ctx.limits, export_slice_tasks=8)
+    remove = w.export_files.remove
+    died: list[str] = []
+
+    def dies_after(keys: Any) -> None:
+        remove(keys)
+        if not died:
+            died.append("x")
+            raise RuntimeError("the last step died after deleting the parts")
+
+    w.export_files.remove = dies_after  # type: ignore[method-assign]
+    # When it runs (the step is run again, as the ASL's Retry does)
+    job, data = _export(w, ExportFormat.VOC)
+    # Then the file was spliced once, is whole, and no part is left
+    assert died and w.export_files.spliced == [job.result["key"]]
+    assert zipfile.ZipFile(io.BytesIO(data)).testzip() is None
+    assert not [k for (_, k) in w.objects.objects if "/parts/" in k]

@@ -147,18 +147,23 @@ class WritePhase(Phase):
         return SliceStep({}, finished=True, progress=counted.read, output=output)
 
     def merge(self, ctx: JobContext, job: Job, states: dict[int, SliceState]) -> None:
+        """The file spliced from the parts, its summary on the job, then the parts deleted (a
+        retry after the splice, the parts maybe gone, finds the job's result and splices
+        nothing again)."""
         fmt = _format(job)
-        project = ctx.projects.get(job.project)
-        parts = [SlicePart(staging(job, "part", n), states[n].output) for n in sorted(states)]
-        created = datetime.now(UTC).isoformat(timespec="seconds")
-        if fmt is ExportFormat.COCO:
-            pieces = coco_pieces(project, parts, created)
-        else:
-            pieces = zip_pieces(ZIP_FORMATS[fmt], fmt, project, parts, created, ctx.exports.read)
         key = export_key(job.project, job.job_id, fmt.filename(job.project.project_id))
-        ctx.exports.splice(key, fmt.media_type, pieces)
-        summary = summary_of(fmt, project, tally_of(p.output for p in parts))
-        ctx.jobs.set_result(job.project, job.job_id, export_result(ctx, key, summary))
+        if job.result.get("key") != key:
+            project = ctx.projects.get(job.project)
+            parts = [SlicePart(staging(job, "part", n), states[n].output) for n in sorted(states)]
+            created = datetime.now(UTC).isoformat(timespec="seconds")
+            if fmt is ExportFormat.COCO:
+                pieces = coco_pieces(project, parts, created)
+            else:
+                zf = ZIP_FORMATS[fmt]
+                pieces = zip_pieces(zf, fmt, project, parts, created, ctx.exports.read)
+            ctx.exports.splice(key, fmt.media_type, pieces)
+            summary = summary_of(fmt, project, tally_of(p.output for p in parts))
+            ctx.jobs.set_result(job.project, job.job_id, export_result(ctx, key, summary))
         names = ("part", "names", "ranks")
         ctx.exports.remove(staging(job, kind, n) for kind in names for n in sorted(states))
 
