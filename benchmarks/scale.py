@@ -2,6 +2,7 @@
 and how each job goes.
 
 Run: .venv/bin/python benchmarks/scale.py [--sizes 1000 10000 100000] [--samples 50] [--shards 16]
+     [--slice-sizes 20000] [--at-once 1 2 4]
 
 For each size, on the whole local stack in this process (prelabel_local.stack.LocalStack:
 DynamoDB Local, moto executing the real ASLs with the real handlers):
@@ -18,7 +19,10 @@ DynamoDB Local, moto executing the real ASLs with the real handlers):
    (COCO, every task with 5 boxes) and disconnect, each in tasks/s and DynamoDB requests per
    task (counted in the job's own Lambda threads, not the benchmark's polling);
 4. the export's memory: the same export written into a null sink under tracemalloc (the job
-   streams into an S3 multipart upload, which holds one 8 MiB part besides).
+   streams into an S3 multipart upload, which holds one 8 MiB part besides);
+5. jobs in parallel slices (benchmarks/scale_slices.py): for each of `--slice-sizes`, a
+   project's import (8 folders), move, export and disconnect with 1, 2 and 4 slices at once:
+   tasks/s, each slice's own rate, and the speed-up (`--sizes` may be empty to run only this).
 
 Projects are made with `--shards` task shards (TASK_SHARDS; 16, as the API makes them): a page
 then merges 16 sorted queries (their first pages fetched in parallel threads) and the counts are
@@ -43,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import scale_slices
 from _common import ApiCounter
 
 from prelabel.container import Container, use_container
@@ -346,9 +351,11 @@ def report(sizes: list[Size], shards: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1_000, 10_000, 100_000])
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--shards", type=int, default=16, help="task shards of each project")
+    parser.add_argument("--slice-sizes", type=int, nargs="*", default=[20_000])
+    parser.add_argument("--at-once", type=int, nargs="+", default=[1, 2, 4])
     args = parser.parse_args()
     for noisy in ("werkzeug", "moto"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
@@ -356,14 +363,22 @@ def main() -> None:
     counter = ThreadCounter().install()
     from prelabel_local.stack import LocalStack
 
-    stack = LocalStack()
+    runner = scale_slices.SliceTimer()
+    stack = LocalStack(runner=runner)
     stack.start()
     try:
         sizes = [measure_size(stack, counter, n, args.samples, args.shards) for n in args.sizes]
+        sliced = {
+            n: [scale_slices.measure(stack, runner, n, k) for k in args.at_once]
+            for n in args.slice_sizes
+        }
     finally:
         stack.stop()
         counter.uninstall()
-    report(sizes, args.shards)
+    if sizes:
+        report(sizes, args.shards)
+    for n, runs in sliced.items():
+        scale_slices.report(n, runs)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from prelabel.entrypoints.events import FinishEvent, LabelBatchEvent, PrepareEvent
-from prelabel.entrypoints.job_events import JobFinishEvent, JobStepEvent
+from prelabel.entrypoints.job_events import JobFinishEvent, JobSliceEvent, JobStepEvent
 from tests.unit.asl import fields, keys, required_fields, states
 
 WORKFLOW = states("prelabel.asl.json")
@@ -23,6 +23,7 @@ JOBS = states("jobs.asl.json")
         pytest.param(WORKFLOW, "Finish", FinishEvent, id="workflow-Finish"),
         pytest.param(WORKFLOW, "LabelBatch", LabelBatchEvent, id="workflow-LabelBatch"),
         pytest.param(JOBS, "Step", JobStepEvent, id="jobs-Step"),
+        pytest.param(JOBS, "SliceStep", JobSliceEvent, id="jobs-SliceStep"),
         pytest.param(JOBS, "Finish", JobFinishEvent, id="jobs-Finish"),
     ],
 )

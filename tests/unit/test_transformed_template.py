@@ -98,7 +98,7 @@ DYNAMODB_GRANTS: dict[str, dict[str, set[str]]] = {
         "TasksTable/index/by-state": {"Query"},
         "TasksTable/index/by-dataset": {"Query"},
         "RunsTable": {"GetItem"},
-        "JobsTable": {"GetItem", "PutItem", "UpdateItem"},
+        "JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
     },
     "JobFinishFunction": {
         "DatasetsTable": {"GetItem", "UpdateItem", "DeleteItem"},
@@ -338,12 +338,17 @@ def test_job_step_writes_only_exports_and_reviewed_files_the_api_starts_only_its
     on_data = [s for s in api if "DataBucket" in str(s.get("Resource"))]
     api_data_s3 = {a for s in on_data for a in as_list(s["Action"]) if a.startswith("s3:")}
     api_puts = [s["Resource"] for s in api if "s3:PutObject" in as_list(s["Action"])]
-    # Then the step writes (multipart, abortable) under exports/, and its working files
-    # (written, then removed) under each organization's reviewed/ folder, nothing else
+    # Then the step writes (multipart, abortable) under exports/, its working files (written,
+    # then removed) under each organization's reviewed/ folder, and under jobs/ the plans of
+    # sliced jobs and the parts an export's slices write (deleted once spliced), nothing else
     reviewed = {"Fn::Sub": "${DataBucket.Arn}/*/reviewed/*"}
     assert [(set(as_list(s["Action"])), s["Resource"]) for s in writes] == [
         ({"s3:PutObject", "s3:AbortMultipartUpload"}, {"Fn::Sub": "${DataBucket.Arn}/exports/*"}),
         ({"s3:PutObject", "s3:DeleteObject"}, reviewed),
+        (
+            {"s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"},
+            {"Fn::Sub": "${DataBucket.Arn}/jobs/*"},
+        ),
     ]
     # And the API starts the pre-labeling and the jobs machines of this stack, reads (signs)
     # objects and signs uploads only under the organizations' reviewed/ folders: it neither

@@ -83,6 +83,7 @@ def function_env(
     jobs_state_machine_arn: str = "",
     models_bucket: str = "",
     model_validation_state_machine_arn: str = "",
+    job_max_concurrency: int = 2,
 ) -> dict[str, str]:
     """The environment template.yaml gives the functions, with local endpoints added.
 
@@ -106,6 +107,7 @@ def function_env(
         MAX_CONCURRENCY=str(max_concurrency),
         DETECTOR_IMAGES_PER_SECOND=str(LOCAL_IMAGES_PER_SECOND),
         WORKER_SECONDS_PER_BATCH=str(batch_size * LOCAL_WORKER_SECONDS_PER_IMAGE),
+        JOB_MAX_CONCURRENCY=str(job_max_concurrency),
         AWS_ENDPOINT_URL_DYNAMODB=dynamodb_endpoint,
         AWS_ENDPOINT_URL_S3=moto_endpoint,
         AWS_ENDPOINT_URL_SFN=moto_endpoint,
@@ -175,6 +177,8 @@ class LocalStack:
     models_bucket: str = "prelabel-local-models"
     batch_size: int = 32
     max_concurrency: int = 8
+    # Slices of a job at once: the stack runs every Lambda in this one process on 2 cores.
+    job_max_concurrency: int = 2
     weights_dir: Path | None = None
     # The local endpoint as the control plane shows it: instances, one instance's images/s.
     detector_instances: int = 1
@@ -241,6 +245,7 @@ class LocalStack:
             batch_size=self.batch_size,
             max_concurrency=self.max_concurrency,
             dataset_buckets=self.dataset_buckets,
+            job_max_concurrency=self.job_max_concurrency,
         )
         os.environ.update(self.env)
         return self

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from prelabel.adapters.s3_export_files import S3ExportFiles
     from prelabel.adapters.s3_model_files import S3ModelFiles
     from prelabel.adapters.s3_objects import S3ImageSource, S3ManifestStore
+    from prelabel.adapters.s3_plans import S3SlicePlans
     from prelabel.adapters.s3_reviewed_files import S3ReviewedFiles
     from prelabel.adapters.sagemaker_capacity import SageMakerEndpointCapacity
     from prelabel.adapters.sagemaker_detector import SageMakerDetector
@@ -342,8 +343,18 @@ class Container:
                 objects=self.dataset_objects,
                 exports=self.export_files,
                 review=self.review_ports,
+                plans=self.slice_plans,
                 limits=self.step_limits,
-            )
+            ),
+            self.job_orchestrator,
+        )
+
+    @cached_property
+    def slice_plans(self) -> S3SlicePlans:
+        from prelabel.adapters.s3_plans import S3SlicePlans
+
+        return S3SlicePlans(
+            client_factory("s3", self.settings.region), self.settings.data_bucket or ""
         )
 
     @cached_property
@@ -362,7 +373,7 @@ class Container:
     def step_limits(self) -> StepLimits:
         from prelabel.services.jobs.context import StepLimits
 
-        return StepLimits()
+        return StepLimits(slices_at_once=self.settings.job_max_concurrency)
 
     @cached_property
     def dataset_service(self) -> DatasetService:

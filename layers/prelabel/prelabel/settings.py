@@ -90,6 +90,8 @@ class Settings(BaseModel):
     worker_seconds_per_batch: float = Field(
         default=1.53, alias="WORKER_SECONDS_PER_BATCH", ge=0, le=900
     )
+    # Slices of one job run at the same time (the jobs' Distributed Map MaxConcurrency).
+    job_max_concurrency: int = Field(default=8, alias="JOB_MAX_CONCURRENCY", ge=1, le=1_000)
     detector_input_size: int = Field(default=416, alias="DETECTOR_INPUT_SIZE", ge=64, le=2048)
     # Seals task-list cursors. Tenancy does not rest on it: a cursor only ever positions inside
     # the caller's own project. Without it, a key derived from the tasks table's name still
@@ -187,6 +189,7 @@ FUNCTION_NEEDS: dict[str, tuple[str, ...]] = {
         "runs_table",
         "jobs_table",
         "data_bucket",
+        "jobs_state_machine_arn",
     ),
     "job_finish": ("datasets_table", "jobs_table"),
     "model_validation": ("models_table", "models_bucket"),

@@ -1,12 +1,13 @@
 """Every job on a large project on the local stack: the real jobs ASL in moto's Step Functions,
 the real handlers, DynamoDB Local and moto's S3. One project serves the module, in order: an
-import that crashes mid-slice and resumes, a move of every task, an export, a manifest import
-with keys outside the locations, a reconnect, a disconnect.
+import of 8 folders in parallel slices one of which crashes mid-step and resumes, a move of
+every task (a slice per shard), an export (in slices, spliced in S3), a manifest import with
+keys outside the locations, a reconnect, a disconnect (a slice per shard).
 
 The size is PRELABEL_SCALE_TASKS: 5,000 by default (CI, `make test`), 20,000 with `make slow`.
-The step limits shrink with it, so each job takes as many steps at either size as the
-defaults take at 20,000 (an import of two slices, a move of four steps, ...). Figures (time,
-requests per task) are for benchmarks/scale.py; these tests check outcomes.
+The step limits shrink with it, so each job takes as many steps and slices at either size;
+4 slices run at once. Figures (time, requests per task) are for benchmarks/scale.py; these
+tests check outcomes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import gzip
 import io
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -41,34 +43,53 @@ pytestmark = pytest.mark.slow
 ORG = "bigco"
 FULL_SIZE = 20_000
 IMAGES = int(os.environ.get("PRELABEL_SCALE_TASKS", "5000"))
-# The defaults' slices at FULL_SIZE, scaled down with the project (StepLimits' defaults).
+FOLDERS = 8
+# The defaults' steps at FULL_SIZE, scaled down with the project (StepLimits' defaults); a
+# listing step of one page, so each folder's slice takes several steps.
 _SCALE = IMAGES / FULL_SIZE
 LIMITS = StepLimits(
+    list_pages=1,
     page_keys=round(1000 * _SCALE),
     manifest_lines=round(10_000 * _SCALE),
     move_tasks=round(5_000 * _SCALE),
     delete_tasks=round(3_000 * _SCALE),
     export_progress_every=round(5_000 * _SCALE),
+    slice_tasks=IMAGES // FOLDERS,
+    export_slice_tasks=IMAGES // FOLDERS,
+    slices_at_once=4,
 )
 SLICE = LIMITS.list_pages * LIMITS.page_keys  # keys an import step lists
 PREFIX = f"{ORG}/shots/"
+CRASHING = "cam3"
 # Not images: each is skipped and reported with its reason.
 OTHERS = {"notes.txt": b"text", "logo.svg": b"<svg/>", "empty.jpg": b"", "folder/": b""}
 LABELED = IMAGES // 10
 BOXES = 5
 
 
+def image_key(i: int) -> str:
+    return f"{PREFIX}cam{i % FOLDERS}/{i:06d}.jpg"
+
+
 class CrashingTasks(DynamoTaskRepository):
-    """The second import slice writes half of its tasks, then its Lambda dies."""
+    """The second step of one folder's slice writes half of its tasks, then its Lambda dies;
+    the other slices write meanwhile."""
 
     crashed_after: int | None = None
-    calls = 0
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self._lock = threading.Lock()
+        self.calls: dict[str, int] = {}
 
     def add_dataset_tasks(
         self, ref: ProjectRef, dataset_id: str, job_id: str, tasks: Sequence[Task]
     ) -> int:
-        self.calls += 1
-        if self.calls == 2 and self.crashed_after is None:
+        folder = tasks[0].image_key.rsplit("/", 2)[-2] if tasks else ""
+        with self._lock:
+            self.calls[folder] = self.calls.get(folder, 0) + 1
+            crash = folder == CRASHING and self.calls[folder] == 2 and self.crashed_after is None
+        if crash:
             self.crashed_after = super().add_dataset_tasks(
                 ref, dataset_id, job_id, tasks[: len(tasks) // 2]
             )
@@ -147,7 +168,7 @@ def big(
     )
     harness.put_objects_in_process(
         bucket,
-        [(f"{PREFIX}{i:06d}.jpg", b"\xff\xd8jpeg") for i in range(IMAGES)]
+        [(image_key(i), b"\xff\xd8jpeg") for i in range(IMAGES)]
         + [(PREFIX + name, body) for name, body in OTHERS.items()],
     )
     yield Big(c, ProjectRef(ORG, pid), bucket, api, tasks, {})
@@ -155,8 +176,8 @@ def big(
 
 
 def test_a_large_import_resumes_after_a_crash_without_duplicates(big: Big) -> None:
-    # Given IMAGES images and 4 other objects under a prefix, and a job step that dies in its
-    # second slice after writing half of that slice's tasks
+    # Given IMAGES images in 8 folders and 4 other objects under a prefix, and a step of one
+    # folder's slice that dies after writing half of its tasks, other slices writing meanwhile
     # When the prefix is connected
     started = big.api.json(
         "POST", f"/projects/{big.pid}/datasets", {"bucket": big.bucket, "prefix": PREFIX}
@@ -164,7 +185,10 @@ def test_a_large_import_resumes_after_a_crash_without_duplicates(big: Big) -> No
     # Then the answer is the dataset IMPORTING with its job; once the job ends it is READY
     assert started["status"] == "IMPORTING" and started["job"]["status"] == "RUNNING"
     dataset = harness.wait_for_dataset(big.api, big.pid, started["dataset_id"], timeout=600)
-    assert big.tasks.crashed_after == SLICE // 2  # half of the second slice
+    assert big.tasks.crashed_after == SLICE // 2  # half of the crashed step's
+    # And it was planned as a slice per folder (and one for the objects beside them)
+    plan = big.c.jobs.plan(started["job"]["job_id"], 0)
+    assert len(plan) == FOLDERS + 2
     assert dataset["status"] == "READY", dataset
     # And every image is exactly one task: the retried slice skipped what was written
     items = big.task_items()
@@ -199,8 +223,11 @@ def test_moving_all_tasks_is_a_job_that_counts_each_once(big: Big) -> None:
     assert reply.status == 202 and reply.body["progress"]["total"] == IMAGES
     job = harness.wait_for_job(big.api, big.pid, reply.body["job_id"], timeout=600)
     assert job["status"] == "SUCCEEDED" and job["result"] == {"moved": IMAGES}
+    assert job["progress"]["done"] == IMAGES
     counts = big.counts()
     assert (counts["backlog"], counts["waiting"], counts["eligible"]) == (0, IMAGES, IMAGES)
+    # And it ran a slice per shard of the project
+    assert len(big.c.jobs.plan(job["job_id"], 0)) == 16
     # And a page of WAITING tasks is a page: 200 tasks and a cursor
     page = big.api.json(
         "GET", f"/projects/{big.pid}/tasks", query={"state": "WAITING", "limit": "200"}
@@ -214,10 +241,12 @@ def test_an_export_of_every_task_is_a_file_behind_a_link(big: Big) -> None:
     harness.plant_prelabels(big.ref, ids[:LABELED], BOXES)
     # When a COCO export is asked for and its job is followed to the link
     link = harness.export_link(big.api, big.pid, "coco", timeout=600)
-    # Then the link downloads one document with every task and every box
+    # Then the link downloads one document with every task once and every box
     doc = json.loads(requests.get(link["url"], timeout=120).content)
-    assert len(doc["images"]) == IMAGES
+    assert len({i["prelabel_task_id"] for i in doc["images"]}) == len(doc["images"]) == IMAGES
     assert len(doc["annotations"]) == LABELED * BOXES
+    # And it was written in slices of task ids (names, then the file), spliced in S3
+    assert len(big.c.jobs.plan(link["job_id"], 1)) == FOLDERS
     assert link["summary"]["images"] == IMAGES
     assert link["summary"]["annotations"] == LABELED * BOXES
 
@@ -225,7 +254,7 @@ def test_an_export_of_every_task_is_a_file_behind_a_link(big: Big) -> None:
 def test_a_manifest_import_skips_keys_outside_the_locations(big: Big) -> None:
     # Given a Ground Truth manifest (gzip) naming 30 of bigco's images, two of another
     # organization's, one climbing out of bigco's folder and one in an unknown bucket
-    lines = [f'{{"source-ref": "s3://{big.bucket}/{PREFIX}{i:06d}.jpg"}}' for i in range(30)]
+    lines = [f'{{"source-ref": "s3://{big.bucket}/{image_key(i)}"}}' for i in range(30)]
     lines += [
         f'{{"source-ref": "s3://{big.bucket}/other-org/a.jpg"}}',
         f'{{"source-ref": "s3://{big.bucket}/other-org/b.jpg"}}',

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -13,6 +14,8 @@ from typing import IO
 from prelabel.detector_wire import Detection, ImageResult
 from prelabel.domain.errors import InvalidInput
 from prelabel.domain.imports import ObjectRef
+from prelabel.domain.jobs import Job
+from prelabel.domain.slices import SliceItem, job_folder
 from prelabel.ports.capacity import (
     EndpointCapacityReader,
     EndpointCapacityUnreadable,
@@ -21,7 +24,14 @@ from prelabel.ports.capacity import (
 from prelabel.ports.detector import Detections, Detector, DetectorUnavailable
 from prelabel.ports.images import ImageLinks, ImageSource, ImageUnavailable
 from prelabel.ports.labeling import BatchItem
-from prelabel.ports.objects import DatasetObjects, ExportFiles, LinesRead, ListingPage
+from prelabel.ports.objects import (
+    DatasetObjects,
+    ExportFiles,
+    LinesRead,
+    ListingPage,
+    Piece,
+    SlicePlans,
+)
 from prelabel.ports.orchestration import ExecutionGone, ManifestStore, Orchestrator
 
 
@@ -51,24 +61,60 @@ class MemoryObjects(ImageSource, DatasetObjects):
             raise ImageUnavailable(f"file too large: {len(body)} bytes (limit {max_bytes})")
         return body
 
-    def list_page(self, bucket: str, prefix: str, token: str | None, max_keys: int) -> ListingPage:
+    def list_page(
+        self,
+        bucket: str,
+        prefix: str,
+        token: str | None,
+        max_keys: int,
+        *,
+        delimiter: str | None = None,
+        start_after: str | None = None,
+    ) -> ListingPage:
+        """As ListObjectsV2: keys in order after the token (or `start_after`); with a
+        delimiter, the keys below a further delimiter show once as their folder."""
         if bucket not in self.buckets:
             raise InvalidInput(
                 f"bucket: s3://{bucket} cannot be listed (NoSuchBucket)", field="bucket"
             )
         self.listed.append((bucket, prefix))
-        keys = sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix))
-        after = [k for k in keys if token is None or k > token][:max_keys]
-        more = len(after) == max_keys and after[-1] != keys[-1]
-        objects = [ObjectRef(bucket, k, len(self.objects[(bucket, k)])) for k in after]
-        return ListingPage(objects, after[-1] if more else None)
+        entries: list[tuple[str, bool]] = []  # (key or folder, is a folder)
+        for k in sorted(k for b, k in self.objects if b == bucket and k.startswith(prefix)):
+            cut = k.find(delimiter, len(prefix)) if delimiter else -1
+            entry = (k, False) if cut < 0 else (k[: cut + len(delimiter or "")], True)
+            if not entries or entries[-1] != entry:
+                entries.append(entry)
+        after = token or start_after
+        page = [e for e in entries if after is None or e[0] > after][:max_keys]
+        more = len(page) == max_keys and page[-1] != entries[-1]
+        objects = [
+            ObjectRef(bucket, e, len(self.objects[(bucket, e)])) for e, folder in page if not folder
+        ]
+        folders = [e for e, folder in page if folder]
+        return ListingPage(objects, page[-1][0] if more else None, folders)
 
-    def read_lines(self, bucket: str, key: str, position: int, max_lines: int) -> LinesRead:
+    def _manifest(self, bucket: str, key: str) -> bytes:
         body = self.objects.get((bucket, key))
         if body is None:
             raise InvalidInput(
                 f"manifest_key: s3://{bucket}/{key} cannot be read", field="manifest_key"
             )
+        return body
+
+    def size(self, bucket: str, key: str) -> int:
+        return len(self._manifest(bucket, key))
+
+    def line_start(self, bucket: str, key: str, offset: int) -> int:
+        body = self._manifest(bucket, key)
+        if offset <= 0:
+            return 0
+        found = body.find(b"\n", offset - 1)
+        return len(body) if found < 0 else found + 1
+
+    def read_lines(
+        self, bucket: str, key: str, position: int, max_lines: int, end: int | None = None
+    ) -> LinesRead:
+        body = self._manifest(bucket, key)
         if key.endswith(".gz"):
             lines = gzip.decompress(body).split(b"\n")
             if lines and lines[-1] == b"":
@@ -76,13 +122,14 @@ class MemoryObjects(ImageSource, DatasetObjects):
             taken = lines[position : position + max_lines]
             at_end = position + len(taken) >= len(lines)
             return LinesRead(taken, position + len(taken), at_end, len(body), len(body))
+        stop = len(body) if end is None else min(len(body), end)
         taken = []
         pos = position
-        while pos < len(body) and len(taken) < max_lines:
-            end = body.find(b"\n", pos)
-            end = len(body) if end < 0 else end + 1
-            taken.append(body[pos:end].rstrip(b"\r\n"))
-            pos = end
+        while pos < stop and len(taken) < max_lines:
+            line_end = body.find(b"\n", pos)
+            line_end = len(body) if line_end < 0 else line_end + 1
+            taken.append(body[pos:line_end].rstrip(b"\r\n"))
+            pos = line_end
         return LinesRead(taken, pos, pos >= len(body), pos, len(body))
 
 
@@ -93,6 +140,7 @@ class MemoryExportFiles(ExportFiles):
         self._objects = objects
         self._bucket = bucket
         self.aborted: list[str] = []
+        self.spliced: list[str] = []
 
     @property
     def bucket(self) -> str:
@@ -108,8 +156,27 @@ class MemoryExportFiles(ExportFiles):
             raise
         self._objects.put(self._bucket, key, sink.getvalue())
 
-    def read(self, key: str) -> bytes | None:
+    def read_if_any(self, key: str) -> bytes | None:
         return self._objects.objects.get((self._bucket, key))
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
+        return self._objects.objects[(self._bucket, key)][start:end]
+
+    def lines(self, key: str) -> Iterator[bytes]:
+        return iter(self.read(key).splitlines())
+
+    def splice(self, key: str, content_type: str, pieces: Iterable[Piece]) -> int:
+        """The pieces joined (spans read from the stored objects): what S3 assembles."""
+        out = b"".join(
+            p if isinstance(p, bytes) else self.read(p.key, p.start, p.end) for p in pieces
+        )
+        self._objects.put(self._bucket, key, out)
+        self.spliced.append(key)
+        return len(out)
+
+    def remove(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._objects.objects.pop((self._bucket, key), None)
 
 
 class FakeLinks(ImageLinks):
@@ -204,3 +271,22 @@ class FakeEndpoints(EndpointCapacityReader):
         if endpoint_name not in self.endpoints:
             raise EndpointCapacityUnreadable(f"endpoint {endpoint_name} could not be described")
         return self.endpoints[endpoint_name]
+
+
+class MemorySlicePlans(SlicePlans):
+    """A sliced job's rounds as the Map reads them: one object per slice in `objects`."""
+
+    def __init__(self, objects: MemoryObjects, bucket: str) -> None:
+        self._objects = objects
+        self._bucket = bucket
+
+    def write(self, job: Job, name: str, items: list[SliceItem]) -> tuple[str, str]:
+        ref = job.project
+        prefix = f"{job_folder(ref.org_id, ref.project_id, job.job_id)}/{name}/"
+        for item in items:
+            body = json.dumps(item.to_json()).encode()
+            self._objects.put(self._bucket, f"{prefix}{item.number:06d}.json", body)
+        return self._bucket, prefix
+
+    def read(self, bucket: str, key: str) -> SliceItem:
+        return SliceItem.from_json(json.loads(self._objects.objects[(bucket, key)]))

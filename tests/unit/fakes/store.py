@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from prelabel.adapters.dynamodb.keys import shard_index
 from prelabel.domain.entities import (
     Dataset,
     LabelingState,
@@ -36,6 +37,7 @@ from prelabel.domain.limits import Allowance
 from prelabel.domain.locations import DataLocation
 from prelabel.domain.mapping import LabelMapping
 from prelabel.domain.plans import Plan
+from prelabel.domain.slices import SliceState
 from prelabel.ports import labeling
 from prelabel.ports.jobs import JobEnd, JobRepository, Progress
 from prelabel.ports.organizations import Ledger, OrganizationRepository
@@ -52,6 +54,7 @@ from prelabel.ports.tasks import (
     TaskOrder,
     TaskPage,
     TaskRepository,
+    TaskSpan,
 )
 from prelabel.quality.priority import REST, ReviewPriority
 
@@ -83,6 +86,11 @@ class MemoryDb:
     crash_notes: dict[tuple[str, int], labeling.Suspect] = field(default_factory=dict)
     jobs: dict[tuple[ProjectRef, str], Job] = field(default_factory=dict)
     slices: dict[str, dict[int, ImportReport]] = field(default_factory=dict)
+    # Sliced jobs: each phase's plan, each slice's record (by (phase, number)), and the phase
+    # whose slices' progress a job's `done` adds up.
+    plans: dict[str, dict[int, list[dict[str, object]]]] = field(default_factory=dict)
+    parts: dict[str, dict[tuple[int, int], SliceState]] = field(default_factory=dict)
+    phases: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     # Every commit attempt, in order: what the tests inspect.
     commits: list[labeling.BatchCommit] = field(default_factory=list)
@@ -308,15 +316,27 @@ class MemoryJobs(JobRepository):
     def get(self, ref: ProjectRef, job_id: str) -> Job:
         if (ref, job_id) not in self.db.jobs:
             raise NotFound(f"job {job_id!r} not found")
-        return self.db.jobs[(ref, job_id)]
+        return self._with_slices(self.db.jobs[(ref, job_id)])
+
+    def _with_slices(self, job: Job) -> Job:
+        """A sliced job's `done`: its own plus its current phase's slices'."""
+        phase = self.db.phases.get(job.job_id)
+        if phase is None:
+            return job
+        parts = self.db.parts.get(job.job_id, {})
+        extra = sum(s.done for (p, _), s in parts.items() if p == phase)
+        return dataclasses.replace(job, done=job.done + extra)
 
     def recent(self, ref: ProjectRef, limit: int) -> list[Job]:
-        mine = [j for (r, _), j in self.db.jobs.items() if r == ref]
+        mine = [self._with_slices(j) for (r, _), j in self.db.jobs.items() if r == ref]
         return sorted(mine, key=lambda j: j.job_id, reverse=True)[:limit]
 
     def _replace(self, ref: ProjectRef, job_id: str, **changes: object) -> None:
         with self.db.lock:
-            self.db.jobs[(ref, job_id)] = dataclasses.replace(self.get(ref, job_id), **changes)  # type: ignore[arg-type]
+            stored = self.db.jobs.get((ref, job_id))
+            if stored is None:
+                raise NotFound(f"job {job_id!r} not found")
+            self.db.jobs[(ref, job_id)] = dataclasses.replace(stored, **changes)  # type: ignore[arg-type]
 
     def set_execution(self, ref: ProjectRef, job_id: str, execution_arn: str) -> None:
         self._replace(ref, job_id, execution_arn=execution_arn)
@@ -324,7 +344,8 @@ class MemoryJobs(JobRepository):
     def set_progress(self, ref: ProjectRef, job_id: str, progress: Progress) -> None:
         job = self.get(ref, job_id)
         unit = progress.unit or job.unit
-        self._replace(ref, job_id, done=progress.done, total=progress.total, unit=unit)
+        total = job.total if progress.total is None else progress.total
+        self._replace(ref, job_id, done=progress.done, total=total, unit=unit)
 
     def set_result(self, ref: ProjectRef, job_id: str, result: Mapping[str, Any]) -> None:
         self._replace(ref, job_id, result=dict(result))
@@ -334,9 +355,11 @@ class MemoryJobs(JobRepository):
             job = self.get(ref, job_id)
             if job.status is not JobStatus.RUNNING:
                 return False
+            self.db.phases.pop(job_id, None)  # the slices' progress folded into `done`
             self._replace(
                 ref,
                 job_id,
+                done=job.done,
                 status=end.status,
                 error=end.error,
                 finished_at=end.finished_at,
@@ -351,10 +374,56 @@ class MemoryJobs(JobRepository):
         parts = self.db.slices.get(job_id, {})
         return iter([parts[n] for n in sorted(parts)])
 
-    def add_done(self, ref: ProjectRef, job_id: str, n: int) -> None:
-        """A job's progress, added in the writes it counts (moves)."""
-        job = self.get(ref, job_id)
-        self._replace(ref, job_id, done=job.done + n)
+    def add_done(
+        self, ref: ProjectRef, job_id: str, n: int, slice: tuple[int, int] | None = None
+    ) -> None:
+        """A job's progress (or its slice's), added in the writes it counts (moves)."""
+        with self.db.lock:
+            if slice is not None:
+                parts = self.db.parts.setdefault(job_id, {})
+                was = parts.get(slice, SliceState({}))
+                parts[slice] = dataclasses.replace(was, done=was.done + n)
+                return
+            job = self.db.jobs[(ref, job_id)]
+            self._replace(ref, job_id, done=job.done + n)
+
+    # --- sliced jobs ------------------------------------------------------------------------
+
+    def save_plan(
+        self, ref: ProjectRef, job_id: str, phase: int, specs: list[dict[str, object]]
+    ) -> list[dict[str, object]]:
+        with self.db.lock:
+            stored = self.db.plans.setdefault(job_id, {}).setdefault(phase, list(specs))
+            self.db.phases[job_id] = phase
+            return list(stored)
+
+    def plan(self, job_id: str, phase: int) -> list[dict[str, object]]:
+        return list(self.db.plans.get(job_id, {}).get(phase, []))
+
+    def slice_state(self, job_id: str, phase: int, number: int) -> SliceState | None:
+        state = self.db.parts.get(job_id, {}).get((phase, number))
+        return state if state is not None and state.step > 0 else None
+
+    def slice_states(self, job_id: str, phase: int) -> dict[int, SliceState]:
+        return {
+            n: s for (p, n), s in self.db.parts.get(job_id, {}).items() if p == phase and s.step > 0
+        }
+
+    def advance_slice(
+        self,
+        ref: ProjectRef,
+        job_id: str,
+        number: tuple[int, int],
+        state: SliceState,
+        progress: int,
+    ) -> bool:
+        with self.db.lock:
+            parts = self.db.parts.setdefault(job_id, {})
+            was = parts.get(number, SliceState({}))
+            if was.step != state.step - 1:
+                return False  # that step was committed already
+            parts[number] = dataclasses.replace(state, done=was.done + progress)
+            return True
 
 
 class MemoryTasks(TaskRepository):
@@ -455,8 +524,18 @@ class MemoryTasks(TaskRepository):
         more = len(tasks) > limit
         return PrelabelClasses(tasks[:limit], tasks[limit - 1][0] if more else None)
 
+    def _in_part(self, ref: ProjectRef, task_id: str, part: int | None) -> bool:
+        shards = self.sharding(ref).shards
+        return part is None or shards is None or shard_index(task_id, shards) == part
+
     def delete_dataset_tasks(
-        self, ref: ProjectRef, dataset_id: str, job_id: str, limit: int
+        self,
+        ref: ProjectRef,
+        dataset_id: str,
+        job_id: str,
+        limit: int,
+        part: int | None = None,
+        slice: tuple[int, int] | None = None,
     ) -> Removal:
         with self.db.lock:
             project = self.db.projects.get(ref)
@@ -465,7 +544,9 @@ class MemoryTasks(TaskRepository):
             self.db.refuse_while_resharding(ref)
             MemoryDatasets(self.db).add_to_count(ref, dataset_id, job_id, 0)
             doomed = sorted(
-                k for k, t in self.db.tasks.items() if k[0] == ref and t.dataset_id == dataset_id
+                k
+                for k, t in self.db.tasks.items()
+                if k[0] == ref and t.dataset_id == dataset_id and self._in_part(ref, k[1], part)
             )
             c = self.db.counter(ref)
             for k in doomed[:limit]:
@@ -478,6 +559,8 @@ class MemoryTasks(TaskRepository):
                     c["prelabeled" if p.outcome is PrelabelState.DONE else "failed"] -= 1
             removed = len(doomed[:limit])
             MemoryDatasets(self.db).add_to_count(ref, dataset_id, job_id, -removed)
+            if slice is not None:
+                MemoryJobs(self.db).add_done(ref, job_id, removed, slice)
             return Removal(removed, left=len(doomed) > limit)
 
     def move(self, ref: ProjectRef, task_ids: Sequence[str], move: Move) -> list[str]:
@@ -500,19 +583,35 @@ class MemoryTasks(TaskRepository):
                 c["eligible"] += int(self._eligible(ref, moved_task)) - int(was)
                 moved.append(tid)
             if move.job_id is not None:
-                MemoryJobs(self.db).add_done(ref, move.job_id, len(moved))
+                MemoryJobs(self.db).add_done(ref, move.job_id, len(moved), move.slice)
             return moved
 
     def ids_in_state(
         self, ref: ProjectRef, state: LabelingState, span: IdRange | None = None
     ) -> Iterator[str]:
         after, limit = (span.after, span.limit) if span else (None, None)
+        part = span.part if span else None
         ids = sorted(
             t.task_id
             for (r, _), t in self.db.tasks.items()
-            if r == ref and t.state is state and (after is None or t.task_id > after)
+            if r == ref
+            and t.state is state
+            and (after is None or t.task_id > after)
+            and self._in_part(ref, t.task_id, part)
         )
         return iter(ids[:limit] if limit is not None else ids)
+
+    def tasks_in_span(self, ref: ProjectRef, span: TaskSpan, *, labels: bool) -> Iterator[Task]:
+        with self.db.lock:
+            ids = sorted(
+                tid
+                for (r, tid) in self.db.tasks
+                if r == ref
+                and (span.first is None or tid >= span.first)
+                and (span.before is None or tid < span.before)
+            )
+            found = [self.db.tasks[(ref, tid)] for tid in ids]
+        return iter([self._joined(t) if labels else t for t in found])
 
     def counts(self, ref: ProjectRef) -> ProjectCounts:
         c = self.db.counter(ref)

@@ -29,6 +29,7 @@ from tests.unit.fakes.outside import (
     MemoryExportFiles,
     MemoryManifests,
     MemoryObjects,
+    MemorySlicePlans,
     ScriptedDetector,
 )
 from tests.unit.fakes.reviewed import (
@@ -120,6 +121,7 @@ class World:
             image_source=self.objects,
             dataset_objects=self.objects,
             export_files=self.export_files,
+            slice_plans=MemorySlicePlans(self.objects, self.bucket),
             image_links=FakeLinks(),
             detector=self.detector,
             manifests=self.manifests,
@@ -138,7 +140,10 @@ class World:
             validation_orchestrator=self.validation_orchestrator,
         )
         self.loop = JobLoop(
-            self.services.job_runner, self.services.job_finisher, self.job_orchestrator
+            self.services.job_runner,
+            self.services.job_finisher,
+            self.job_orchestrator,
+            self.objects,
         )
 
     def __getattr__(self, name: str) -> Any:

@@ -1,4 +1,5 @@
-"""A world with an organization, a project and small step limits, so jobs take many steps."""
+"""A world with an organization, a project and small step limits, so jobs take many steps (and
+manifests of a few hundred bytes several slices, three of which run at once)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def w() -> JobWorld:
             move_tasks=6,
             delete_tasks=4,
             export_progress_every=3,
+            manifest_slice_bytes=256,
+            slices_at_once=3,
         ),
     )
     world.objects.buckets.add(SHARED)

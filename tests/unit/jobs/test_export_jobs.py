@@ -84,7 +84,9 @@ def test_a_job_whose_execution_ended_elsewhere_is_ended_by_the_next_read(w: JobW
     dataset, job = w.dataset_service.connect(
         w.locs, w.ref, DatasetSource(BUCKET, prefix="acme/cam/")
     )
-    w.job_runner.step(w.ref, job.job_id, "")
+    plan = w.job_runner.step(w.ref, job.job_id, "").plan
+    assert plan is not None
+    w.loop.slice_once(w.ref, job.job_id, plan)
     assert job.execution_arn is not None
     w.job_orchestrator.states[job.execution_arn] = "ABORTED"
     # When the dataset is read

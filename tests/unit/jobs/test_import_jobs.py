@@ -39,8 +39,10 @@ def test_a_prefix_import_lists_in_slices_and_reports_every_skip(w: JobWorld) -> 
     # When the prefix is connected and its import job runs
     ds_id = _connect(w, prefix="acme/cam/")
     dataset, job = w.dataset_service.get(w.ref, ds_id)
-    # Then it took several steps, and the dataset is READY with one task per image (GIF too)
-    assert job is not None and len(w.loop.steps[job.job_id]) == 3
+    # Then it was planned as two slices, the objects right under the prefix (listed over three
+    # steps) and the folder sub/, then merged; the dataset is READY with one task per image
+    assert job is not None and len(w.loop.steps[job.job_id]) == 2
+    assert len(w.loop.slice_steps[job.job_id]) == 3 + 1
     assert dataset.status is DatasetStatus.READY and dataset.task_count == 24
     assert w.tasks.counts(w.ref).by_state[LabelingState.BACKLOG] == 24
     # And the report counts every skipped file with its reason and example keys
@@ -127,9 +129,12 @@ def test_a_ground_truth_manifest_skips_keys_outside_the_locations(w: JobWorld) -
     assert dataset.report.skipped[SkipReason.NOT_AN_OBJECT].examples == (
         '{"source": "a sentence, not an image"}',
     )
-    # And progress was in the manifest's bytes, read to the end over three steps
-    assert job is not None and job.unit is ProgressUnit.BYTES and job.done == job.total
-    assert len(w.loop.steps[job.job_id]) == 3
+    # And it was read in byte ranges of 256 (each slice reading the lines that start in its
+    # range), progress in the manifest's bytes adding up to its size
+    size = len(w.objects.objects[(BUCKET, "acme/manifests/batch.manifest")])
+    assert job is not None and job.unit is ProgressUnit.BYTES
+    assert job.done == job.total == size
+    assert len(w.db.plans[job.job_id][0]) == -(-size // 256) > 1
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -150,7 +155,9 @@ def test_an_inventory_csv_is_read_in_slices_plain_or_gzip(w: JobWorld, gz: bool)
         SkipReason.EMPTY: 1,
         SkipReason.UNSUPPORTED_TYPE: 1,
     }
-    assert job is not None and len(w.loop.steps[job.job_id]) == 3
+    # And a plain CSV was read in byte ranges, a gzip one (which cannot be entered in the
+    # middle) in one slice
+    assert job is not None and len(w.db.plans[job.job_id][0]) == (1 if gz else 3)
 
 
 def test_a_dataset_stops_at_its_image_limit(w: JobWorld, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -188,13 +195,17 @@ def test_a_grant_revoked_during_an_import_stops_it(w: JobWorld) -> None:
     dataset, job = w.dataset_service.connect(
         w.locations.locations(ORG), w.ref, DatasetSource(SHARED, prefix="team/")
     )
-    first = w.job_runner.step(w.ref, job.job_id, "")
-    # When the grant is revoked and the next slice runs
+    planned = w.job_runner.step(w.ref, job.job_id, "")
+    plan = planned.plan
+    assert plan is not None
+    first = w.loop.slice_once(w.ref, job.job_id, plan)
+    # When the grant is revoked and the slice's next step runs, then the job's next step
     w.orgs.remove_grant(ORG, DataLocation(SHARED, "team/"))
-    second = w.job_runner.step(w.ref, job.job_id, first.cursor)
-    ended = w.job_finisher.finish(w.ref, job.job_id, second.failure)
-    # Then that slice imports nothing more, and the job ends FAILED naming the location
-    assert not first.done and second.done
+    second = w.loop.slice_once(w.ref, job.job_id, plan)
+    merged = w.job_runner.step(w.ref, job.job_id, planned.cursor)
+    ended = w.job_finisher.finish(w.ref, job.job_id, merged.failure)
+    # Then that step imports nothing more, and the job ends FAILED naming the location
+    assert not first.done and second.done and merged.done
     assert ended.status is JobStatus.FAILED and "s3://share/team/" in str(ended.error)
     assert w.dataset_service.get(w.ref, dataset.dataset_id)[0].task_count == 10
 

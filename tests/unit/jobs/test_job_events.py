@@ -11,8 +11,10 @@ from prelabel.domain.jobs import JobKind
 from prelabel.entrypoints.job_events import (
     JobFinishEvent,
     JobFinishResult,
+    JobSliceResult,
     JobStepEvent,
     JobStepResult,
+    SliceState,
     StepState,
 )
 from prelabel.services.jobs.service import new_job
@@ -27,17 +29,21 @@ def test_the_loop_hands_each_steps_answer_to_the_next_step() -> None:
     step = STATES["Step"]
     picked = {k.removesuffix(".$"): v for k, v in step["ResultSelector"].items()}
     # Then it picks every field of the step's result, stores it where the next step reads its
-    # state, and loops until `done`
+    # state, and loops until `done`, running a plan's slices first, ending where it handed over
     assert set(picked) == fields(JobStepResult) == fields(StepState)
     assert {v.removeprefix("$.Payload.") for v in picked.values()} == fields(JobStepResult)
     assert step["ResultPath"] == step["Parameters"]["Payload"]["step.$"] == "$.step"
-    (choice,) = STATES["MoreWork"]["Choices"]
-    assert (choice["Variable"], choice["BooleanEquals"], choice["Next"]) == (
-        "$.step.done",
-        True,
-        "Finish",
-    )
+    routes = {
+        (c["Variable"], c.get("BooleanEquals", c.get("IsNull"))): c["Next"]
+        for c in STATES["MoreWork"]["Choices"]
+    }
+    assert routes == {
+        ("$.step.done", True): "Finish",
+        ("$.step.handedOver", True): "HandedOver",
+        ("$.step.plan", False): "Slices",
+    }
     assert STATES["MoreWork"]["Default"] == "Step"
+    assert STATES["HandedOver"]["Type"] == "Succeed"
     # And Finish hears about a step that failed for good, and answers its status
     assert step["Catch"] == [
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Finish"}
@@ -45,6 +51,39 @@ def test_the_loop_hands_each_steps_answer_to_the_next_step() -> None:
     assert {v.removeprefix("$.Payload.") for v in STATES["Finish"]["ResultSelector"].values()} <= (
         fields(JobFinishResult)
     )
+
+
+def test_the_map_runs_each_slice_of_the_plan_until_it_answers_done() -> None:
+    # Given the Map over a plan's objects and its child's loop
+    slices = STATES["Slices"]
+    reader = slices["ItemReader"]["Parameters"]
+    child = STATES["SliceStep"]
+    picked = {k.removesuffix(".$"): v for k, v in child["ResultSelector"].items()}
+    # Then it lists the plan's prefix, runs at most the plan's maxConcurrency at once, and goes
+    # back to the job's next step (the merge), or to Finish when a slice kept failing
+    assert (reader["Bucket.$"], reader["Prefix.$"]) == ("$.step.plan.bucket", "$.step.plan.prefix")
+    assert slices["MaxConcurrencyPath"] == "$.step.plan.maxConcurrency"
+    assert slices["ItemProcessor"]["ProcessorConfig"] == {
+        "Mode": "DISTRIBUTED",
+        "ExecutionType": "${ChildExecutionType}",
+    }
+    assert (slices["Next"], slices["ResultPath"]) == ("Step", None)
+    assert slices["Catch"][0]["Next"] == "Finish"
+    # And each child starts from a slice state its event reads, hands every field of a slice
+    # step's result to the next, and ends once `done`
+    first = {k.removesuffix(".$"): v for k, v in slices["ItemSelector"]["slice"].items()}
+    assert set(first) == fields(SliceState)
+    assert set(picked) == fields(JobSliceResult) == fields(SliceState)
+    assert child["ResultPath"] == child["Parameters"]["Payload"]["slice.$"] == "$.slice"
+    (done,) = STATES["SliceMore"]["Choices"]
+    assert (done["Variable"], done["BooleanEquals"]) == ("$.slice.done", True)
+    assert STATES["SliceMore"]["Default"] == "SliceStep"
+
+    # And its retries are the job step's: a crashed slice step runs again the same way
+    def policies(retries: list[dict[str, object]]) -> list[dict[str, object]]:
+        return [{k: v for k, v in r.items() if k != "Comment"} for r in retries]
+
+    assert policies(child["Retry"]) == policies(STATES["Step"]["Retry"])
 
 
 def test_the_execution_input_the_api_sends_is_what_the_first_step_reads() -> None:

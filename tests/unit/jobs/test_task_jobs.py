@@ -58,7 +58,10 @@ def test_move_all_moves_every_task_in_slices_and_counts_exactly_through_a_crash(
     assert counts.by_state[LabelingState.WAITING] == 20 == counts.eligible
     assert counts.by_state[LabelingState.BACKLOG] == 0
     assert ended.status is JobStatus.SUCCEEDED and ended.result == {"moved": 20}
-    assert len(w.loop.steps[ended.job_id]) == 4  # ceil(20 / 6) slices
+    # And a job this small is one slice over every shard: ceil(20 / 6) steps, and the crashed
+    # one again
+    assert len(w.db.plans[ended.job_id][0]) == 1
+    assert len(w.loop.slice_steps[ended.job_id]) == 4
 
 
 def test_move_all_repeats_answer_with_the_running_job_and_runs_are_respected(
@@ -104,19 +107,22 @@ def test_disconnect_removes_tasks_and_pre_labels_in_slices_then_the_dataset(w: J
     counts = w.tasks.counts(w.ref)
     assert (counts.total, counts.prelabeled, counts.failed) == (3, 0, 0)
     assert w.db.prelabels == {}
-    assert len(w.loop.steps[job.job_id]) == 3
+    assert len(w.loop.slice_steps[job.job_id]) == 3
 
 
 def test_a_run_starting_during_a_disconnect_stops_it_with_the_tasks_left(w: JobWorld) -> None:
     # Given a disconnect whose first slice ran, then a run that started
     ds = _dataset(w, 10)
     job = w.dataset_service.disconnect(w.ref, ds)
-    first = w.job_runner.step(w.ref, job.job_id, "")
+    planned = w.job_runner.step(w.ref, job.job_id, "")
+    assert planned.plan is not None
+    w.loop.slice_once(w.ref, job.job_id, planned.plan)
     project = w.projects.get(w.ref)
     w.db.projects[w.ref] = dataclasses.replace(project, active_run_id="run_1")
-    # When the next slice runs and the job ends
-    second = w.job_runner.step(w.ref, job.job_id, first.cursor)
-    ended = w.job_finisher.finish(w.ref, job.job_id, second.failure)
+    # When the slice's next step runs, then the job's, and the job ends
+    w.loop.slice_once(w.ref, job.job_id, planned.plan)
+    merged = w.job_runner.step(w.ref, job.job_id, planned.cursor)
+    ended = w.job_finisher.finish(w.ref, job.job_id, merged.failure)
     # Then the run's tasks stay: the job is FAILED, the dataset FAILED saying how many are left
     dataset, _ = w.dataset_service.get(w.ref, ds)
     assert ended.status is JobStatus.FAILED and ended.result == {"removed": 4}
@@ -133,14 +139,18 @@ def test_disconnecting_during_an_import_stops_the_import_first(w: JobWorld) -> N
     dataset, importing = w.dataset_service.connect(
         w.locs, w.ref, DatasetSource(BUCKET, prefix="acme/cam/")
     )
-    first = w.job_runner.step(w.ref, importing.job_id, "")
+    planned = w.job_runner.step(w.ref, importing.job_id, "")
+    assert planned.plan is not None
+    w.loop.slice_once(w.ref, importing.job_id, planned.plan)
     # When the dataset is disconnected
     removing = w.dataset_service.disconnect(w.ref, dataset.dataset_id)
     # Then the import's execution is stopped and the import ended FAILED
     assert w.job_orchestrator.stopped == [importing.execution_arn]
     assert w.jobs.get(w.ref, importing.job_id).status is JobStatus.FAILED
-    # And a late slice of the stopped import writes nothing (the dataset is not its own now)
-    late = w.job_runner.step(w.ref, importing.job_id, first.cursor)
+    # And a late step of the stopped import's slice, or of the job, writes nothing (the
+    # dataset is not its own now)
+    assert w.loop.slice_once(w.ref, importing.job_id, planned.plan).done
+    late = w.job_runner.step(w.ref, importing.job_id, planned.cursor)
     assert late.done and late.failure is None
     # And the disconnect removes what the import had written, then the dataset
     ended = w.loop.run(removing)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 REFUSED = {"NoSuchBucket", "NoSuchKey", "AccessDenied", "403", "404"}
 # One ranged GET of a plain manifest; a line longer than this is refused.
 RANGE_BYTES = 4 * 1024 * 1024
+# A slice of a manifest finds its first line reading this much at a time.
+ALIGN_BYTES = 64 * 1024
 STREAM_CHUNK = 1024 * 1024
 
 
@@ -29,10 +32,23 @@ def _code(exc: ClientError) -> str:
 
 
 class S3DatasetObjects(S3Adapter, DatasetObjects):
-    def list_page(self, bucket: str, prefix: str, token: str | None, max_keys: int) -> ListingPage:
+    def list_page(
+        self,
+        bucket: str,
+        prefix: str,
+        token: str | None,
+        max_keys: int,
+        *,
+        delimiter: str | None = None,
+        start_after: str | None = None,
+    ) -> ListingPage:
         args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": max_keys}
         if token:
             args["ContinuationToken"] = token
+        elif start_after:
+            args["StartAfter"] = start_after
+        if delimiter:
+            args["Delimiter"] = delimiter
         try:
             reply = self._s3.list_objects_v2(**args)
         except ClientError as exc:
@@ -47,13 +63,53 @@ class S3DatasetObjects(S3Adapter, DatasetObjects):
             ObjectRef(bucket, o["Key"], int(o.get("Size", 0))) for o in reply.get("Contents", [])
         ]
         more = reply.get("IsTruncated") and reply.get("NextContinuationToken")
-        return ListingPage(objects, str(more) if more else None)
+        folders = [str(p["Prefix"]) for p in reply.get("CommonPrefixes", [])]
+        return ListingPage(objects, str(more) if more else None, folders)
 
-    def read_lines(self, bucket: str, key: str, position: int, max_lines: int) -> LinesRead:
-        try:
+    def read_lines(
+        self, bucket: str, key: str, position: int, max_lines: int, end: int | None = None
+    ) -> LinesRead:
+        with self._reading(bucket, key):
             if key.lower().endswith(".gz"):
                 return self._gzip_lines(bucket, key, position, max_lines)
-            return self._plain_lines(bucket, key, position, max_lines)
+            return self._plain_lines(bucket, key, position, max_lines, end)
+        raise AssertionError("unreachable")
+
+    def size(self, bucket: str, key: str) -> int:
+        with self._reading(bucket, key):
+            return self._size(bucket, key)
+        raise AssertionError("unreachable")
+
+    def line_start(self, bucket: str, key: str, offset: int) -> int:
+        """Read from the byte before `offset` to the first line end (ranged GETs of 64 KiB,
+        up to RANGE_BYTES: a longer line is refused, as a slice's read refuses it)."""
+        if offset <= 0:
+            return 0
+        with self._reading(bucket, key):
+            size = self._size(bucket, key)
+            pos = offset - 1
+            limit = min(size, pos + RANGE_BYTES)
+            while pos < limit:
+                last = min(size, pos + ALIGN_BYTES) - 1
+                body = self._s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={pos}-{last}")
+                data = body["Body"].read()
+                found = data.find(b"\n")
+                if found >= 0:
+                    return pos + found + 1
+                pos += len(data)
+            if pos >= size:
+                return size
+            raise InvalidInput(
+                f"manifest_key: a line of s3://{bucket}/{key} near byte {offset} is longer than "
+                f"{RANGE_BYTES} bytes",
+                field="manifest_key",
+            )
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def _reading(self, bucket: str, key: str) -> Iterator[None]:
+        try:
+            yield
         except ClientError as exc:
             if _code(exc) in REFUSED:
                 raise InvalidInput(
@@ -67,11 +123,14 @@ class S3DatasetObjects(S3Adapter, DatasetObjects):
     def _size(self, bucket: str, key: str) -> int:
         return int(self._s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
 
-    def _plain_lines(self, bucket: str, key: str, position: int, max_lines: int) -> LinesRead:
+    def _plain_lines(
+        self, bucket: str, key: str, position: int, max_lines: int, end: int | None
+    ) -> LinesRead:
         lines: list[bytes] = []
         pos = position
         size = self._size(bucket, key)
-        while len(lines) < max_lines and pos < size:
+        stop = size if end is None else min(size, end)
+        while len(lines) < max_lines and pos < stop:
             last = min(size, pos + RANGE_BYTES) - 1
             data = self._s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={pos}-{last}")[
                 "Body"
@@ -87,12 +146,14 @@ class S3DatasetObjects(S3Adapter, DatasetObjects):
                     field="manifest_key",
                 )
             start = 0
-            while start < len(usable) and len(lines) < max_lines:
-                end = usable.find(b"\n", start)
-                end = len(usable) if end < 0 else end + 1
-                lines.append(usable[start:end].rstrip(b"\r\n"))
-                start = end
+            while start < len(usable) and len(lines) < max_lines and pos + start < stop:
+                line_end = usable.find(b"\n", start)
+                line_end = len(usable) if line_end < 0 else line_end + 1
+                lines.append(usable[start:line_end].rstrip(b"\r\n"))
+                start = line_end
             pos += start
+            if pos >= stop:
+                break
         return LinesRead(lines, pos, pos >= size, pos, size)
 
     def _gzip_lines(self, bucket: str, key: str, position: int, max_lines: int) -> LinesRead:

@@ -1,18 +1,20 @@
 """Export files in the data bucket, written as an S3 multipart upload while the export streams:
-memory holds one part, whatever the export's size."""
+memory holds one part, whatever the export's size. A large export's slices write parts of
+their own, which the last step splices into the file (s3_splice.py) and deletes."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from prelabel.adapters.s3_client import S3Adapter
+from prelabel.adapters.s3_splice import Splice
 from prelabel.domain.errors import StorageError
-from prelabel.ports.objects import ExportFiles
+from prelabel.ports.objects import ExportFiles, Piece
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -112,7 +114,7 @@ class S3ExportFiles(S3Adapter, ExportFiles):
     def bucket(self) -> str:
         return self._bucket
 
-    def read(self, key: str) -> bytes | None:
+    def read_if_any(self, key: str) -> bytes | None:
         try:
             body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
             return body.read()
@@ -138,3 +140,45 @@ class S3ExportFiles(S3Adapter, ExportFiles):
         except (ClientError, BotoCoreError) as exc:
             sink.abort()
             raise StorageError(f"writing s3://{self._bucket}/{key} failed: {exc}") from exc
+
+    def read(self, key: str, start: int = 0, end: int | None = None) -> bytes:
+        span = f"bytes={start}-{'' if end is None else end - 1}"
+        if end is not None and end <= start:
+            return b""
+        with self._storage(f"reading s3://{self._bucket}/{key}"):
+            return self._s3.get_object(Bucket=self._bucket, Key=key, Range=span)["Body"].read()
+        raise AssertionError("unreachable")
+
+    def lines(self, key: str) -> Iterator[bytes]:
+        with self._storage(f"reading s3://{self._bucket}/{key}"):
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+            yield from body.iter_lines(chunk_size=1024 * 1024)
+
+    def splice(self, key: str, content_type: str, pieces: Iterable[Piece]) -> int:
+        with self._storage(f"writing s3://{self._bucket}/{key}"):
+            splice = Splice(self._s3, self._bucket, key, content_type)
+            try:
+                splice.add(pieces)
+                splice.complete()
+            except BaseException:
+                with contextlib.suppress(ClientError, BotoCoreError):
+                    splice.abort()
+                raise
+            return splice.size
+        raise AssertionError("unreachable")
+
+    def remove(self, keys: Iterable[str]) -> None:
+        batch = [{"Key": k} for k in keys]
+        with self._storage(f"deleting from s3://{self._bucket}"):
+            for i in range(0, len(batch), 1000):
+                self._s3.delete_objects(
+                    Bucket=self._bucket,
+                    Delete={"Objects": cast(Any, batch[i : i + 1000]), "Quiet": True},
+                )
+
+    @contextmanager
+    def _storage(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"{what} failed: {exc}") from exc

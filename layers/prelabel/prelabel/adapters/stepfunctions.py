@@ -40,9 +40,20 @@ class StepFunctionsOrchestrator(Orchestrator):
             reply = self._sfn.start_execution(
                 stateMachineArn=self._arn, name=run_id, input=json.dumps(payload)
             )
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+                # Started by an earlier attempt of the same step (a job handing over to its
+                # next execution, retried): that execution is the one.
+                return self.execution_arn(run_id)
+            raise StorageError(f"starting the workflow failed: {exc}") from exc
+        except BotoCoreError as exc:
             raise StorageError(f"starting the workflow failed: {exc}") from exc
         return reply["executionArn"]
+
+    def execution_arn(self, name: str) -> str:
+        """The ARN of this state machine's execution `name`."""
+        machine = self._arn.replace(":stateMachine:", ":execution:", 1)
+        return f"{machine}:{name}"
 
     def stop(self, execution_arn: str, cause: str) -> None:
         try:

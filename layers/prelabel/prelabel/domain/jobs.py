@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from prelabel.domain.entities import ProjectRef
+from prelabel.domain.slices import SliceItem
 
 
 class JobKind(StrEnum):
@@ -89,13 +90,24 @@ class SliceProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class SliceRound:
+    """Slices to run at the same time before the job's next step (`name` tells a job's rounds
+    apart)."""
+
+    name: str
+    items: tuple[SliceItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StepOutcome:
     """What one step hands the state machine: whether the job's work is done, where the next
-    step goes on (an opaque JSON text), and why the job cannot go on, if it cannot."""
+    step goes on (an opaque JSON text), why the job cannot go on, if it cannot, and the slices
+    to run in parallel before the next step, if any (a sliced job: services/jobs/slices.py)."""
 
     done: bool
     cursor: str
     failure: str | None = None
+    slices: SliceRound | None = None
 
 
 def encode_cursor(values: dict[str, Any]) -> str:

@@ -23,8 +23,9 @@ MAX_KEY_BYTES = 1024
 # Organization ids name a top-level folder of the data bucket: one plain path segment.
 ORG_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 # Top-level folders of the data bucket that the product itself writes (run manifests, export
-# files): no organization id names them, so no organization's folder holds them.
-RESERVED_ORG_IDS = frozenset({"runs", "exports"})
+# files, jobs' plans and parts): no organization id names them, so no organization's folder
+# holds them.
+RESERVED_ORG_IDS = frozenset({"runs", "exports", "jobs"})
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # A percent-escape that decodes to a separator, a dot, a backslash, another escape or a control
 # character: decoding it anywhere downstream would change which folder the text names.

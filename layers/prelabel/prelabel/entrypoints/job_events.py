@@ -24,12 +24,25 @@ class JobRef(_Event):
         return ProjectRef(self.orgId, self.projectId)
 
 
+class PlanOut(_Event):
+    """Where the Distributed Map reads a round of slices, and how many it runs at once."""
+
+    bucket: str
+    prefix: str
+    count: int = Field(ge=0)
+    maxConcurrency: int = Field(ge=1)  # noqa: N815
+
+
 class StepState(_Event):
-    """What the last step answered (the execution's input holds the first one's)."""
+    """What the last step answered (the execution's input holds the first one's): a plan is
+    run by the Map before the next step; a step that handed over ends the execution."""
 
     done: bool = False
     cursor: str = ""
     failure: str | None = None
+    plan: PlanOut | None = None
+    handedOver: bool = False  # noqa: N815
+    events: int = Field(default=0, ge=0)
 
 
 class JobEvent(_Event):
@@ -41,12 +54,39 @@ class JobEvent(_Event):
 class JobStepEvent(JobEvent):
     step: StepState
     retryCount: int = Field(default=0, ge=0)  # noqa: N815
+    # The execution's name: a job continued as new runs in `<job>-1`, `<job>-2`, ...
+    execution: str = Field(default="", max_length=80)
 
 
 class JobStepResult(_Event):
     done: bool
     cursor: str
     failure: str | None
+    plan: PlanOut | None
+    handedOver: bool  # noqa: N815
+    events: int
+
+
+class SliceState(_Event):
+    """A slice's execution state: the plan object the Map handed it, whether it ends, its
+    history events, and when its first step ran (0: not yet)."""
+
+    bucket: str = Field(min_length=1, max_length=255)
+    key: str = Field(min_length=1, max_length=1024)
+    done: bool = False
+    events: int = Field(default=0, ge=0)
+    since: float = Field(default=0.0, ge=0)
+
+
+class JobSliceEvent(JobEvent):
+    """A step of one slice, in a child execution of the Map."""
+
+    slice: SliceState
+    retryCount: int = Field(default=0, ge=0)  # noqa: N815
+
+
+class JobSliceResult(SliceState):
+    """The slice's state after the step (what the child's next step is sent)."""
 
 
 class JobFinishEvent(JobEvent):

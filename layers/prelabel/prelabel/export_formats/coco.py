@@ -18,7 +18,7 @@ from prelabel.export_formats.common import (
     exported_labels,
     image_suffix,
 )
-from prelabel.export_formats.streams import JsonArraySpool, json_bytes
+from prelabel.export_formats.streams import Stream, StreamSpool, json_bytes
 
 
 def coco_image(image_id: int, task: Task, file_name: str) -> dict[str, Any]:
@@ -68,6 +68,41 @@ def coco_categories(categories: Categories) -> list[dict[str, Any]]:
     ]
 
 
+# The document's two arrays, written as streams (the opening bracket follows the key).
+IMAGES = Stream("images", b"[", b",", b"\n],\n", b"],\n")
+ANNOTATIONS = Stream("annotations", b"[", b",", b"\n]", b"]")
+
+
+def coco_texts(
+    project: Project, categories: Categories, tally: Tally, created_at: str
+) -> tuple[bytes, bytes, bytes]:
+    """The document's text before `images`' array, between it and `annotations`', and after."""
+    info = {
+        "description": f"Prelabel export of project {project.name}",
+        "version": "1.0",
+        "date_created": created_at,
+        "prelabel_project_id": project.ref.project_id,
+        "prelabel_dropped_labels": tally.dropped_labels,
+    }
+    head = b'{"licenses": [],\n"categories": ' + json_bytes(coco_categories(categories))
+    return head + b',\n"images": ', b'"annotations": ', b',\n"info": ' + json_bytes(info) + b"}\n"
+
+
+def coco_items(
+    task: Task, ids: tuple[int, int], file_name: str, categories: Categories, tally: Tally
+) -> tuple[bytes, list[bytes]]:
+    """The task's image item and its annotation items (each starting with its line end);
+    `ids`: the image's id and the first annotation's."""
+    image_id, ann_id = ids
+    image = b"\n" + json_bytes(coco_image(image_id, task, file_name))
+    annotations = [
+        b"\n" + json_bytes(coco_annotation(ann_id + n, image_id, index, label))
+        for n, (index, label) in enumerate(exported_labels(task, categories, tally))
+    ]
+    tally.images += 1
+    return image, annotations
+
+
 def write_coco(
     project: Project,
     tasks: Iterable[Task],
@@ -82,26 +117,19 @@ def write_coco(
     categories = Categories.of(project)
     names = FileNames(flat=False)
     tally = Tally()
-    with JsonArraySpool() as annotations:
-        sink.write(b'{"licenses": [],\n"categories": ' + json_bytes(coco_categories(categories)))
-        sink.write(b',\n"images": [')
+    with StreamSpool(ANNOTATIONS) as annotations:
+        head, middle, _ = coco_texts(project, categories, tally, created_at)
+        sink.write(head + IMAGES.opening)
         for image_id, task in enumerate(tasks, start=1):
-            image = coco_image(image_id, task, names.name(task) + image_suffix(task))
+            file_name = names.name(task) + image_suffix(task)
             if on_image is not None:
-                on_image(task, image["file_name"])
-            sink.write((b",\n" if image_id > 1 else b"\n") + json_bytes(image))
-            tally.images += 1
-            for index, label in exported_labels(task, categories, tally):
-                annotations.append(coco_annotation(annotations.count + 1, image_id, index, label))
-        sink.write(b"\n],\n" if tally.images else b"],\n")
-        sink.write(b'"annotations": ')
-        annotations.write_array(sink)
-        info = {
-            "description": f"Prelabel export of project {project.name}",
-            "version": "1.0",
-            "date_created": created_at,
-            "prelabel_project_id": project.ref.project_id,
-            "prelabel_dropped_labels": tally.dropped_labels,
-        }
-        sink.write(b',\n"info": ' + json_bytes(info) + b"}\n")
+                on_image(task, file_name)
+            ids = (image_id, annotations.count + 1)
+            image, items = coco_items(task, ids, file_name, categories, tally)
+            sink.write((IMAGES.separator if image_id > 1 else b"") + image)
+            for item in items:
+                annotations.append(item)
+        sink.write(IMAGES.closing_for(tally.images) + middle)
+        annotations.write_framed(sink)
+        sink.write(coco_texts(project, categories, tally, created_at)[2])
     return tally

@@ -39,6 +39,14 @@ class Tally:
     skipped_images: int = 0
     dropped_labels: int = 0
 
+    def counts(self) -> dict[str, int]:
+        return {
+            "images": self.images,
+            "annotations": self.annotations,
+            "skipped_images": self.skipped_images,
+            "dropped_labels": self.dropped_labels,
+        }
+
 
 def exported_labels(task: Task, categories: Categories, tally: Tally) -> list[tuple[int, Label]]:
     """Labels whose entry is still a bbox entry of the project, with their class index, counted
@@ -111,19 +119,22 @@ class FileNames:
         self._renamed = dict(renamed_dirs or {})
         self._used: set[str] = set()
 
-    def name(self, task: Task) -> str:
+    def candidates(self, task: Task) -> list[str]:
+        """The task's name, then its names should an earlier task have taken it."""
         parts = _safe_parts(task.image_key) or [task.task_id]
         stem = PurePosixPath(parts[-1]).stem or task.task_id
         folders = [self._renamed.get(p, p) for p in parts[:-1]]
         dataset, tid = _safe_id(task.dataset_id), _safe_id(task.task_id)
         if self._flat:
-            candidates = [stem, f"{stem}-{dataset}", f"{stem}-{tid}"]
-        else:
-            candidates = [
-                "/".join([*folders, stem]),
-                "/".join([dataset, *folders, stem]),
-                "/".join([dataset, *folders, f"{stem}-{tid}"]),
-            ]
+            return [stem, f"{stem}-{dataset}", f"{stem}-{tid}"]
+        return [
+            "/".join([*folders, stem]),
+            "/".join([dataset, *folders, stem]),
+            "/".join([dataset, *folders, f"{stem}-{tid}"]),
+        ]
+
+    def name(self, task: Task) -> str:
+        candidates = self.candidates(task)
         chosen = next((c for c in candidates if c.casefold() not in self._used), None)
         n = 2
         while chosen is None:  # only when an image is literally named like another's fallback
@@ -132,6 +143,27 @@ class FileNames:
             n += 1
         self._used.add(chosen.casefold())
         return chosen
+
+
+class RankedNames(FileNames):
+    """Names chosen without seeing the other tasks, for an export written in slices: a pass
+    before it found which tasks share a name (without case), and each task's rank among them
+    in task-id order (the order a one-slice export names them in). The first keeps the name,
+    the second takes the dataset's, the others their task id's: what FileNames gives them."""
+
+    def __init__(
+        self,
+        ranks: Mapping[str, int],
+        *,
+        flat: bool,
+        renamed_dirs: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(flat=flat, renamed_dirs=renamed_dirs)
+        self._ranks = ranks
+
+    def name(self, task: Task) -> str:
+        candidates = self.candidates(task)
+        return candidates[min(self._ranks.get(task.task_id, 0), len(candidates) - 1)]
 
 
 def image_suffix(task: Task) -> str:

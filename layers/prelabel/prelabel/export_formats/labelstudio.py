@@ -17,7 +17,6 @@ Studio's data manager) and `prelabel_run_id` on the prediction; it is kept out o
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
 from typing import Any
 
 from prelabel.domain.entities import Label, Project, Task
@@ -30,8 +29,8 @@ from prelabel.export_formats.common import (
     image_uri,
     size_of,
 )
-from prelabel.export_formats.manifest import Manifest
-from prelabel.export_formats.streams import Archive, json_bytes
+from prelabel.export_formats.parts import TaskOut, ZipFormat
+from prelabel.export_formats.streams import json_bytes, json_list
 
 CONFIG_NAME = "labeling_config.xml"
 TASKS_NAME = "tasks.json"
@@ -110,18 +109,14 @@ def label_studio_task(task: Task, categories: Categories, tally: Tally) -> dict[
     return out
 
 
-def write_label_studio(
-    project: Project, tasks: Iterable[Task], archive: Archive, manifest: Manifest
-) -> Tally:
-    categories = Categories.of(project)
-    tally = Tally()
-    archive.add(CONFIG_NAME, labeling_config(categories))
-    with archive.member(TASKS_NAME) as out:
-        out.write(b"[")
-        for task in tasks:
-            item = label_studio_task(task, categories, tally)
-            out.write((b",\n" if tally.images else b"\n") + json_bytes(item))
-            manifest.add_file(task, None, TASKS_NAME)
-            tally.images += 1
-        out.write(b"\n]\n" if tally.images else b"]\n")
-    return tally
+class LabelStudio(ZipFormat):
+    streams = (json_list(TASKS_NAME),)
+    entries = False
+
+    def fixed(self, project: Project, categories: Categories) -> list[tuple[str, str | None]]:
+        return [(CONFIG_NAME, labeling_config(categories))]
+
+    def task(self, task: Task, out: TaskOut) -> None:
+        item = label_studio_task(task, out.categories, out.tally)
+        out.item(TASKS_NAME, b"\n" + json_bytes(item))
+        out.file(task, None, TASKS_NAME)

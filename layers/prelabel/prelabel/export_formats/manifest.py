@@ -10,15 +10,57 @@ writer no memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-
 from prelabel.domain.entities import Project, Task
-from prelabel.export_formats.common import Tally, has_size, image_uri
+from prelabel.export_formats.common import Tally, image_uri
 from prelabel.export_formats.formats import ExportFormat
-from prelabel.export_formats.streams import Archive, Closing, JsonArraySpool, json_bytes
+from prelabel.export_formats.streams import Archive, Closing, StreamSpool, json_bytes, json_list
 
 MANIFEST_NAME = "prelabel_export.json"
 SKIPPED_REASON = "image size unknown: the image has not been pre-labeled yet"
+# The manifest's two lists, indented inside it.
+SKIPPED = json_list("skipped_task_ids", b"\n  ]", b"]")
+FILES = json_list("files", b"\n  ]", b"]")
+
+
+def file_item(task: Task, image: str | None, annotation: str) -> bytes:
+    """`image`: where the image goes in this layout (None where the format points at the S3
+    object itself); `annotation`: the archive's file that holds its labels."""
+    entry = {
+        "task_id": task.task_id,
+        "dataset_id": task.dataset_id,
+        "image_uri": image_uri(task),
+        "bucket": task.bucket,
+        "image_key": task.image_key,
+        "image": image,
+        "annotation": annotation,
+        # The detectors its pre-labels came from (YOLO's lines have no room for them).
+        "models": _models(task),
+        "review_priority": task.review_priority,
+    }
+    return b"\n    " + json_bytes(entry)
+
+
+def skipped_item(task: Task) -> bytes:
+    return b"\n    " + json_bytes(task.task_id)
+
+
+def manifest_header(project: Project, fmt: ExportFormat, created_at: str) -> dict[str, str]:
+    return {
+        "project_id": project.ref.project_id,
+        "project_name": project.name,
+        "format": fmt.value,
+        "created_at": created_at,
+    }
+
+
+def manifest_texts(header: dict[str, str], tally: Tally) -> tuple[bytes, bytes, bytes]:
+    """The manifest's text before its skipped list, between that and its files list, and after."""
+    fields = b"".join(
+        b'  "' + key.encode() + b'": ' + json_bytes(value) + b",\n"
+        for key, value in {**header, **tally.counts()}.items()
+    )
+    reason = b'  "skipped_reason": ' + json_bytes(SKIPPED_REASON) + b",\n"
+    return b"{\n" + fields + reason + b'  "skipped_task_ids": ', b',\n  "files": ', b"\n}\n"
 
 
 def _models(task: Task) -> list[dict[str, str]]:
@@ -28,63 +70,24 @@ def _models(task: Task) -> list[dict[str, str]]:
 
 class Manifest(Closing):
     def __init__(self, project: Project, fmt: ExportFormat, created_at: str) -> None:
-        self._header = {
-            "project_id": project.ref.project_id,
-            "project_name": project.name,
-            "format": fmt.value,
-            "created_at": created_at,
-        }
-        self._files = JsonArraySpool(indent="    ")
-        self._skipped = JsonArraySpool(indent="    ")
+        self._header = manifest_header(project, fmt, created_at)
+        self._files = StreamSpool(FILES)
+        self._skipped = StreamSpool(SKIPPED)
 
     def add_file(self, task: Task, image: str | None, annotation: str) -> None:
-        """`image`: where the image goes in this layout (None where the format points at the
-        S3 object itself); `annotation`: the archive's file that holds its labels."""
-        self._files.append(
-            {
-                "task_id": task.task_id,
-                "dataset_id": task.dataset_id,
-                "image_uri": image_uri(task),
-                "bucket": task.bucket,
-                "image_key": task.image_key,
-                "image": image,
-                "annotation": annotation,
-                # The detectors its pre-labels came from (YOLO's lines have no room for them).
-                "models": _models(task),
-                "review_priority": task.review_priority,
-            }
-        )
+        self._files.append(file_item(task, image, annotation))
 
     def skip(self, task: Task) -> None:
-        self._skipped.append(task.task_id)
-
-    def sized(self, tasks: Iterable[Task], tally: Tally) -> Iterator[Task]:
-        """The tasks whose image size is known, for formats that cannot do without it; the
-        others are counted into `tally.skipped_images` and listed as skipped."""
-        for task in tasks:
-            if has_size(task):
-                yield task
-            else:
-                tally.skipped_images += 1
-                self.skip(task)
+        self._skipped.append(skipped_item(task))
 
     def write(self, archive: Archive, tally: Tally) -> None:
-        counts = {
-            "images": tally.images,
-            "annotations": tally.annotations,
-            "skipped_images": tally.skipped_images,
-            "dropped_labels": tally.dropped_labels,
-        }
+        head, middle, tail = manifest_texts(self._header, tally)
         with archive.member(MANIFEST_NAME) as out:
-            out.write(b"{\n")
-            for key, value in {**self._header, **counts}.items():
-                out.write(b'  "' + key.encode() + b'": ' + json_bytes(value) + b",\n")
-            out.write(b'  "skipped_reason": ' + json_bytes(SKIPPED_REASON) + b",\n")
-            out.write(b'  "skipped_task_ids": ')
-            self._skipped.write_array(out, closing_indent="  ")
-            out.write(b',\n  "files": ')
-            self._files.write_array(out, closing_indent="  ")
-            out.write(b"\n}\n")
+            out.write(head)
+            self._skipped.write_framed(out)
+            out.write(middle)
+            self._files.write_framed(out)
+            out.write(tail)
 
     def close(self) -> None:
         self._files.close()

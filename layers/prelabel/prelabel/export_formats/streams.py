@@ -14,6 +14,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO, Any, Self
 
 # A fixed timestamp makes the same labels give the same archive, byte for byte.
@@ -64,25 +65,64 @@ class Spool(Closing):
         self._file.close()
 
 
-class JsonArraySpool(Spool):
-    """A JSON array written one item at a time, one item per line."""
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A member (or a list inside one) made of every task's items, in task order: the opening,
+    the items with the separator between them, then the closing (`closing_empty` without
+    items)."""
 
-    def __init__(self, indent: str = "") -> None:
+    name: str
+    opening: bytes = b""
+    separator: bytes = b""
+    closing: bytes = b""
+    closing_empty: bytes = b""
+
+    def closing_for(self, count: int) -> bytes:
+        return self.closing if count else self.closing_empty
+
+
+def json_list(name: str, closing: bytes = b"\n]\n", closing_empty: bytes = b"]\n") -> Stream:
+    """A JSON array of one item per line (each item's bytes start with its line end)."""
+    return Stream(name, b"[", b",", closing, closing_empty)
+
+
+class StreamSpool(Spool):
+    """A stream's items set aside one at a time, written framed at the end."""
+
+    def __init__(self, stream: Stream) -> None:
         super().__init__()
-        self._indent = indent.encode()
+        self.stream = stream
         self.count = 0
 
-    def append(self, item: Any) -> None:
-        self.write((b",\n" if self.count else b"\n") + self._indent + json_bytes(item))
+    def append(self, data: bytes) -> None:
+        self.write((self.stream.separator if self.count else b"") + data)
         self.count += 1
 
-    def write_array(self, out: IO[bytes], closing_indent: str = "") -> None:
-        out.write(b"[")
+    def write_framed(self, out: IO[bytes]) -> None:
+        out.write(self.stream.opening)
         self.copy_to(out)
-        out.write((b"\n" + closing_indent.encode() if self.count else b"") + b"]")
+        out.write(self.stream.closing_for(self.count))
 
 
-def _info(name: str) -> zipfile.ZipInfo:
+class LiveStream:
+    """A stream written straight into its open member as the items come (a format whose tasks
+    write nothing else into the archive, so no other member opens meanwhile)."""
+
+    def __init__(self, stream: Stream, out: IO[bytes]) -> None:
+        self.stream = stream
+        self._out = out
+        self.count = 0
+        out.write(stream.opening)
+
+    def append(self, data: bytes) -> None:
+        self._out.write((self.stream.separator if self.count else b"") + data)
+        self.count += 1
+
+    def finish(self) -> None:
+        self._out.write(self.stream.closing_for(self.count))
+
+
+def member_info(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
@@ -97,7 +137,7 @@ class Archive(Closing):
         self._zip = zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED)
 
     def add(self, name: str, data: bytes | str) -> None:
-        self._zip.writestr(_info(name), data)
+        self._zip.writestr(member_info(name), data)
 
     def folder(self, name: str) -> None:
         """An empty folder, for the images a user puts in place next to the labels."""
@@ -108,15 +148,24 @@ class Archive(Closing):
     @contextmanager
     def member(self, name: str) -> Iterator[IO[bytes]]:
         """One entry written as a stream (a JSON array of every task)."""
-        with self._zip.open(_info(name), "w", force_zip64=True) as out:
+        with self._zip.open(member_info(name), "w", force_zip64=True) as out:
             yield out
 
-    def add_spool(self, name: str, spool: Spool) -> None:
-        with self.member(name) as out:
-            spool.copy_to(out)
+    def add_stream(self, spool: StreamSpool) -> None:
+        with self.member(spool.stream.name) as out:
+            spool.write_framed(out)
 
     def close(self) -> None:
         self._zip.close()
+
+    def written(self) -> list[zipfile.ZipInfo]:
+        """The directory records of the members written so far."""
+        return list(self._zip.filelist)
+
+    def leave_open(self) -> None:
+        """Stop without a central directory: the members are part of an archive whose
+        directory is written elsewhere (an export in slices)."""
+        self.discard()
 
     def discard(self) -> None:
         # A failed export gets no central directory: a half-written archive must not open

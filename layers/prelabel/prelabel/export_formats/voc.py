@@ -15,12 +15,10 @@ reader subtracts one from xmin and ymin accordingly.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
 
 from prelabel.domain.entities import Project, Task
 from prelabel.export_formats.common import (
     Categories,
-    FileNames,
     Tally,
     clipped,
     exported_labels,
@@ -29,8 +27,8 @@ from prelabel.export_formats.common import (
     one_line,
     size_of,
 )
-from prelabel.export_formats.manifest import Manifest
-from prelabel.export_formats.streams import Archive, Spool
+from prelabel.export_formats.parts import Naming, TaskOut, ZipFormat
+from prelabel.export_formats.streams import Stream
 
 IMAGES_DIR = "JPEGImages"
 IMAGE_SET = "ImageSets/Main/default.txt"
@@ -87,27 +85,27 @@ def labelmap(categories: Categories) -> str | None:
     return "# label:color_rgb:parts:actions\n" + "".join(f"{n}:::\n" for n in names)
 
 
-def write_voc(
-    project: Project, tasks: Iterable[Task], archive: Archive, manifest: Manifest
-) -> Tally:
+class Voc(ZipFormat):
     """Images of unknown size are left out (VOC needs the size, and an image not read yet has
     no labels to give) and listed in the manifest."""
-    categories = Categories.of(project)
-    names = FileNames(flat=True)
-    tally = Tally()
-    mapping = labelmap(categories)
-    if mapping is not None:
-        archive.add("labelmap.txt", mapping)
-    archive.add("labels.txt", "".join(f"{one_line(n)}\n" for n in categories.names()))
-    archive.folder(IMAGES_DIR)
-    with Spool() as image_set:
-        for task in manifest.sized(tasks, tally):
-            name = names.name(task)
-            image_file = f"{name}{image_suffix(task)}"
-            annotation = f"Annotations/{name}.xml"
-            archive.add(annotation, voc_xml(task, categories, image_file, tally))
-            image_set.write(f"{name}\n".encode())
-            manifest.add_file(task, f"{IMAGES_DIR}/{image_file}", annotation)
-            tally.images += 1
-        archive.add_spool(IMAGE_SET, image_set)
-    return tally
+
+    sized = True
+    naming = Naming(flat=True)
+    streams = (Stream(IMAGE_SET),)
+
+    def fixed(self, project: Project, categories: Categories) -> list[tuple[str, str | None]]:
+        mapping = labelmap(categories)
+        labels = "".join(f"{one_line(n)}\n" for n in categories.names())
+        return [
+            *([("labelmap.txt", mapping)] if mapping is not None else []),
+            ("labels.txt", labels),
+            (IMAGES_DIR, None),
+        ]
+
+    def task(self, task: Task, out: TaskOut) -> None:
+        name = out.name(task)
+        image_file = f"{name}{image_suffix(task)}"
+        annotation = f"Annotations/{name}.xml"
+        out.entry(annotation, voc_xml(task, out.categories, image_file, out.tally))
+        out.item(IMAGE_SET, f"{name}\n".encode())
+        out.file(task, f"{IMAGES_DIR}/{image_file}", annotation)

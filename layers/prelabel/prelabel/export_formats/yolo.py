@@ -10,12 +10,10 @@ Two layouts:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 
 from prelabel.domain.entities import Project, Task
 from prelabel.export_formats import common
-from prelabel.export_formats.manifest import Manifest
-from prelabel.export_formats.streams import Archive
+from prelabel.export_formats.parts import Naming, TaskOut, ZipFormat
 
 
 def _num(value: float) -> str:
@@ -50,23 +48,29 @@ def data_yaml(categories: common.Categories, project: Project) -> str:
     )
 
 
-def write_yolo(
-    project: Project, tasks: Iterable[Task], archive: Archive, manifest: Manifest, *, flat: bool
-) -> common.Tally:
+class Yolo(ZipFormat):
     """An image of unknown size has not been pre-labeled yet; an empty label file would claim it
     holds no objects, so it is left out and listed in the manifest instead. Score and source do
     not fit YOLO's five columns; the COCO and Label Studio exports keep them."""
-    categories = common.Categories.of(project)
-    names = common.FileNames(flat=flat, renamed_dirs=None if flat else {"images": "images_"})
-    tally = common.Tally()
-    archive.add("classes.txt", "".join(f"{common.one_line(n)}\n" for n in categories.names()))
-    archive.add("data.yaml", data_yaml(categories, project))
-    archive.folder("images")
-    for task in manifest.sized(tasks, tally):
-        name = names.name(task)
+
+    sized = True
+
+    def __init__(self, *, flat: bool) -> None:
+        self.naming = Naming(flat=flat, renamed_dirs={} if flat else {"images": "images_"})
+
+    def fixed(
+        self, project: Project, categories: common.Categories
+    ) -> list[tuple[str, str | None]]:
+        classes = "".join(f"{common.one_line(n)}\n" for n in categories.names())
+        return [
+            ("classes.txt", classes),
+            ("data.yaml", data_yaml(categories, project)),
+            ("images", None),
+        ]
+
+    def task(self, task: Task, out: TaskOut) -> None:
+        name = out.name(task)
         label_file = f"labels/{name}.txt"
-        lines = yolo_lines(task, categories, tally)
-        archive.add(label_file, "".join(f"{line}\n" for line in lines))
-        manifest.add_file(task, f"images/{name}{common.image_suffix(task)}", label_file)
-        tally.images += 1
-    return tally
+        lines = yolo_lines(task, out.categories, out.tally)
+        out.entry(label_file, "".join(f"{line}\n" for line in lines))
+        out.file(task, f"images/{name}{common.image_suffix(task)}", label_file)

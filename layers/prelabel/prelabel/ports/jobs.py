@@ -1,4 +1,5 @@
-"""The port for jobs: their items (status, progress, result) and the report of each slice."""
+"""The port for jobs: their items (status, progress, result), the report of each import step,
+and the plans and records of sliced jobs' slices (domain/slices.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from prelabel.domain.entities import ProjectRef
 from prelabel.domain.imports import ImportReport
 from prelabel.domain.jobs import Job, JobStatus, ProgressUnit
+from prelabel.domain.slices import SliceState
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +65,40 @@ class JobRepository(ABC):
 
     @abstractmethod
     def slices(self, job_id: str) -> Iterator[ImportReport]: ...
+
+    # --- sliced jobs ------------------------------------------------------------------------
+
+    @abstractmethod
+    def save_plan(
+        self, ref: ProjectRef, job_id: str, phase: int, specs: list[dict[str, object]]
+    ) -> list[dict[str, object]]:
+        """Store a phase's slice specs once: the first plan stored wins, and is returned (a
+        retried plan step then works on the slices its first attempt chose). The phase becomes
+        the job's current one."""
+
+    @abstractmethod
+    def plan(self, job_id: str, phase: int) -> list[dict[str, object]]:
+        """The phase's stored slice specs ([] when none was stored)."""
+
+    @abstractmethod
+    def slice_state(self, job_id: str, phase: int, number: int) -> SliceState | None:
+        """The slice's record, read consistently; None before its first step committed."""
+
+    @abstractmethod
+    def slice_states(self, job_id: str, phase: int) -> dict[int, SliceState]:
+        """Every record of the phase's slices, by slice number."""
+
+    @abstractmethod
+    def advance_slice(
+        self,
+        ref: ProjectRef,
+        job_id: str,
+        number: tuple[int, int],
+        state: SliceState,
+        progress: int,
+    ) -> bool:
+        """Commit one step of slice `number` (phase, slice): its record becomes `state` (whose
+        `step` is one more than the stored one, or 1 for the first) and `progress` is added to
+        the slice's `done`, in one write. False, and nothing written, when that step had been
+        committed already (a step that ran twice). A job's `done` is its own plus that of each
+        slice of its current phase (the last `save_plan`'s)."""

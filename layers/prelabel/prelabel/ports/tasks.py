@@ -52,19 +52,31 @@ def _check_review_filter(flt: TaskFilter) -> None:
 @dataclass(frozen=True, slots=True)
 class Move:
     """Tasks from `source` to `target`. With `job_id`, each write also adds what it moved to
-    that job's progress, so a job's count is exact even when a step is retried."""
+    that job's progress (to the progress of its slice `slice`, (phase, number), when given),
+    so a job's count is exact even when a step is retried."""
 
     source: LabelingState
     target: LabelingState
     job_id: str | None = None
+    slice: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class IdRange:
-    """Ids in id order after `after` (None: from the first), at most `limit` (None: all)."""
+    """Ids in id order after `after` (None: from the first), at most `limit` (None: all), of
+    one part of the project's tasks (None: of all; see `TaskRepository.parts`)."""
 
     after: str | None = None
     limit: int | None = None
+    part: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpan:
+    """The tasks whose ids lie in [first, before) (None: open), in id order."""
+
+    first: str | None = None
+    before: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +146,18 @@ class TaskRepository(ABC):
 
     @abstractmethod
     def delete_dataset_tasks(
-        self, ref: ProjectRef, dataset_id: str, job_id: str, limit: int
+        self,
+        ref: ProjectRef,
+        dataset_id: str,
+        job_id: str,
+        limit: int,
+        part: int | None = None,
+        slice: tuple[int, int] | None = None,
     ) -> Removal:
-        """Remove up to about `limit` of the dataset's tasks with their pre-labels, each write
-        with the counters and the dataset's `task_count`, while `job_id` owns the dataset and
-        no run is active (Conflict otherwise)."""
+        """Remove up to about `limit` of the dataset's tasks (of one part of the project's
+        tasks, or of all) with their pre-labels, each write with the counters and the dataset's
+        `task_count`, and the progress of the job's slice `slice` when given, while `job_id`
+        owns the dataset and no run is active (Conflict otherwise)."""
 
     @abstractmethod
     def move(self, ref: ProjectRef, task_ids: Sequence[str], move: Move) -> list[str]:
@@ -164,6 +183,27 @@ class TaskRepository(ABC):
         (shard) at a time, from the partitions in turn, then what is left of each, together.
         Cut into batches of `run`, each batch then writes one partition, and batches that
         follow each other (and run at the same time) write different ones."""
+
+    def parts(self, ref: ProjectRef) -> int:
+        """Into how many independent parts the project's tasks fall (its shards; 1 for a
+        legacy project): each part's tasks and counters are written apart from the others',
+        so jobs work on parts at the same time."""
+        return self.sharding(ref).shards or 1
+
+    def tasks_in_span(self, ref: ProjectRef, span: TaskSpan, *, labels: bool) -> Iterator[Task]:
+        """The project's tasks in `span`, in id order, with their pre-labels (`labels`) or
+        without (then cheaper: their image is all a caller needs)."""
+        cursor: str | None = None
+        while True:
+            page = self.list_tasks(ref, TaskFilter(), 500, cursor)
+            for task in page.tasks:
+                if span.before is not None and task.task_id >= span.before:
+                    return
+                if span.first is None or task.task_id >= span.first:
+                    yield task
+            cursor = page.cursor
+            if cursor is None:
+                return
 
     # --- moving a legacy project's tasks to shards (a reshard job) ---------------------------
 

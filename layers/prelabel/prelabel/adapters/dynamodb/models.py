@@ -351,11 +351,15 @@ class JobModel(JobsTable):
     created_at = UnicodeAttribute()
     finished_at = UnicodeAttribute(null=True)
     execution_arn = UnicodeAttribute(null=True)
+    # A sliced job's current phase: its progress is `done` plus the `done` of each slice of
+    # that phase (JobPartModel), which the slices' own writes add to; folded in when it ends.
+    phase = NumberAttribute(null=True)
 
 
 class JobSliceModel(JobsTable):
-    """The report of one slice of an import (`slice#<job id>`, slice number): a retried slice
-    writes the same key, so it replaces its report instead of adding to it."""
+    """The report of one step of an import (`slice#<job id>`, report number): a retried step
+    writes the same key, so it replaces its report instead of adding to it. Numbers are
+    zero-padded to 12 digits, so reports read back in slice and step order."""
 
     slice_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
     slice_no = UnicodeAttribute(range_key=True, attr_name="job_id")
@@ -363,7 +367,37 @@ class JobSliceModel(JobsTable):
 
     @staticmethod
     def key(job_id: str, slice_no: int) -> tuple[str, str]:
-        return f"slice#{job_id}", f"{slice_no:06d}"
+        return f"slice#{job_id}", f"{slice_no:012d}"
+
+
+class JobPartModel(JobsTable):
+    """A sliced job's plan of a phase (`part#<job id>`, `<phase>#plan`: the slices' specs, a
+    JSON list) and each slice's record (`<phase>#<slice>`: its cursor, committed steps,
+    whether it finished, why it failed, its output, and its progress `done`, which the writes
+    it counts add to in their own transactions; domain/slices.py)."""
+
+    part_key = UnicodeAttribute(hash_key=True, attr_name="project_key")
+    part_no = UnicodeAttribute(range_key=True, attr_name="job_id")
+    specs = UnicodeAttribute(null=True)
+    spec = UnicodeAttribute(null=True)
+    cursor = UnicodeAttribute(null=True)
+    step = NumberAttribute(null=True)
+    finished = BooleanAttribute(default=False)
+    failure = UnicodeAttribute(null=True)
+    output = UnicodeAttribute(null=True)
+    done = NumberAttribute(null=True)
+
+    @staticmethod
+    def partition(job_id: str) -> str:
+        return f"part#{job_id}"
+
+    @staticmethod
+    def plan_key(phase: int) -> str:
+        return f"{phase:02d}#plan"
+
+    @staticmethod
+    def slice_key(phase: int, number: int) -> str:
+        return f"{phase:02d}#{number:06d}"
 
 
 class ModelsTable(Model):
@@ -437,6 +471,7 @@ TABLE_OF: dict[type[Model], str] = {
     DetectorModelItem: "models_table",
     ModelVersionItem: "models_table",
     ModelUploadItem: "models_table",
+    JobPartModel: "jobs_table",
 }
 
 

@@ -56,6 +56,15 @@ class Layout:
         moved = tuple(Shard(self.ref, n) for n in range(self.moving_to or 0))
         return (self.legacy, *moved)
 
+    def part(self, n: int | None) -> tuple[Shard, ...]:
+        """The partitions of part `n` of the project's tasks (None: of all): shard `n` of a
+        sharded project; a legacy project's tasks are one part."""
+        if n is None or self.shards is None:
+            return self.stored()
+        if not 0 <= n < self.shards:
+            raise ValueError(f"part {n} of a project of {self.shards} shards")
+        return (Shard(self.ref, n),)
+
     def places(self, task_id: str) -> tuple[Shard, ...]:
         """Where the task may be: one place, or two while a job moves the project's tasks."""
         if self.shards is not None:

@@ -13,16 +13,17 @@ import heapq
 import math
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from prelabel.adapters.dynamodb.errors import storage_errors
 from prelabel.adapters.dynamodb.keys import Shard
 from prelabel.adapters.dynamodb.models import PrelabelModel, TaskModel
 from prelabel.adapters.dynamodb.shards import Layout, merged
-from prelabel.adapters.dynamodb.task_items import joined
+from prelabel.adapters.dynamodb.task_items import joined, prelabels_of, task_to_domain
 from prelabel.domain.entities import LabelingState, PrelabelState, Task
-from prelabel.ports.tasks import IdRange, TaskFilter
+from prelabel.ports.tasks import IdRange, TaskFilter, TaskSpan
 
+T = TypeVar("T")
 # The most ids one query of a list returns at once.
 MAX_PAGE = 1000
 
@@ -34,7 +35,7 @@ def shard_page(wanted: int, shards: int) -> int:
     return min(wanted, MAX_PAGE, math.ceil(2 * wanted / shards) + 2)
 
 
-def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
@@ -146,7 +147,7 @@ def _state_ids(
 
 def ids_in_state(layout: Layout, state: LabelingState, span: IdRange | None) -> Iterator[str]:
     after, limit = (span.after, span.limit) if span else (None, None)
-    shards = layout.stored()
+    shards = layout.part(span.part if span else None)
     page = shard_page(limit, len(shards)) if limit else None
     ids = merged([_state_ids(s, state, after, limit, page) for s in shards])
     return islice(ids, limit) if limit else ids
@@ -184,3 +185,24 @@ def eligible_ids(layout: Layout, run: int) -> Iterator[str]:
             else:
                 yield from chunk
     yield from rest
+
+
+def _span_items(shard: Shard, span: TaskSpan) -> Iterator[TaskModel]:
+    condition = None if span.first is None else TaskModel.task_id >= span.first
+    with storage_errors("list tasks"):
+        for item in TaskModel.query(
+            shard.tasks_key, range_key_condition=condition, page_size=MAX_PAGE
+        ):
+            if span.before is not None and item.task_id >= span.before:
+                return
+            yield item
+
+
+def tasks_in_span(layout: Layout, span: TaskSpan, labels: bool) -> Iterator[Task]:
+    """Each shard's task partition read from `span.first` on (whole items, a query page at a
+    time), merged by id, until `span.before`; the pre-labels of each chunk read by id (one
+    BatchGet per 100 tasks) when `labels`."""
+    items = heapq.merge(*(_span_items(s, span) for s in layout.stored()), key=lambda i: i.task_id)
+    for chunk in chunks(items, 100):
+        prelabels = prelabels_of(layout, [i.task_id for i in chunk]) if labels else {}
+        yield from (task_to_domain(i, prelabels.get(i.task_id)) for i in chunk)

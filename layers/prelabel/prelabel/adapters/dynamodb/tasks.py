@@ -13,6 +13,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from pynamodb.connection import Connection
 from pynamodb.expressions.condition import Condition
@@ -20,6 +21,7 @@ from pynamodb.expressions.condition import Condition
 from prelabel.adapters.dynamodb.counts import counter_actions, counts_item, read_counts
 from prelabel.adapters.dynamodb.cursors import CursorCodec
 from prelabel.adapters.dynamodb.errors import storage_errors
+from prelabel.adapters.dynamodb.job_parts import progress_action
 from prelabel.adapters.dynamodb.keys import STATE_COUNTER, Shard, outcome_of
 from prelabel.adapters.dynamodb.models import DatasetModel, JobModel, ProjectModel, TaskModel
 from prelabel.adapters.dynamodb.resharding import Resharder
@@ -40,6 +42,7 @@ from prelabel.adapters.dynamodb.task_lists import (
     ids_in_state,
     read_page,
     source_of,
+    tasks_in_span,
 )
 from prelabel.adapters.dynamodb.transact import Transaction
 from prelabel.domain.entities import (
@@ -61,6 +64,7 @@ from prelabel.ports.tasks import (
     TaskOrder,
     TaskPage,
     TaskRepository,
+    TaskSpan,
 )
 
 # Items per transaction: 90 task writes, the counters items of up to 8 shards, and the dataset
@@ -69,7 +73,7 @@ from prelabel.ports.tasks import (
 TASKS_PER_TX = 90
 COUNTERS_PER_TX = 8
 # Deleting a task also deletes its pre-label item: 30 of each, one shard's counters, the
-# dataset and the project check make 63 items.
+# dataset, the project check and the job slice's progress make 64 items.
 DELETES_PER_TX = 30
 MAX_TX_ATTEMPTS = 6
 # Writes of one shard meet on its counters item (a job, the API's moves, a run's commits): a
@@ -79,6 +83,16 @@ BUSY_BACKOFF_S = 0.05
 RUN_ACTIVE = "a pre-labeling run is active"
 
 Groups = list[tuple[Shard, list[str]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """Whom a deletion counts for: the dataset (its `task_count`), while the job owns it, and
+    the job's slice (its progress), when one does the deleting."""
+
+    dataset_id: str
+    job_id: str
+    slice: tuple[int, int] | None = None
 
 
 def _commit(tx: Transaction, what: str) -> list[tuple[str, str]]:
@@ -263,7 +277,9 @@ class DynamoTaskRepository(TaskRepository):
                         condition=TaskModel.state == source.value,
                     )
                 tx.update(("counts", str(shard.n)), counts_item(shard), counter_actions(deltas))
-            if job_id is not None:
+            if job_id is not None and move.slice is not None:
+                tx.update(("job", ""), *progress_action(job_id, move.slice, len(moving)))
+            elif job_id is not None:
                 tx.update(
                     ("job", ""),
                     JobModel(layout.ref.key, job_id),
@@ -286,11 +302,18 @@ class DynamoTaskRepository(TaskRepository):
         raise StorageError("move tasks: the transaction kept failing")
 
     def delete_dataset_tasks(
-        self, ref: ProjectRef, dataset_id: str, job_id: str, limit: int
+        self,
+        ref: ProjectRef,
+        dataset_id: str,
+        job_id: str,
+        limit: int,
+        part: int | None = None,
+        slice: tuple[int, int] | None = None,
     ) -> Removal:
         """Shard by shard in turn, a transaction of up to 30 of one shard's tasks at a time."""
         layout = self.layouts.of(ref).writable()
-        listing = list(layout.stored())
+        listing = list(layout.part(part))
+        counted = Counted(dataset_id, job_id, slice)
         removed, lagging = 0, False
         while removed < limit and listing:
             for shard in list(listing):
@@ -301,7 +324,7 @@ class DynamoTaskRepository(TaskRepository):
                             shard.dataset_key(dataset_id), limit=DELETES_PER_TX
                         )
                     ]
-                gone = self._delete_chunk(layout, shard, ids, (dataset_id, job_id)) if ids else 0
+                gone = self._delete_chunk(layout, shard, ids, counted) if ids else 0
                 if not gone:
                     # Empty, or the index still lists deleted tasks for a moment: the next
                     # call goes on from there.
@@ -314,8 +337,9 @@ class DynamoTaskRepository(TaskRepository):
         return Removal(removed, left=bool(listing) or lagging)
 
     def _delete_chunk(
-        self, layout: Layout, shard: Shard, chunk: list[str], dataset: tuple[str, str]
+        self, layout: Layout, shard: Shard, chunk: list[str], counted: Counted
     ) -> int:
+        dataset = (counted.dataset_id, counted.job_id)
         for _ in range(MAX_TX_ATTEMPTS):
             items = tasks_by_id(layout, chunk)
             if not items:
@@ -337,6 +361,8 @@ class DynamoTaskRepository(TaskRepository):
                 tx.delete(("task", task_id), item, condition=TaskModel.state == item.state)
             tx.update(("counts", str(shard.n)), counts_item(shard), counter_actions(deltas))
             _count_in_dataset(tx, layout.ref, dataset, -len(items))
+            if counted.slice is not None:
+                tx.update(("job", ""), *progress_action(counted.job_id, counted.slice, len(items)))
             failed = _commit(tx, "delete dataset tasks")
             if not failed:
                 return len(items)
@@ -370,6 +396,9 @@ class DynamoTaskRepository(TaskRepository):
 
     def eligible_ids(self, ref: ProjectRef, run: int = ELIGIBLE_RUN) -> Iterator[str]:
         return eligible_ids(self.layouts.of(ref), run)
+
+    def tasks_in_span(self, ref: ProjectRef, span: TaskSpan, *, labels: bool) -> Iterator[Task]:
+        return tasks_in_span(self.layouts.of(ref), span, labels)
 
     def list_tasks(
         self, ref: ProjectRef, flt: TaskFilter, limit: int, cursor: str | None

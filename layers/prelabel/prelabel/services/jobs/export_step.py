@@ -1,9 +1,9 @@
-"""An export job's one step: the whole export streamed into a multipart upload.
+"""A small export job's one step: the whole export streamed into a multipart upload (a large
+one is written in slices: export_slices.py).
 
 Memory stays flat (tasks are read a page at a time, each page written before the next is
 read, the writer spools what comes last to /tmp, the upload holds one 8 MiB part); the time
-grows with the project, about a minute per 100,000 tasks (benchmarks/scale.py), well inside
-Lambda's 15 minutes up to ~1M tasks.
+grows with the project, about a minute per 100,000 tasks (benchmarks/scale.py).
 """
 
 from __future__ import annotations
@@ -53,21 +53,22 @@ def export_step(ctx: JobContext, job: Job, cursor: dict[str, Any]) -> StepOutcom
             progress_every=ctx.limits.export_progress_every,
         )
     ctx.jobs.set_progress(ref, job.job_id, Progress(job.total or 0, job.total, ProgressUnit.TASKS))
-    ctx.jobs.set_result(
-        ref,
-        job.job_id,
-        {
-            "bucket": ctx.exports.bucket,
-            "key": key,
-            "filename": filename,
-            "format": fmt.value,
-            "images": summary.images,
-            "annotations": summary.annotations,
-            "skipped_images": summary.skipped_images,
-            "dropped_labels": summary.dropped_labels,
-        },
-    )
+    ctx.jobs.set_result(ref, job.job_id, export_result(ctx, key, summary))
     return StepOutcome(True, encode_cursor(cursor))
+
+
+def export_result(ctx: JobContext, key: str, summary: ExportSummary) -> dict[str, str | int]:
+    """What an export job's item keeps: where its file is, and what is in it."""
+    return {
+        "bucket": ctx.exports.bucket,
+        "key": key,
+        "filename": summary.filename,
+        "format": summary.format.value,
+        "images": summary.images,
+        "annotations": summary.annotations,
+        "skipped_images": summary.skipped_images,
+        "dropped_labels": summary.dropped_labels,
+    }
 
 
 def iter_tasks(

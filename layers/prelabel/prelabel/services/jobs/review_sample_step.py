@@ -42,7 +42,7 @@ def _state_key(job: Job) -> str:
 
 
 def _load(ctx: JobContext, job: Job) -> StratifiedSampler:
-    stored = ctx.exports.read(_state_key(job))
+    stored = ctx.exports.read_if_any(_state_key(job))
     if stored is None:
         raise Conflict("the sample's state between its steps is gone; start a new sample")
     return StratifiedSampler.from_dict(json.loads(stored))

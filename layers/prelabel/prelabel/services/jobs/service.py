@@ -25,6 +25,23 @@ REPEAT_WINDOW = 25
 MAX_LISTED = 100
 
 
+def execution_input(job: Job, cursor: str = "") -> dict[str, object]:
+    """What an execution of the jobs state machine starts with: the job, and the step to begin
+    with (a fresh job's first, or a continued job's next)."""
+    ref = job.project
+    return {
+        "job": {"orgId": ref.org_id, "projectId": ref.project_id, "jobId": job.job_id},
+        "step": {
+            "done": False,
+            "cursor": cursor,
+            "failure": None,
+            "plan": None,
+            "handedOver": False,
+            "events": 0,
+        },
+    }
+
+
 def new_job(
     ref: ProjectRef,
     kind: JobKind,
@@ -58,12 +75,8 @@ class JobService:
 
     def start(self, job: Job) -> Job:
         ref = job.project
-        payload = {
-            "job": {"orgId": ref.org_id, "projectId": ref.project_id, "jobId": job.job_id},
-            "step": {"done": False, "cursor": "", "failure": None},
-        }
         try:
-            arn = self.orchestrator.start(job.job_id, payload)
+            arn = self.orchestrator.start(job.job_id, execution_input(job))
         except StorageError:
             self.finisher.finish(ref, job.job_id, "the job's workflow did not start; try again")
             raise

@@ -1,9 +1,11 @@
 """Slices of the jobs that change many tasks: move all of a state, disconnect, reconnect.
 
-Each slice is bounded (5,000 moves or 3,000 deletions) and goes through the same transactions
-as the small requests, with the counters in each; the counts a job shows come from those
-writes (the job's own progress item, the dataset's `task_count`), so a retried slice cannot
-count anything twice.
+A project's tasks fall into parts (its shards): each part's tasks, indexes and counters are
+written apart from the others', so a large job runs one slice per part at the same time; a
+small one (under StepLimits.slice_tasks), or a legacy project's, is one slice over all of them.
+A slice's steps are bounded (5,000 moves or 3,000 deletions) and go through the same
+transactions as the small requests, with the counters, the dataset's `task_count` and the
+job's `done` in each: a retried step cannot count anything twice.
 """
 
 from __future__ import annotations
@@ -12,46 +14,67 @@ from typing import Any
 
 from prelabel.domain.entities import LabelingState
 from prelabel.domain.errors import Conflict
-from prelabel.domain.jobs import Job, ProgressUnit, StepOutcome, encode_cursor
-from prelabel.ports.jobs import Progress
+from prelabel.domain.jobs import Job
+from prelabel.domain.slices import SliceStep
 from prelabel.ports.tasks import IdRange, Move
 from prelabel.services.jobs.context import JobContext
-from prelabel.services.jobs.import_step import import_step
+from prelabel.services.jobs.import_step import ImportPhase
+from prelabel.services.jobs.slices import Phase, Phased, Planned, SliceCall
 
 
-def move_step(ctx: JobContext, job: Job, cursor: dict[str, Any]) -> StepOutcome:
-    """The next ids of the source state after the cursor's last one: one pass over the
-    by-state index, each id read once, even while the index still lists moved tasks."""
-    ref = job.project
-    source = LabelingState(job.params["from"])
-    target = LabelingState(job.params["to"])
-    limit = ctx.limits.move_tasks
-    ids = list(ctx.tasks.ids_in_state(ref, source, IdRange(cursor.get("after"), limit)))
-    ctx.tasks.move(ref, ids, Move(source, target, job.job_id))
-    done = len(ids) < limit
-    return StepOutcome(done, encode_cursor({"after": ids[-1] if ids else cursor.get("after")}))
+def part_slices(ctx: JobContext, job: Job) -> list[dict[str, Any]]:
+    """One slice per part of the project's tasks, or one over all for a small job."""
+    parts = ctx.tasks.parts(job.project)
+    if parts == 1 or (job.total or 0) < ctx.limits.slice_tasks:
+        return [{"part": None}]
+    return [{"part": n} for n in range(parts)]
 
 
-def _remove_slice(ctx: JobContext, job: Job) -> bool:
-    """Delete a slice of the dataset's tasks; True when none is left."""
-    ref = job.project
-    dataset_id = job.params["dataset_id"]
-    removal = ctx.tasks.delete_dataset_tasks(ref, dataset_id, job.job_id, ctx.limits.delete_tasks)
-    dataset = ctx.datasets.get(ref, dataset_id)
-    if dataset.job_id != job.job_id:
-        raise Conflict(f"dataset {dataset_id} is worked on by job {dataset.job_id}")
-    removed = max(0, (job.total or 0) - dataset.task_count)
-    ctx.jobs.set_progress(ref, job.job_id, Progress(removed, job.total, ProgressUnit.TASKS))
-    return not removal.left
+def _part(call: SliceCall) -> int | None:
+    part = call.spec.get("part")
+    return None if part is None else int(part)
 
 
-def disconnect_step(ctx: JobContext, job: Job, cursor: dict[str, Any]) -> StepOutcome:
-    return StepOutcome(_remove_slice(ctx, job), encode_cursor(cursor))
+class MovePhase(Phase):
+    """The next ids of the source state after the slice's last one: one pass over the
+    by-state index of its part, each id read once, even while the index still lists moved
+    tasks. The moves' transactions add to the job's `done`."""
+
+    def plan(self, ctx: JobContext, job: Job) -> Planned:
+        return Planned(part_slices(ctx, job))
+
+    def run(self, ctx: JobContext, job: Job, call: SliceCall) -> SliceStep:
+        ref = job.project
+        source = LabelingState(job.params["from"])
+        target = LabelingState(job.params["to"])
+        limit = ctx.limits.move_tasks
+        span = IdRange(call.cursor.get("after"), limit, _part(call))
+        ids = list(ctx.tasks.ids_in_state(ref, source, span))
+        ctx.tasks.move(ref, ids, Move(source, target, job.job_id, call.slice))
+        after = ids[-1] if ids else call.cursor.get("after")
+        return SliceStep({"after": after}, finished=len(ids) < limit)
 
 
-def reconnect_step(ctx: JobContext, job: Job, cursor: dict[str, Any]) -> StepOutcome:
-    """The old tasks go first, then the source is imported again (a new generation of ids)."""
-    if cursor.get("phase", "delete") == "delete":
-        emptied = _remove_slice(ctx, job)
-        return StepOutcome(False, encode_cursor({"phase": "import" if emptied else "delete"}))
-    return import_step(ctx, job, cursor)
+class DeletePhase(Phase):
+    """The dataset's tasks of the slice's part, a bounded number a step; the deletions'
+    transactions add to the job's `done`."""
+
+    def plan(self, ctx: JobContext, job: Job) -> Planned:
+        return Planned(part_slices(ctx, job))
+
+    def run(self, ctx: JobContext, job: Job, call: SliceCall) -> SliceStep:
+        ref = job.project
+        dataset_id = job.params["dataset_id"]
+        removal = ctx.tasks.delete_dataset_tasks(
+            ref, dataset_id, job.job_id, ctx.limits.delete_tasks, _part(call), call.slice
+        )
+        dataset = ctx.datasets.get(ref, dataset_id)
+        if dataset.job_id != job.job_id:
+            raise Conflict(f"dataset {dataset_id} is worked on by job {dataset.job_id}")
+        return SliceStep({}, finished=not removal.left)
+
+
+MOVE = Phased((MovePhase(),))
+DISCONNECT = Phased((DeletePhase(),))
+# The old tasks go first, then the source is imported again (a new generation of ids).
+RECONNECT = Phased((DeletePhase(), ImportPhase()))
