@@ -139,6 +139,10 @@ def bench_container(ddb_endpoint: str) -> Any:
         # No state machine here: the figures are the views, not runs or jobs.
         state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:none",
         jobs_state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:jobs",
+        models_bucket="bench-models",
+        model_validation_state_machine_arn=(
+            "arn:aws:states:us-east-1:123456789012:stateMachine:model-validation"
+        ),
         dynamodb_endpoint=ddb_endpoint,
     )
     container = Container(settings)
