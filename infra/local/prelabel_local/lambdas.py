@@ -70,6 +70,9 @@ class LambdaRunner:
             self.isolated[name] = target
 
     def install(self) -> None:
+        # What runs now (moto's, or another runner's in the same process) is what uninstall
+        # puts back and what this one hands unknown functions to.
+        self._original = LambdaBackend.invoke
         runner = self
 
         def invoke(

@@ -197,6 +197,10 @@ class LocalStack:
     _stoppers: list[Any] = field(default_factory=list)
 
     def start(self) -> LocalStack:
+        # The stack points this process's AWS clients at itself; its stop points them back, so
+        # a stack started inside a longer process (a test run) leaves the rest as it found it.
+        before = dict(os.environ)
+        self._stoppers.append(lambda: _restore_environ(before))
         local_credentials()
         template = load_template(self.root / "template.yaml")
         persist = self.persist_dir.resolve() if self.persist_dir else None
@@ -281,6 +285,12 @@ class LocalStack:
             stop = self._stoppers.pop()
             with contextlib.suppress(Exception):  # stopping the rest matters more
                 stop()
+
+
+def _restore_environ(before: dict[str, str]) -> None:
+    for key in set(os.environ) - set(before):
+        del os.environ[key]
+    os.environ.update(before)
 
 
 # The page's token lasts a working day; `python -m prelabel_local.token` prints a fresh one.

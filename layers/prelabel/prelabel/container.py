@@ -73,10 +73,11 @@ def client_factory(service: str, region: str, **config: Any) -> Callable[[], Any
     """
 
     def make() -> Any:
-        import botocore.session
         from botocore.config import Config
 
-        return botocore.session.get_session().create_client(
+        from prelabel.adapters.botocore_sessions import session
+
+        return session().create_client(
             service, region_name=region, config=Config(**config) if config else None
         )
 

@@ -20,6 +20,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from prelabel.adapters.botocore_sessions import share_with_pynamodb
 from prelabel.settings import Settings
 
 _M = TypeVar("_M", bound=Model)
@@ -477,6 +478,7 @@ TABLE_OF: dict[type[Model], str] = {
 
 def bind_tables(settings: Settings) -> None:
     """Point every model at this deployment's tables; called once per cold start."""
+    share_with_pynamodb()
     for model, field in TABLE_OF.items():
         # A function without this table in its environment never touches it; if it did, the
         # error would name the missing variable.
