@@ -12,38 +12,25 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.connection import Connection
-
-from prelabel.adapters.dynamodb.detector_models import DynamoModelRepository
-from prelabel.adapters.dynamodb.jobs import DynamoJobRepository
-from prelabel.adapters.dynamodb.models import bind_tables
-from prelabel.adapters.dynamodb.organizations import DynamoLedger, DynamoOrganizationRepository
-from prelabel.adapters.dynamodb.projects import DynamoDatasetRepository, DynamoProjectRepository
-from prelabel.adapters.dynamodb.runs import DynamoRunRepository
-from prelabel.adapters.dynamodb.shards import Layouts
-from prelabel.adapters.dynamodb.tasks import DynamoTaskRepository
-from prelabel.adapters.s3_images import S3ImageLinks
-from prelabel.services.assistant import AssistantService
-from prelabel.services.datasets import DatasetService
-from prelabel.services.detector_models import ModelService
-from prelabel.services.exports import ExportService
-from prelabel.services.images import ImageService
-from prelabel.services.jobs.finish import JobFinisher
-from prelabel.services.jobs.service import JobService
-from prelabel.services.locations import LocationService
-from prelabel.services.organizations import MonthlyReset, OrganizationAdmin
-from prelabel.services.project_detector import ProjectDetectorService
-from prelabel.services.projects import ProjectService
-from prelabel.services.tasks import TaskService
 from prelabel.settings import FUNCTION_NEEDS, ConfigurationError, Settings
 
 if TYPE_CHECKING:
+    from pynamodb.connection import Connection
+
     from prelabel.adapters.dynamodb.batches import DynamoBatchStore, DynamoCrashLog
+    from prelabel.adapters.dynamodb.detector_models import DynamoModelRepository
+    from prelabel.adapters.dynamodb.jobs import DynamoJobRepository
+    from prelabel.adapters.dynamodb.organizations import DynamoLedger, DynamoOrganizationRepository
+    from prelabel.adapters.dynamodb.projects import DynamoDatasetRepository, DynamoProjectRepository
     from prelabel.adapters.dynamodb.quality_reports import DynamoQualityReports
     from prelabel.adapters.dynamodb.reviewed_labels import DynamoReviewedLabels
+    from prelabel.adapters.dynamodb.runs import DynamoRunRepository
+    from prelabel.adapters.dynamodb.shards import Layouts
     from prelabel.adapters.dynamodb.task_facts import DynamoTaskFinder
+    from prelabel.adapters.dynamodb.tasks import DynamoTaskRepository
     from prelabel.adapters.s3_datasets import S3DatasetObjects
     from prelabel.adapters.s3_export_files import S3ExportFiles
+    from prelabel.adapters.s3_images import S3ImageLinks
     from prelabel.adapters.s3_model_files import S3ModelFiles
     from prelabel.adapters.s3_objects import S3ImageSource, S3ManifestStore
     from prelabel.adapters.s3_plans import S3SlicePlans
@@ -52,17 +39,29 @@ if TYPE_CHECKING:
     from prelabel.adapters.sagemaker_detector import SageMakerDetector
     from prelabel.adapters.stepfunctions import StepFunctionsOrchestrator
     from prelabel.ports.detector_models import ModelValidator
+    from prelabel.services.assistant import AssistantService
+    from prelabel.services.datasets import DatasetService
+    from prelabel.services.detector_models import ModelService
+    from prelabel.services.exports import ExportService
+    from prelabel.services.images import ImageService
     from prelabel.services.jobs.context import StepLimits
+    from prelabel.services.jobs.finish import JobFinisher
     from prelabel.services.jobs.review_ports import ReviewPorts
     from prelabel.services.jobs.runner import JobRunner
+    from prelabel.services.jobs.service import JobService
     from prelabel.services.labeling import BatchWorker, WorkerSettings
+    from prelabel.services.locations import LocationService
     from prelabel.services.model_validation import ModelValidationJob
+    from prelabel.services.organizations import MonthlyReset, OrganizationAdmin
+    from prelabel.services.project_detector import ProjectDetectorService
+    from prelabel.services.projects import ProjectService
     from prelabel.services.quality import QualityService
     from prelabel.services.reshard import ReshardService
     from prelabel.services.review_samples import ReviewSampleService
     from prelabel.services.reviewed_imports import ReviewedImportService
     from prelabel.services.run_sizing import RunSizing
     from prelabel.services.runs import RunService
+    from prelabel.services.tasks import TaskService
 
 
 def client_factory(service: str, region: str, **config: Any) -> Callable[[], Any]:
@@ -86,6 +85,8 @@ def client_factory(service: str, region: str, **config: Any) -> Callable[[], Any
 
 class Container:
     def __init__(self, settings: Settings) -> None:
+        from prelabel.adapters.dynamodb.models import bind_tables
+
         self.settings = settings
         bind_tables(settings)
 
@@ -101,40 +102,58 @@ class Container:
 
     @cached_property
     def connection(self) -> Connection:
+        from pynamodb.connection import Connection
+
         return Connection(region=self.settings.region, host=self.settings.dynamodb_endpoint)
 
     @cached_property
     def orgs(self) -> DynamoOrganizationRepository:
+        from prelabel.adapters.dynamodb.organizations import DynamoOrganizationRepository
+
         return DynamoOrganizationRepository()
 
     @cached_property
     def ledger(self) -> DynamoLedger:
+        from prelabel.adapters.dynamodb.organizations import DynamoLedger
+
         return DynamoLedger()
 
     @cached_property
     def projects(self) -> DynamoProjectRepository:
+        from prelabel.adapters.dynamodb.projects import DynamoProjectRepository
+
         return DynamoProjectRepository(self.settings.task_shards)
 
     @cached_property
     def layouts(self) -> Layouts:
         """Where each project's tasks live: one cache for the tasks and the batches."""
+        from prelabel.adapters.dynamodb.shards import Layouts
+
         return Layouts()
 
     @cached_property
     def datasets(self) -> DynamoDatasetRepository:
+        from prelabel.adapters.dynamodb.projects import DynamoDatasetRepository
+
         return DynamoDatasetRepository()
 
     @cached_property
     def tasks(self) -> DynamoTaskRepository:
+        from prelabel.adapters.dynamodb.tasks import DynamoTaskRepository
+
         s = self.settings
         return DynamoTaskRepository(self.connection, s.cursor_mac_key, self.layouts, s.task_shards)
 
     @cached_property
     def runs(self) -> DynamoRunRepository:
+        from prelabel.adapters.dynamodb.runs import DynamoRunRepository
+
         return DynamoRunRepository(self.connection)
 
     @cached_property
     def jobs(self) -> DynamoJobRepository:
+        from prelabel.adapters.dynamodb.jobs import DynamoJobRepository
+
         return DynamoJobRepository()
 
     @cached_property
@@ -153,6 +172,8 @@ class Container:
 
     @cached_property
     def image_links(self) -> S3ImageLinks:
+        from prelabel.adapters.s3_images import S3ImageLinks
+
         return S3ImageLinks(client_factory("s3", self.settings.region, signature_version="s3v4"))
 
     @cached_property
@@ -244,6 +265,8 @@ class Container:
 
     @cached_property
     def models(self) -> DynamoModelRepository:
+        from prelabel.adapters.dynamodb.detector_models import DynamoModelRepository
+
         return DynamoModelRepository(self.connection)
 
     @cached_property
@@ -323,10 +346,14 @@ class Container:
 
     @cached_property
     def job_finisher(self) -> JobFinisher:
+        from prelabel.services.jobs.finish import JobFinisher
+
         return JobFinisher(self.jobs, self.datasets)
 
     @cached_property
     def job_service(self) -> JobService:
+        from prelabel.services.jobs.service import JobService
+
         return JobService(self.jobs, self.job_orchestrator, self.job_finisher)
 
     @cached_property
@@ -378,18 +405,26 @@ class Container:
 
     @cached_property
     def dataset_service(self) -> DatasetService:
+        from prelabel.services.datasets import DatasetService
+
         return DatasetService(self.projects, self.datasets, self.job_service)
 
     @cached_property
     def project_service(self) -> ProjectService:
+        from prelabel.services.projects import ProjectService
+
         return ProjectService(self.projects, self.models)
 
     @cached_property
     def model_service(self) -> ModelService:
+        from prelabel.services.detector_models import ModelService
+
         return ModelService(self.models, self.model_files, self.validation_orchestrator)
 
     @cached_property
     def project_detector_service(self) -> ProjectDetectorService:
+        from prelabel.services.project_detector import ProjectDetectorService
+
         return ProjectDetectorService(self.projects, self.models)
 
     @cached_property
@@ -400,6 +435,8 @@ class Container:
 
     @cached_property
     def task_service(self) -> TaskService:
+        from prelabel.services.tasks import TaskService
+
         return TaskService(self.projects, self.tasks, self.job_service)
 
     @cached_property
@@ -424,10 +461,14 @@ class Container:
 
     @cached_property
     def assistant_service(self) -> AssistantService:
+        from prelabel.services.assistant import AssistantService
+
         return AssistantService(self.orgs, self.projects, self.tasks)
 
     @cached_property
     def export_service(self) -> ExportService:
+        from prelabel.services.exports import ExportService
+
         return ExportService(self.projects, self.tasks, self.job_service, self.image_links)
 
     @cached_property
@@ -438,18 +479,26 @@ class Container:
 
     @cached_property
     def image_service(self) -> ImageService:
+        from prelabel.services.images import ImageService
+
         return ImageService(self.projects, self.tasks, self.image_links)
 
     @cached_property
     def organization_admin(self) -> OrganizationAdmin:
+        from prelabel.services.organizations import OrganizationAdmin
+
         return OrganizationAdmin(self.orgs, self.settings.plan_limits)
 
     @cached_property
     def monthly_reset(self) -> MonthlyReset:
+        from prelabel.services.organizations import MonthlyReset
+
         return MonthlyReset(self.orgs, self.ledger, self.settings.plan_limits)
 
     @cached_property
     def locations(self) -> LocationService:
+        from prelabel.services.locations import LocationService
+
         s = self.settings
         return LocationService(self.orgs, s.data_bucket or "", s.grant_buckets)
 

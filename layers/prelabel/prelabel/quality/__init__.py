@@ -6,49 +6,109 @@ between slices and `merge`s slices; `scope_report` and `calibrate_scope` turn a 
 into figures. See docs/quality.md for the rules and their checks against pycocotools.
 """
 
-from prelabel.quality.average_precision import (
-    RECALL_POINTS,
-    binned_ap50_bounds,
-    exact_ap50,
-    interpolated_ap,
-)
-from prelabel.quality.bins import SCORE_BINS, score_bin
-from prelabel.quality.bounds import Z95, Proportion, boxes_needed, wilson_interval, wilson_lower
-from prelabel.quality.calibration import (
-    DEFAULT_TARGET_PRECISION,
-    Calibration,
-    calibrate,
-    calibrate_scope,
-    check_target,
-)
-from prelabel.quality.evidence import PredictedBox, ReviewedBox, TaskEvidence, iou
-from prelabel.quality.matching import (
-    IOU_THRESHOLD,
-    MAX_PER_CLASS,
-    BoxVerdict,
-    ImageMatch,
-    Verdict,
-    match_image,
-)
-from prelabel.quality.report import (
-    AP50,
-    ClassQuality,
-    CurvePoint,
-    F1Score,
-    ScopeReport,
-    class_quality,
-    precision_recall_curve,
-    scope_report,
-)
-from prelabel.quality.tally import (
-    ALL,
-    ClassTally,
-    QualityAccumulator,
-    Scope,
-    ScopeKind,
-    ScopeTally,
-    TallyFormatError,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prelabel.quality.average_precision import (
+        RECALL_POINTS,
+        binned_ap50_bounds,
+        exact_ap50,
+        interpolated_ap,
+    )
+    from prelabel.quality.bins import SCORE_BINS, score_bin
+    from prelabel.quality.bounds import Z95, Proportion, boxes_needed, wilson_interval, wilson_lower
+    from prelabel.quality.calibration import (
+        DEFAULT_TARGET_PRECISION,
+        Calibration,
+        calibrate,
+        calibrate_scope,
+        check_target,
+    )
+    from prelabel.quality.evidence import PredictedBox, ReviewedBox, TaskEvidence, iou
+    from prelabel.quality.matching import (
+        IOU_THRESHOLD,
+        MAX_PER_CLASS,
+        BoxVerdict,
+        ImageMatch,
+        Verdict,
+        match_image,
+    )
+    from prelabel.quality.report import (
+        AP50,
+        ClassQuality,
+        CurvePoint,
+        F1Score,
+        ScopeReport,
+        class_quality,
+        precision_recall_curve,
+        scope_report,
+    )
+    from prelabel.quality.tally import (
+        ALL,
+        ClassTally,
+        QualityAccumulator,
+        Scope,
+        ScopeKind,
+        ScopeTally,
+        TallyFormatError,
+    )
+
+# Each name is imported from its module on first use: a function that needs one module of the
+# package (the API's pre-label ports need only the review priority) skips the rest at its cold
+# start.
+_WHERE = {
+    "RECALL_POINTS": "prelabel.quality.average_precision",
+    "binned_ap50_bounds": "prelabel.quality.average_precision",
+    "exact_ap50": "prelabel.quality.average_precision",
+    "interpolated_ap": "prelabel.quality.average_precision",
+    "SCORE_BINS": "prelabel.quality.bins",
+    "score_bin": "prelabel.quality.bins",
+    "Z95": "prelabel.quality.bounds",
+    "Proportion": "prelabel.quality.bounds",
+    "boxes_needed": "prelabel.quality.bounds",
+    "wilson_interval": "prelabel.quality.bounds",
+    "wilson_lower": "prelabel.quality.bounds",
+    "DEFAULT_TARGET_PRECISION": "prelabel.quality.calibration",
+    "Calibration": "prelabel.quality.calibration",
+    "calibrate": "prelabel.quality.calibration",
+    "calibrate_scope": "prelabel.quality.calibration",
+    "check_target": "prelabel.quality.calibration",
+    "PredictedBox": "prelabel.quality.evidence",
+    "ReviewedBox": "prelabel.quality.evidence",
+    "TaskEvidence": "prelabel.quality.evidence",
+    "iou": "prelabel.quality.evidence",
+    "IOU_THRESHOLD": "prelabel.quality.matching",
+    "MAX_PER_CLASS": "prelabel.quality.matching",
+    "BoxVerdict": "prelabel.quality.matching",
+    "ImageMatch": "prelabel.quality.matching",
+    "Verdict": "prelabel.quality.matching",
+    "match_image": "prelabel.quality.matching",
+    "AP50": "prelabel.quality.report",
+    "ClassQuality": "prelabel.quality.report",
+    "CurvePoint": "prelabel.quality.report",
+    "F1Score": "prelabel.quality.report",
+    "ScopeReport": "prelabel.quality.report",
+    "class_quality": "prelabel.quality.report",
+    "precision_recall_curve": "prelabel.quality.report",
+    "scope_report": "prelabel.quality.report",
+    "ALL": "prelabel.quality.tally",
+    "ClassTally": "prelabel.quality.tally",
+    "QualityAccumulator": "prelabel.quality.tally",
+    "Scope": "prelabel.quality.tally",
+    "ScopeKind": "prelabel.quality.tally",
+    "ScopeTally": "prelabel.quality.tally",
+    "TallyFormatError": "prelabel.quality.tally",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ALL",
