@@ -80,10 +80,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## test: everything CI runs: lint, the unit tier in its runtime-only venv, then every test in
-## one session (unit, integration, e2e; the slow tests at 5,000 tasks)
+## test: everything CI runs: lint, the unit tier in its runtime-only venv and then in the dev
+## venv (where the tests that need more run too), then integration and e2e on every core (the
+## slow tests at 5,000 tasks). The unit tier runs apart: moto's in-process mocks reset the
+## backends that the integration tests' moto server shares in a worker's process.
 test: setup lint unit-fresh
-	$(PYTEST) $(PARALLEL)
+	$(PYTEST) $(PARALLEL) tests/unit
+	$(PYTEST) $(PARALLEL) tests/integration tests/e2e
 
 ## unit: the services over in-memory fakes, no network (tests/unit)
 unit: $(VENV)/.installed

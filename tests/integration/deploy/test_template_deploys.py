@@ -41,7 +41,12 @@ EXPECTED_TABLES = {
     "TasksTable": Table(
         "tasks_table",
         ("project_key", "task_id"),
-        {"by-state": ("state_key", "task_id"), "by-dataset": ("dataset_key", "task_id")},
+        {
+            "by-state": ("state_key", "task_id"),
+            "by-dataset": ("dataset_key", "task_id"),
+            # Sparse, keys only: the pre-labels ahead of the rest in review order.
+            "review-queue": ("project_key", "q"),
+        },
     ),
     "RunsTable": Table("runs_table", ("project_key", "run_id")),
     "JobsTable": Table("jobs_table", ("project_key", "job_id")),
