@@ -235,3 +235,42 @@ def test_another_organization_cannot_import_a_file_of_ours_into_its_own_project(
     ticket = rival.json("POST", f"/projects/{pid}/reviewed-labels/uploads", {"file_name": "x.json"})
     assert ticket["key"].startswith(f"rival/reviewed/{pid}/")
     assert rival.json("GET", f"/projects/{pid}/jobs")["jobs"] == []
+
+
+def test_a_disconnected_datasets_reviewed_labels_go_and_a_new_report_counts_what_is_left(
+    world: Reviewed,
+) -> None:
+    # Given the 8 pre-labeled images of cam, a second dataset of 4 images (2 pre-labeled),
+    # all 12 reviewed, and a report of 10 tasks with both and 2 reviewed only
+    bucket = world.c.settings.data_bucket or ""
+    yard = [f"{ORG}/yard/img_{i:02d}.jpg" for i in range(4)]
+    harness.put_objects_in_process(bucket, [(k, b"\xff\xd8jpeg") for k in yard])
+    harness.connect_dataset(world.api, world.pid, bucket, f"{ORG}/yard/")
+    tasks = {t["image_key"]: t for t in harness.all_tasks(world.api, world.pid)}
+    for key in yard[:2]:
+        car = _label("veh", "car", 0.9, CAR, 0)
+        plant_prelabel(world.ref, tasks[key]["task_id"], [car], size=(128, 96), run_id=RUN)
+    key = upload_file(world.api, world.pid, "review.json", coco_review([*world.keys, *yard]))
+    assert import_reviewed(world.api, world.pid, key)["status"] == "SUCCEEDED"
+    before = compute_quality(world.api, world.pid)["result"]
+    assert (before["tasks"], before["reviewed_only"]) == (10, 2)
+    cam_ids = [world.task_of[k] for k in world.keys]
+    # When the cam dataset is disconnected through the API and its job
+    dataset_id = tasks[world.keys[0]]["dataset_id"]
+    reply = world.api.call("DELETE", f"/projects/{world.pid}/datasets/{dataset_id}")
+    ended = harness.wait_for_job(world.api, world.pid, reply.body["job_id"])
+    # Then its 8 tasks went, and no reviewed-label item of theirs is left in any partition
+    assert ended["status"] == "SUCCEEDED" and ended["result"] == {"removed": 8}, ended
+    store = world.c.reviewed_labels
+    assert store.get_many(world.ref, cam_ids) == {}
+    # And the rv counters say the 4 reviewed tasks left (as many as the items), after 12
+    # writes and 8 removals
+    left = store.page(world.ref, None, 100).reviews
+    count = store.count(world.ref)
+    assert (count.tasks, count.changes) == (4, 20) and len(left) == 4
+    assert {r.task_id for r in left} == {tasks[k]["task_id"] for k in yard}
+    # And the old report is stale, and a new one counts the 2 with both and 2 reviewed only
+    assert quality(world.api, world.pid)["summary"]["stale"]
+    after = compute_quality(world.api, world.pid)["result"]
+    assert (after["tasks"], after["reviewed_only"]) == (2, 2)
+    assert not quality(world.api, world.pid)["summary"]["stale"]

@@ -18,14 +18,16 @@ from prelabel.adapters.dynamodb.quality_reports import DynamoQualityReports
 from prelabel.adapters.dynamodb.reviewed_labels import DynamoReviewedLabels
 from prelabel.adapters.dynamodb.shards import Layouts
 from prelabel.container import Container
-from prelabel.domain.entities import Box
+from prelabel.domain.entities import Box, Dataset, DatasetStatus, LabelingState
 from prelabel.domain.errors import StorageError
-from prelabel.domain.reviewed_labels import StoredBox, TaskReview
+from prelabel.domain.reviewed_labels import ReviewedCount, StoredBox, TaskReview
 from prelabel.ports.quality_reports import QualitySummary
 from prelabel.quality import ALL, QualityAccumulator, ScopeTally
 from prelabel.quality.bins import SCORE_BINS
 from prelabel.quality.tally import ClassTally
 from tests.integration.core.test_task_shards import make_project as project
+from tests.integration.core.test_task_shards import new_tasks
+from tests.integration.plant import plant_prelabel
 from tests.unit.quality.builders import task as evidence_task
 
 pytestmark = pytest.mark.integration
@@ -115,6 +117,55 @@ def test_a_project_moved_to_shards_after_its_reviews_moves_each_review_on_its_ne
     assert moved.count(ref).tasks == 6
     legacy = ReviewedCountsModel.get(Shard(ref, None).reviewed_counts_key, COUNTS_ITEM)
     assert int(legacy.tasks) == 5
+
+
+def test_removing_a_datasets_tasks_takes_their_reviews_under_the_shard_and_the_old_key(
+    ports: Container,
+) -> None:
+    # Given a project of one shard with a dataset of 50 pre-labeled tasks and another of 5;
+    # reviews of 45 under the shard, and of 40 under the unnumbered key (written before the
+    # project had shards): 30 tasks have both, the most items a task's deletion can bring
+    ref = project("p6", 1)
+    ports.datasets.create(
+        Dataset(ref, "ds1", "b", "p/", 0, "now", status=DatasetStatus.IMPORTING, job_id="job_x")
+    )
+    gone = [t.task_id for t in new_tasks(ref, 50, LabelingState.WAITING)]
+    ports.tasks.add_dataset_tasks(ref, "ds1", "job_x", new_tasks(ref, 50, LabelingState.WAITING))
+    kept = [t.task_id for t in new_tasks(ref, 5, LabelingState.BACKLOG, dataset="ds2")]
+    ports.tasks.add_many(new_tasks(ref, 5, LabelingState.BACKLOG, dataset="ds2"))
+    for task_id in gone:
+        plant_prelabel(ref, task_id)
+    home = [*gone[:30], *gone[40:], *kept]
+    DynamoReviewedLabels(ports.connection, Layouts()).put(
+        ref, [review(t, "job_new", i) for i, t in enumerate(home)]
+    )
+    ProjectModel("acme", "p6").update(actions=[ProjectModel.shards.remove()])
+    DynamoReviewedLabels(ports.connection, Layouts()).put(
+        ref, [review(t, "job_old", i) for i, t in enumerate(gone[:40])]
+    )
+    ProjectModel("acme", "p6").update(actions=[ProjectModel.shards.set(1)])
+    store = DynamoReviewedLabels(ports.connection, Layouts())
+    assert store.count(ref) == ReviewedCount(85, 85)
+    # When the dataset's tasks are removed
+    removed = ports.tasks.delete_dataset_tasks(ref, "ds1", "job_x", 1000)
+    # Then all 50 went in transactions within DynamoDB's 100 items, and no review of theirs is
+    # left in either partition; the other dataset's 5 stay
+    assert (removed.removed, removed.left) == (50, False)
+    assert store.get_many(ref, gone) == {}
+    assert len(list(ReviewedModel.query(Shard(ref, None).reviewed_key))) == 0
+    assert sorted(i.task_id for i in ReviewedModel.query(Shard(ref, 0).reviewed_key)) == sorted(
+        kept
+    )
+    # And each partition's counter lost its own items, each removal counted as a change
+    legacy = ReviewedCountsModel.get(Shard(ref, None).reviewed_counts_key, COUNTS_ITEM)
+    shard = ReviewedCountsModel.get(Shard(ref, 0).reviewed_counts_key, COUNTS_ITEM)
+    assert (int(legacy.tasks), int(shard.tasks)) == (0, 5)
+    assert store.count(ref) == ReviewedCount(5, 85 + 80)
+    # When the removal runs again (a step rerun after a crash)
+    again = ports.tasks.delete_dataset_tasks(ref, "ds1", "job_x", 1000)
+    # Then it removes and counts nothing more
+    assert (again.removed, again.left) == (0, False)
+    assert store.count(ref) == ReviewedCount(5, 165)
 
 
 def _summary(job: str, scopes: tuple[str, ...]) -> QualitySummary:

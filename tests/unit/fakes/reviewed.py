@@ -1,6 +1,7 @@
 """Fakes of the reviewed-label ports over the in-memory database: reviewed labels with the
 adapter's rules (a job's own image kept, another image of the same job a duplicate, another
-job's labels replaced, the count changed with each write), tasks by id with their pre-labels,
+job's labels replaced, the count changed with each write; stored in MemoryDb, where deleting
+tasks deletes theirs), tasks by id with their pre-labels,
 the working files and signed uploads over the fake S3, and quality reports."""
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ from tests.unit.fakes.store import MemoryDb
 
 @dataclass
 class ReviewedDb:
-    reviews: dict[tuple[ProjectRef, str], TaskReview] = field(default_factory=dict)
-    changes: dict[ProjectRef, int] = field(default_factory=dict)
     reports: dict[ProjectRef, dict[str, StoredScope]] = field(default_factory=dict)
     # Every put, in order (the tests count writes).
     puts: list[list[str]] = field(default_factory=list)
@@ -48,28 +47,30 @@ class MemoryReviewedLabels(ReviewedLabelStore):
             self.db.refuse_while_resharding(ref)
             written, kept, dups = [], [], []
             for r in reviews:
-                old = self.rdb.reviews.get((ref, r.task_id))
+                old = self.db.reviews.get((ref, r.task_id))
                 if old is not None and old.job_id == r.job_id:
                     (kept if old.source == r.source else dups).append(r.task_id)
                     continue
-                self.rdb.reviews[(ref, r.task_id)] = r
-                self.rdb.changes[ref] = self.rdb.changes.get(ref, 0) + 1
+                self.db.reviews[(ref, r.task_id)] = r
+                self.db.review_counter(ref).update(tasks=int(old is None), changes=1)
                 written.append(r.task_id)
             self.rdb.puts.append(written)
             return ReviewWrite(tuple(written), tuple(kept), tuple(dups))
 
     def get_many(self, ref: ProjectRef, task_ids: Sequence[str]) -> dict[str, TaskReview]:
-        return {t: self.rdb.reviews[(ref, t)] for t in task_ids if (ref, t) in self.rdb.reviews}
+        return {t: self.db.reviews[(ref, t)] for t in task_ids if (ref, t) in self.db.reviews}
 
     def page(self, ref: ProjectRef, after: str | None, limit: int) -> ReviewPage:
-        ids = sorted(t for (r, t) in self.rdb.reviews if r == ref and (after is None or t > after))
+        ids = sorted(t for (r, t) in self.db.reviews if r == ref and (after is None or t > after))
         taken = ids[:limit]
         more = len(ids) > limit
-        return ReviewPage([self.rdb.reviews[(ref, t)] for t in taken], taken[-1] if more else None)
+        return ReviewPage([self.db.reviews[(ref, t)] for t in taken], taken[-1] if more else None)
 
     def count(self, ref: ProjectRef) -> ReviewedCount:
-        tasks = sum(1 for r, _ in self.rdb.reviews if r == ref)
-        return ReviewedCount(tasks, self.rdb.changes.get(ref, 0))
+        """The counters, as the adapter reads its rvcounts items: not a count of the items, so
+        a write that forgets to change them shows."""
+        counter = self.db.review_counter(ref)
+        return ReviewedCount(counter["tasks"], counter["changes"])
 
 
 class MemoryTaskFinder(TaskFinder):

@@ -37,6 +37,7 @@ from prelabel.domain.limits import Allowance
 from prelabel.domain.locations import DataLocation
 from prelabel.domain.mapping import LabelMapping
 from prelabel.domain.plans import Plan
+from prelabel.domain.reviewed_labels import TaskReview
 from prelabel.domain.slices import SliceState
 from prelabel.ports import labeling
 from prelabel.ports.jobs import JobEnd, JobRepository, Progress
@@ -98,9 +99,16 @@ class MemoryDb:
     # reshard job has still to move. The fake keeps no keys: only who may write, and when.
     sharding: dict[ProjectRef, Sharding] = field(default_factory=dict)
     unmoved: dict[ProjectRef, set[str]] = field(default_factory=dict)
+    # Reviewed labels per task, and per project their counters (`tasks`, `changes`), changed
+    # with them as the adapter's rvcounts items are: a deletion of tasks removes theirs.
+    reviews: dict[tuple[ProjectRef, str], TaskReview] = field(default_factory=dict)
+    review_counts: dict[ProjectRef, Counter[str]] = field(default_factory=dict)
 
     def counter(self, ref: ProjectRef) -> Counter[str]:
         return self.counts.setdefault(ref, Counter())
+
+    def review_counter(self, ref: ProjectRef) -> Counter[str]:
+        return self.review_counts.setdefault(ref, Counter())
 
     def refuse_while_resharding(self, ref: ProjectRef) -> None:
         moving = self.sharding.get(ref, Sharding(16)).moving_job
@@ -557,6 +565,8 @@ class MemoryTasks(TaskRepository):
                     c["eligible"] -= task.state is LabelingState.WAITING
                 else:
                     c["prelabeled" if p.outcome is PrelabelState.DONE else "failed"] -= 1
+                if self.db.reviews.pop(k, None) is not None:
+                    self.db.review_counter(ref).update(tasks=-1, changes=1)
             removed = len(doomed[:limit])
             MemoryDatasets(self.db).add_to_count(ref, dataset_id, job_id, -removed)
             if slice is not None:

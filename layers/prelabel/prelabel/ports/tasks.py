@@ -155,9 +155,10 @@ class TaskRepository(ABC):
         slice: tuple[int, int] | None = None,
     ) -> Removal:
         """Remove up to about `limit` of the dataset's tasks (of one part of the project's
-        tasks, or of all) with their pre-labels, each write with the counters and the dataset's
-        `task_count`, and the progress of the job's slice `slice` when given, while `job_id`
-        owns the dataset and no run is active (Conflict otherwise)."""
+        tasks, or of all) with their pre-labels and reviewed labels, each write with the
+        counters (the reviewed-label counts included) and the dataset's `task_count`, and the
+        progress of the job's slice `slice` when given, while `job_id` owns the dataset and no
+        run is active (Conflict otherwise)."""
 
     @abstractmethod
     def move(self, ref: ProjectRef, task_ids: Sequence[str], move: Move) -> list[str]:

@@ -73,7 +73,8 @@ class DatasetService:
         return self.datasets.list_datasets(ref)
 
     def disconnect(self, ref: ProjectRef, dataset_id: str) -> Job:
-        """Its tasks go, then the dataset. An import still running is stopped first."""
+        """Its tasks go (pre-labels and reviewed labels with them), then the dataset. An import
+        still running is stopped first."""
         project = self.projects.get(ref)
         dataset = self.datasets.get(ref, dataset_id)
         current = self.jobs.find(ref, dataset.job_id)
@@ -87,9 +88,9 @@ class DatasetService:
         return self._claim_and_start(dataset, job, DatasetStatus.REMOVING)
 
     def reconnect(self, locations: OrgLocations, ref: ProjectRef, dataset_id: str) -> Job:
-        """Fresh tasks: the old ones go (pre-labels with them), the source is imported again
-        under the next generation. A source outside the locations now (a revoked grant) is
-        refused before anything is deleted."""
+        """Fresh tasks: the old ones go (pre-labels and reviewed labels with them), the source
+        is imported again under the next generation. A source outside the locations now (a
+        revoked grant) is refused before anything is deleted."""
         project = self.projects.get(ref)
         dataset = self.datasets.get(ref, dataset_id)
         current = self.jobs.find(ref, dataset.job_id)

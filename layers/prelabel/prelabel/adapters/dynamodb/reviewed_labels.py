@@ -15,7 +15,6 @@ import heapq
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.expressions.condition import Condition
@@ -24,6 +23,11 @@ from prelabel.adapters.dynamodb.errors import storage_errors
 from prelabel.adapters.dynamodb.keys import COUNTS_ITEM, Shard
 from prelabel.adapters.dynamodb.models import ReviewedCountsModel, ReviewedModel
 from prelabel.adapters.dynamodb.reviewed_codec import decode_boxes, encode_boxes
+from prelabel.adapters.dynamodb.reviewed_items import (
+    counts_update,
+    partitions,
+    read_reviews,
+)
 from prelabel.adapters.dynamodb.shards import Layout, Layouts, pack
 from prelabel.adapters.dynamodb.task_lists import shard_page
 from prelabel.adapters.dynamodb.tasks import check_project, refusal
@@ -39,19 +43,6 @@ REVIEWS_PER_TX = 40
 SHARDS_PER_TX = 8
 MAX_ATTEMPTS = 6
 WRITE_REFUSED = "reviewed labels cannot be written now"
-_KEY_ATTRS = ["project_key", "task_id", "j", "s"]
-
-
-def places(layout: Layout, task_id: str) -> tuple[Shard, ...]:
-    """Where a task's reviewed labels may be: where its task is, and the unnumbered partition
-    of a project that was moved to shards since."""
-    found = layout.places(task_id)
-    return found if layout.legacy in found else (*found, layout.legacy)
-
-
-def partitions(layout: Layout) -> tuple[Shard, ...]:
-    stored = layout.stored()
-    return stored if layout.legacy in stored else (*stored, layout.legacy)
 
 
 def to_review(item: ReviewedModel) -> TaskReview:
@@ -77,15 +68,6 @@ def _item(shard: Shard, r: TaskReview) -> ReviewedModel:
         source=r.source,
         dropped=r.dropped,
     )
-
-
-def _read(layout: Layout, task_ids: Sequence[str], keys_only: bool) -> list[ReviewedModel]:
-    keys = list(dict.fromkeys((s.reviewed_key, t) for t in task_ids for s in places(layout, t)))
-    if not keys:
-        return []
-    options: dict[str, Any] = {"attributes_to_get": _KEY_ATTRS} if keys_only else {}
-    with storage_errors("read reviewed labels"):
-        return list(ReviewedModel.batch_get(keys, consistent_read=True, **options))
 
 
 @dataclass
@@ -144,18 +126,15 @@ class DynamoReviewedLabels(ReviewedLabelStore):
 
     def _plan(self, layout: Layout, chunk: list[tuple[Shard, list[TaskReview]]]) -> _Chunk:
         found: dict[str, list[ReviewedModel]] = {}
-        for item in _read(layout, [r.task_id for _, rs in chunk for r in rs], keys_only=True):
+        ids = [r.task_id for _, rs in chunk for r in rs]
+        for item in read_reviews(layout, ids, keys_only=True):
             found.setdefault(item.task_id, []).append(item)
         plan = _Chunk(Transaction(self._connection))
         for home, reviews in chunk:
             for review in reviews:
                 self._plan_one(plan, home, review, found.get(review.task_id, []))
         for shard, deltas in plan.counts.items():
-            counter = ReviewedCountsModel(shard.reviewed_counts_key, COUNTS_ITEM)
-            actions = [ReviewedCountsModel.tasks.add(deltas["tasks"])]
-            if deltas["changes"]:
-                actions.append(ReviewedCountsModel.changes.add(deltas["changes"]))
-            plan.tx.update(("counts", shard.reviewed_counts_key), counter, actions)
+            counts_update(plan.tx, shard, deltas["tasks"], deltas["changes"])
         check_project(plan.tx, layout, no_run=False)
         return plan
 
@@ -188,7 +167,7 @@ class DynamoReviewedLabels(ReviewedLabelStore):
         layout = self._layouts.of(ref)
         legacy = layout.legacy.reviewed_key
         found: dict[str, TaskReview] = {}
-        for item in _read(layout, task_ids, keys_only=False):
+        for item in read_reviews(layout, task_ids, keys_only=False):
             # A task's item under its shard wins over one left under the legacy key.
             if item.task_id not in found or item.reviewed_key != legacy:
                 found[item.task_id] = to_review(item)

@@ -4,7 +4,8 @@ over the project's shards (see keys.py and shards.py).
 Every write that changes what the counters count (new tasks, moves, deletions) changes the
 counters item of each shard it writes in the same transaction, so the counters never drift
 from the items. A write's tasks are grouped by shard, so a transaction touches one or a few
-counters items, and consecutive transactions go to different shards.
+counters items, and consecutive transactions go to different shards. Deleting a task deletes
+its reviewed labels in the same transaction, with their counts (reviewed_items.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from prelabel.adapters.dynamodb.resharding import begin as begin_resharding
 from prelabel.adapters.dynamodb.review_queue import QUEUED as REVIEW_QUEUED
 from prelabel.adapters.dynamodb.review_queue import REST as REVIEW_REST
 from prelabel.adapters.dynamodb.review_queue import read_prelabel_classes, read_review_page
+from prelabel.adapters.dynamodb.reviewed_items import forget_reviews
 from prelabel.adapters.dynamodb.shards import Layout, Layouts, pack, read_layout
 from prelabel.adapters.dynamodb.task_items import (
     joined,
@@ -72,9 +74,11 @@ from prelabel.ports.tasks import (
 # WAITING, a legacy project's writes) stay within DynamoDB's 100.
 TASKS_PER_TX = 90
 COUNTERS_PER_TX = 8
-# Deleting a task also deletes its pre-label item: 30 of each, one shard's counters, the
-# dataset, the project check and the job slice's progress make 64 items.
-DELETES_PER_TX = 30
+# Deleting a task also deletes its pre-label item and its reviewed-label items (under its
+# shard, and under the unnumbered key of a project moved to shards since): 22 tasks bring at
+# most 88 items; one shard's counters, the two rv counters, the dataset, the project check and
+# the job slice's progress make 94 of DynamoDB's 100.
+DELETES_PER_TX = 22
 MAX_TX_ATTEMPTS = 6
 # Writes of one shard meet on its counters item (a job, the API's moves, a run's commits): a
 # conflict is tried again.
@@ -310,7 +314,7 @@ class DynamoTaskRepository(TaskRepository):
         part: int | None = None,
         slice: tuple[int, int] | None = None,
     ) -> Removal:
-        """Shard by shard in turn, a transaction of up to 30 of one shard's tasks at a time."""
+        """Shard by shard in turn, a transaction of up to 22 of one shard's tasks at a time."""
         layout = self.layouts.of(ref).writable()
         listing = list(layout.part(part))
         counted = Counted(dataset_id, job_id, slice)
@@ -359,6 +363,7 @@ class DynamoTaskRepository(TaskRepository):
                     deltas["prelabeled" if done else "failed"] -= 1
                     tx.delete(("prelabel", task_id), prelabel)
                 tx.delete(("task", task_id), item, condition=TaskModel.state == item.state)
+            forget_reviews(tx, layout, list(items))
             tx.update(("counts", str(shard.n)), counts_item(shard), counter_actions(deltas))
             _count_in_dataset(tx, layout.ref, dataset, -len(items))
             if counted.slice is not None:
@@ -374,7 +379,8 @@ class DynamoTaskRepository(TaskRepository):
                 )
             if ("dataset", "") in failed:
                 raise _dataset_taken(dataset)
-            # A task moved meanwhile: read again and delete with its new state.
+            # A task moved meanwhile, or its reviewed labels went: read again and delete what
+            # is there now.
         raise StorageError("delete dataset tasks: the transaction kept failing")
 
     # --- reads ----------------------------------------------------------------------------
