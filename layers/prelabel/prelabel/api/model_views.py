@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prelabel.api.model_schemas import (
     DetectorSwitchOut,
     DroppedRowOut,
@@ -14,15 +16,17 @@ from prelabel.api.model_schemas import (
     VersionOut,
 )
 from prelabel.api.schemas import DetectorClassOut
-from prelabel.domain.detector_models import (
-    BuiltinModel,
-    DetectorModel,
-    ModelUpload,
-    ModelVersion,
-)
-from prelabel.ports.detector_models import UploadForm
-from prelabel.services.detector_models import ModelDetail
-from prelabel.services.project_detector import ProjectDetector, Switched
+
+if TYPE_CHECKING:
+    from prelabel.domain.detector_models import (
+        BuiltinModel,
+        DetectorModel,
+        ModelUpload,
+        ModelVersion,
+    )
+    from prelabel.ports.detector_models import UploadForm
+    from prelabel.services.detector_models import ModelDetail
+    from prelabel.services.project_detector import ProjectDetector, Switched
 
 
 def upload_out(u: ModelUpload, form: UploadForm | None = None) -> ModelUploadOut:

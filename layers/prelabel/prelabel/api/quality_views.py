@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prelabel.api.quality_schemas import (
     AP50Out,
     CalibrationOut,
@@ -17,9 +19,11 @@ from prelabel.api.quality_schemas import (
     UploadOut,
 )
 from prelabel.api.views import job_out
-from prelabel.ports.reviewed_files import SignedUpload
-from prelabel.quality import AP50, Calibration, CurvePoint, Proportion
-from prelabel.services.quality_view import ClassView, QualityView
+
+if TYPE_CHECKING:
+    from prelabel.ports.reviewed_files import SignedUpload
+    from prelabel.quality import AP50, Calibration, CurvePoint, Proportion
+    from prelabel.services.quality_view import ClassView, QualityView
 
 
 def upload_out(u: SignedUpload) -> UploadOut:

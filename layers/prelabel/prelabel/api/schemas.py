@@ -14,13 +14,12 @@ from pydantic import (
     StringConstraints,
 )
 
-from prelabel.domain.entities import DatasetStatus, LabelingState, RunStatus
+from prelabel.domain.entities import MAX_TASK_IDS_PER_MOVE, DatasetStatus, LabelingState, RunStatus
 from prelabel.domain.imports import ManifestFormat
 from prelabel.domain.jobs import JobKind, JobStatus, ProgressUnit
 from prelabel.domain.label_config import MAX_LABEL_ENTRIES, Geometry
 from prelabel.domain.mapping import MAX_MAPPING_ROWS
 from prelabel.domain.plans import Plan
-from prelabel.services.tasks import MAX_TASK_IDS_PER_MOVE
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]

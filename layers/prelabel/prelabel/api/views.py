@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -36,13 +36,15 @@ from prelabel.domain.entities import (
     Run,
     Task,
 )
-from prelabel.domain.imports import ImportReport
-from prelabel.domain.jobs import Job
 from prelabel.domain.label_config import LabelEntry, bbox_entries
 from prelabel.domain.run_rules import run_message
-from prelabel.services.assistant import AssistantView
-from prelabel.services.exports import ExportLink
-from prelabel.services.runs import StartOutcome
+
+if TYPE_CHECKING:
+    from prelabel.domain.imports import ImportReport
+    from prelabel.domain.jobs import Job
+    from prelabel.services.assistant import AssistantView
+    from prelabel.services.exports import ExportLink
+    from prelabel.services.runs import StartOutcome
 
 Out = TypeVar("Out", bound=BaseModel)
 

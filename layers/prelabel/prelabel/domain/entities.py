@@ -23,6 +23,10 @@ class LabelingState(StrEnum):
     SKIPPED = "SKIPPED"
 
 
+# Task ids one move names at most (more: a move of all the tasks of a state, as a job).
+MAX_TASK_IDS_PER_MOVE = 1_000
+
+
 class PrelabelState(StrEnum):
     DONE = "DONE"
     FAILED = "FAILED"

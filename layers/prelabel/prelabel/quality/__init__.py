@@ -17,9 +17,15 @@ if TYPE_CHECKING:
         interpolated_ap,
     )
     from prelabel.quality.bins import SCORE_BINS, score_bin
-    from prelabel.quality.bounds import Z95, Proportion, boxes_needed, wilson_interval, wilson_lower
-    from prelabel.quality.calibration import (
+    from prelabel.quality.bounds import (
         DEFAULT_TARGET_PRECISION,
+        Z95,
+        Proportion,
+        boxes_needed,
+        wilson_interval,
+        wilson_lower,
+    )
+    from prelabel.quality.calibration import (
         Calibration,
         calibrate,
         calibrate_scope,
@@ -69,7 +75,7 @@ _WHERE = {
     "boxes_needed": "prelabel.quality.bounds",
     "wilson_interval": "prelabel.quality.bounds",
     "wilson_lower": "prelabel.quality.bounds",
-    "DEFAULT_TARGET_PRECISION": "prelabel.quality.calibration",
+    "DEFAULT_TARGET_PRECISION": "prelabel.quality.bounds",
     "Calibration": "prelabel.quality.calibration",
     "calibrate": "prelabel.quality.calibration",
     "calibrate_scope": "prelabel.quality.calibration",

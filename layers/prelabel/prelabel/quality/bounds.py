@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 # The two-sided 95% normal quantile.
 Z95 = 1.959963984540054
+# The precision a class's calibrated threshold aims at unless a request names another.
+DEFAULT_TARGET_PRECISION = 0.9
 # Where the search for a sample size gives up: more reviews than any project holds.
 MAX_BOXES_NEEDED = 1_000_000_000
 

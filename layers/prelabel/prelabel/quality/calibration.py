@@ -20,11 +20,9 @@ from dataclasses import dataclass
 from prelabel.domain.errors import InvalidInput
 from prelabel.domain.mapping import MIN_THRESHOLD
 from prelabel.quality.bins import MIN_STEP, THRESHOLD_STEPS, step_at_or_below
-from prelabel.quality.bounds import Proportion, boxes_needed
+from prelabel.quality.bounds import DEFAULT_TARGET_PRECISION, Proportion, boxes_needed
 from prelabel.quality.report import CurvePoint, precision_recall_curve
 from prelabel.quality.tally import ClassTally, ScopeTally
-
-DEFAULT_TARGET_PRECISION = 0.9
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prelabel.domain.errors import InvalidInput
-from prelabel.quality.bounds import boxes_needed
-from prelabel.quality.calibration import DEFAULT_TARGET_PRECISION
+from prelabel.quality.bounds import DEFAULT_TARGET_PRECISION, boxes_needed
 
 # Halfway between the default target and perfect precision.
 ASSUMED_PRECISION = (1 + DEFAULT_TARGET_PRECISION) / 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prelabel.domain.entities import LabelingState, ProjectRef
+from prelabel.domain.entities import MAX_TASK_IDS_PER_MOVE, LabelingState, ProjectRef
 from prelabel.domain.errors import Conflict, InvalidInput, NotFound
 from prelabel.domain.jobs import Job, JobKind
 from prelabel.ports.projects import ProjectRepository
@@ -17,7 +17,6 @@ MOVABLE = {
     (LabelingState.BACKLOG, LabelingState.WAITING),
     (LabelingState.WAITING, LabelingState.BACKLOG),
 }
-MAX_TASK_IDS_PER_MOVE = 1_000
 
 
 def _check_move(source: LabelingState, target: LabelingState) -> None:

@@ -20,7 +20,6 @@ from prelabel.api.schemas import ExportLinkOut, JobOut
 from prelabel.api.views import export_link_out, job_out
 from prelabel.container import container
 from prelabel.export_formats import ExportFormat
-from prelabel.services.exports import ExportLink
 
 router = Router()
 
@@ -69,6 +68,9 @@ def get_export(
     if job_id is None:
         job = c.export_service.start(ref, export_format)
         return Response(202, content_types.APPLICATION_JSON, job_out(job).model_dump_json())
+    # Imported here: the export use case's module loads only where an export is read.
+    from prelabel.services.exports import ExportLink
+
     found = c.export_service.link(ref, job_id, export_format)
     if isinstance(found, ExportLink):
         body = export_link_out(found).model_dump_json()

@@ -15,7 +15,7 @@ from prelabel.api.routes.common import IdPath, project_ref
 from prelabel.api.schemas import JobOut
 from prelabel.api.views import job_out
 from prelabel.container import container
-from prelabel.quality import DEFAULT_TARGET_PRECISION
+from prelabel.quality.bounds import DEFAULT_TARGET_PRECISION
 
 router = Router()
 

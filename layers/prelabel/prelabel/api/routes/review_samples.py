@@ -4,6 +4,8 @@ first). Started like an export, read back like one: 202 with the job, then 200 w
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
@@ -13,7 +15,9 @@ from prelabel.api.schemas import JobOut
 from prelabel.api.views import job_out
 from prelabel.container import container
 from prelabel.export_formats.review_files import ReviewFileFormat
-from prelabel.services.review_samples import SampleLink
+
+if TYPE_CHECKING:
+    from prelabel.services.review_samples import SampleLink
 
 router = Router()
 
@@ -63,6 +67,10 @@ def post_review_sample(project_id: IdPath, body: ReviewSampleIn) -> Response[str
     },
 )
 def get_review_sample(project_id: IdPath, job_id: IdPath) -> Response[str]:
+    # Imported here: the review sample's module (and the exports' it uses) loads only where a
+    # sample is read.
+    from prelabel.services.review_samples import SampleLink
+
     found = container().review_sample_service.link(project_ref(router, project_id), job_id)
     if isinstance(found, SampleLink):
         body = sample_out(found).model_dump_json()
