@@ -102,8 +102,15 @@ def settings(
     template: dict[str, Any],
     jobs_state_machine_arn: str,
     model_validation_state_machine_arn: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Settings:
-    """Fresh tables for each test (DynamoDB Local in memory), made as template.yaml defines them."""
+    """Fresh tables for each test (DynamoDB Local in memory), made as template.yaml defines them.
+
+    The session's moto is named again for the test: a worker (pytest-xdist) that ran a file
+    starting a whole LocalStack of its own in between must not reach that one's moto."""
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SFN"):
+        monkeypatch.setenv(name, moto_endpoint)
+    monkeypatch.setenv("MOTO_PORT", moto_endpoint.rsplit(":", 1)[1])
     suffix = uuid.uuid4().hex[:8]
     names = {logical: f"{logical}-{suffix}" for logical in TABLE_SETTING}
     client = boto3.client("dynamodb", endpoint_url=ddb_endpoint)

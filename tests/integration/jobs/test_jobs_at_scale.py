@@ -142,6 +142,11 @@ def big(
 ) -> Iterator[Big]:
     """Tables, bucket and container of the module's own (the per-test ones are function-scoped),
     an organization, a project, and IMAGES images put straight into moto's S3."""
+    # The session's moto, named again for the module (as the settings fixture does per test).
+    mp = pytest.MonkeyPatch()
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SFN"):
+        mp.setenv(name, moto_endpoint)
+    mp.setenv("MOTO_PORT", moto_endpoint.rsplit(":", 1)[1])
     suffix = uuid.uuid4().hex[:8]
     names = {logical: f"{logical}-big-{suffix}" for logical in TABLE_SETTING}
     create_tables(boto3.client("dynamodb", endpoint_url=ddb_endpoint), template, names)
@@ -173,6 +178,7 @@ def big(
     )
     yield Big(c, ProjectRef(ORG, pid), bucket, api, tasks, {})
     use_container(None)
+    mp.undo()
 
 
 def test_a_large_import_resumes_after_a_crash_without_duplicates(big: Big) -> None:

@@ -112,13 +112,13 @@ class ModelService:
         return sorted(self.models.list_models(org_id), key=lambda m: m.created_at)
 
     def detail(self, ref: ModelRef) -> ModelDetail:
-        model = self._own(ref)
+        self._own(ref)  # another organization's model: 404 before anything else is read
         uploads = [self._reconciled(ref, u) for u in self.models.uploads(ref)]
-        return ModelDetail(
-            model,
-            self.models.versions(ref),
-            uploads,
-        )
+        versions = self.models.versions(ref)
+        # The model is read after its versions: a version that reads READY was committed with
+        # the model's latest_ready, so the model read now names it. Read first, a validation
+        # ending in between showed a READY version beside no latest_ready.
+        return ModelDetail(self._own(ref), versions, uploads)
 
     def _reconciled(self, ref: ModelRef, upload: ModelUpload) -> ModelUpload:
         """A VALIDATING upload whose job ended without a word (stopped, timed out, a local
