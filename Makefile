@@ -24,7 +24,7 @@ LOCK := $(UV) pip compile pyproject.toml --generate-hashes --no-strip-extras --q
 	--find-links $(PIP_FIND_LINKS)
 
 PYTEST := $(VENV)/bin/pytest -q
-# `make test` spreads test files over every core (pytest-xdist): each worker starts its own
+# The tiers spread test files over every core (pytest-xdist): each worker starts its own
 # DynamoDB Local, moto server and Chromium; a file stays on one worker (module fixtures).
 PARALLEL ?= -n logical --dist loadfile
 # The unit tier's own venv: the runtime lock and pytest only (requirements/unit.txt).
@@ -90,7 +90,7 @@ test: setup lint unit-fresh
 
 ## unit: the services over in-memory fakes, no network (tests/unit)
 unit: $(VENV)/.installed
-	$(PYTEST) tests/unit
+	$(PYTEST) $(PARALLEL) tests/unit
 
 ## unit-fresh: the unit tier in a venv made anew from requirements/unit.txt (the runtime lock
 ## and pytest, nothing else): proof that the tier needs no more; what needs more skips, saying so
@@ -104,11 +104,11 @@ unit-fresh: $(VENV)/.installed
 ## integration: DynamoDB Local, moto (S3, Step Functions running the real ASL, Lambda running
 ## the real handlers), real models (tests/integration; the fixtures start them)
 integration: $(VENV)/.installed node_modules/.installed
-	$(PYTEST) tests/integration
+	$(PYTEST) $(PARALLEL) tests/integration
 
 ## e2e: the whole local stack as a user drives it, the page in headless Chromium (tests/e2e)
 e2e: $(VENV)/.installed node_modules/.installed
-	$(PYTEST) tests/e2e
+	$(PYTEST) $(PARALLEL) tests/e2e
 
 ## slow: the scale tests at full size (20,000 tasks; `make test` runs them at 5,000)
 slow: $(VENV)/.installed node_modules/.installed

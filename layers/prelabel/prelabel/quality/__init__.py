@@ -6,8 +6,9 @@ between slices and `merge`s slices; `scope_report` and `calibrate_scope` turn a 
 into figures. See docs/quality.md for the rules and their checks against pycocotools.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from prelabel.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from prelabel.quality.average_precision import (
@@ -108,12 +109,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 
 __all__ = [

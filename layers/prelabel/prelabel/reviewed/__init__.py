@@ -3,8 +3,9 @@ tool's export (COCO JSON, Label Studio JSON, CVAT's COCO 1.0 zip, Pascal VOC zip
 to the project's tasks and bbox entries. Pure: bytes and lookups in, records and reports out.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from prelabel.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from prelabel.reviewed.labels import LabelMatch, LabelMatcher
@@ -65,12 +66,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 
 __all__ = [
