@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr, StringConstraints
+from pydantic import Field, StrictInt, StrictStr, StringConstraints
 
-from prelabel.api.schemas import DetectorClassOut, Id, Name, Strict
+from prelabel.api.schemas import DetectorClassOut, Id, Name, Out, Strict
 from prelabel.domain.detector_models import (
     MAX_CLASS_NAME,
     MAX_CLASSES,
@@ -64,7 +64,7 @@ class DetectorPick(Strict):
 # Responses
 
 
-class UploadFormOut(BaseModel):
+class UploadFormOut(Out):
     url: str = Field(description="POST a multipart form here: `fields`, then the file as `file`")
     fields: dict[str, str]
     key: str
@@ -72,7 +72,7 @@ class UploadFormOut(BaseModel):
     max_bytes: int
 
 
-class ModelUploadOut(BaseModel):
+class ModelUploadOut(Out):
     upload_id: str
     status: VersionStatus
     created_at: str
@@ -82,7 +82,7 @@ class ModelUploadOut(BaseModel):
     form: UploadFormOut | None = Field(default=None, description="Only when the upload is made")
 
 
-class VersionOut(BaseModel):
+class VersionOut(Out):
     version: str = Field(description="The file's sha256")
     status: VersionStatus
     reason: str | None = Field(description="Why validation refused the file, when FAILED")
@@ -94,7 +94,7 @@ class VersionOut(BaseModel):
     )
 
 
-class NormalisationOut(BaseModel):
+class NormalisationOut(Out):
     mean: list[float]
     scale: list[float]
     channels: Channels
@@ -102,7 +102,7 @@ class NormalisationOut(BaseModel):
     pad: int
 
 
-class ModelSummaryOut(BaseModel):
+class ModelSummaryOut(Out):
     model_id: str
     name: str
     builtin: bool
@@ -114,7 +114,7 @@ class ModelSummaryOut(BaseModel):
     used_by: list[str] = Field(description="Projects of the organization that use it")
 
 
-class ModelListOut(BaseModel):
+class ModelListOut(Out):
     models: list[ModelSummaryOut] = Field(description="Built-in detectors first, then the own")
 
 
@@ -130,17 +130,17 @@ class ModelOut(ModelSummaryOut):
     )
 
 
-class ModelCreatedOut(BaseModel):
+class ModelCreatedOut(Out):
     model: ModelOut
     upload: ModelUploadOut
 
 
-class ModelDeletedOut(BaseModel):
+class ModelDeletedOut(Out):
     model_id: str
     files_removed: int
 
 
-class DroppedRowOut(BaseModel):
+class DroppedRowOut(Out):
     detector_class: str
     class_id: int
     entry_id: str
@@ -148,7 +148,7 @@ class DroppedRowOut(BaseModel):
     min_confidence: float | None
 
 
-class ProjectDetectorOut(BaseModel):
+class ProjectDetectorOut(Out):
     project_id: str
     model_id: str
     name: str

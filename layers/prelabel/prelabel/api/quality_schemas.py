@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictBool, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
-from prelabel.api.schemas import JobOut, Strict
+from prelabel.api.schemas import JobOut, Out, Strict
 from prelabel.reviewed import ReviewFormat
 
 BucketName = Annotated[
@@ -20,7 +20,7 @@ class UploadIn(Strict):
     )
 
 
-class UploadOut(BaseModel):
+class UploadOut(Out):
     url: str = Field(
         description="POST a multipart/form-data form here: every field of `fields`, then the "
         "file as the last field, `file`"
@@ -56,14 +56,14 @@ class QualityStartIn(Strict):
     )
 
 
-class ProportionOut(BaseModel):
+class ProportionOut(Out):
     hits: int
     n: int
     value: float | None = Field(description="hits / n; null when n is 0")
     lower: float | None = Field(description="95% Wilson lower bound; null when n is 0")
 
 
-class F1Out(BaseModel):
+class F1Out(Out):
     value: float | None
     n: int = Field(description="True positives + false positives + misses")
     lower: float | None = Field(
@@ -71,7 +71,7 @@ class F1Out(BaseModel):
     )
 
 
-class AP50Out(BaseModel):
+class AP50Out(Out):
     value: float | None = Field(description="COCOeval's 101-point AP at IoU 0.5 (middle)")
     low: float | None
     high: float | None
@@ -80,7 +80,7 @@ class AP50Out(BaseModel):
     detections: int
 
 
-class CurvePointOut(BaseModel):
+class CurvePointOut(Out):
     threshold: float
     precision: float | None
     precision_lower: float | None
@@ -89,13 +89,13 @@ class CurvePointOut(BaseModel):
     recall_lower: float | None
 
 
-class CurrentThresholdOut(BaseModel):
+class CurrentThresholdOut(Out):
     detector_class: str
     min_confidence: float | None
     effective_threshold: float
 
 
-class CalibrationOut(BaseModel):
+class CalibrationOut(Out):
     target: float
     reachable: bool
     threshold: float | None = Field(
@@ -114,7 +114,7 @@ class CalibrationOut(BaseModel):
     message: str
 
 
-class ClassQualityOut(BaseModel):
+class ClassQualityOut(Out):
     entry_id: str
     entry_name: str
     mapped: bool = Field(description="Detector classes are mapped to this entry")
@@ -136,7 +136,7 @@ class ClassQualityOut(BaseModel):
     calibration: CalibrationOut | None
 
 
-class QualitySummaryOut(BaseModel):
+class QualitySummaryOut(Out):
     computed: bool
     job_id: str | None
     computed_at: str | None
@@ -151,20 +151,20 @@ class QualitySummaryOut(BaseModel):
     prelabeled_now: int
 
 
-class SuggestedRowOut(BaseModel):
+class SuggestedRowOut(Out):
     detector_class: str
     entry_id: str
     min_confidence: float | None
 
 
-class SuggestedMappingOut(BaseModel):
+class SuggestedMappingOut(Out):
     """The body of PUT /projects/{id}/mapping that applies the suggested thresholds."""
 
     rows: list[SuggestedRowOut]
     default_threshold: float
 
 
-class QualityOut(BaseModel):
+class QualityOut(Out):
     project_id: str
     scope: str
     target_precision: float

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import Field, StrictInt
 
-from prelabel.api.schemas import Strict
+from prelabel.api.schemas import Out, Strict
 from prelabel.export_formats.review_files import ReviewFileFormat
 from prelabel.quality.sampling import DEFAULT_BOXES_PER_CLASS, MAX_BOXES_PER_CLASS, MAX_SEED
 
@@ -26,7 +26,7 @@ class ReviewSampleIn(Strict):
     )
 
 
-class SampleClassOut(BaseModel):
+class SampleClassOut(Out):
     entry_id: str
     name: str
     target: int = Field(description="Boxes asked for")
@@ -36,7 +36,7 @@ class SampleClassOut(BaseModel):
     why: str | None = Field(description="Why the class got fewer boxes than asked, if it did")
 
 
-class ReviewSampleOut(BaseModel):
+class ReviewSampleOut(Out):
     url: str = Field(description="A presigned (SigV4) GET of the sample's file")
     expires_in: int
     job_id: str

@@ -28,8 +28,15 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[
 Threshold = Annotated[float, Field(ge=0.0, le=1.0, strict=True, allow_inf_nan=False)]
 
 
+class Out(BaseModel):
+    """An answer's schema. Its validator is built on first use, not at import: the API's cold
+    start then pays for the models its first request uses, not for all of them."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class LabelEntryIn(Strict):
@@ -85,13 +92,13 @@ class MappingReplace(Strict):
 # Responses
 
 
-class LabelEntryOut(BaseModel):
+class LabelEntryOut(Out):
     id: str
     name: str
     geometry: Geometry
 
 
-class MappingRowOut(BaseModel):
+class MappingRowOut(Out):
     detector_class: str
     class_id: int
     entry_id: str
@@ -100,13 +107,13 @@ class MappingRowOut(BaseModel):
     effective_threshold: float
 
 
-class MappingOut(BaseModel):
+class MappingOut(Out):
     rows: list[MappingRowOut]
     default_threshold: float
     bbox_entries: list[LabelEntryOut]
 
 
-class ProjectOut(BaseModel):
+class ProjectOut(Out):
     project_id: str
     name: str
     label_config: list[LabelEntryOut]
@@ -116,14 +123,14 @@ class ProjectOut(BaseModel):
     created_at: str
 
 
-class JobProgressOut(BaseModel):
+class JobProgressOut(Out):
     done: int
     total: int | None = Field(description="Unknown while a prefix is still being listed")
     unit: ProgressUnit
     percent: float | None
 
 
-class JobOut(BaseModel):
+class JobOut(Out):
     job_id: str
     kind: JobKind
     status: JobStatus
@@ -138,23 +145,23 @@ class JobOut(BaseModel):
     finished_at: str | None
 
 
-class JobListOut(BaseModel):
+class JobListOut(Out):
     jobs: list[JobOut]
 
 
-class SkippedOut(BaseModel):
+class SkippedOut(Out):
     count: int
     description: str
     examples: list[str] = Field(description="Up to 100 of the keys (or manifest lines)")
 
 
-class ImportReportOut(BaseModel):
+class ImportReportOut(Out):
     objects: int = Field(description="Objects (or manifest lines) the import looked at")
     images: int = Field(description="Of those, images that became tasks")
     skipped: dict[str, SkippedOut] = Field(description="Per skip reason")
 
 
-class DatasetOut(BaseModel):
+class DatasetOut(Out):
     dataset_id: str
     bucket: str
     prefix: str | None
@@ -172,7 +179,7 @@ class DatasetOut(BaseModel):
     )
 
 
-class LabelOut(BaseModel):
+class LabelOut(Out):
     label_id: str
     entry_id: str
     entry_name: str
@@ -184,7 +191,7 @@ class LabelOut(BaseModel):
     source: str
 
 
-class TaskOut(BaseModel):
+class TaskOut(Out):
     task_id: str
     dataset_id: str
     image_key: str
@@ -206,17 +213,17 @@ class TaskDetailOut(TaskOut):
     labels: list[LabelOut]
 
 
-class TaskPageOut(BaseModel):
+class TaskPageOut(Out):
     tasks: list[TaskOut]
     cursor: str | None
 
 
-class MovedOut(BaseModel):
+class MovedOut(Out):
     moved: int
     task_ids: list[str]
 
 
-class ExportSummaryOut(BaseModel):
+class ExportSummaryOut(Out):
     filename: str
     images: int
     annotations: int
@@ -224,7 +231,7 @@ class ExportSummaryOut(BaseModel):
     dropped_labels: int
 
 
-class ExportLinkOut(BaseModel):
+class ExportLinkOut(Out):
     url: str = Field(description="A presigned (SigV4) GET of the export file")
     expires_in: int
     format: str
@@ -232,19 +239,19 @@ class ExportLinkOut(BaseModel):
     summary: ExportSummaryOut
 
 
-class DetectorClassOut(BaseModel):
+class DetectorClassOut(Out):
     id: int
     name: str
 
 
-class LimitOut(BaseModel):
+class LimitOut(Out):
     plan: Plan
     monthly_limit: int
     remaining: int
     period: str
 
 
-class RunProgressOut(BaseModel):
+class RunProgressOut(Out):
     run_id: str
     status: RunStatus
     total: int
@@ -258,11 +265,11 @@ class RunProgressOut(BaseModel):
     message: str | None
 
 
-class RunListOut(BaseModel):
+class RunListOut(Out):
     runs: list[RunProgressOut] = Field(description="Newest first")
 
 
-class CountsOut(BaseModel):
+class CountsOut(Out):
     """The project's counters, kept by the writes that change them: one read at any size."""
 
     backlog: int
@@ -276,7 +283,7 @@ class CountsOut(BaseModel):
     failed: int
 
 
-class AssistantOut(BaseModel):
+class AssistantOut(Out):
     project_id: str
     mapping: MappingOut
     limit: LimitOut
@@ -287,7 +294,7 @@ class AssistantOut(BaseModel):
     run: RunProgressOut | None
 
 
-class ErrorOut(BaseModel):
+class ErrorOut(Out):
     """Every 4xx and 5xx answer. A deployed API Gateway's own refusals (its 401, 413, 429 and
     5xx) carry only `message`; every answer of the API itself carries all three."""
 
@@ -306,7 +313,7 @@ class StartRunIn(Strict):
     confirm: StrictBool = False
 
 
-class StartRunOut(BaseModel):
+class StartRunOut(Out):
     started: bool
     already_active: bool
     confirmation_required: bool
