@@ -1236,5 +1236,10 @@
   wire();
   const fromUrl = tokenFromFragment();
   if (fromUrl) sessionStorage.setItem(TOKEN_KEY, fromUrl);
-  if (sessionStorage.getItem(TOKEN_KEY)) boot(); else signOut("");
+  // The first project opens once every panel's script has run and registered its hook: booting
+  // at once let a fast first answer open the project before a later script (review.js) was
+  // loaded, and that panel then never heard of the project (its polls stopped at once).
+  const firstOpen = () => { if (sessionStorage.getItem(TOKEN_KEY)) boot(); else signOut(""); };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", firstOpen);
+  else firstOpen();
 })();
