@@ -9,18 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import ConfigDict, Field, TypeAdapter, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from prelabel.entrypoints.asl_event import AslEvent
 from prelabel.services.runs import Prepared
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class ExecutionInput(_Event):
+class ExecutionInput(AslEvent):
     """What an execution starts with: the API sends all three, a console start only projectId."""
 
     projectId: str = Field(min_length=1, max_length=128)  # noqa: N815 - the ASL's JSON names
@@ -28,7 +25,7 @@ class ExecutionInput(_Event):
     runId: str | None = Field(default=None, max_length=128)  # noqa: N815
 
 
-class PrepareEvent(_Event):
+class PrepareEvent(AslEvent):
     input: ExecutionInput
     executionName: str = Field(min_length=1)  # noqa: N815
     executionArn: str = Field(min_length=1)  # noqa: N815
@@ -50,7 +47,7 @@ class PrepareResult(Prepared):
         return out
 
 
-class LabelBatchEvent(_Event):
+class LabelBatchEvent(AslEvent):
     """One Distributed Map item: a manifest object, and how often this batch was retried."""
 
     bucket: str = Field(min_length=1)
@@ -58,7 +55,7 @@ class LabelBatchEvent(_Event):
     retryCount: int = Field(default=0, ge=0)  # noqa: N815
 
 
-class FinishEvent(_Event):
+class FinishEvent(AslEvent):
     """The state machine's last step; `state.error` is present when a step failed."""
 
     input: ExecutionInput
@@ -70,12 +67,12 @@ class FinishEvent(_Event):
         return bool(self.state.get("error"))
 
 
-class FinishResult(_Event):
+class FinishResult(AslEvent):
     runId: str  # noqa: N815
     status: str
 
 
-class ExecutionStatusDetail(_Event):
+class ExecutionStatusDetail(AslEvent):
     name: str = Field(min_length=1)
     status: str
     input: ExecutionInput
@@ -87,7 +84,7 @@ class ExecutionStatusDetail(_Event):
         return json.loads(value) if isinstance(value, str) else value
 
 
-class ExecutionStatusChange(_Event):
+class ExecutionStatusChange(AslEvent):
     """EventBridge: Step Functions Execution Status Change (a stop from the console)."""
 
     detail_type: Literal["Step Functions Execution Status Change"] = Field(alias="detail-type")

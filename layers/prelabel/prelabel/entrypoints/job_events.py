@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from prelabel.domain.entities import ProjectRef
+from prelabel.entrypoints.asl_event import AslEvent
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class JobRef(_Event):
+class JobRef(AslEvent):
     orgId: str = Field(min_length=1, max_length=128)  # noqa: N815 - the ASL's JSON names
     projectId: str = Field(min_length=1, max_length=128)  # noqa: N815
     jobId: str = Field(min_length=1, max_length=128)  # noqa: N815
@@ -24,7 +21,7 @@ class JobRef(_Event):
         return ProjectRef(self.orgId, self.projectId)
 
 
-class PlanOut(_Event):
+class PlanOut(AslEvent):
     """Where the Distributed Map reads a round of slices, and how many it runs at once."""
 
     bucket: str
@@ -33,7 +30,7 @@ class PlanOut(_Event):
     maxConcurrency: int = Field(ge=1)  # noqa: N815
 
 
-class StepState(_Event):
+class StepState(AslEvent):
     """What the last step answered (the execution's input holds the first one's): a plan is
     run by the Map before the next step; a step that handed over ends the execution."""
 
@@ -45,7 +42,7 @@ class StepState(_Event):
     events: int = Field(default=0, ge=0)
 
 
-class JobEvent(_Event):
+class JobEvent(AslEvent):
     """What every step of the jobs state machine is sent: the job it works on."""
 
     job: JobRef
@@ -58,7 +55,7 @@ class JobStepEvent(JobEvent):
     execution: str = Field(default="", max_length=80)
 
 
-class JobStepResult(_Event):
+class JobStepResult(AslEvent):
     done: bool
     cursor: str
     failure: str | None
@@ -67,7 +64,7 @@ class JobStepResult(_Event):
     events: int
 
 
-class SliceState(_Event):
+class SliceState(AslEvent):
     """A slice's execution state: the plan object the Map handed it, whether it ends, its
     history events, and when its first step ran (0: not yet)."""
 
@@ -105,6 +102,6 @@ class JobFinishEvent(JobEvent):
         return None
 
 
-class JobFinishResult(_Event):
+class JobFinishResult(AslEvent):
     jobId: str  # noqa: N815
     status: str

@@ -11,21 +11,18 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from prelabel.container import container
 from prelabel.domain.detector_models import ModelRef
+from prelabel.entrypoints.asl_event import AslEvent
 from prelabel.ports.detector_models import ModelValidator
 
 logger = Logger(service="prelabel-models")
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class UploadRef(_Event):
+class UploadRef(AslEvent):
     orgId: str = Field(min_length=1, max_length=128)  # noqa: N815 - the ASL's JSON names
     modelId: str = Field(min_length=1, max_length=128)  # noqa: N815
     uploadId: str = Field(min_length=1, max_length=128)  # noqa: N815
@@ -35,7 +32,7 @@ class UploadRef(_Event):
         return ModelRef(self.orgId, self.modelId)
 
 
-class ValidationEvent(_Event):
+class ValidationEvent(AslEvent):
     """What statemachine/model_validation.asl.json sends: the upload, and on the Failed state
     the error the Validate state kept ending with."""
 
@@ -50,7 +47,7 @@ class ValidationEvent(_Event):
         return what[:1000]
 
 
-class ValidationResult(_Event):
+class ValidationResult(AslEvent):
     status: str
 
 
