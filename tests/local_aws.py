@@ -34,6 +34,16 @@ ROOT = Path(__file__).resolve().parents[1]
 local_credentials()
 
 
+def moto_env(endpoint: str) -> dict[str, str]:
+    """What points this process at a moto server: S3, Step Functions (the API starts jobs
+    there), and the port moto's Step Functions interpreter calls Lambda and S3 back on."""
+    return {
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "AWS_ENDPOINT_URL_SFN": endpoint,
+        "MOTO_PORT": endpoint.rsplit(":", 1)[1],
+    }
+
+
 @pytest.fixture(scope="session")
 def template() -> dict[str, Any]:
     return load_template(ROOT / "template.yaml")
@@ -52,11 +62,7 @@ def moto_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    os.environ["AWS_ENDPOINT_URL_S3"] = endpoint
-    # The API starts jobs on moto's Step Functions.
-    os.environ["AWS_ENDPOINT_URL_SFN"] = endpoint
-    # moto's Step Functions interpreter calls Lambda and S3 back on this port.
-    os.environ["MOTO_PORT"] = str(port)
+    os.environ.update(moto_env(endpoint))
     yield endpoint
     server.stop()
 
@@ -108,9 +114,8 @@ def settings(
 
     The session's moto is named again for the test: a worker (pytest-xdist) that ran a file
     starting a whole LocalStack of its own in between must not reach that one's moto."""
-    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SFN"):
-        monkeypatch.setenv(name, moto_endpoint)
-    monkeypatch.setenv("MOTO_PORT", moto_endpoint.rsplit(":", 1)[1])
+    for name, value in moto_env(moto_endpoint).items():
+        monkeypatch.setenv(name, value)
     suffix = uuid.uuid4().hex[:8]
     names = {logical: f"{logical}-{suffix}" for logical in TABLE_SETTING}
     client = boto3.client("dynamodb", endpoint_url=ddb_endpoint)

@@ -37,6 +37,7 @@ from prelabel.settings import Settings
 from prelabel_local import harness
 from prelabel_local.http_events import InProcessApi
 from prelabel_local.template_resources import TABLE_SETTING, create_tables
+from tests.local_aws import moto_env
 
 pytestmark = pytest.mark.slow
 
@@ -144,9 +145,8 @@ def big(
     an organization, a project, and IMAGES images put straight into moto's S3."""
     # The session's moto, named again for the module (as the settings fixture does per test).
     mp = pytest.MonkeyPatch()
-    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SFN"):
-        mp.setenv(name, moto_endpoint)
-    mp.setenv("MOTO_PORT", moto_endpoint.rsplit(":", 1)[1])
+    for name, value in moto_env(moto_endpoint).items():
+        mp.setenv(name, value)
     suffix = uuid.uuid4().hex[:8]
     names = {logical: f"{logical}-big-{suffix}" for logical in TABLE_SETTING}
     create_tables(boto3.client("dynamodb", endpoint_url=ddb_endpoint), template, names)
