@@ -14,8 +14,11 @@ reviewed boxes. Prints, as markdown tables (docs/quality.md holds a copy):
    target) are applied to the other half, both ways, per COCO category and per supercategory
    (as a project whose entries take several classes). "Enough boxes": the class was reachable
    on its calibration half and the held-out half has at least MIN_HELD_OUT boxes at or above
-   the threshold; a class "reaches" the target when its held-out precision is >= the target.
-   Then the same over REPEATS random splits: how often, and the held-out precision pooled;
+   the threshold; a class "reaches" the target when its held-out precision is >= the target,
+   and is "consistent" with it when the held-out 95% Wilson interval reaches the target (the
+   held-out boxes do not refute it). Then the same over REPEATS random splits: how often, and
+   the held-out precision pooled, next to an oracle (the threshold exactly right over all the
+   photos, applied to the same held-out halves: how often chance alone misses the target);
 3. cost: synthetic tasks (10 predicted, 8 reviewed boxes, 20 classes) through the accumulator
    in 10 slices, merged, and every class's report: seconds and stored size.
 
@@ -46,6 +49,7 @@ from prelabel.quality import (
     precision_recall_curve,
     scope_report,
 )
+from prelabel.quality.bounds import wilson_interval
 from prelabel_detector.descriptor import Descriptor, bundled
 from prelabel_detector.handler import load_model
 from prelabel_local.coco_quality import (
@@ -62,6 +66,7 @@ SCORE_FLOOR = 0.01
 SPLIT_SEED = 21
 MIN_HELD_OUT = 20
 REPEATS = 100
+DIRECTIONS = (("A", "B"), ("B", "A"))
 
 
 def ap_table(coco: CocoSet, detected: list[Detected]) -> None:
@@ -99,6 +104,7 @@ class HeldOut:
 
     calibration: Calibration
     boxes: int  # held-out boxes at or above the threshold
+    hits: int  # of which right
     precision: float | None
     recall: float | None
 
@@ -109,51 +115,81 @@ class HeldOut:
     def reached(self, target: float) -> bool:
         return self.precision is not None and self.precision >= target
 
+    def consistent(self, target: float) -> bool:
+        """The held-out boxes do not refute the target: its 95% Wilson interval reaches it."""
+        interval = wilson_interval(self.hits, self.boxes)
+        return interval is not None and interval[1] >= target
+
 
 def _apply(cal: Calibration, held: ScopeTally) -> HeldOut:
     tally = held.classes.get(cal.class_key)
     if not cal.reachable or cal.threshold is None or tally is None:
-        return HeldOut(cal, 0, None, None)
+        return HeldOut(cal, 0, 0, None, None)
     step = round(cal.threshold * 100)
     point = precision_recall_curve(tally)[step - 1]
-    return HeldOut(cal, point.precision.n, point.precision.value, point.recall.value)
+    p = point.precision
+    return HeldOut(cal, p.n, p.hits, p.value, point.recall.value)
 
 
-def held_out(
-    coco: CocoSet,
-    detected: list[Detected],
-    seed: int,
-    target: float,
-    class_of: Callable[[str], str] | None,
-) -> dict[str, list[HeldOut]]:
-    """Per direction ("A->B", "B->A"), every class's calibration and its held-out figures."""
+def split_tallies(
+    coco: CocoSet, detected: list[Detected], seed: int, class_of: Callable[[str], str] | None
+) -> dict[str, ScopeTally]:
+    """The photos shuffled by `seed` and cut in two halves, "A" and "B": each half's tally."""
     ids = [i.image_id for i in coco.images]
     random.Random(seed).shuffle(ids)
     halves = {"A": ids[: len(ids) // 2], "B": ids[len(ids) // 2 :]}
-    tallies = {k: quality_figures(coco, detected, v, class_of).tally for k, v in halves.items()}
+    return {k: quality_figures(coco, detected, v, class_of).tally for k, v in halves.items()}
+
+
+def held_out(tallies: dict[str, ScopeTally], target: float) -> dict[str, list[HeldOut]]:
+    """Per direction ("A->B", "B->A"), every class's calibration and its held-out figures."""
     return {
         f"{a}->{b}": [_apply(c, tallies[b]) for c in calibrate_scope(tallies[a], target)]
-        for a, b in (("A", "B"), ("B", "A"))
+        for a, b in DIRECTIONS
     }
+
+
+def oracle(full: ScopeTally, target: float) -> list[Calibration]:
+    """Per class, the threshold that is exactly right over all the photos: the lowest whose
+    precision over all of them is >= target on at least MIN_HELD_OUT boxes. Held out, it shows
+    how often even a perfect threshold reaches the target on a half, by chance alone."""
+    out = []
+    for key, tally in sorted(full.classes.items()):
+        for point in precision_recall_curve(tally):
+            p = point.precision
+            if p.n >= MIN_HELD_OUT and p.value is not None and p.value >= target:
+                out.append(Calibration(key, target, True, point.threshold, p, point.recall))
+                break
+    return out
 
 
 def _table(rows: list[HeldOut], target: float) -> None:
     print(
         "| class | boxes (calibration) | threshold | precision (lower bound) "
-        "| boxes held out | precision held out | recall held out | reached | enough |"
+        "| boxes held out | precision held out (95% interval) | recall held out | reached "
+        "| consistent | enough |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |")
     for r in rows:
         cal, p = r.calibration, r.calibration.precision
         if not cal.reachable or p is None or p.value is None or p.lower is None:
             continue
-        shown = "-" if r.precision is None else f"{r.precision:.3f}"
+        interval = wilson_interval(r.hits, r.boxes)
+        shown = (
+            "-"
+            if r.precision is None or interval is None
+            else f"{r.precision:.3f} ({interval[0]:.3f}-{interval[1]:.3f})"
+        )
         recall = "-" if r.recall is None else f"{r.recall:.3f}"
         print(
             f"| {cal.class_key} | {p.n} | {cal.threshold:.2f} | {p.value:.3f} ({p.lower:.3f}) "
-            f"| {r.boxes} | {shown} | {recall} | {'yes' if r.reached(target) else 'no'} "
-            f"| {'yes' if r.enough else 'no'} |"
+            f"| {r.boxes} | {shown} | {recall} | {_yes(r.reached(target))} "
+            f"| {_yes(r.consistent(target))} | {_yes(r.enough)} |"
         )
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
 
 
 def calibration_tables(
@@ -162,8 +198,11 @@ def calibration_tables(
     targets: list[float],
     class_of: Callable[[str], str] | None = None,
 ) -> None:
+    fixed = split_tallies(coco, detected, SPLIT_SEED, class_of)
+    splits = [split_tallies(coco, detected, seed, class_of) for seed in range(REPEATS)]
+    full = quality_figures(coco, detected, None, class_of).tally
     for target in targets:
-        for direction, rows in held_out(coco, detected, SPLIT_SEED, target, class_of).items():
+        for direction, rows in held_out(fixed, target).items():
             print(f"Target {target}, halves {direction} (calibrated -> held out)\n")
             _table(rows, target)
             enough = [r for r in rows if r.enough]
@@ -172,35 +211,56 @@ def calibration_tables(
             median = needs[len(needs) // 2] if needs else "-"
             print(
                 f"\n{sum(r.reached(target) for r in enough)} of {len(enough)} classes with "
-                f"enough boxes reach the target on held-out data. {len(unreachable)} of "
-                f"{len(rows)} classes not reachable on the calibration half (median estimate: "
-                f"{median} more reviewed boxes).\n"
+                f"enough boxes reach the target on held-out data, "
+                f"{sum(r.consistent(target) for r in enough)} are consistent with it. "
+                f"{len(unreachable)} of {len(rows)} classes not reachable on the calibration "
+                f"half (median estimate: {median} more reviewed boxes).\n"
             )
-        repeated(coco, detected, target, class_of)
+        print(
+            "| thresholds | calibrations | enough held-out boxes | reach (point) | consistent "
+            "(95%) | held-out precision pooled |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        repeated("calibrated on one half", splits, target, held_out)
+        repeated("exact over all photos (oracle)", splits, target, _fixed(oracle(full, target)))
+        print()
+
+
+def _fixed(
+    thresholds: list[Calibration],
+) -> Callable[[dict[str, ScopeTally], float], dict[str, list[HeldOut]]]:
+    """The same thresholds applied to each held-out half, whatever the split."""
+    return lambda tallies, _target: {
+        f"{a}->{b}": [_apply(c, tallies[b]) for c in thresholds] for a, b in DIRECTIONS
+    }
 
 
 def repeated(
-    coco: CocoSet, detected: list[Detected], target: float, class_of: Callable[[str], str] | None
+    name: str,
+    splits: list[dict[str, ScopeTally]],
+    target: float,
+    rule: Callable[[dict[str, ScopeTally], float], dict[str, list[HeldOut]]],
 ) -> None:
-    """The same over many random splits: how often a calibrated threshold holds."""
-    enough = reached = reachable = hits = boxes = 0
-    for seed in range(REPEATS):
-        for rows in held_out(coco, detected, seed, target, class_of).values():
+    """One row over REPEATS random splits x 2 directions: how often a threshold holds."""
+    enough = reached = consistent = reachable = hits = boxes = 0
+    for tallies in splits:
+        for rows in rule(tallies, target).values():
             reachable += sum(r.calibration.reachable for r in rows)
-            for r in rows:
-                if r.enough and r.precision is not None:
-                    enough += 1
-                    reached += r.reached(target)
-                    hits += round(r.precision * r.boxes)
-                    boxes += r.boxes
-    rate = f"{reached / enough:.0%}" if enough else "-"
+            for r in (r for r in rows if r.enough):
+                enough += 1
+                reached += r.reached(target)
+                consistent += r.consistent(target)
+                hits += r.hits
+                boxes += r.boxes
     pooled = f"{hits / boxes:.3f} over {boxes} boxes" if boxes else "-"
     print(
-        f"Over {REPEATS} random splits x 2 directions at target {target}: {reachable} "
-        f"calibrations reachable, {enough} with enough held-out boxes, {reached} of those "
-        f"reach the target on held-out data ({rate}); their held-out precision pooled: "
-        f"{pooled}.\n"
+        f"| {name} | {reachable} | {enough} | {_rate(reached, enough)} "
+        f"| {_rate(consistent, enough)} | {pooled} |"
     )
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{part} ({part / whole:.0%})" if whole else "-"
 
 
 def _synthetic(rng: random.Random, classes: list[str]) -> TaskEvidence:
