@@ -56,7 +56,7 @@ LIMITS = StepLimits(
     delete_tasks=round(3_000 * _SCALE),
     export_progress_every=round(5_000 * _SCALE),
     slice_tasks=IMAGES // FOLDERS,
-    export_slice_tasks=IMAGES // FOLDERS,
+    export_slice_tasks=-(-IMAGES // FOLDERS),  # rounded up: FOLDERS slices at any size
     slices_at_once=4,
 )
 SLICE = LIMITS.list_pages * LIMITS.page_keys  # keys an import step lists
