@@ -5,8 +5,11 @@ reports."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
+from prelabel.adapters.dynamodb import tasks as dynamo_tasks
 from prelabel.adapters.dynamodb.keys import COUNTS_ITEM, Shard, shard_index
 from prelabel.adapters.dynamodb.models import (
     ProjectModel,
@@ -15,12 +18,14 @@ from prelabel.adapters.dynamodb.models import (
     ReviewedModel,
 )
 from prelabel.adapters.dynamodb.quality_reports import DynamoQualityReports
-from prelabel.adapters.dynamodb.reviewed_labels import DynamoReviewedLabels
-from prelabel.adapters.dynamodb.shards import Layouts
+from prelabel.adapters.dynamodb.reviewed_items import forget_reviews
+from prelabel.adapters.dynamodb.reviewed_labels import DynamoReviewedLabels, reviewed_item
+from prelabel.adapters.dynamodb.shards import Layout, Layouts
+from prelabel.adapters.dynamodb.transact import Transaction
 from prelabel.container import Container
-from prelabel.domain.entities import Box, Dataset, DatasetStatus, LabelingState
+from prelabel.domain.entities import Box, Dataset, DatasetStatus, LabelingState, ProjectRef, Task
 from prelabel.domain.errors import StorageError
-from prelabel.domain.reviewed_labels import ReviewedCount, StoredBox, TaskReview
+from prelabel.domain.reviewed_labels import ReviewedCount, ReviewWrite, StoredBox, TaskReview
 from prelabel.ports.quality_reports import QualitySummary
 from prelabel.quality import ALL, QualityAccumulator, ScopeTally
 from prelabel.quality.bins import SCORE_BINS
@@ -42,13 +47,19 @@ def review(
     return TaskReview(task_id, boxes, "coco", job, "2026-11-02T10:00:00Z", source, dropped=1)
 
 
+def tasks(ports: Container, ref: ProjectRef, ids: list[str]) -> list[str]:
+    """Task items of these ids where the project's layout puts them now (reviews need them)."""
+    ports.tasks.add_many([Task(ref, t, "ds1", "b", f"{t}.jpg") for t in ids])
+    return ids
+
+
 def test_reviews_land_in_their_shards_with_counts_and_come_back_merged_in_order(
     ports: Container,
 ) -> None:
     # Given a project of 16 shards and 130 tasks' reviews from one job
     ref = project("p1", 16)
     store = DynamoReviewedLabels(ports.connection)
-    ids = [f"t_{i:04d}" for i in range(130)]
+    ids = tasks(ports, ref, [f"t_{i:04d}" for i in range(130)])
     # When they are stored
     done = store.put(ref, [review(t, "job_a", i, (CAR, CROWD)) for i, t in enumerate(ids)])
     # Then all were written, each in its task's shard, pre-label partitions untouched
@@ -78,6 +89,7 @@ def test_a_retry_is_kept_another_image_of_the_job_is_a_duplicate_another_job_rep
     # Given two tasks reviewed by job A
     ref = project("p2", 16)
     store = DynamoReviewedLabels(ports.connection)
+    tasks(ports, ref, ["t_a", "t_b"])
     store.put(ref, [review("t_a", "job_a", 0), review("t_b", "job_a", 1)])
     # When job A writes t_a again from the same image, and t_b from another image
     again = store.put(ref, [review("t_a", "job_a", 0), review("t_b", "job_a", 5, ())])
@@ -100,11 +112,13 @@ def test_a_project_moved_to_shards_after_its_reviews_moves_each_review_on_its_ne
     # Given a legacy project's reviews, under the unnumbered key
     ref = project("p3", None)
     store = DynamoReviewedLabels(ports.connection, Layouts())
+    tasks(ports, ref, [f"t_{i}" for i in range(6)])
     store.put(ref, [review(f"t_{i}", "job_a", i) for i in range(6)])
     assert ReviewedModel.get(Shard(ref, None).reviewed_key, "t_0").job_id == "job_a"
     # When the project gets 16 shards (as a reshard job leaves it)
     ProjectModel("acme", "p3").update(actions=[ProjectModel.shards.set(16)])
     moved = DynamoReviewedLabels(ports.connection, Layouts())
+    tasks(ports, ref, ["t_0"])  # where the reshard job put it
     # Then the reviews are still read, in order, and counted
     assert [r.task_id for r in moved.page(ref, None, 10).reviews] == [f"t_{i}" for i in range(6)]
     assert moved.count(ref).tasks == 6
@@ -117,6 +131,20 @@ def test_a_project_moved_to_shards_after_its_reviews_moves_each_review_on_its_ne
     assert moved.count(ref).tasks == 6
     legacy = ReviewedCountsModel.get(Shard(ref, None).reviewed_counts_key, COUNTS_ITEM)
     assert int(legacy.tasks) == 5
+
+
+def legacy_reviews(ref: ProjectRef, reviews: list[TaskReview]) -> None:
+    """Reviews as a write left them before the project had shards: under the unnumbered key,
+    with its counters (the tasks have moved to their shard since)."""
+    legacy = Shard(ref, None)
+    for r in reviews:
+        reviewed_item(legacy, r).save()
+    ReviewedCountsModel(legacy.reviewed_counts_key, COUNTS_ITEM).update(
+        actions=[
+            ReviewedCountsModel.tasks.add(len(reviews)),
+            ReviewedCountsModel.changes.add(len(reviews)),
+        ]
+    )
 
 
 def test_removing_a_datasets_tasks_takes_their_reviews_under_the_shard_and_the_old_key(
@@ -139,11 +167,7 @@ def test_removing_a_datasets_tasks_takes_their_reviews_under_the_shard_and_the_o
     DynamoReviewedLabels(ports.connection, Layouts()).put(
         ref, [review(t, "job_new", i) for i, t in enumerate(home)]
     )
-    ProjectModel("acme", "p6").update(actions=[ProjectModel.shards.remove()])
-    DynamoReviewedLabels(ports.connection, Layouts()).put(
-        ref, [review(t, "job_old", i) for i, t in enumerate(gone[:40])]
-    )
-    ProjectModel("acme", "p6").update(actions=[ProjectModel.shards.set(1)])
+    legacy_reviews(ref, [review(t, "job_old", i) for i, t in enumerate(gone[:40])])
     store = DynamoReviewedLabels(ports.connection, Layouts())
     assert store.count(ref) == ReviewedCount(85, 85)
     # When the dataset's tasks are removed
@@ -166,6 +190,59 @@ def test_removing_a_datasets_tasks_takes_their_reviews_under_the_shard_and_the_o
     # Then it removes and counts nothing more
     assert (again.removed, again.left) == (0, False)
     assert store.count(ref) == ReviewedCount(5, 165)
+
+
+def test_labels_of_tasks_removed_before_the_write_are_not_written(ports: Container) -> None:
+    # Given a dataset of 3 tasks, matched by an import, then disconnected
+    ref = project("p7", 16)
+    ports.datasets.create(
+        Dataset(ref, "ds1", "b", "p/", 0, "now", status=DatasetStatus.IMPORTING, job_id="job_x")
+    )
+    ports.tasks.add_dataset_tasks(ref, "ds1", "job_x", new_tasks(ref, 3, LabelingState.WAITING))
+    ids = [t.task_id for t in new_tasks(ref, 3, LabelingState.WAITING)]
+    ports.tasks.delete_dataset_tasks(ref, "ds1", "job_x", 1000)
+    # And one task of another dataset
+    kept = tasks(ports, ref, ["t_kept"])
+    store = DynamoReviewedLabels(ports.connection)
+    # When the import writes the labels of all 4
+    done = store.put(ref, [review(t, "job_a", i) for i, t in enumerate([*ids, *kept])])
+    # Then only the task that is there gets them; the 3 are reported gone
+    assert (done.written, sorted(done.gone)) == (("t_kept",), sorted(ids))
+    assert store.get_many(ref, ids) == {}
+    assert store.count(ref) == ReviewedCount(1, 1)
+
+
+def test_labels_written_while_a_disconnect_deletes_their_task_go_with_it(
+    ports: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a dataset of 4 tasks, none reviewed
+    ref = project("p8", 1)
+    ports.datasets.create(
+        Dataset(ref, "ds1", "b", "p/", 0, "now", status=DatasetStatus.IMPORTING, job_id="job_x")
+    )
+    ports.tasks.add_dataset_tasks(ref, "ds1", "job_x", new_tasks(ref, 4, LabelingState.WAITING))
+    ids = [t.task_id for t in new_tasks(ref, 4, LabelingState.WAITING)]
+    store = DynamoReviewedLabels(ports.connection)
+    # And an import that writes the first task's labels after the disconnect read what the
+    # tasks have, before its transaction commits
+    raced: list[ReviewWrite] = []
+
+    def forget_then_race(tx: Transaction, layout: Layout, task_ids: Sequence[str]) -> int:
+        gone = forget_reviews(tx, layout, task_ids)
+        if not raced:
+            raced.append(store.put(ref, [review(ids[0], "job_a", 0)]))
+        return gone
+
+    monkeypatch.setattr(dynamo_tasks, "forget_reviews", forget_then_race)
+    # When the dataset is disconnected
+    removed = ports.tasks.delete_dataset_tasks(ref, "ds1", "job_x", 1000)
+    # Then the labels were written meanwhile, and went with their task: none outlives it
+    assert raced[0].written == (ids[0],)
+    assert (removed.removed, removed.left) == (4, False)
+    assert store.get_many(ref, ids) == {}
+    assert list(ReviewedModel.query(Shard(ref, 0).reviewed_key)) == []
+    # And the counts say no task, one write and one removal
+    assert store.count(ref) == ReviewedCount(0, 2)
 
 
 def _summary(job: str, scopes: tuple[str, ...]) -> QualitySummary:

@@ -45,8 +45,11 @@ class MemoryReviewedLabels(ReviewedLabelStore):
     def put(self, ref: ProjectRef, reviews: Sequence[TaskReview]) -> ReviewWrite:
         with self.db.lock:
             self.db.refuse_while_resharding(ref)
-            written, kept, dups = [], [], []
+            written, kept, dups, gone = [], [], [], []
             for r in reviews:
+                if (ref, r.task_id) not in self.db.tasks:
+                    gone.append(r.task_id)  # as the adapter's condition on the task item
+                    continue
                 old = self.db.reviews.get((ref, r.task_id))
                 if old is not None and old.job_id == r.job_id:
                     (kept if old.source == r.source else dups).append(r.task_id)
@@ -55,7 +58,7 @@ class MemoryReviewedLabels(ReviewedLabelStore):
                 self.db.review_counter(ref).update(tasks=int(old is None), changes=1)
                 written.append(r.task_id)
             self.rdb.puts.append(written)
-            return ReviewWrite(tuple(written), tuple(kept), tuple(dups))
+            return ReviewWrite(tuple(written), tuple(kept), tuple(dups), tuple(gone))
 
     def get_many(self, ref: ProjectRef, task_ids: Sequence[str]) -> dict[str, TaskReview]:
         return {t: self.db.reviews[(ref, t)] for t in task_ids if (ref, t) in self.db.reviews}

@@ -7,21 +7,22 @@ from __future__ import annotations
 import base64
 import json
 import zipfile
+from collections.abc import Sequence
 from io import BytesIO
 
 import pytest
 
 from prelabel.domain.dataset_sources import DatasetSource
-from prelabel.domain.entities import Box
+from prelabel.domain.entities import Box, ProjectRef
 from prelabel.domain.errors import Conflict, InvalidInput
 from prelabel.domain.imports import ManifestFormat
 from prelabel.domain.jobs import JobStatus, ProgressUnit
 from prelabel.domain.locations import LocationRefused
-from prelabel.domain.reviewed_labels import StoredBox
+from prelabel.domain.reviewed_labels import ReviewWrite, StoredBox, TaskReview
 from prelabel.domain.reviewed_uploads import work_prefix
 from prelabel.reviewed import ReviewFormat
 from prelabel.services.reviewed_imports import MAX_UPLOAD_BYTES, ImportRequest
-from tests.unit.fakes.reviewed import MemoryReviewedFiles
+from tests.unit.fakes.reviewed import MemoryReviewedFiles, MemoryReviewedLabels
 from tests.unit.reviewed_jobs.conftest import BUCKET, CAR_BOX, ORG, ReviewWorld, coco, with_limits
 
 
@@ -166,6 +167,43 @@ def test_an_image_given_twice_is_a_duplicate_even_in_another_slice(rw: ReviewWor
     (stored,) = rw.reviewed.get_many(rw.ref, [rw.task_of(key)]).values()
     assert [b.entry_id for b in stored.boxes] == ["veh"]
     assert job.result["boxes_found"] == job.result["boxes_kept"] + job.result["boxes_dropped"]
+
+
+class DisconnectedBeforeWriting(MemoryReviewedLabels):
+    """A disconnect that removes one task after the import matched it, before it writes."""
+
+    def __init__(self, inner: MemoryReviewedLabels, task_id: str) -> None:
+        super().__init__(inner.db, inner.rdb)
+        self.task_id = task_id
+
+    def put(self, ref: ProjectRef, reviews: Sequence[TaskReview]) -> ReviewWrite:
+        self.db.tasks.pop((ref, self.task_id), None)
+        return super().put(ref, reviews)
+
+
+def test_an_image_whose_task_was_removed_meanwhile_is_reported_and_nothing_is_stored(
+    rw: ReviewWorld,
+) -> None:
+    # Given 3 images, and a disconnect that removes the second's task once the import has
+    # matched it
+    rw.make_project(high=3)
+    a, b, c = (s.key for s in rw.shots)
+    removed = rw.task_of(b)
+    rw.review_ports.reviewed = DisconnectedBeforeWriting(rw.reviewed, removed)
+    data = coco([(k, 128, 96, [("Vehicle", CAR_BOX)]) for k in (a, b, c)])
+    # When the file is imported
+    job = rw.import_file("review.json", data)
+    # Then the job succeeds, the removed task's image reported with its box not imported
+    assert job.status is JobStatus.SUCCEEDED, job.error
+    assert (job.result["images_matched"], job.result["boxes_kept"]) == (2, 2)
+    findings = job.result["report"]["findings"]
+    assert findings["task_removed"]["count"] == 1
+    assert findings["task_removed"]["examples"] == [b]
+    assert findings["image_not_imported"]["count"] == 1
+    # And no reviewed labels outlive the task; the counts say 2 tasks
+    assert rw.reviewed.get_many(rw.ref, [removed]) == {}
+    count = rw.reviewed.count(rw.ref)
+    assert (count.tasks, count.changes) == (2, 2)
 
 
 class CrashAfterWriting(MemoryReviewedFiles):

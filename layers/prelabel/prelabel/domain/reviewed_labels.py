@@ -45,11 +45,13 @@ class TaskReview:
 class ReviewWrite:
     """What one write of reviewed labels did, per task id: `written` now; `kept`, written
     before by the same job and image (a retried step: nothing changed); `duplicates`, taken
-    by another image of the same job's file (not written)."""
+    by another image of the same job's file (not written); `gone`, deleted since they were
+    matched (their dataset disconnected: not written)."""
 
     written: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
     duplicates: tuple[str, ...] = ()
+    gone: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

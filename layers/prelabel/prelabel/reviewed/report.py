@@ -35,6 +35,7 @@ class Finding(StrEnum):
     DUPLICATE_IMAGE = "duplicate_image"
     UNREVIEWED_IMAGE = "unreviewed_image"
     MALFORMED_IMAGE = "malformed_image"
+    TASK_REMOVED = "task_removed"
     # Boxes dropped.
     MALFORMED_BOX = "malformed_box"
     EMPTY_BOX = "empty_box"
@@ -72,6 +73,7 @@ _IMAGE_FINDINGS = (
     Finding.DUPLICATE_IMAGE,
     Finding.UNREVIEWED_IMAGE,
     Finding.MALFORMED_IMAGE,
+    Finding.TASK_REMOVED,
 )
 _UNITS = {
     f: Unit.IMAGE
@@ -88,6 +90,7 @@ _DESCRIPTIONS = {
     Finding.DUPLICATE_IMAGE: "another image of the file was already matched to that task",
     Finding.UNREVIEWED_IMAGE: "no person's annotation (none, or only cancelled ones)",
     Finding.MALFORMED_IMAGE: "the image's entry cannot be read",
+    Finding.TASK_REMOVED: "its task was removed (dataset disconnected) while the import ran",
     Finding.MALFORMED_BOX: "the box's entry cannot be read (missing, wrong type, out of range)",
     Finding.EMPTY_BOX: "zero or negative width or height",
     Finding.OUTSIDE_IMAGE: "entirely outside the image",

@@ -166,6 +166,9 @@ class TaskModel(TasksTable):
     state = UnicodeAttribute()
     state_key = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # The import job that last wrote the task's reviewed labels, set in the same transaction:
+    # a deletion conditioned on it fails when reviewed labels were written after it read them.
+    reviewed_job = UnicodeAttribute(null=True)
 
     by_state = ByStateIndex()
     by_dataset = ByDatasetIndex()

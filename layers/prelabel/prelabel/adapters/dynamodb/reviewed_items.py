@@ -56,7 +56,8 @@ def forget_reviews(tx: Transaction, layout: Layout, task_ids: Sequence[str]) -> 
     """Deletes in `tx` of the reviewed-label items of tasks it deletes, each partition's count
     lowered by its items and its writes raised as much (a report computed before is stale).
     Each delete is conditioned on its item being there, so a count moves only with an item;
-    an item written between this read and the commit stays (see docs/quality.md). Returns
+    an item written between this read and the commit changed its task's `reviewed_job`, which
+    the task's deletion checks: the transaction fails and is read again. Returns
     how many items go: at most two a task, under its shard and under the unnumbered key."""
     gone: Counter[Shard] = Counter()
     shard_of = {s.reviewed_key: s for t in task_ids for s in places(layout, t)}

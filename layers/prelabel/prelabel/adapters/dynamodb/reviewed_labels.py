@@ -2,11 +2,16 @@
 and per shard a count of them changed in the same transactions (keys.py, shards.py).
 
 A write reads what each task has first (its job and source image), then puts each task's item
-with a condition that it is still what was read, in transactions of up to 40 tasks with the
+with a condition that it is still what was read, in transactions of up to 30 tasks with the
 counters of their shards: a concurrent writer makes the transaction fail and the chunk is read
-and tried again, so the counts never drift from the items. A project moved to shards after its
-reviewed labels were written still has them under the unnumbered key: reads look there too,
-and a write moves a task's item to its shard (a delete in the same transaction).
+and tried again, so the counts never drift from the items. The same transaction sets the task
+item's `reviewed_job`, on condition that the task is there: labels of a task deleted meanwhile
+(its dataset disconnected) are not written (`ReviewWrite.gone`), and a deletion that read the
+task before this write fails on it and reads again, so no reviewed item outlives its task.
+
+A project moved to shards after its reviewed labels were written still has them under the
+unnumbered key: reads look there too, and a write moves a task's item to its shard (a delete
+in the same transaction).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pynamodb.expressions.condition import Condition
 
 from prelabel.adapters.dynamodb.errors import storage_errors
 from prelabel.adapters.dynamodb.keys import COUNTS_ITEM, Shard
-from prelabel.adapters.dynamodb.models import ReviewedCountsModel, ReviewedModel
+from prelabel.adapters.dynamodb.models import ReviewedCountsModel, ReviewedModel, TaskModel
 from prelabel.adapters.dynamodb.reviewed_codec import decode_boxes, encode_boxes
 from prelabel.adapters.dynamodb.reviewed_items import (
     counts_update,
@@ -37,9 +42,10 @@ from prelabel.domain.errors import Busy, StorageError
 from prelabel.domain.reviewed_labels import ReviewedCount, ReviewWrite, TaskReview
 from prelabel.ports.reviewed_labels import ReviewedLabelStore, ReviewPage
 
-# A transaction: per task a put and at most one delete (an item left under a legacy key), the
-# counters items of up to 8 shards and the legacy one, and the project check: at most 90.
-REVIEWS_PER_TX = 40
+# A transaction: per task a put, its task's update and at most one delete (an item left under a
+# legacy key), the counters items of up to 8 shards and the legacy one, and the project check:
+# at most 100.
+REVIEWS_PER_TX = 30
 SHARDS_PER_TX = 8
 MAX_ATTEMPTS = 6
 WRITE_REFUSED = "reviewed labels cannot be written now"
@@ -57,7 +63,7 @@ def to_review(item: ReviewedModel) -> TaskReview:
     )
 
 
-def _item(shard: Shard, r: TaskReview) -> ReviewedModel:
+def reviewed_item(shard: Shard, r: TaskReview) -> ReviewedModel:
     return ReviewedModel(
         shard.reviewed_key,
         r.task_id,
@@ -103,16 +109,18 @@ class DynamoReviewedLabels(ReviewedLabelStore):
                 done.written + part.written,
                 done.kept + part.kept,
                 done.duplicates + part.duplicates,
+                done.gone + part.gone,
             )
         return done
 
     def _put_chunk(
         self, layout: Layout, chunk: list[tuple[Shard, list[TaskReview]]]
     ) -> ReviewWrite:
+        gone: list[str] = []
         for _ in range(MAX_ATTEMPTS):
             plan = self._plan(layout, chunk)
-            if not plan.written:  # each task kept or a duplicate: nothing to write
-                return ReviewWrite((), tuple(plan.kept), tuple(plan.duplicates))
+            if not plan.written:  # each task kept, a duplicate or gone: nothing to write
+                return ReviewWrite((), tuple(plan.kept), tuple(plan.duplicates), tuple(gone))
             try:
                 failed = plan.tx.commit("write reviewed labels")
             except Busy:
@@ -120,8 +128,13 @@ class DynamoReviewedLabels(ReviewedLabelStore):
             if ("project", "") in failed:
                 raise refusal(layout, WRITE_REFUSED)
             if not failed:
-                return ReviewWrite(tuple(plan.written), tuple(plan.kept), tuple(plan.duplicates))
-            # Another writer changed a task's reviewed labels meanwhile: read again.
+                written = tuple(plan.written)
+                return ReviewWrite(written, tuple(plan.kept), tuple(plan.duplicates), tuple(gone))
+            # A task was deleted meanwhile: leave it out. Another writer changed a task's
+            # reviewed labels: read again.
+            removed = {tag[1] for tag in failed if tag[0] == "task"}
+            gone += sorted(removed)
+            chunk = [(s, [r for r in rs if r.task_id not in removed]) for s, rs in chunk]
         raise StorageError("write reviewed labels: the transaction kept failing")
 
     def _plan(self, layout: Layout, chunk: list[tuple[Shard, list[TaskReview]]]) -> _Chunk:
@@ -152,7 +165,13 @@ class DynamoReviewedLabels(ReviewedLabelStore):
             unchanged = (ReviewedModel.job_id == at_home.job_id) & (
                 ReviewedModel.source == at_home.source
             )
-        plan.tx.put(("review", review.task_id), _item(home, review), condition=unchanged)
+        plan.tx.put(("review", review.task_id), reviewed_item(home, review), condition=unchanged)
+        plan.tx.update(
+            ("task", review.task_id),
+            TaskModel(home.tasks_key, review.task_id),
+            [TaskModel.reviewed_job.set(review.job_id)],
+            condition=TaskModel.task_id.exists(),
+        )
         plan.count(home, 0 if at_home is not None else 1)
         plan.counts[home]["changes"] += 1
         for other in found:

@@ -125,6 +125,18 @@ def _count_in_dataset(
     )
 
 
+def _unchanged(item: TaskModel) -> Condition:
+    """A task deleted as read: in the same state, and with no reviewed labels written since
+    (their write sets `reviewed_job` in its transaction), so none is left without its task."""
+    reviewed: Condition = (
+        TaskModel.reviewed_job.does_not_exist()
+        if item.reviewed_job is None
+        else TaskModel.reviewed_job == item.reviewed_job
+    )
+    same: Condition = (TaskModel.state == item.state) & reviewed
+    return same
+
+
 def check_project(tx: Transaction, layout: Layout, *, no_run: bool) -> None:
     """One check of the project item, failing at ("project", ""): no run is active (`no_run`:
     a run's tasks stay as they were when it started) and a legacy project is still legacy."""
@@ -362,7 +374,7 @@ class DynamoTaskRepository(TaskRepository):
                     done = outcome_of(prelabel.outcome_key) is PrelabelState.DONE
                     deltas["prelabeled" if done else "failed"] -= 1
                     tx.delete(("prelabel", task_id), prelabel)
-                tx.delete(("task", task_id), item, condition=TaskModel.state == item.state)
+                tx.delete(("task", task_id), item, condition=_unchanged(item))
             forget_reviews(tx, layout, list(items))
             tx.update(("counts", str(shard.n)), counts_item(shard), counter_actions(deltas))
             _count_in_dataset(tx, layout.ref, dataset, -len(items))
@@ -379,8 +391,8 @@ class DynamoTaskRepository(TaskRepository):
                 )
             if ("dataset", "") in failed:
                 raise _dataset_taken(dataset)
-            # A task moved meanwhile, or its reviewed labels went: read again and delete what
-            # is there now.
+            # A task moved meanwhile, or its reviewed labels were written or went: read again
+            # and delete what is there now.
         raise StorageError("delete dataset tasks: the transaction kept failing")
 
     # --- reads ----------------------------------------------------------------------------

@@ -62,7 +62,7 @@ class Matcher:
         ordinal = {id(n.image): n.ordinal for n in images}
         reviews = [self._review(m, ordinal[id(m.image)]) for m in match.images]
         written = self.ctx.review.reviewed.put(self.ref, reviews)
-        return _without(match, set(written.duplicates))
+        return _without(match, set(written.duplicates), set(written.gone))
 
     def _review(self, m: MatchedImage, source: int) -> TaskReview:
         # The job's start is the import's time: a retried step writes the same item.
@@ -92,18 +92,26 @@ def split_by_key(
     return now, later
 
 
-def _without(match: SliceMatch, duplicates: set[str]) -> ReviewReport:
-    """The slice's report, with the images storage found to duplicate an earlier slice's
-    counted as duplicates instead of imported."""
-    if not duplicates:
+def _without(match: SliceMatch, duplicates: set[str], gone: set[str]) -> ReviewReport:
+    """The slice's report, with the images storage found to duplicate an earlier slice's, or
+    whose task was deleted since it was matched, counted as such instead of imported."""
+    if not duplicates and not gone:
         return match.report
     builder = ReportBuilder()
     builder.merge(match.report)
     for m in match.images:
-        if m.task_id in duplicates:
-            builder.images_matched -= 1
-            builder.boxes_kept -= len(m.labels)
-            builder.add(Finding.DUPLICATE_IMAGE, m.image.ref.written)
-            if m.labels:
-                builder.add(Finding.IMAGE_NOT_IMPORTED, m.image.ref.written, len(m.labels))
+        finding = (
+            Finding.DUPLICATE_IMAGE
+            if m.task_id in duplicates
+            else Finding.TASK_REMOVED
+            if m.task_id in gone
+            else None
+        )
+        if finding is None:
+            continue
+        builder.images_matched -= 1
+        builder.boxes_kept -= len(m.labels)
+        builder.add(finding, m.image.ref.written)
+        if m.labels:
+            builder.add(Finding.IMAGE_NOT_IMPORTED, m.image.ref.written, len(m.labels))
     return builder.build()
