@@ -40,13 +40,16 @@ import argparse
 import logging
 import os
 import statistics
+import sys
 import threading
 import time
+import traceback
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import scale_seeded
 import scale_slices
 from _common import ApiCounter
 
@@ -161,10 +164,7 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int, shard
     harness.plant_prelabels(ref, ids[::2], BOXES, queued_every=QUEUED_EVERY)
     api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
 
-    print("  timing requests ...", flush=True)
-    for name, (method, path, query, body) in _requests(pid, dataset, moved).items():
-        _time_request(api, counter, size, samples, name, method, path, query, body)
-    assert api.json("POST", f"/projects/{pid}/runs", {"confirm": False})["confirmation_required"]
+    _time_views(api, counter, size, samples, pid, dataset, moved)
 
     harness.plant_prelabels(ref, ids[1::2], BOXES)
     print("  exporting ...", flush=True)
@@ -181,6 +181,59 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int, shard
     assert removed["result"] == {"removed": n}, removed
     use_container(None)
     return size
+
+
+def measure_seeded(
+    stack: Any,
+    counter: ThreadCounter,
+    runner: scale_slices.SliceTimer,
+    n: int,
+    args: argparse.Namespace,
+) -> tuple[Size, scale_seeded.SeededJobs]:
+    """A project of `n` tasks, all but `--part` seeded directly (scale_seeded.py), the part
+    imported and moved by jobs; the views timed as at every size; then the part disconnected
+    and the whole exported for `--time-box-s`."""
+    size, part = Size(n), min(args.part, n)
+    run = scale_seeded.SeededJobs(n, part)
+    org = f"{ORG}-seeded-{n}"
+    c = Container(stack.settings.model_copy(update={"task_shards": args.shards}))
+    use_container(c)
+    harness.seed_organization(c, org, remaining=10)
+    api = InProcessApi(org)
+    pid = harness.create_project(api, f"Scale {n} seeded", CONFIG)
+    ref = ProjectRef(org, pid)
+    print(f"\n{n:,} tasks: seeding {n - part:,} ...", flush=True)
+    run.seed = scale_seeded.seed_tasks(c, ref, stack.bucket, f"{org}/images/", n - part)
+    print(f"  seeded in {run.seed.seconds:.0f} s; importing {part:,} ...", flush=True)
+    run.jobs["import"], dataset, part_ids = scale_seeded.import_part(stack, runner, api, pid, part)
+    run.jobs["move all (BACKLOG)"], moved = scale_seeded.move_part(runner, api, pid, part)
+    ids = sorted(run.seed.task_ids + part_ids)
+    run.prelabel_seconds = scale_seeded.plant_prelabels(ref, ids[::2], queued_every=QUEUED_EVERY)
+    api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
+    _time_views(api, counter, size, args.samples, pid, dataset, moved)
+    run.prelabel_seconds += scale_seeded.plant_prelabels(ref, ids[1::2])
+    print("  disconnecting the part ...", flush=True)
+    ds = dataset["dataset_id"]
+    run.jobs["disconnect"] = scale_seeded.disconnect_part(runner, api, pid, ds, part)
+    print(f"  exporting, watched for {args.time_box_s:.0f} s ...", flush=True)
+    run.jobs.update(scale_seeded.export_boxed(c, runner, api, pid, args.time_box_s))
+    use_container(None)
+    return size, run
+
+
+def _time_views(
+    api: InProcessApi,
+    counter: ThreadCounter,
+    size: Size,
+    samples: int,
+    pid: str,
+    dataset: dict[str, Any],
+    moved: dict[str, Any],
+) -> None:
+    print("  timing requests ...", flush=True)
+    for name, (method, path, query, body) in _requests(pid, dataset, moved).items():
+        _time_request(api, counter, size, samples, name, method, path, query, body)
+    assert api.json("POST", f"/projects/{pid}/runs", {"confirm": False})["confirmation_required"]
 
 
 def _import_and_move(
@@ -327,6 +380,9 @@ def report(sizes: list[Size], shards: int) -> None:
             sizes[0].latency[name]
         )
         print(f"| {name} | {cells} | {reqs} | {items} | {ratio:.2f}x |")
+    sizes = [s for s in sizes if s.jobs]  # a seeded size's jobs have tables of their own
+    if not sizes:
+        return
     print("\n### Jobs (seconds; tasks/s; DynamoDB requests and items written per task)\n")
     print("| job | " + " | ".join(f"{s.tasks:,} tasks" for s in sizes) + " |")
     print("|---" * (len(sizes) + 1) + "|")
@@ -356,6 +412,9 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=16, help="task shards of each project")
     parser.add_argument("--slice-sizes", type=int, nargs="*", default=[20_000])
     parser.add_argument("--at-once", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--seeded", type=int, nargs="*", default=[], help="sizes seeded directly")
+    parser.add_argument("--part", type=int, default=20_000, help="a seeded size's jobs' part")
+    parser.add_argument("--time-box-s", type=float, default=300.0, help="a seeded export's box")
     args = parser.parse_args()
     for noisy in ("werkzeug", "moto"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
@@ -366,19 +425,33 @@ def main() -> None:
     runner = scale_slices.SliceTimer()
     stack = LocalStack(runner=runner)
     stack.start()
+    failed = False
     try:
         sizes = [measure_size(stack, counter, n, args.samples, args.shards) for n in args.sizes]
         sliced = {
             n: [scale_slices.measure(stack, runner, n, k) for k in args.at_once]
             for n in args.slice_sizes
         }
+        # Last: a seeded size's export is still running when it has been watched long enough.
+        seeded = [measure_seeded(stack, counter, runner, n, args) for n in args.seeded]
+        sizes += [size for size, _ in seeded]
+        if sizes:
+            report(sizes, args.shards)
+        for n, runs in sliced.items():
+            scale_slices.report(n, runs)
+        scale_seeded.report([run for _, run in seeded], args.time_box_s)
+    except BaseException:
+        traceback.print_exc()
+        failed = True
     finally:
+        if args.seeded:  # not waiting for the export left running (jobs have no cancel)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1 if failed else 0)
         stack.stop()
         counter.uninstall()
-    if sizes:
-        report(sizes, args.shards)
-    for n, runs in sliced.items():
-        scale_slices.report(n, runs)
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

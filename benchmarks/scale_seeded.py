@@ -1,0 +1,280 @@
+"""Scale at sizes too large to fill through the jobs (1M tasks: ~2.5 h of jobs on this machine):
+the project is seeded straight into the tables, the views are timed as scale.py times them,
+and the jobs are timed over a bounded part inside the large project, the export over a time box.
+
+Seeding (`seed_tasks`) writes what an import followed by a move to WAITING leaves, with the
+product's own item shapes: a READY dataset through the dataset repository, each task the item
+`task_item` makes (the import's task id, `task_id_for`), BatchWriteItem per shard through
+TaskModel, and each shard's counters changed by the deltas the repository's own writes apply
+(`counter_actions` of `_deltas_of_new`). Not transactional (nothing else writes meanwhile),
+so ~10x faster than the import. The pre-labels are `harness.plant_prelabels`, as at every size.
+
+The jobs (`time_jobs`), through the API and the real state machines, inside the seeded project:
+- import of `part` more images (a second dataset, its objects in moto's S3), then the move of
+  all BACKLOG tasks (exactly those) to WAITING, then, once every task has its pre-label, the
+  disconnect of that dataset (its tasks and their pre-labels deleted): each whole, timed;
+- the COCO export of the whole project, stopped being watched after `time_box_s`: its progress
+  per phase (names pass, then writing pass; the job's slices' records) is read every second,
+  giving each pass's tasks/s while the box lasted. The job is not cancelled (jobs have no
+  cancel); it is the last thing measured and ends with the process.
+Each job's per-slice rate is its tasks over the summed seconds of its finished slice steps
+(scale_slices.SliceTimer), as in the parallel-slice tables.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from scale_slices import SliceTimer
+
+from prelabel.adapters.dynamodb.counts import counter_actions, counts_item
+from prelabel.adapters.dynamodb.keys import Shard
+from prelabel.adapters.dynamodb.models import TaskModel
+from prelabel.adapters.dynamodb.shards import read_layout
+from prelabel.adapters.dynamodb.task_items import task_item
+from prelabel.adapters.dynamodb.tasks import _deltas_of_new
+from prelabel.container import Container
+from prelabel.domain.entities import Dataset, LabelingState, ProjectRef, Task
+from prelabel.domain.ids import new_id, now_iso
+from prelabel.domain.imports import task_id_for
+from prelabel_local import harness
+from prelabel_local.http_events import InProcessApi
+
+# Tasks built and written at a time (bounds the benchmark's memory at any size; a multiple of
+# every `queued_every`), and the threads writing them: DynamoDB Local takes batches on both
+# cores, and the Python side waits on it most of the time.
+CHUNK = 20_000
+WORKERS = 4
+BOXES = 5
+
+
+@dataclass
+class Seeded:
+    dataset: Dataset
+    task_ids: list[str]
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return len(self.task_ids) / self.seconds
+
+
+def image_keys(prefix: str, n: int) -> Iterator[str]:
+    return (f"{prefix}{i:07d}.jpg" for i in range(n))
+
+
+def seed_tasks(c: Container, ref: ProjectRef, bucket: str, prefix: str, n: int) -> Seeded:
+    """`n` WAITING tasks of a READY dataset of `prefix`, as an import and a move leave them."""
+    began = time.perf_counter()
+    dataset = Dataset(ref, new_id("ds"), bucket, prefix, task_count=n, connected_at=now_iso())
+    c.datasets.create(dataset)
+    layout = read_layout(ref)
+    created = now_iso()
+    keys = list(image_keys(prefix, n))
+    ids: list[str] = []
+    for start in range(0, n, CHUNK):
+        chunk = {
+            task_id_for(dataset.dataset_id, dataset.generation, bucket, key): Task(
+                ref,
+                task_id_for(dataset.dataset_id, dataset.generation, bucket, key),
+                dataset.dataset_id,
+                bucket,
+                key,
+                LabelingState.WAITING,
+                created_at=created,
+            )
+            for key in keys[start : start + CHUNK]
+        }
+        work = [(shard, [chunk[t] for t in group]) for shard, group in layout.group(chunk).items()]
+        with ThreadPoolExecutor(WORKERS, thread_name_prefix="seed") as pool:
+            list(pool.map(lambda w: _write_shard(*w), work))
+        ids.extend(chunk)
+    return Seeded(dataset, ids, time.perf_counter() - began)
+
+
+def _write_shard(shard: Shard, tasks: list[Task]) -> None:
+    with TaskModel.batch_write() as batch:
+        for task in tasks:
+            batch.save(task_item(shard, task))
+    counts_item(shard).update(actions=counter_actions(_deltas_of_new(tasks)))
+
+
+def plant_prelabels(ref: ProjectRef, task_ids: list[str], *, queued_every: int = 0) -> float:
+    """harness.plant_prelabels over chunks of `task_ids` in WORKERS threads (the chunks are
+    multiples of `queued_every`: the same tasks are queued as in one call); its seconds."""
+    began = time.perf_counter()
+    chunks = [task_ids[i : i + CHUNK] for i in range(0, len(task_ids), CHUNK)]
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="seed") as pool:
+        planting = partial(harness.plant_prelabels, boxes=BOXES, queued_every=queued_every)
+        list(pool.map(lambda ids: planting(ref, ids), chunks))
+    return time.perf_counter() - began
+
+
+@dataclass
+class JobRate:
+    """A job timed over `tasks`: seconds, and the summed seconds of its finished slice steps."""
+
+    tasks: int
+    seconds: float
+    slice_seconds: float
+    slice_steps: int
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.tasks / self.seconds if self.seconds else 0.0
+
+    @property
+    def slice_rate(self) -> float:
+        return self.tasks / self.slice_seconds if self.slice_seconds else 0.0
+
+
+@dataclass
+class SeededJobs:
+    size: int
+    part: int
+    seed: Seeded | None = None
+    prelabel_seconds: float = 0.0
+    jobs: dict[str, JobRate] = field(default_factory=dict)
+
+
+def timed_slices(runner: SliceTimer, tasks: int, run: Callable[[], Any]) -> tuple[JobRate, Any]:
+    runner.reset()
+    began = time.perf_counter()
+    ended = run()
+    seconds = time.perf_counter() - began
+    return JobRate(tasks, seconds, runner.slice_seconds, runner.slice_steps), ended
+
+
+def import_part(
+    stack: Any, runner: SliceTimer, api: InProcessApi, pid: str, part: int
+) -> tuple[JobRate, dict[str, Any], list[str]]:
+    """`part` more images connected (an import job) into the large project: the job's rate,
+    the dataset, and its task ids (as the import derives them)."""
+    prefix = f"{api.org}/part/"
+    harness.put_objects_in_process(
+        stack.bucket, ((key, b"\xff\xd8jpeg") for key in image_keys(prefix, part))
+    )
+
+    def connect() -> dict[str, Any]:
+        body = {"bucket": stack.bucket, "prefix": prefix}
+        started = api.json("POST", f"/projects/{pid}/datasets", body)
+        dataset: dict[str, Any] = harness.wait_for_dataset(
+            api, pid, started["dataset_id"], timeout=7200
+        )
+        assert dataset["task_count"] == part, dataset
+        return dataset
+
+    rate, dataset = timed_slices(runner, part, connect)
+    ds = dataset["dataset_id"]
+    ids = [task_id_for(ds, 0, stack.bucket, key) for key in image_keys(prefix, part)]
+    return rate, dataset, ids
+
+
+def move_part(
+    runner: SliceTimer, api: InProcessApi, pid: str, part: int
+) -> tuple[JobRate, dict[str, Any]]:
+    """Move all BACKLOG tasks (the imported part's, every other task is WAITING) to WAITING."""
+
+    def move() -> dict[str, Any]:
+        body = {"from": "BACKLOG", "to": "WAITING", "all": True}
+        job = api.json("POST", f"/projects/{pid}/tasks/move", body)
+        ended: dict[str, Any] = harness.wait_for_job(api, pid, job["job_id"], timeout=7200)
+        assert ended["result"] == {"moved": part}, ended
+        return ended
+
+    return timed_slices(runner, part, move)
+
+
+def disconnect_part(
+    runner: SliceTimer, api: InProcessApi, pid: str, dataset_id: str, part: int
+) -> JobRate:
+    def disconnect() -> dict[str, Any]:
+        job = api.json("DELETE", f"/projects/{pid}/datasets/{dataset_id}")
+        ended: dict[str, Any] = harness.wait_for_job(api, pid, job["job_id"], timeout=7200)
+        assert ended["result"] == {"removed": part}, ended
+        return ended
+
+    rate, _ = timed_slices(runner, part, disconnect)
+    return rate
+
+
+@dataclass
+class Pass:
+    """One pass of the export as watched: seconds from the start it began and ended at (None:
+    not yet), and its finished slices' tasks."""
+
+    began: float | None = None
+    ended: float | None = None
+    done: int = 0
+
+    def watch(self, states: dict[int, Any], planned: int, now: float) -> None:
+        if states and self.began is None:
+            self.began = now
+        self.done = sum(s.done for s in states.values() if s.finished)
+        finished = sum(1 for s in states.values() if s.finished)
+        if planned and finished == planned and self.ended is None:
+            self.ended = now
+
+    def rate(self, now: float, total: int) -> JobRate:
+        seconds = 0.0 if self.began is None else (self.ended or now) - self.began
+        whole = "whole pass" if self.ended is not None else f"its first {seconds:.0f} s"
+        return JobRate(self.done, seconds, 0.0, 0, f"{self.done:,} of {total:,} tasks ({whole})")
+
+
+def export_boxed(
+    c: Container, runner: SliceTimer, api: InProcessApi, pid: str, time_box_s: float
+) -> dict[str, JobRate]:
+    """The COCO export started and watched for `time_box_s` (each second: its passes' slice
+    records): each pass's tasks over the seconds it ran within the box. An export of one
+    step (no slices) is timed whole."""
+    runner.reset()
+    began = time.perf_counter()
+    job_id = api.json("GET", f"/projects/{pid}/export", query={"format": "coco"})["job_id"]
+    passes = (Pass(began=0.0), Pass())
+    while (now := time.perf_counter() - began) < time_box_s:
+        for phase, watched in enumerate(passes):
+            planned = len(c.jobs.plan(job_id, phase))
+            watched.watch(c.jobs.slice_states(job_id, phase), planned, now)
+        job = api.json("GET", f"/projects/{pid}/jobs/{job_id}")
+        total = int(job["progress"]["total"] or 0)
+        if job["status"] != "RUNNING":
+            break
+        time.sleep(1.0)
+    now = time.perf_counter() - began
+    if passes[1].began is None and job["status"] == "SUCCEEDED":
+        return {"export (COCO, one step)": JobRate(total, now, 0.0, 0, "whole job")}
+    out = {
+        "export: names pass": passes[0].rate(now, total),
+        "export: writing pass": passes[1].rate(now, total),
+    }
+    # Both passes' slice steps, timed together: their tasks over their summed seconds.
+    for rate in out.values():
+        rate.slice_seconds = runner.slice_seconds * rate.tasks / max(1, sum(p.done for p in passes))
+        rate.slice_steps = runner.slice_steps
+    return out
+
+
+def report(runs: list[SeededJobs], time_box_s: float) -> None:
+    for run in runs:
+        print(f"\n### Seeded {run.size:,} tasks: jobs over a part of {run.part:,} inside them\n")
+        if run.seed is not None:
+            seeded = len(run.seed.task_ids)
+            print(
+                f"Seeded {seeded:,} tasks directly in {run.seed.seconds:.1f} s "
+                f"({run.seed.rate:.0f}/s); pre-labels planted in {run.prelabel_seconds:.1f} s "
+                f"({seeded / max(run.prelabel_seconds, 1e-9):.0f}/s). Export time box "
+                f"{time_box_s:.0f} s.\n"
+            )
+        print("| job | tasks | seconds | tasks/s | per-slice tasks/s | slice steps | what |")
+        print("|---|---|---|---|---|---|---|")
+        for name, r in run.jobs.items():
+            print(
+                f"| {name} | {r.tasks:,} | {r.seconds:.1f} | {r.rate:.0f} | "
+                f"{r.slice_rate:.0f} | {r.slice_steps} | {r.note} |"
+            )
