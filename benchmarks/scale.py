@@ -419,7 +419,8 @@ def main() -> None:
     for noisy in ("werkzeug", "moto"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # a line per job step otherwise
-    counter = ThreadCounter().install()
+    counter = ThreadCounter()
+    counter.install()
     from prelabel_local.stack import LocalStack
 
     runner = scale_slices.SliceTimer()

@@ -2,14 +2,14 @@
 the project is seeded straight into the tables, the views are timed as scale.py times them,
 and the jobs are timed over a bounded part inside the large project, the export over a time box.
 
-Seeding (`seed_tasks`) writes what an import followed by a move to WAITING leaves, with the
-product's own item shapes: a READY dataset through the dataset repository, each task the item
-`task_item` makes (the import's task id, `task_id_for`), BatchWriteItem per shard through
-TaskModel, and each shard's counters changed by the deltas the repository's own writes apply
-(`counter_actions` of `_deltas_of_new`). Not transactional (nothing else writes meanwhile),
-so ~10x faster than the import. The pre-labels are `harness.plant_prelabels`, as at every size.
+Seeding (`harness.seed_tasks`) writes what an import followed by a move to WAITING leaves,
+with the product's own item shapes: a READY dataset through the dataset repository, each task
+the item `task_item` makes (the import's task id, `task_id_for`), BatchWriteItem per shard
+through TaskModel, and each shard's counters changed by the deltas the repository's own writes
+apply. Not transactional (nothing else writes meanwhile). The pre-labels are
+`harness.plant_prelabels`, as at every size, in chunks on WORKERS threads.
 
-The jobs (`time_jobs`), through the API and the real state machines, inside the seeded project:
+The jobs, through the API and the real state machines, inside the seeded project:
 - import of `part` more images (a second dataset, its objects in moto's S3), then the move of
   all BACKLOG tasks (exactly those) to WAITING, then, once every task has its pre-label, the
   disconnect of that dataset (its tasks and their pre-labels deleted): each whole, timed;
@@ -24,7 +24,7 @@ Each job's per-slice rate is its tasks over the summed seconds of its finished s
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,22 +32,14 @@ from typing import Any
 
 from scale_slices import SliceTimer
 
-from prelabel.adapters.dynamodb.counts import counter_actions, counts_item
-from prelabel.adapters.dynamodb.keys import Shard
-from prelabel.adapters.dynamodb.models import TaskModel
-from prelabel.adapters.dynamodb.shards import read_layout
-from prelabel.adapters.dynamodb.task_items import task_item
-from prelabel.adapters.dynamodb.tasks import _deltas_of_new
 from prelabel.container import Container
-from prelabel.domain.entities import Dataset, LabelingState, ProjectRef, Task
-from prelabel.domain.ids import new_id, now_iso
+from prelabel.domain.entities import Dataset, ProjectRef
 from prelabel.domain.imports import task_id_for
 from prelabel_local import harness
 from prelabel_local.http_events import InProcessApi
 
-# Tasks built and written at a time (bounds the benchmark's memory at any size; a multiple of
-# every `queued_every`), and the threads writing them: DynamoDB Local takes batches on both
-# cores, and the Python side waits on it most of the time.
+# Pre-labels planted at a time (a multiple of every `queued_every`), and the threads writing
+# tasks and pre-labels: DynamoDB Local takes batches on both cores.
 CHUNK = 20_000
 WORKERS = 4
 BOXES = 5
@@ -64,44 +56,11 @@ class Seeded:
         return len(self.task_ids) / self.seconds
 
 
-def image_keys(prefix: str, n: int) -> Iterator[str]:
-    return (f"{prefix}{i:07d}.jpg" for i in range(n))
-
-
 def seed_tasks(c: Container, ref: ProjectRef, bucket: str, prefix: str, n: int) -> Seeded:
     """`n` WAITING tasks of a READY dataset of `prefix`, as an import and a move leave them."""
     began = time.perf_counter()
-    dataset = Dataset(ref, new_id("ds"), bucket, prefix, task_count=n, connected_at=now_iso())
-    c.datasets.create(dataset)
-    layout = read_layout(ref)
-    created = now_iso()
-    keys = list(image_keys(prefix, n))
-    ids: list[str] = []
-    for start in range(0, n, CHUNK):
-        chunk = {
-            task_id_for(dataset.dataset_id, dataset.generation, bucket, key): Task(
-                ref,
-                task_id_for(dataset.dataset_id, dataset.generation, bucket, key),
-                dataset.dataset_id,
-                bucket,
-                key,
-                LabelingState.WAITING,
-                created_at=created,
-            )
-            for key in keys[start : start + CHUNK]
-        }
-        work = [(shard, [chunk[t] for t in group]) for shard, group in layout.group(chunk).items()]
-        with ThreadPoolExecutor(WORKERS, thread_name_prefix="seed") as pool:
-            list(pool.map(lambda w: _write_shard(*w), work))
-        ids.extend(chunk)
+    dataset, ids = harness.seed_tasks(c, ref, bucket, prefix, n, workers=WORKERS)
     return Seeded(dataset, ids, time.perf_counter() - began)
-
-
-def _write_shard(shard: Shard, tasks: list[Task]) -> None:
-    with TaskModel.batch_write() as batch:
-        for task in tasks:
-            batch.save(task_item(shard, task))
-    counts_item(shard).update(actions=counter_actions(_deltas_of_new(tasks)))
 
 
 def plant_prelabels(ref: ProjectRef, task_ids: list[str], *, queued_every: int = 0) -> float:
@@ -158,7 +117,7 @@ def import_part(
     the dataset, and its task ids (as the import derives them)."""
     prefix = f"{api.org}/part/"
     harness.put_objects_in_process(
-        stack.bucket, ((key, b"\xff\xd8jpeg") for key in image_keys(prefix, part))
+        stack.bucket, ((key, b"\xff\xd8jpeg") for key in harness.image_keys(prefix, part))
     )
 
     def connect() -> dict[str, Any]:
@@ -172,7 +131,7 @@ def import_part(
 
     rate, dataset = timed_slices(runner, part, connect)
     ds = dataset["dataset_id"]
-    ids = [task_id_for(ds, 0, stack.bucket, key) for key in image_keys(prefix, part)]
+    ids = [task_id_for(ds, 0, stack.bucket, key) for key in harness.image_keys(prefix, part)]
     return rate, dataset, ids
 
 
