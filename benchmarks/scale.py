@@ -1,8 +1,8 @@
-"""Scale: the same project at 1k, 10k and 100k tasks on the local stack; what each request costs
-and how each job goes.
+"""Scale: the same project at 1k, 10k and 100k tasks on the local stack (and 1M, seeded); what
+each request costs and how each job goes.
 
 Run: .venv/bin/python benchmarks/scale.py [--sizes 1000 10000 100000] [--samples 50] [--shards 16]
-     [--slice-sizes 20000] [--at-once 1 2 4]
+     [--slice-sizes 20000] [--at-once 1 2 4] [--seeded 1000000 [--part 20000] [--time-box-s 300]]
 
 For each size, on the whole local stack in this process (prelabel_local.stack.LocalStack:
 DynamoDB Local, moto executing the real ASLs with the real handlers):
@@ -23,6 +23,14 @@ DynamoDB Local, moto executing the real ASLs with the real handlers):
 5. jobs in parallel slices (benchmarks/scale_slices.py): for each of `--slice-sizes`, a
    project's import (8 folders), move, export and disconnect with 1, 2 and 4 slices at once:
    tasks/s, each slice's own rate, and the speed-up (`--sizes` may be empty to run only this).
+
+6. `--seeded` sizes (benchmarks/scale_seeded.py; run last, after the others): the project
+   filled straight into the tables with the product's item shapes (harness.seed_tasks: all but
+   `--part` tasks, WAITING; then the pre-labels as in 1.), the `--part` imported and moved by
+   the jobs, the requests of 2. timed, then that part disconnected (a job) and the whole
+   project's COCO export watched for `--time-box-s` (each pass's tasks/s while it ran; the
+   export is left running and the process exits). `--sizes 1000 --slice-sizes --seeded
+   1000000` gives the 1M/1k ratio of every request in one run (~35 min on this machine).
 
 Projects are made with `--shards` task shards (TASK_SHARDS; 16, as the API makes them): a page
 then merges 16 sorted queries (their first pages fetched in parallel threads) and the counts are
@@ -190,33 +198,21 @@ def measure_seeded(
     n: int,
     args: argparse.Namespace,
 ) -> tuple[Size, scale_seeded.SeededJobs]:
-    """A project of `n` tasks, all but `--part` seeded directly (scale_seeded.py), the part
-    imported and moved by jobs; the views timed as at every size; then the part disconnected
-    and the whole exported for `--time-box-s`."""
-    size, part = Size(n), min(args.part, n)
-    run = scale_seeded.SeededJobs(n, part)
+    """A project of `n` tasks, all but `--part` seeded (scale_seeded.measure), the requests
+    timed as at every size."""
+    size = Size(n)
     org = f"{ORG}-seeded-{n}"
     c = Container(stack.settings.model_copy(update={"task_shards": args.shards}))
     use_container(c)
     harness.seed_organization(c, org, remaining=10)
     api = InProcessApi(org)
     pid = harness.create_project(api, f"Scale {n} seeded", CONFIG)
-    ref = ProjectRef(org, pid)
-    print(f"\n{n:,} tasks: seeding {n - part:,} ...", flush=True)
-    run.seed = scale_seeded.seed_tasks(c, ref, stack.bucket, f"{org}/images/", n - part)
-    print(f"  seeded in {run.seed.seconds:.0f} s; importing {part:,} ...", flush=True)
-    run.jobs["import"], dataset, part_ids = scale_seeded.import_part(stack, runner, api, pid, part)
-    run.jobs["move all (BACKLOG)"], moved = scale_seeded.move_part(runner, api, pid, part)
-    ids = sorted(run.seed.task_ids + part_ids)
-    run.prelabel_seconds = scale_seeded.plant_prelabels(ref, ids[::2], queued_every=QUEUED_EVERY)
     api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
-    _time_views(api, counter, size, args.samples, pid, dataset, moved)
-    run.prelabel_seconds += scale_seeded.plant_prelabels(ref, ids[1::2])
-    print("  disconnecting the part ...", flush=True)
-    ds = dataset["dataset_id"]
-    run.jobs["disconnect"] = scale_seeded.disconnect_part(runner, api, pid, ds, part)
-    print(f"  exporting, watched for {args.time_box_s:.0f} s ...", flush=True)
-    run.jobs.update(scale_seeded.export_boxed(c, runner, api, pid, args.time_box_s))
+
+    def views(dataset: dict[str, Any], moved: dict[str, Any]) -> None:
+        _time_views(api, counter, size, args.samples, pid, dataset, moved)
+
+    run = scale_seeded.measure(stack, runner, c, api, pid, n, args, QUEUED_EVERY, views)
     use_container(None)
     return size, run
 

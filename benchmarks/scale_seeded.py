@@ -102,6 +102,40 @@ class SeededJobs:
     jobs: dict[str, JobRate] = field(default_factory=dict)
 
 
+def measure(
+    stack: Any,
+    runner: SliceTimer,
+    c: Container,
+    api: InProcessApi,
+    pid: str,
+    n: int,
+    args: Any,
+    queued_every: int,
+    time_views: Callable[[dict[str, Any], dict[str, Any]], None],
+) -> SeededJobs:
+    """The project `pid` filled to `n` tasks: all but `args.part` seeded, the part imported and
+    moved by jobs, half the tasks pre-labeled; `time_views(dataset, move job)`; then every task
+    pre-labeled, the part disconnected and the whole exported for `args.time_box_s`."""
+    part = min(args.part, n)
+    run = SeededJobs(n, part)
+    ref = ProjectRef(api.org, pid)
+    print(f"\n{n:,} tasks: seeding {n - part:,} ...", flush=True)
+    run.seed = seed_tasks(c, ref, stack.bucket, f"{api.org}/images/", n - part)
+    print(f"  seeded in {run.seed.seconds:.0f} s; importing {part:,} ...", flush=True)
+    run.jobs["import"], dataset, part_ids = import_part(stack, runner, api, pid, part)
+    run.jobs["move all (BACKLOG)"], moved = move_part(runner, api, pid, part)
+    ids = sorted(run.seed.task_ids + part_ids)
+    run.prelabel_seconds = plant_prelabels(ref, ids[::2], queued_every=queued_every)
+    time_views(dataset, moved)
+    run.prelabel_seconds += plant_prelabels(ref, ids[1::2])
+    print("  disconnecting the part ...", flush=True)
+    ds = dataset["dataset_id"]
+    run.jobs["disconnect"] = disconnect_part(runner, api, pid, ds, part)
+    print(f"  exporting, watched for {args.time_box_s:.0f} s ...", flush=True)
+    run.jobs.update(export_boxed(c, runner, api, pid, args.time_box_s))
+    return run
+
+
 def timed_slices(runner: SliceTimer, tasks: int, run: Callable[[], Any]) -> tuple[JobRate, Any]:
     runner.reset()
     began = time.perf_counter()
