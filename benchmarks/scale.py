@@ -76,6 +76,9 @@ BOXES = 5
 # about a fifth of a project's images (docs/quality.md).
 QUEUED_EVERY = 5
 SHARD_READERS = "prelabel-shard-read"
+# How long the stack may take to stop (DynamoDB Local first of all) when a seeded size's export
+# is still running.
+STOP_WAIT_S = 60
 
 
 class ThreadCounter(ApiCounter):
@@ -442,6 +445,9 @@ def main() -> None:
         failed = True
     finally:
         if args.seeded:  # not waiting for the export left running (jobs have no cancel)
+            stopping = threading.Thread(target=stack.stop, daemon=True)
+            stopping.start()
+            stopping.join(STOP_WAIT_S)
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(1 if failed else 0)
