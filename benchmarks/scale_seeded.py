@@ -15,7 +15,8 @@ The jobs, through the API and the real state machines, inside the seeded project
   disconnect of that dataset (its tasks and their pre-labels deleted): each whole, timed;
 - the COCO export of the whole project, stopped being watched after `time_box_s`: its progress
   per phase (names pass, then writing pass; the job's slices' records) is read every second,
-  giving each pass's tasks/s while the box lasted. The job is not cancelled (jobs have no
+  giving each pass's tasks/s while the box lasted (the names pass from the job's start, the
+  writing pass from the names pass's end). The job is not cancelled (jobs have no
   cancel); it is the last thing measured and ends with the process.
 Each job's per-slice rate is its tasks over the summed seconds of its finished slice steps
 (scale_slices.SliceTimer), as in the parallel-slice tables.
@@ -199,16 +200,14 @@ def disconnect_part(
 
 @dataclass
 class Pass:
-    """One pass of the export as watched: seconds from the start it began and ended at (None:
-    not yet), and its finished slices' tasks."""
+    """One pass of the export as watched: seconds from the job's start it began and ended at
+    (None: not yet), and its finished slices' tasks."""
 
     began: float | None = None
     ended: float | None = None
     done: int = 0
 
     def watch(self, states: dict[int, Any], planned: int, now: float) -> None:
-        if states and self.began is None:
-            self.began = now
         self.done = sum(s.done for s in states.values() if s.finished)
         finished = sum(1 for s in states.values() if s.finished)
         if planned and finished == planned and self.ended is None:
@@ -234,13 +233,16 @@ def export_boxed(
         for phase, watched in enumerate(passes):
             planned = len(c.jobs.plan(job_id, phase))
             watched.watch(c.jobs.slice_states(job_id, phase), planned, now)
+        # The writing pass starts as the names pass ends (its merge included): a slice's
+        # record appears only once its step has ended.
+        passes[1].began = passes[0].ended
         job = api.json("GET", f"/projects/{pid}/jobs/{job_id}")
         total = int(job["progress"]["total"] or 0)
         if job["status"] != "RUNNING":
             break
         time.sleep(1.0)
     now = time.perf_counter() - began
-    if passes[1].began is None and job["status"] == "SUCCEEDED":
+    if not c.jobs.plan(job_id, 0) and job["status"] == "SUCCEEDED":
         return {"export (COCO, one step)": JobRate(total, now, 0.0, 0, "whole job")}
     out = {
         "export: names pass": passes[0].rate(now, total),
