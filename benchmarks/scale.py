@@ -1,8 +1,8 @@
-"""Scale: the same project at 1k, 10k and 100k tasks on the local stack; what each request costs
-and how each job goes.
+"""Scale: the same project at 1k, 10k and 100k tasks on the local stack (and 1M, seeded); what
+each request costs and how each job goes.
 
 Run: .venv/bin/python benchmarks/scale.py [--sizes 1000 10000 100000] [--samples 50] [--shards 16]
-     [--slice-sizes 20000] [--at-once 1 2 4]
+     [--slice-sizes 20000] [--at-once 1 2 4] [--seeded 1000000 [--part 20000] [--time-box-s 300]]
 
 For each size, on the whole local stack in this process (prelabel_local.stack.LocalStack:
 DynamoDB Local, moto executing the real ASLs with the real handlers):
@@ -24,6 +24,14 @@ DynamoDB Local, moto executing the real ASLs with the real handlers):
    project's import (8 folders), move, export and disconnect with 1, 2 and 4 slices at once:
    tasks/s, each slice's own rate, and the speed-up (`--sizes` may be empty to run only this).
 
+6. `--seeded` sizes (benchmarks/scale_seeded.py; run last, after the others): the project
+   filled straight into the tables with the product's item shapes (harness.seed_tasks: all but
+   `--part` tasks, WAITING; then the pre-labels as in 1.), the `--part` imported and moved by
+   the jobs, the requests of 2. timed, then that part disconnected (a job) and the whole
+   project's COCO export watched for `--time-box-s` (each pass's tasks/s while it ran; the
+   export is left running and the process exits). `--sizes 1000 --slice-sizes --seeded
+   1000000` gives the 1M/1k ratio of every request in one run (~35 min on this machine).
+
 Projects are made with `--shards` task shards (TASK_SHARDS; 16, as the API makes them): a page
 then merges 16 sorted queries (their first pages fetched in parallel threads) and the counts are
 one BatchGetItem of 16 items. A request's DynamoDB requests are counted on every thread (no job
@@ -40,13 +48,16 @@ import argparse
 import logging
 import os
 import statistics
+import sys
 import threading
 import time
+import traceback
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import scale_seeded
 import scale_slices
 from _common import ApiCounter
 
@@ -65,6 +76,9 @@ BOXES = 5
 # about a fifth of a project's images (docs/quality.md).
 QUEUED_EVERY = 5
 SHARD_READERS = "prelabel-shard-read"
+# How long the stack may take to stop (DynamoDB Local first of all) when a seeded size's export
+# is still running.
+STOP_WAIT_S = 60
 
 
 class ThreadCounter(ApiCounter):
@@ -161,10 +175,7 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int, shard
     harness.plant_prelabels(ref, ids[::2], BOXES, queued_every=QUEUED_EVERY)
     api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
 
-    print("  timing requests ...", flush=True)
-    for name, (method, path, query, body) in _requests(pid, dataset, moved).items():
-        _time_request(api, counter, size, samples, name, method, path, query, body)
-    assert api.json("POST", f"/projects/{pid}/runs", {"confirm": False})["confirmation_required"]
+    _time_views(api, counter, size, samples, pid, dataset, moved)
 
     harness.plant_prelabels(ref, ids[1::2], BOXES)
     print("  exporting ...", flush=True)
@@ -181,6 +192,47 @@ def measure_size(stack: Any, counter: ThreadCounter, n: int, samples: int, shard
     assert removed["result"] == {"removed": n}, removed
     use_container(None)
     return size
+
+
+def measure_seeded(
+    stack: Any,
+    counter: ThreadCounter,
+    runner: scale_slices.SliceTimer,
+    n: int,
+    args: argparse.Namespace,
+) -> tuple[Size, scale_seeded.SeededJobs]:
+    """A project of `n` tasks, all but `--part` seeded (scale_seeded.measure), the requests
+    timed as at every size."""
+    size = Size(n)
+    org = f"{ORG}-seeded-{n}"
+    c = Container(stack.settings.model_copy(update={"task_shards": args.shards}))
+    use_container(c)
+    harness.seed_organization(c, org, remaining=10)
+    api = InProcessApi(org)
+    pid = harness.create_project(api, f"Scale {n} seeded", CONFIG)
+    api.json("PUT", f"/projects/{pid}/mapping", MAPPING)
+
+    def views(dataset: dict[str, Any], moved: dict[str, Any]) -> None:
+        _time_views(api, counter, size, args.samples, pid, dataset, moved)
+
+    run = scale_seeded.measure(stack, runner, c, api, pid, n, args, QUEUED_EVERY, views)
+    use_container(None)
+    return size, run
+
+
+def _time_views(
+    api: InProcessApi,
+    counter: ThreadCounter,
+    size: Size,
+    samples: int,
+    pid: str,
+    dataset: dict[str, Any],
+    moved: dict[str, Any],
+) -> None:
+    print("  timing requests ...", flush=True)
+    for name, (method, path, query, body) in _requests(pid, dataset, moved).items():
+        _time_request(api, counter, size, samples, name, method, path, query, body)
+    assert api.json("POST", f"/projects/{pid}/runs", {"confirm": False})["confirmation_required"]
 
 
 def _import_and_move(
@@ -327,6 +379,9 @@ def report(sizes: list[Size], shards: int) -> None:
             sizes[0].latency[name]
         )
         print(f"| {name} | {cells} | {reqs} | {items} | {ratio:.2f}x |")
+    sizes = [s for s in sizes if s.jobs]  # a seeded size's jobs have tables of their own
+    if not sizes:
+        return
     print("\n### Jobs (seconds; tasks/s; DynamoDB requests and items written per task)\n")
     print("| job | " + " | ".join(f"{s.tasks:,} tasks" for s in sizes) + " |")
     print("|---" * (len(sizes) + 1) + "|")
@@ -356,29 +411,50 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=16, help="task shards of each project")
     parser.add_argument("--slice-sizes", type=int, nargs="*", default=[20_000])
     parser.add_argument("--at-once", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--seeded", type=int, nargs="*", default=[], help="sizes seeded directly")
+    parser.add_argument("--part", type=int, default=20_000, help="a seeded size's jobs' part")
+    parser.add_argument("--time-box-s", type=float, default=300.0, help="a seeded export's box")
     args = parser.parse_args()
     for noisy in ("werkzeug", "moto"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # a line per job step otherwise
-    counter = ThreadCounter().install()
+    counter = ThreadCounter()
+    counter.install()
     from prelabel_local.stack import LocalStack
 
     runner = scale_slices.SliceTimer()
     stack = LocalStack(runner=runner)
     stack.start()
+    failed = False
     try:
         sizes = [measure_size(stack, counter, n, args.samples, args.shards) for n in args.sizes]
         sliced = {
             n: [scale_slices.measure(stack, runner, n, k) for k in args.at_once]
             for n in args.slice_sizes
         }
+        # Last: a seeded size's export is still running when it has been watched long enough.
+        seeded = [measure_seeded(stack, counter, runner, n, args) for n in args.seeded]
+        sizes += [size for size, _ in seeded]
+        if sizes:
+            report(sizes, args.shards)
+        for n, runs in sliced.items():
+            scale_slices.report(n, runs)
+        scale_seeded.report([run for _, run in seeded], args.time_box_s)
+    except BaseException:
+        traceback.print_exc()
+        failed = True
     finally:
+        if args.seeded:  # not waiting for the export left running (jobs have no cancel)
+            stopping = threading.Thread(target=stack.stop, daemon=True)
+            stopping.start()
+            stopping.join(STOP_WAIT_S)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1 if failed else 0)
         stack.stop()
         counter.uninstall()
-    if sizes:
-        report(sizes, args.shards)
-    for n, runs in sliced.items():
-        scale_slices.report(n, runs)
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
