@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 COCO_DIR = SHARED / "data" / "coco-val-sample"
 YOLOX_DIR = SHARED / "models" / "yolox-nano"
+
+
+def median_ms(fn: Callable[[], Any], n: int) -> float:
+    """The median of `n` timed calls of `fn`, in milliseconds."""
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
 
 
 def coco_photos() -> list[Path]:

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import boto3
+from _common import median_ms
 from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,15 +59,6 @@ def import_time_ms(module: str, cwd: Path, runs: int = 7, *, bytecode: bool = Tr
                 if len(parts) == 3 and parts[2].strip() == module:
                     best = min(best, int(parts[1].strip()) / 1000)
     return best
-
-
-def median_ms(fn, n: int) -> float:  # type: ignore[no-untyped-def]
-    samples = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def main() -> None:

@@ -17,13 +17,12 @@ Prints a table; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from _common import ROOT
+from _common import ROOT, median_ms
 
 from prelabel_local.dynamodb_local import start
 from prelabel_local.state import local_client
@@ -73,13 +72,8 @@ def _fill(client: Any, pk: str, n: int) -> None:
 
 
 def _p50(call: Callable[[], Any], samples: int) -> float:
-    call()
-    times = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    call()  # the first call warms the connection
+    return median_ms(call, samples)
 
 
 def measure(client: Any, n: int, samples: int) -> tuple[float, float, float, float]:
