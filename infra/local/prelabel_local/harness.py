@@ -296,12 +296,12 @@ def seed_tasks(
     c: Container, ref: ProjectRef, bucket: str, prefix: str, n: int, *, workers: int = 4
 ) -> tuple[Dataset, list[str]]:
     """What an import of `n` images under `prefix` (`image_keys`; the objects need not exist)
-    and a move of all to WAITING would have left, written straight
-    into the tables (for 1,000,000s of tasks, where the jobs would take hours): a READY
-    dataset (the dataset repository's item), its tasks as the import names and writes them
-    (`task_id_for`, `task_item`) but WAITING, and each shard's counters changed by the deltas
-    the repository's writes apply. Batch writes, not transactions: nothing else may write the
-    project meanwhile. The dataset and the task ids, in `keys`' order."""
+    and a move of all to WAITING would have left, written straight into the tables (for
+    1,000,000s of tasks, where the jobs would take hours): a READY dataset (the dataset
+    repository's item), its tasks as the import names and writes them (`task_id_for`,
+    `task_item`) but WAITING, and each shard's counters changed by the deltas the repository's
+    writes apply. Batch writes, not transactions: nothing else may write the project meanwhile.
+    The dataset and the task ids, in `image_keys`' order."""
     from concurrent.futures import ThreadPoolExecutor
 
     from prelabel.adapters.dynamodb.shards import read_layout
@@ -339,9 +339,9 @@ def _write_shard(shard: Shard, tasks: list[Task]) -> None:
     from prelabel.adapters.dynamodb.counts import counter_actions, counts_item
     from prelabel.adapters.dynamodb.models import TaskModel
     from prelabel.adapters.dynamodb.task_items import task_item
-    from prelabel.adapters.dynamodb.tasks import _deltas_of_new
+    from prelabel.adapters.dynamodb.tasks import deltas_of_new
 
     with TaskModel.batch_write() as batch:
         for task in tasks:
             batch.save(task_item(shard, task))
-    counts_item(shard).update(actions=counter_actions(_deltas_of_new(tasks)))
+    counts_item(shard).update(actions=counter_actions(deltas_of_new(tasks)))

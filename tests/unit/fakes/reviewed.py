@@ -1,8 +1,8 @@
 """Fakes of the reviewed-label ports over the in-memory database: reviewed labels with the
 adapter's rules (a job's own image kept, another image of the same job a duplicate, another
-job's labels replaced, the count changed with each write; stored in MemoryDb, where deleting
-tasks deletes theirs), tasks by id with their pre-labels,
-the working files and signed uploads over the fake S3, and quality reports."""
+job's labels replaced, a removed task's not written, the count changed with each write; stored
+in MemoryDb, where deleting tasks deletes theirs), tasks by id with their pre-labels, the
+working files and signed uploads over the fake S3, and quality reports."""
 
 from __future__ import annotations
 

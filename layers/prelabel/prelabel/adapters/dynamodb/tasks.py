@@ -167,7 +167,7 @@ def _dataset_taken(dataset: tuple[str, str] | None) -> Conflict:
     return Conflict(f"dataset {dataset_id} is no longer worked on by job {job_id}")
 
 
-def _deltas_of_new(tasks: Sequence[Task]) -> Counter[str]:
+def deltas_of_new(tasks: Sequence[Task]) -> Counter[str]:
     deltas: Counter[str] = Counter(STATE_COUNTER[t.state] for t in tasks)
     deltas["eligible"] = sum(1 for t in tasks if t.state is LabelingState.WAITING)
     return deltas
@@ -229,7 +229,7 @@ class DynamoTaskRepository(TaskRepository):
                         task_item(shard, t),
                         condition=TaskModel.task_id.does_not_exist(),
                     )
-                deltas = counter_actions(_deltas_of_new(tasks))
+                deltas = counter_actions(deltas_of_new(tasks))
                 tx.update(("counts", str(shard.n)), counts_item(shard), deltas)
             n = sum(len(tasks) for _, tasks in pending)
             if dataset is not None:

@@ -97,16 +97,13 @@ def _without(match: SliceMatch, duplicates: set[str], gone: set[str]) -> ReviewR
     whose task was deleted since it was matched, counted as such instead of imported."""
     if not duplicates and not gone:
         return match.report
+    why = dict.fromkeys(gone, Finding.TASK_REMOVED) | dict.fromkeys(
+        duplicates, Finding.DUPLICATE_IMAGE
+    )
     builder = ReportBuilder()
     builder.merge(match.report)
     for m in match.images:
-        finding = (
-            Finding.DUPLICATE_IMAGE
-            if m.task_id in duplicates
-            else Finding.TASK_REMOVED
-            if m.task_id in gone
-            else None
-        )
+        finding = why.get(m.task_id)
         if finding is None:
             continue
         builder.images_matched -= 1
